@@ -1,0 +1,296 @@
+// A local AWS Step Functions API (awsJson1_0) over the npm package aws-local-stepfunctions.
+//
+// Operations: CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine,
+// ListStateMachines, StartExecution, DescribeExecution, StopExecution, ListExecutions,
+// GetExecutionHistory.
+//
+// Every Lambda Task (a plain function ARN or arn:aws:states:::lambda:invoke) is sent to the Lambda
+// Invoke API at AWS_ENDPOINT_URL_LAMBDA, so a function error surfaces as AWS reports it:
+// Error = the function's errorType, Cause = the error payload JSON.
+//
+// It also plays the EventBridge rule "Step Functions Execution Status Change": when an execution
+// ends ABORTED, FAILED or TIMED_OUT, every function named in SFN_STATUS_CHANGE_FUNCTIONS
+// (comma-separated) is invoked asynchronously with the event AWS would deliver.
+//
+// Environment: PORT (0 = ephemeral), HOST (127.0.0.1), AWS_ENDPOINT_URL_LAMBDA, AWS_REGION,
+// SFN_RETRY_MS / SFN_WAIT_MS (optional: replace every Retry interval / Wait duration, for fast tests).
+// It prints "sfn listening on HOST:PORT" once ready and exits when its stdin closes, so it never
+// outlives the process that started it.
+'use strict';
+require('./polyfill');
+const http = require('http');
+const crypto = require('crypto');
+const { StateMachine, ExecutionAbortedError, ExecutionTimeoutError } = require('aws-local-stepfunctions');
+const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
+
+const REGION = process.env.AWS_REGION || 'us-east-1';
+const ACCOUNT = process.env.SFN_ACCOUNT || '123456789012';
+const STATUS_TARGETS = (process.env.SFN_STATUS_CHANGE_FUNCTIONS || '').split(',').filter(Boolean);
+const EVENT_STATUSES = new Set(['ABORTED', 'FAILED', 'TIMED_OUT']);
+const lambda = new LambdaClient({ region: REGION, maxAttempts: 1 });
+const machines = new Map(); // arn -> machine
+const executions = new Map(); // arn -> execution record
+const nowSeconds = () => Date.now() / 1000;
+
+class ApiError extends Error {
+  constructor(type, message) { super(message); this.type = type; }
+}
+
+// walk visits every state, including those inside Map and Parallel states.
+function walk(def, fn) {
+  for (const [name, st] of Object.entries(def.States || {})) {
+    fn(name, st);
+    const inner = st.ItemProcessor || st.Iterator;
+    if (inner) walk(inner, fn);
+    for (const b of st.Branches || []) walk(b, fn);
+  }
+}
+
+async function invokeLambda(functionName, payload, qualifier) {
+  let out;
+  try {
+    out = await lambda.send(new InvokeCommand({
+      FunctionName: functionName, Qualifier: qualifier, Payload: Buffer.from(JSON.stringify(payload ?? {})),
+    }));
+  } catch (e) {
+    const err = new Error(e.message);
+    err.name = `Lambda.${e.name}`;
+    throw err;
+  }
+  const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : 'null';
+  if (out.FunctionError) {
+    let type = out.FunctionError;
+    try { type = JSON.parse(text).errorType || type; } catch (_) { /* keep FunctionError */ }
+    const err = new Error(text);
+    err.name = type;
+    throw err;
+  }
+  return { out, payload: text === '' ? null : JSON.parse(text) };
+}
+
+function buildOverrides(def) {
+  const taskResourceLocalHandlers = {};
+  const retryIntervalOverrides = {};
+  const waitTimeOverrides = {};
+  walk(def, (name, st) => {
+    if (st.Type === 'Wait' && process.env.SFN_WAIT_MS) waitTimeOverrides[name] = Number(process.env.SFN_WAIT_MS);
+    if (st.Retry && process.env.SFN_RETRY_MS) retryIntervalOverrides[name] = Number(process.env.SFN_RETRY_MS);
+    if (st.Type !== 'Task') return;
+    const resource = st.Resource || '';
+    if (resource.startsWith('arn:aws:lambda:')) {
+      taskResourceLocalHandlers[name] = async (input) => (await invokeLambda(resource, input)).payload;
+    } else if (resource === 'arn:aws:states:::lambda:invoke') {
+      taskResourceLocalHandlers[name] = async (input) => {
+        const { out, payload } = await invokeLambda(input.FunctionName, input.Payload, input.Qualifier);
+        const status = out.StatusCode || 200;
+        return {
+          ExecutedVersion: out.ExecutedVersion || '$LATEST', Payload: payload, StatusCode: status,
+          SdkHttpMetadata: { HttpStatusCode: status }, SdkResponseMetadata: { RequestId: out.$metadata.requestId || '' },
+        };
+      };
+    }
+  });
+  return { taskResourceLocalHandlers, retryIntervalOverrides, waitTimeOverrides };
+}
+
+function compile(definition) {
+  let def;
+  try { def = JSON.parse(definition); } catch (e) {
+    throw new ApiError('InvalidDefinition', `Invalid State Machine Definition: ${e.message}`);
+  }
+  try {
+    const sm = new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } });
+    return { sm, overrides: buildOverrides(def) };
+  } catch (e) {
+    throw new ApiError('InvalidDefinition', `Invalid State Machine Definition: ${e.message}`);
+  }
+}
+
+function getMachine(arn) {
+  const m = machines.get(arn);
+  if (!m) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+  return m;
+}
+
+function getExecution(arn) {
+  const e = executions.get(arn);
+  if (!e) throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+  return e;
+}
+
+function historyType(ev) {
+  const t = ev.state && ev.state.type;
+  switch (ev.type) {
+    case 'StateEntered': return `${t}StateEntered`;
+    case 'StateExited': return `${t}StateExited`;
+    case 'StateFailed': return t === 'Task' ? 'TaskFailed' : `${t}StateFailed`;
+    case 'StateRetried': return 'TaskStateRetried'; // no AWS equivalent: AWS re-schedules the task
+    case 'StateCaught': return 'TaskStateCaught'; // no AWS equivalent
+    case 'ExecutionTimeout': return 'ExecutionTimedOut';
+    default: return ev.type;
+  }
+}
+
+function publishStatusChange(rec) {
+  if (!EVENT_STATUSES.has(rec.status)) return;
+  const event = {
+    version: '0', id: crypto.randomUUID(), 'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states', account: ACCOUNT, time: new Date().toISOString(), region: REGION,
+    resources: [rec.executionArn],
+    detail: {
+      executionArn: rec.executionArn, stateMachineArn: rec.stateMachineArn, name: rec.name, status: rec.status,
+      startDate: Math.round(rec.startDate * 1000), stopDate: Math.round(rec.stopDate * 1000),
+      input: rec.input, output: null, error: rec.error || null, cause: rec.cause || null,
+    },
+  };
+  for (const fn of STATUS_TARGETS) {
+    lambda.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(event)) }))
+      .catch((e) => console.error(`status-change target ${fn}: ${e.message}`));
+  }
+}
+
+function finish(rec, fields) {
+  if (rec.status !== 'RUNNING') return;
+  Object.assign(rec, fields, { stopDate: nowSeconds() });
+  publishStatusChange(rec);
+}
+
+function startExecution(m, name, input) {
+  const arn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${m.name}:${name}`;
+  const rec = { executionArn: arn, stateMachineArn: m.arn, name, status: 'RUNNING', startDate: nowSeconds(), input, history: [] };
+  executions.set(arn, rec);
+  const context = {
+    Execution: { Id: arn, Name: name, Input: JSON.parse(input), StartTime: new Date().toISOString(), RoleArn: m.roleArn },
+    StateMachine: { Id: m.arn, Name: m.name },
+  };
+  const run = m.sm.run(JSON.parse(input), { overrides: m.overrides, context });
+  rec.abort = run.abort;
+  (async () => {
+    for await (const ev of run.eventLogs) {
+      const h = { id: rec.history.length + 1, previousEventId: rec.history.length, timestamp: ev.timestamp / 1000, type: historyType(ev) };
+      if (ev.state) {
+        const details = { name: ev.state.name, input: JSON.stringify(ev.state.input) };
+        if (ev.state.output !== undefined) details.output = JSON.stringify(ev.state.output);
+        h[ev.type === 'StateExited' ? 'stateExitedEventDetails' : 'stateEnteredEventDetails'] = details;
+      }
+      if (ev.Error) h.taskFailedEventDetails = { error: ev.Error, cause: typeof ev.Cause === 'string' ? ev.Cause : JSON.stringify(ev.Cause) };
+      rec.history.push(h);
+    }
+  })().catch(() => {});
+  run.result.then(
+    (out) => finish(rec, { status: 'SUCCEEDED', output: JSON.stringify(out) }),
+    (err) => {
+      if (err instanceof ExecutionAbortedError) finish(rec, { status: 'ABORTED' });
+      else if (err instanceof ExecutionTimeoutError) finish(rec, { status: 'TIMED_OUT', error: 'States.Timeout' });
+      else {
+        const c = err.cause || err;
+        finish(rec, { status: 'FAILED', error: c.name, cause: c.message });
+      }
+    },
+  );
+  return rec;
+}
+
+const pick = (o, keys) => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+const EXECUTION_FIELDS = ['executionArn', 'stateMachineArn', 'name', 'status', 'startDate', 'stopDate', 'input', 'output', 'error', 'cause'];
+
+function page(list, p, defaultMax) {
+  const start = Number(p.nextToken || 0);
+  const max = p.maxResults || defaultMax;
+  return { items: list.slice(start, start + max), nextToken: start + max < list.length ? String(start + max) : undefined };
+}
+
+const api = {
+  CreateStateMachine(p) {
+    const arn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${p.name}`;
+    const old = machines.get(arn);
+    if (old) {
+      if (old.definition === p.definition && old.roleArn === p.roleArn) return { stateMachineArn: arn, creationDate: old.created };
+      throw new ApiError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
+    }
+    const m = { name: p.name, arn, definition: p.definition, roleArn: p.roleArn, type: p.type || 'STANDARD', created: nowSeconds(), ...compile(p.definition) };
+    machines.set(arn, m);
+    return { stateMachineArn: arn, creationDate: m.created };
+  },
+  DescribeStateMachine(p) {
+    const m = getMachine(p.stateMachineArn);
+    return { stateMachineArn: m.arn, name: m.name, status: 'ACTIVE', definition: m.definition, roleArn: m.roleArn, type: m.type, creationDate: m.created };
+  },
+  UpdateStateMachine(p) {
+    const m = getMachine(p.stateMachineArn);
+    if (p.definition) Object.assign(m, compile(p.definition), { definition: p.definition });
+    if (p.roleArn) m.roleArn = p.roleArn;
+    return { updateDate: nowSeconds() };
+  },
+  DeleteStateMachine(p) { machines.delete(p.stateMachineArn); return {}; },
+  ListStateMachines(p) {
+    const { items, nextToken } = page([...machines.values()], p, 100);
+    return { stateMachines: items.map((m) => ({ stateMachineArn: m.arn, name: m.name, type: m.type, creationDate: m.created })), nextToken };
+  },
+  StartExecution(p) {
+    const m = getMachine(p.stateMachineArn);
+    const name = p.name || crypto.randomUUID();
+    const input = p.input === undefined ? '{}' : p.input;
+    try { JSON.parse(input); } catch (e) { throw new ApiError('InvalidExecutionInput', e.message); }
+    const arn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${m.name}:${name}`;
+    const old = executions.get(arn);
+    if (old) {
+      // AWS: same name and input while RUNNING is idempotent; anything else is a conflict.
+      if (old.status === 'RUNNING' && old.input === input) return { executionArn: arn, startDate: old.startDate };
+      throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
+    }
+    const rec = startExecution(m, name, input);
+    return { executionArn: rec.executionArn, startDate: rec.startDate };
+  },
+  DescribeExecution(p) { return pick(getExecution(p.executionArn), EXECUTION_FIELDS); },
+  StopExecution(p) {
+    const e = getExecution(p.executionArn);
+    if (e.status === 'RUNNING') {
+      finish(e, { status: 'ABORTED', error: p.error, cause: p.cause });
+      e.abort();
+    }
+    return { stopDate: e.stopDate };
+  },
+  ListExecutions(p) {
+    getMachine(p.stateMachineArn);
+    const list = [...executions.values()]
+      .filter((e) => e.stateMachineArn === p.stateMachineArn && (!p.statusFilter || e.status === p.statusFilter))
+      .sort((a, b) => b.startDate - a.startDate);
+    const { items, nextToken } = page(list, p, 100);
+    return { executions: items.map((e) => pick(e, ['executionArn', 'stateMachineArn', 'name', 'status', 'startDate', 'stopDate'])), nextToken };
+  },
+  GetExecutionHistory(p) {
+    const events = [...getExecution(p.executionArn).history];
+    if (p.reverseOrder) events.reverse();
+    const { items, nextToken } = page(events, p, 1000);
+    return { events: items, nextToken };
+  },
+};
+
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks).toString('utf8');
+    const op = String(req.headers['x-amz-target'] || '').replace(/^AWSStepFunctions\./, '');
+    const send = (code, obj) => {
+      res.writeHead(code, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-RequestId': crypto.randomUUID() });
+      res.end(JSON.stringify(obj));
+    };
+    if (!Object.hasOwn(api, op)) return send(400, { __type: 'UnknownOperationException', message: `Unsupported operation ${op}` });
+    try {
+      send(200, api[op](body ? JSON.parse(body) : {}));
+    } catch (e) {
+      send(e.type ? 400 : 500, { __type: e.type || 'InternalFailure', message: e.message });
+    }
+  });
+});
+
+server.listen(Number(process.env.PORT || 0), process.env.HOST || '127.0.0.1', () => {
+  const a = server.address();
+  console.log(`sfn listening on ${a.address}:${a.port}`);
+});
+// The parent holds our stdin; when it exits (even by SIGKILL) stdin closes and so do we.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.stdin.resume();

@@ -1,0 +1,360 @@
+// Package localstack starts the AWS services srbackup uses on 127.0.0.1, with
+// no Docker and no AWS account: S3 (gofakes3, in-process), DynamoDB (minidyn,
+// in-process), the Lambda Invoke API (in-process, dispatching to the real Go
+// handlers) and the Step Functions API (a Node child process running the real
+// statemachine/*.asl.json with aws-local-stepfunctions).
+//
+// The same stack serves the tests, `make demo` and `srbackup local up`. It
+// points the process environment at itself through the standard
+// AWS_ENDPOINT_URL_<SERVICE> variables, so the functions run unchanged: there
+// is one stack per process at a time.
+package localstack
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/srbackup/srbackup/shared/awsconf"
+	"github.com/srbackup/srbackup/shared/jobstore"
+)
+
+// Account and region of every local ARN.
+const (
+	Region  = "us-east-1"
+	Account = "123456789012"
+)
+
+// Options configure a local stack. The zero value starts S3, DynamoDB and the
+// Lambda server with the default table and bucket.
+type Options struct {
+	// Handlers builds the Lambda functions to serve, keyed by function name.
+	// It runs after the process environment points at the stack, so handlers
+	// can load their AWS configuration as they would in Lambda.
+	Handlers func(ctx context.Context) (map[string]any, error)
+
+	// StepFunctions starts the Step Functions server (needs node and
+	// `make tools`). StateMachines maps names to ASL files (relative to the
+	// repository root) to create; ${<Name>FunctionArn} substitutions become
+	// the ARN of the local function <name> (lower-cased).
+	StepFunctions bool
+	StateMachines map[string]string
+
+	// StatusChangeFunctions are invoked asynchronously with the EventBridge
+	// "Step Functions Execution Status Change" event when an execution ends
+	// ABORTED, FAILED or TIMED_OUT, as the deployed rule does.
+	StatusChangeFunctions []string
+
+	// RetryInterval, when set, replaces every Retry interval of every state
+	// machine, so tests of retries run fast.
+	RetryInterval time.Duration
+
+	// Table and Bucket name the DynamoDB table and the S3 bucket to create
+	// (defaults "srbackup" and "srbackup-repo").
+	Table, Bucket string
+
+	// Env is extra process environment for the functions (e.g. SRBACKUP_SOURCE_DSN).
+	Env map[string]string
+
+	// S3Middleware wraps the S3 server, e.g. to inject faults in tests.
+	S3Middleware func(http.Handler) http.Handler
+
+	Logger *slog.Logger
+}
+
+// Stack is a running local AWS stack.
+type Stack struct {
+	S3URL, DynamoDBURL, LambdaURL, StepFunctionsURL string
+	Table, Bucket                                   string
+	// StateMachineARNs maps the names in Options.StateMachines to their ARNs.
+	StateMachineARNs map[string]string
+	Lambda           *LambdaServer
+
+	root    string
+	env     map[string]string
+	saved   map[string]*string // process environment before Start
+	servers []*http.Server
+	sfn     *stepFunctions
+}
+
+// Start starts a stack. Close it to stop every server and child process and
+// to restore the process environment.
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	s := &Stack{
+		Table:            cmp.Or(opts.Table, "srbackup"),
+		Bucket:           cmp.Or(opts.Bucket, "srbackup-repo"),
+		StateMachineARNs: map[string]string{},
+		Lambda:           newLambdaServer(Region, Account, log),
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	var s3h http.Handler = gofakes3.New(s3mem.New()).Server()
+	if opts.S3Middleware != nil {
+		s3h = opts.S3Middleware(s3h)
+	}
+	if s.S3URL, err = s.serve(s3h); err != nil {
+		return nil, err
+	}
+	if s.DynamoDBURL, err = s.serve(newDynamoDB(Region, Account)); err != nil {
+		return nil, err
+	}
+	if s.LambdaURL, err = s.serve(s.Lambda); err != nil {
+		return nil, err
+	}
+	for name := range opts.StateMachines {
+		s.StateMachineARNs[name] = StateMachineARN(name)
+	}
+	s.env = map[string]string{
+		"AWS_REGION":                       Region,
+		"AWS_ACCESS_KEY_ID":                "local",
+		"AWS_SECRET_ACCESS_KEY":            "local",
+		"AWS_SESSION_TOKEN":                "",
+		"AWS_PROFILE":                      "",
+		"AWS_CONFIG_FILE":                  os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE":      os.DevNull,
+		"AWS_EC2_METADATA_DISABLED":        "true",
+		"AWS_ENDPOINT_URL_S3":              s.S3URL,
+		"AWS_ENDPOINT_URL_DYNAMODB":        s.DynamoDBURL,
+		"AWS_ENDPOINT_URL_LAMBDA":          s.LambdaURL,
+		"AWS_REQUEST_CHECKSUM_CALCULATION": "when_required", // gofakes3 stores aws-chunked bodies verbatim
+		"AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required", // and returns whole-object checksums on ranged GETs
+		"SRBACKUP_TABLE":                   s.Table,
+	}
+	if arn, ok := s.StateMachineARNs["backup"]; ok {
+		s.env["SRBACKUP_STATE_MACHINE_ARN"] = arn
+	}
+	for k, v := range opts.Env {
+		s.env[k] = v
+	}
+
+	if opts.StepFunctions {
+		if s.root, err = Root(); err != nil {
+			return nil, err
+		}
+		env := s.environ()
+		if opts.RetryInterval > 0 {
+			env = append(env, fmt.Sprintf("SFN_RETRY_MS=%d", opts.RetryInterval.Milliseconds()))
+		}
+		env = append(env, "SFN_STATUS_CHANGE_FUNCTIONS="+strings.Join(opts.StatusChangeFunctions, ","))
+		if s.sfn, err = startStepFunctions(ctx, s.root, env, log); err != nil {
+			return nil, err
+		}
+		s.StepFunctionsURL = s.sfn.url
+		s.env["AWS_ENDPOINT_URL_SFN"] = s.StepFunctionsURL
+	}
+	s.setProcessEnv()
+
+	if opts.Handlers != nil {
+		handlers, err := opts.Handlers(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("build lambda handlers: %w", err)
+		}
+		for name, h := range handlers {
+			s.Lambda.Register(name, h)
+		}
+	}
+	if err := s.provision(ctx, opts.StateMachines); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// StateMachineARN is the local ARN of the state machine name.
+func StateMachineARN(name string) string {
+	return fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", Region, Account, name)
+}
+
+// Env returns the environment that points an AWS SDK at the stack.
+func (s *Stack) Env() map[string]string {
+	out := make(map[string]string, len(s.env))
+	for k, v := range s.env {
+		out[k] = v
+	}
+	return out
+}
+
+// Close stops the stack and restores the process environment. It is safe to
+// call more than once.
+func (s *Stack) Close() {
+	if s.sfn != nil {
+		s.sfn.close()
+		s.sfn = nil
+	}
+	for _, srv := range s.servers {
+		_ = srv.Close()
+	}
+	s.servers = nil
+	for k, v := range s.saved {
+		if v == nil {
+			os.Unsetenv(k)
+		} else {
+			os.Setenv(k, *v)
+		}
+	}
+	s.saved = nil
+}
+
+func (s *Stack) serve(h http.Handler) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen on loopback: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() { _ = srv.Serve(l) }()
+	return "http://" + l.Addr().String(), nil
+}
+
+func (s *Stack) environ() []string {
+	env := os.Environ()
+	keys := make([]string, 0, len(s.env))
+	for k := range s.env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+s.env[k])
+	}
+	return env
+}
+
+func (s *Stack) setProcessEnv() {
+	s.saved = map[string]*string{}
+	for k, v := range s.env {
+		if old, ok := os.LookupEnv(k); ok {
+			s.saved[k] = &old
+		} else {
+			s.saved[k] = nil
+		}
+		os.Setenv(k, v)
+	}
+}
+
+// provision creates the table, the bucket and the state machines.
+func (s *Stack) provision(ctx context.Context, machines map[string]string) error {
+	cfg, err := awsconf.Load(ctx)
+	if err != nil {
+		return err
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	if _, err := db.CreateTable(ctx, jobstore.CreateTableInput(s.Table)); err != nil {
+		return fmt.Errorf("create table %s: %w", s.Table, err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.Table)}, 10*time.Second); err != nil {
+		return fmt.Errorf("wait for table %s: %w", s.Table, err)
+	}
+	if _, err := s3.NewFromConfig(cfg).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(s.Bucket)}); err != nil {
+		return fmt.Errorf("create bucket %s: %w", s.Bucket, err)
+	}
+	if len(machines) == 0 {
+		return nil
+	}
+	if s.sfn == nil {
+		return errors.New("state machines need Options.StepFunctions")
+	}
+	client := sfn.NewFromConfig(cfg)
+	for name, file := range machines {
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(s.root, file)
+		}
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("state machine %s: %w", name, err)
+		}
+		def, err := s.substitute(string(raw))
+		if err != nil {
+			return fmt.Errorf("state machine %s (%s): %w", name, file, err)
+		}
+		if _, err := client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+			Name:       aws.String(name),
+			Definition: aws.String(def),
+			RoleArn:    aws.String(fmt.Sprintf("arn:aws:iam::%s:role/%s-state-machine", Account, name)),
+		}); err != nil {
+			return fmt.Errorf("create state machine %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+var substitution = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
+
+// substitute replaces ${<Name>FunctionArn} with the ARN of the local function
+// <name>, as the CDK stack's DefinitionSubstitutions do in AWS. Any other
+// placeholder is an error, so a definition never runs half-substituted.
+func (s *Stack) substitute(def string) (string, error) {
+	var unknown []string
+	out := substitution.ReplaceAllStringFunc(def, func(m string) string {
+		key := substitution.FindStringSubmatch(m)[1]
+		fn, ok := strings.CutSuffix(key, "FunctionArn")
+		if !ok || fn == "" {
+			unknown = append(unknown, m)
+			return m
+		}
+		return s.Lambda.ARN(lowerFirst(fn))
+	})
+	if len(unknown) > 0 {
+		return "", fmt.Errorf("unknown substitutions %v", unknown)
+	}
+	return out, nil
+}
+
+func lowerFirst(s string) string {
+	r := []rune(s)
+	r[0] = unicode.ToLower(r[0])
+	return string(r)
+}
+
+// Root finds the repository root: $SRBACKUP_ROOT, or the nearest directory
+// upwards from the working directory that holds localstack/sfn/server.js.
+func Root() (string, error) {
+	if r := os.Getenv("SRBACKUP_ROOT"); r != "" {
+		return r, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "localstack", "sfn", "server.js")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("repository root not found (no localstack/sfn/server.js above the working directory); set SRBACKUP_ROOT")
+		}
+		dir = parent
+	}
+}
+
+// StepFunctionsPID is the process id of the Step Functions server, or 0.
+func (s *Stack) StepFunctionsPID() int {
+	if s.sfn == nil {
+		return 0
+	}
+	return s.sfn.cmd.Process.Pid
+}
