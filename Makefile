@@ -1,0 +1,65 @@
+# srbackup — see README.md. `make test` and `make demo` are the two commands that matter.
+SHELL     := /bin/bash
+GO        ?= go
+NPM_STAMP := _tools/node_modules/.installed
+BIN       := _tools/node_modules/.bin
+FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
+ZIPS      := $(FUNCTIONS:%=_build/lambda/%.zip)
+GOTEST_TIMEOUT ?= 40m
+
+# Quiet, offline CDK CLI.
+export CDK_DISABLE_CLI_TELEMETRY := 1
+export CDK_DISABLE_VERSION_CHECK := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+.PHONY: help test demo build synth lint tools check-mariadb validate-asl validate-cfn bench test-localstack clean
+
+help:
+	@echo "make test   - all tests: unit, e2e over the local AWS stack + a throwaway MariaDB, ASL/CDK checks"
+	@echo "make demo   - a real BACKUP end to end on a sample database, then SHOW BACKUP / SHOW SNAPSHOT"
+	@echo "make build  - reproducible arm64 Lambda zips in _build/lambda"
+	@echo "make synth  - cdk synth (offline, CloudFormation validation on)"
+	@echo "make lint   - gofmt and go vet"
+	@echo "make bench  - benchmarks against mydumper and mariadb-dump (SIZE=256MB|1GB|4GB)"
+
+# npm tools, pinned by _tools/package-lock.json, installed into _tools/node_modules (Go ignores _tools).
+# `npm ci` rejects npm 11's own lockfile for DuckDB's per-platform optional packages; `npm install`
+# honours the lockfile in the same way for what it installs.
+tools: $(NPM_STAMP)
+$(NPM_STAMP): _tools/package.json _tools/package-lock.json
+	cd _tools && npm install --no-save --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The tests and the demo start their own MariaDB from the machine's binaries.
+check-mariadb:
+	@command -v mariadbd >/dev/null 2>&1 || test -x /usr/sbin/mariadbd || { \
+	  echo "MariaDB server binaries not found: install them with 'sudo apt-get install mariadb-server'" \
+	       "(the tests start their own throwaway server; nothing needs to be running)"; exit 1; }
+	@command -v mariadb-install-db >/dev/null 2>&1 || { echo "mariadb-install-db not found: 'sudo apt-get install mariadb-server'"; exit 1; }
+
+build: $(ZIPS)
+_build/lambda/%.zip: FORCE
+	@mkdir -p _build/lambda/$*
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w -buildid=' \
+	  -o _build/lambda/$*/bootstrap ./functions/$*
+	$(GO) run ./infra/lambdazip _build/lambda/$*/bootstrap $@
+FORCE:
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+validate-asl: tools
+	@for f in statemachine/*.asl.json localstack/testdata/*.asl.json; do \
+	  $(BIN)/asl-validator --json-path "$$f" >/dev/null || { echo "asl-validator: $$f is invalid"; $(BIN)/asl-validator --json-path "$$f"; exit 1; }; \
+	done; echo "asl-validator: statemachine/*.asl.json OK"
+
+test: tools check-mariadb lint validate-asl build
+	$(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
+
+demo: tools check-mariadb
+	$(GO) run ./cmd/srbackup demo
+
+clean:
+	rm -rf _build cdk.out
