@@ -1,0 +1,173 @@
+package sql
+
+// parseGrant parses GRANT and REVOKE:
+//
+//	{GRANT|REVOKE} priv [, priv] ON object {TO|FROM} grantee
+//	{GRANT|REVOKE} ROLE r [, r] {TO|FROM} grantee
+//	priv    := REPOSITORY | EXPORT
+//	object  := SYSTEM | TABLE [db.]t | ALL TABLES IN {DATABASE d | ALL DATABASES}
+//	grantee := ROLE r | USER 'principal'
+func (p *parser) parseGrant() (Statement, check) {
+	start := p.peek(0).pos
+	verb := p.expectOneOf("GRANT", "REVOKE")
+	var g Grant
+	var roles, privileges []name
+	var table []name
+	var db name
+	if p.acceptKw("ROLE") {
+		roles = p.nameList()
+	} else {
+		for {
+			t := p.peek(0)
+			privileges = append(privileges, name{val: p.expectOneOf(PrivilegeRepository, PrivilegeExport), pos: t.pos})
+			if !p.acceptPunct(",") {
+				break
+			}
+		}
+		p.expectKw("ON")
+		obj := &PrivilegeObject{}
+		switch p.expectOneOf("SYSTEM", "TABLE", "ALL") {
+		case "SYSTEM":
+			obj.Type = OnSystem
+		case "TABLE":
+			obj.Type = OnTable
+			table = p.qualifiedName()
+		default:
+			p.expectKw("TABLES")
+			p.expectKw("IN")
+			if p.acceptKw("ALL") {
+				p.expectKw("DATABASES")
+				obj.Type = OnAllTablesInAllDatabases
+			} else {
+				p.expectKw("DATABASE")
+				obj.Type = OnAllTablesInDatabase
+				db = p.ident()
+				obj.Database = db.val
+			}
+		}
+		g.Object = obj
+	}
+	if verb == "GRANT" {
+		p.expectKw("TO")
+	} else {
+		p.expectKw("FROM")
+	}
+	granteeType := p.expectOneOf(GranteeRole, GranteeUser)
+	grantee := p.identOrString()
+	g.Grantee = Grantee{Type: granteeType, Name: grantee.val}
+
+	var stmt Statement
+	if verb == "GRANT" {
+		stmt = &GrantStmt{Start: start}
+	} else {
+		stmt = &RevokeStmt{Start: start}
+	}
+	return stmt, func() *Error {
+		if len(table) > 2 {
+			return rejectf(table[0].pos, "Invalid table name format '%s'", joinName(table))
+		}
+		seen := make(map[string]bool)
+		for _, r := range roles {
+			if r.val == "" {
+				return analysisErrorf(r.pos, "Incorrect role name ''")
+			}
+			if seen[r.val] {
+				return analysisErrorf(r.pos, "Duplicated role: %s", clip(r.val))
+			}
+			seen[r.val] = true
+			g.Roles = append(g.Roles, r.val)
+		}
+		for _, pr := range privileges {
+			if seen[pr.val] {
+				return analysisErrorf(pr.pos, "Duplicated privilege: %s", pr.val)
+			}
+			seen[pr.val] = true
+			if (pr.val == PrivilegeRepository) != (g.Object.Type == OnSystem) {
+				return analysisErrorf(pr.pos, "Invalid privilege %s for %s", pr.val, objectTypeWord(g.Object.Type))
+			}
+			g.Privileges = append(g.Privileges, pr.val)
+		}
+		if g.Object != nil {
+			switch g.Object.Type {
+			case OnTable:
+				t := table[len(table)-1]
+				if t.val == "" {
+					return analysisErrorf(t.pos, "Incorrect table name ''")
+				}
+				g.Object.Table = t.val
+				if len(table) == 2 {
+					if table[0].val == "" {
+						return analysisErrorf(table[0].pos, "Incorrect database name ''")
+					}
+					g.Object.Database = table[0].val
+				}
+			case OnAllTablesInDatabase:
+				if db.val == "" {
+					return analysisErrorf(db.pos, "Incorrect database name ''")
+				}
+			}
+		}
+		if grantee.val == "" {
+			return analysisErrorf(grantee.pos, "Incorrect %s name ''", map[string]string{GranteeRole: "role", GranteeUser: "user"}[granteeType])
+		}
+		switch s := stmt.(type) {
+		case *GrantStmt:
+			s.Grant = g
+		case *RevokeStmt:
+			s.Grant = g
+		}
+		return nil
+	}
+}
+
+func objectTypeWord(t PrivilegeObjectType) string {
+	if t == OnSystem {
+		return "SYSTEM"
+	}
+	return "TABLE"
+}
+
+// nameList parses identOrString (',' identOrString)*.
+func (p *parser) nameList() []name {
+	names := []name{p.identOrString()}
+	for p.acceptPunct(",") {
+		names = append(names, p.identOrString())
+	}
+	return names
+}
+
+// parseCreateRole parses CREATE ROLE [IF NOT EXISTS] r; CREATE is consumed.
+func (p *parser) parseCreateRole(start Pos) (Statement, check) {
+	p.expectKw("ROLE")
+	s := &CreateRoleStmt{Start: start}
+	if p.acceptKw("IF") {
+		p.expectKw("NOT")
+		p.expectKw("EXISTS")
+		s.IfNotExists = true
+	}
+	role := p.identOrString()
+	s.Name = role.val
+	return s, roleNameCheck(role)
+}
+
+// parseDropRole parses DROP ROLE [IF EXISTS] r; DROP is consumed.
+func (p *parser) parseDropRole(start Pos) (Statement, check) {
+	p.expectKw("ROLE")
+	s := &DropRoleStmt{Start: start}
+	if p.acceptKw("IF") {
+		p.expectKw("EXISTS")
+		s.IfExists = true
+	}
+	role := p.identOrString()
+	s.Name = role.val
+	return s, roleNameCheck(role)
+}
+
+func roleNameCheck(role name) check {
+	return func() *Error {
+		if role.val == "" {
+			return analysisErrorf(role.pos, "Incorrect role name ''")
+		}
+		return nil
+	}
+}
