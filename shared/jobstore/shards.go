@@ -1,0 +1,131 @@
+package jobstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/srbackup/srbackup/shared/job"
+)
+
+// shardAV encodes a shard result with its own attribute names (the json
+// names of job.ShardResult).
+func shardAV(jobID string, r job.ShardResult, ttl types.AttributeValue) (map[string]types.AttributeValue, error) {
+	av, err := attributevalue.MarshalMapWithOptions(r, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
+	if err != nil {
+		return nil, fmt.Errorf("encode shard %d of job %s: %w", r.Shard, jobID, err)
+	}
+	av[AttrPK], av[AttrSK], av[AttrTTL] = str(jobPK(jobID)), str(shardSK(r.Shard)), ttl
+	return av, nil
+}
+
+func decodeShard(av map[string]types.AttributeValue) (job.ShardResult, error) {
+	var r job.ShardResult
+	if err := attributevalue.UnmarshalMapWithOptions(av, &r, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" }); err != nil {
+		return job.ShardResult{}, fmt.Errorf("decode shard result: %w", err)
+	}
+	return r, nil
+}
+
+// RecordShard records the result of one uploaded shard and adds it to the
+// job's progress, in one transaction, while the job is UPLOADING. A result
+// is written once: recording the same result again is a no-op success (a
+// retried batch), a different result is a job.ConflictError. A cancelled
+// job gives a job.CancelledError: the caller should delete the file it just
+// uploaded, since cleanup may already have run.
+//
+// Upload steps should call Shard first and skip a recorded shard: a second
+// upload would overwrite the recorded file with different bytes.
+func (s *Store) RecordShard(ctx context.Context, jobID string, r job.ShardResult) error {
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("record shard of job %s: %w", jobID, err)
+	}
+	rec, err := s.Get(ctx, jobID)
+	if err != nil {
+		return err
+	}
+	av, err := shardAV(jobID, r, s.ttlAfter(rec.Spec.Deadline))
+	if err != nil {
+		return err
+	}
+	failed, err := s.transact(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName:                aws.String(s.table),
+			Key:                      key(jobPK(jobID), skJob),
+			UpdateExpression:         aws.String("ADD #sd :one, #bd :bytes"),
+			ConditionExpression:      aws.String("#state = :uploading"),
+			ExpressionAttributeNames: map[string]string{"#sd": attrShardsDone, "#bd": attrBytesDone, "#state": attrState},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":one": num(1), ":bytes": num(r.SourceBytes), ":uploading": str(string(job.Uploading)),
+			},
+		}},
+		{Put: &types.Put{
+			TableName:           aws.String(s.table),
+			Item:                av,
+			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("record shard %d of job %s: %w", r.Shard, jobID, err)
+	}
+	switch {
+	case failed == nil:
+		return nil
+	case failed[0]:
+		return s.stateConflict(ctx, jobID, fmt.Sprintf("record shard %d", r.Shard))
+	default:
+		// Recorded before: a retry is fine if the result is the same.
+		prev, ok, err := s.Shard(ctx, jobID, r.Shard)
+		if err != nil {
+			return err
+		}
+		if ok && prev == r {
+			return nil
+		}
+		return &job.ConflictError{Message: fmt.Sprintf(
+			"shard %d of job %s is already recorded with a different result (key %s, sha256 %s)",
+			r.Shard, jobID, prev.Key, prev.SHA256)}
+	}
+}
+
+// Shard returns the recorded result of one shard; ok is false when the
+// shard has not been recorded.
+func (s *Store) Shard(ctx context.Context, jobID string, n int) (r job.ShardResult, ok bool, err error) {
+	av, err := s.getItem(ctx, key(jobPK(jobID), shardSK(n)))
+	if err != nil || av == nil {
+		return job.ShardResult{}, false, err
+	}
+	r, err = decodeShard(av)
+	return r, err == nil, err
+}
+
+// Shards returns every recorded shard result of a job, by shard number.
+func (s *Store) Shards(ctx context.Context, jobID string) ([]job.ShardResult, error) {
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :shard)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(jobPK(jobID)), ":shard": str(shardPfx),
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	var out []job.ShardResult
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list shards of job %s: %w", jobID, err)
+		}
+		for _, av := range page.Items {
+			r, err := decodeShard(av)
+			if err != nil {
+				return nil, fmt.Errorf("job %s: %w", jobID, err)
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
