@@ -28,6 +28,14 @@ func ForTest(tb testing.TB) *Server {
 	return forTest(tb, Options{}, os.Getenv)
 }
 
+// ForTestWith is ForTest with options for the throwaway server, e.g. a
+// larger buffer pool for a benchmark. The options do not apply to an
+// EnvDSN server.
+func ForTestWith(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	return forTest(tb, opts, os.Getenv)
+}
+
 func forTest(tb testing.TB, opts Options, getenv func(string) string) *Server {
 	tb.Helper()
 	s, err := open(context.Background(), opts, getenv)
