@@ -1,0 +1,266 @@
+// Package parquetio writes the rows of a source shard as a Parquet file,
+// streaming, and reads them back in the source's canonical text form.
+//
+// Each source column becomes one Parquet column of the same name (plus a
+// companion column for dates and geometries, see ColumnSpec), chosen so
+// that every value round-trips exactly and common readers (DuckDB, Athena,
+// Spark, StarRocks FILES()) see a natural type. The writer holds at most
+// one row group, of about Options.RowGroupBytes of source data, so its
+// memory does not depend on the size of the shard.
+package parquetio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+
+	"github.com/srbackup/srbackup/shared/source"
+)
+
+// Compression names accepted by Options.
+const (
+	CompressionZstd   = "zstd"
+	CompressionSnappy = "snappy"
+	CompressionNone   = "none"
+)
+
+// DefaultRowGroupBytes is the default bound on the source data buffered
+// for one row group.
+const DefaultRowGroupBytes = 32 << 20
+
+// Rows are handed to parquet-go in batches of at most batchRows rows and
+// batchBytes bytes of copied byte-array values.
+const (
+	batchRows  = 256
+	batchBytes = 1 << 20
+)
+
+// Options configure a Writer.
+type Options struct {
+	// Compression is CompressionZstd (the default when empty),
+	// CompressionSnappy or CompressionNone.
+	Compression string
+	// RowGroupBytes bounds the source data buffered in one row group, and
+	// with it the writer's memory; zero means DefaultRowGroupBytes.
+	RowGroupBytes int64
+}
+
+// Stats counts what a Writer wrote.
+type Stats struct {
+	Rows int64 `json:"rows"`
+	// SourceBytes is the size of the rows' canonical text values.
+	SourceBytes int64 `json:"source_bytes"`
+	// ParquetBytes is the size of the Parquet file.
+	ParquetBytes int64 `json:"parquet_bytes"`
+	RowGroups    int   `json:"row_groups"`
+}
+
+// Writer writes rows of canonical text values (see source.Rows) to a
+// Parquet file, streaming to an io.Writer.
+type Writer struct {
+	out    countingWriter
+	pw     *parquet.Writer
+	specs  []ColumnSpec
+	codecs []codec
+	leaves int
+	limit  int64
+
+	batch      []parquet.Row
+	arena      []byte
+	groupBytes int64 // estimated bytes in the current row group
+	stats      Stats
+	closed     bool
+	err        error // sticky: a failed write leaves the file unusable
+}
+
+// NewWriter starts a Parquet file for rows with the given columns.
+func NewWriter(w io.Writer, cols []source.Column, opts Options) (*Writer, error) {
+	comp, err := compression(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
+	specs, leaves, err := plan(cols)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := json.Marshal(specs)
+	if err != nil {
+		return nil, fmt.Errorf("encode column specs: %w", err)
+	}
+	var root orderedGroup
+	for _, l := range leaves {
+		root = root.field(l.name, l.node)
+	}
+	pw := &Writer{specs: specs, leaves: len(leaves), limit: opts.RowGroupBytes}
+	if pw.limit <= 0 {
+		pw.limit = DefaultRowGroupBytes
+	}
+	pw.out.w = w
+	pw.pw = parquet.NewWriter(&pw.out,
+		parquet.NewSchema("srbackup", root),
+		parquet.Compression(comp),
+		parquet.KeyValueMetadata(MetadataKey, string(meta)),
+		parquet.CreatedBy("srbackup", "1", ""),
+	)
+	pw.codecs = make([]codec, len(specs))
+	for i, s := range specs {
+		pw.codecs[i] = newCodec(s)
+	}
+	return pw, nil
+}
+
+func compression(name string) (compress.Codec, error) {
+	switch name {
+	case "", CompressionZstd:
+		return &parquet.Zstd, nil
+	case CompressionSnappy:
+		return &parquet.Snappy, nil
+	case CompressionNone:
+		return &parquet.Uncompressed, nil
+	}
+	return nil, fmt.Errorf("unknown compression %q (want zstd, snappy or none)", name)
+}
+
+// Specs returns how each column is stored.
+func (w *Writer) Specs() []ColumnSpec { return w.specs }
+
+// Stats returns what has been written so far; ParquetBytes is final after
+// Close.
+func (w *Writer) Stats() Stats {
+	s := w.stats
+	s.ParquetBytes = w.out.n
+	return s
+}
+
+// Write adds one row: one canonical text value per column, nil for NULL.
+// The values are copied, so the caller may reuse them.
+func (w *Writer) Write(values [][]byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return errors.New("parquet writer is closed")
+	}
+	if len(values) != len(w.codecs) {
+		return fmt.Errorf("row has %d values for %d columns", len(values), len(w.codecs))
+	}
+	n := len(w.batch)
+	if n < cap(w.batch) {
+		w.batch = w.batch[:n+1]
+	} else {
+		w.batch = append(w.batch, make(parquet.Row, 0, w.leaves))
+	}
+	row := w.batch[n][:0]
+	var err error
+	for i, v := range values {
+		c := &w.codecs[i]
+		start := len(row)
+		if row, w.arena, err = c.encode(row, v, w.arena); err != nil {
+			w.batch = w.batch[:n]
+			return fmt.Errorf("row %d, column %q (%s): %w", w.stats.Rows+int64(len(w.batch))+1, c.spec.Name, c.spec.SourceType, err)
+		}
+		for j := start; j < len(row); j++ {
+			def := 1
+			if row[j].IsNull() {
+				def = 0
+			}
+			row[j] = row[j].Level(0, def, j)
+			w.groupBytes += int64(valueBytes(row[j]))
+		}
+		w.stats.SourceBytes += int64(len(v))
+	}
+	w.batch[n] = row
+	if len(w.batch) >= batchRows || len(w.arena) >= batchBytes || w.groupBytes >= w.limit {
+		return w.flushBatch()
+	}
+	return nil
+}
+
+// flushBatch hands the batched rows to parquet-go, and ends the row group
+// when it is full.
+func (w *Writer) flushBatch() error {
+	if len(w.batch) > 0 {
+		if _, err := w.pw.WriteRows(w.batch); err != nil {
+			w.err = fmt.Errorf("write parquet rows: %w", err)
+			return w.err
+		}
+		w.stats.Rows += int64(len(w.batch))
+		w.batch = w.batch[:0]
+		w.arena = w.arena[:0]
+	}
+	if w.groupBytes >= w.limit {
+		if err := w.pw.Flush(); err != nil {
+			w.err = fmt.Errorf("write parquet row group: %w", err)
+			return w.err
+		}
+		w.stats.RowGroups++
+		w.groupBytes = 0
+	}
+	return nil
+}
+
+// Close writes the remaining rows and the file footer. It does not close
+// the underlying io.Writer.
+func (w *Writer) Close() error {
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.flushBatch(); err != nil {
+		return err
+	}
+	if w.groupBytes > 0 {
+		w.stats.RowGroups++
+	}
+	if err := w.pw.Close(); err != nil {
+		w.err = fmt.Errorf("close parquet file: %w", err)
+		return w.err
+	}
+	return nil
+}
+
+// Copy writes every row of rows to dst as one Parquet file and returns the
+// column specs and what was written. It does not close rows.
+func Copy(ctx context.Context, dst io.Writer, rows source.Rows, opts Options) ([]ColumnSpec, Stats, error) {
+	w, err := NewWriter(dst, rows.Columns(), opts)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	for n := 0; rows.Next(); n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, w.Stats(), err
+			}
+		}
+		if err := w.Write(rows.Values()); err != nil {
+			return nil, w.Stats(), err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, w.Stats(), err
+	}
+	if err := w.Close(); err != nil {
+		return nil, w.Stats(), err
+	}
+	return w.Specs(), w.Stats(), nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

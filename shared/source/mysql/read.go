@@ -1,0 +1,191 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/srbackup/srbackup/shared/source"
+)
+
+// cleanupTimeout bounds the COMMIT that ends a read after its context is
+// done.
+const cleanupTimeout = 10 * time.Second
+
+// OpenShard starts reading a shard in one REPEATABLE READ transaction with
+// a consistent snapshot, streaming the rows (nothing is buffered beyond the
+// driver's network buffer).
+//
+// The table's shared metadata lock is taken right after the snapshot and
+// before the columns are read, so the column list matches the rows; a
+// table altered between the snapshot and the lock fails the read with the
+// server's "Table definition has changed, please retry transaction".
+func (s *Source) OpenShard(ctx context.Context, sh source.Shard) (rows source.Rows, err error) {
+	if err := checkTable(sh.Database, sh.Table); err != nil {
+		return nil, err
+	}
+	if sh.Partitioned {
+		if err := checkIdent("partition", sh.Partition); err != nil {
+			return nil, err
+		}
+	}
+	from := fromClause(sh)
+	ctx, cancel := context.WithCancel(ctx)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("read %s: %w", from, err)
+	}
+	r := &shardRows{conn: conn, cancel: cancel}
+	defer func() {
+		if err != nil {
+			r.abort()
+			err = fmt.Errorf("read shard %d of %s: %w", sh.Index, from, err)
+		}
+	}()
+
+	for _, stmt := range []string{
+		"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+		"START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+	} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return nil, err
+		}
+	}
+	var snap string
+	if err := conn.QueryRowContext(ctx, "SELECT UTC_TIMESTAMP(6)").Scan(&snap); err != nil {
+		return nil, err
+	}
+	if r.snapshot, err = time.Parse("2006-01-02 15:04:05.999999", snap); err != nil {
+		return nil, fmt.Errorf("parse snapshot time %q: %w", snap, err)
+	}
+	// Take the metadata lock before reading the columns.
+	if _, err := conn.ExecContext(ctx, "SELECT 1 FROM "+from+" LIMIT 0"); err != nil {
+		if isNoSuchObject(err) {
+			return nil, fmt.Errorf("%w: %w", source.ErrNotFound, err)
+		}
+		return nil, err
+	}
+	if r.cols, err = columns(ctx, conn, s, sh.Database, sh.Table); err != nil {
+		return nil, err
+	}
+	var key *source.Column
+	exprs := make([]string, len(r.cols))
+	for i, c := range r.cols {
+		exprs[i] = selectExpr(c)
+		if c.Name == sh.Key {
+			key = &r.cols[i]
+		}
+	}
+	where, err := whereClause(sh, key)
+	if err != nil {
+		return nil, err
+	}
+	// No arguments: the driver uses the text protocol and streams.
+	if r.rows, err = conn.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+from+where); err != nil {
+		return nil, err
+	}
+	r.raw = make([]sql.RawBytes, len(r.cols))
+	r.dest = make([]any, len(r.cols))
+	r.vals = make([][]byte, len(r.cols))
+	for i := range r.raw {
+		r.dest[i] = &r.raw[i]
+	}
+	return r, nil
+}
+
+// shardRows implements source.Rows over one connection.
+type shardRows struct {
+	conn     *sql.Conn
+	cancel   context.CancelFunc
+	rows     *sql.Rows
+	cols     []source.Column
+	snapshot time.Time
+	raw      []sql.RawBytes
+	dest     []any
+	vals     [][]byte
+	done     bool // Next returned false
+	closed   bool
+	err      error
+}
+
+func (r *shardRows) Columns() []source.Column { return r.cols }
+
+func (r *shardRows) SnapshotTime() time.Time { return r.snapshot }
+
+func (r *shardRows) Next() bool {
+	if r.done || r.closed {
+		return false
+	}
+	if !r.rows.Next() {
+		r.done = true
+		if err := r.rows.Err(); err != nil {
+			r.err = err
+		}
+		return false
+	}
+	if err := r.rows.Scan(r.dest...); err != nil {
+		r.err, r.done = err, true
+		return false
+	}
+	for i, b := range r.raw {
+		r.vals[i] = b
+	}
+	return true
+}
+
+func (r *shardRows) Values() [][]byte { return r.vals }
+
+func (r *shardRows) Err() error {
+	if r.err != nil {
+		return fmt.Errorf("read rows: %w", r.err)
+	}
+	return nil
+}
+
+// Close ends the transaction and returns the connection to the pool. A
+// read stopped early is aborted instead: draining the rest of a large
+// result would read it all, and a connection whose COMMIT failed must not
+// return to the pool inside a transaction.
+func (r *shardRows) Close() error {
+	if r.closed {
+		return nil
+	}
+	if !r.done || r.err != nil {
+		r.abort()
+		return nil
+	}
+	r.closed = true
+	defer r.cancel()
+	if err := r.rows.Close(); err != nil {
+		r.discard()
+		return fmt.Errorf("close rows: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if _, err := r.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		r.discard()
+		return fmt.Errorf("commit read: %w", err)
+	}
+	return r.conn.Close()
+}
+
+// abort drops the connection without draining or committing; the server
+// rolls the read-only transaction back when the connection closes.
+func (r *shardRows) abort() {
+	r.closed = true
+	r.cancel() // the driver closes the network connection of a cancelled query
+	if r.rows != nil {
+		_ = r.rows.Close()
+	}
+	r.discard()
+}
+
+// discard closes the connection and keeps it out of the pool.
+func (r *shardRows) discard() {
+	_ = r.conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = r.conn.Close() // ErrConnDone once Raw has discarded it
+}
