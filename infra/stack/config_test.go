@@ -1,0 +1,110 @@
+package stack_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/srbackup/srbackup/infra/stack"
+)
+
+func lookup(m map[string]any) func(string) any {
+	return func(k string) any { return m[k] }
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := stack.ConfigFromContext(lookup(nil), "/repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StackName != "SrBackup" || c.LambdaZipDir != "/repo/_build/lambda" || c.StateMachineDefinition != "/repo/statemachine/backup.asl.json" {
+		t.Errorf("names and paths: %+v", c)
+	}
+	if c.LogRetentionDays != 30 || c.JobHistoryTTLDays != 30 || c.APIThrottleRate != 10 || c.APIThrottleBurst != 20 ||
+		c.ExecutionTimeout != 0 || c.UploadMemoryMB != 2048 || c.Tracing || c.SourceSecretArn != "" || c.BucketName != "" {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestConfigValueForms(t *testing.T) {
+	c, err := stack.ConfigFromContext(lookup(map[string]any{
+		stack.CtxSubnetIDs:             "subnet-01, subnet-02,",
+		stack.CtxVpcID:                 "vpc-0a",
+		stack.CtxSecurityGroupIDs:      `["sg-01"]`,
+		stack.CtxRepositoryBuckets:     []any{"a-bucket", "b.bucket"},
+		stack.CtxTracing:               true,
+		stack.CtxLogRetentionDays:      "365",
+		stack.CtxExecutionTimeoutHours: 36.0,
+		stack.CtxSchedules:             `[{"name": "n1", "cron": "cron(0 1 * * ? *)", "sql": "BACKUP SNAPSHOT d.s TO r"}]`,
+		stack.CtxLambdaZipDir:          "/abs/zips",
+	}), "/repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.SubnetIDs, []string{"subnet-01", "subnet-02"}) || !slices.Equal(c.SecurityGroupIDs, []string{"sg-01"}) ||
+		!slices.Equal(c.RepositoryBuckets, []string{"a-bucket", "b.bucket"}) {
+		t.Errorf("lists: %q %q %q", c.SubnetIDs, c.SecurityGroupIDs, c.RepositoryBuckets)
+	}
+	if !c.Tracing || c.LogRetentionDays != 365 || c.ExecutionTimeout != 36*time.Hour || c.LambdaZipDir != "/abs/zips" {
+		t.Errorf("scalars: %+v", c)
+	}
+	if len(c.Schedules) != 1 || c.Schedules[0].Expression() != "cron(0 1 * * ? *)" {
+		t.Errorf("schedules: %+v", c.Schedules)
+	}
+}
+
+func TestScheduleExpression(t *testing.T) {
+	for in, want := range map[string]string{
+		"0 3 * * ? *":             "cron(0 3 * * ? *)",
+		" cron(0 3 * * ? *)":      "cron(0 3 * * ? *)",
+		"rate(1 day)":             "rate(1 day)",
+		"at(2030-01-01T00:00:00)": "at(2030-01-01T00:00:00)",
+	} {
+		if got := (stack.Schedule{Cron: in}).Expression(); got != want {
+			t.Errorf("Expression(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	cases := map[string]struct {
+		ctx  map[string]any
+		want string
+	}{
+		"secret not an ARN":       {map[string]any{stack.CtxSourceSecretArn: "my-secret"}, stack.CtxSourceSecretArn},
+		"subnets without vpc":     {map[string]any{stack.CtxSubnetIDs: "subnet-01"}, stack.CtxVpcID},
+		"vpc without subnets":     {map[string]any{stack.CtxVpcID: "vpc-01"}, stack.CtxSubnetIDs},
+		"bad subnet":              {map[string]any{stack.CtxVpcID: "vpc-01", stack.CtxSubnetIDs: "sub-1"}, stack.CtxSubnetIDs},
+		"bad security group":      {map[string]any{stack.CtxVpcID: "vpc-01", stack.CtxSubnetIDs: "subnet-1", stack.CtxSecurityGroupIDs: "default"}, stack.CtxSecurityGroupIDs},
+		"bad bucket":              {map[string]any{stack.CtxBucketName: "Not_A_Bucket"}, stack.CtxBucketName},
+		"bad extra bucket":        {map[string]any{stack.CtxRepositoryBuckets: []any{"ok-bucket", 3.0}}, stack.CtxRepositoryBuckets},
+		"bad key":                 {map[string]any{stack.CtxKMSKeyArn: "alias/backup"}, stack.CtxKMSKeyArn},
+		"schedules not JSON":      {map[string]any{stack.CtxSchedules: "nightly"}, stack.CtxSchedules},
+		"schedule unknown field":  {map[string]any{stack.CtxSchedules: `[{"name":"a","cron":"0 1 * * ? *","sql":"x","when":"now"}]`}, "unknown field"},
+		"schedule without sql":    {map[string]any{stack.CtxSchedules: `[{"name":"a","cron":"0 1 * * ? *"}]`}, "sql is empty"},
+		"schedule bad name":       {map[string]any{stack.CtxSchedules: `[{"name":"a b","cron":"0 1 * * ? *","sql":"x"}]`}, "name"},
+		"schedule twice":          {map[string]any{stack.CtxSchedules: `[{"name":"a","cron":"0 1 * * ? *","sql":"x"},{"name":"a","cron":"0 2 * * ? *","sql":"y"}]`}, "defined twice"},
+		"schedule five fields":    {map[string]any{stack.CtxSchedules: `[{"name":"a","cron":"0 1 * * *","sql":"x"}]`}, "six fields"},
+		"schedule bad zone":       {map[string]any{stack.CtxSchedules: `[{"name":"a","cron":"0 1 * * ? *","sql":"x","timezone":"Mars/Olympus"}]`}, "time zone"},
+		"admin not an ARN":        {map[string]any{stack.CtxAdmins: "alice"}, stack.CtxAdmins},
+		"bad e-mail":              {map[string]any{stack.CtxAlarmEmail: "ops"}, stack.CtxAlarmEmail},
+		"tracing not a bool":      {map[string]any{stack.CtxTracing: "yes please"}, stack.CtxTracing},
+		"retention not accepted":  {map[string]any{stack.CtxLogRetentionDays: 31}, stack.CtxLogRetentionDays},
+		"retention not a number":  {map[string]any{stack.CtxLogRetentionDays: "a month"}, stack.CtxLogRetentionDays},
+		"ttl zero":                {map[string]any{stack.CtxJobHistoryTTLDays: 0}, stack.CtxJobHistoryTTLDays},
+		"fractional ttl":          {map[string]any{stack.CtxJobHistoryTTLDays: 1.5}, "whole number"},
+		"timeout over a year":     {map[string]any{stack.CtxExecutionTimeoutHours: 9000}, stack.CtxExecutionTimeoutHours},
+		"upload memory too large": {map[string]any{stack.CtxUploadMemoryMB: 20000}, stack.CtxUploadMemoryMB},
+		"throttle zero":           {map[string]any{stack.CtxAPIThrottleRate: 0}, stack.CtxAPIThrottleRate},
+		"stack name":              {map[string]any{stack.CtxStackName: "srbackup_prod"}, stack.CtxStackName},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := stack.ConfigFromContext(lookup(c.ctx), "/repo")
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one mentioning %q", err, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,258 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Function names: one Lambda per functions/<name> directory, bundled as <name>.zip.
+const (
+	FnAPI      = "api"
+	FnParse    = "parse"
+	FnLock     = "lock"
+	FnSnapshot = "snapshot"
+	FnUpload   = "upload"
+	FnFinalize = "finalize"
+	FnCleanup  = "cleanup"
+)
+
+// FunctionNames lists every function in pipeline order.
+var FunctionNames = []string{FnAPI, FnParse, FnLock, FnSnapshot, FnUpload, FnFinalize, FnCleanup}
+
+// Environment variables the stack sets on the functions.
+const (
+	EnvTable             = "SRBACKUP_TABLE"
+	EnvStateMachineArn   = "SRBACKUP_STATE_MACHINE_ARN"
+	EnvSourceSecretArn   = "SRBACKUP_SOURCE_SECRET_ARN"
+	EnvAdmins            = "SRBACKUP_ADMINS"
+	EnvJobHistoryTTLDays = "SRBACKUP_JOB_HISTORY_TTL_DAYS"
+)
+
+// functionSpec is what one function is and what it may touch. The actions
+// lists are the whole of its data access: nothing else is granted.
+type functionSpec struct {
+	name        string
+	description string
+	memoryMB    int
+	timeout     time.Duration
+	// readsSource functions read the source secret and run in the source VPC.
+	readsSource bool
+	// tableActions apply to the table, and Query also to its indexes.
+	tableActions []string
+	// bucketActions apply to the repository buckets themselves.
+	bucketActions []string
+	// objectActions apply to repository objects (RepositoryKeyPattern).
+	objectActions []string
+}
+
+func functionSpecs(cfg Config) []functionSpec {
+	return []functionSpec{{
+		name:        FnAPI,
+		description: "srbackup HTTP API: runs SQL statements, parses and locks BACKUP jobs synchronously, starts and stops executions",
+		memoryMB:    512,
+		timeout:     30 * time.Second, // API Gateway waits at most 30 s
+		readsSource: true,
+		tableActions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+			"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
+		bucketActions: []string{"s3:ListBucket"},
+		objectActions: []string{"s3:GetObject", "s3:PutObject"},
+	}, {
+		name:         FnParse,
+		description:  "srbackup Parse step: parses and validates a statement into a job spec",
+		memoryMB:     256,
+		timeout:      time.Minute,
+		readsSource:  true,
+		tableActions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
+	}, {
+		name:          FnLock,
+		description:   "srbackup Lock step: claims the database and the snapshot name with conditional writes",
+		memoryMB:      256,
+		timeout:       30 * time.Second,
+		tableActions:  []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
+		bucketActions: []string{"s3:ListBucket"},
+	}, {
+		name:          FnSnapshot,
+		description:   "srbackup SnapshotShard step: freezes the object list, reads DDL and plans shards",
+		memoryMB:      1024,
+		timeout:       5 * time.Minute,
+		readsSource:   true,
+		tableActions:  []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},
+		objectActions: []string{"s3:PutObject"},
+	}, {
+		name:         FnUpload,
+		description:  "srbackup UploadBatch step: streams shards from the source into Parquet files in S3",
+		memoryMB:     cfg.UploadMemoryMB,
+		timeout:      15 * time.Minute, // the Lambda maximum; the shard planner sizes batches to fit
+		readsSource:  true,
+		tableActions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+		// CreateMultipartUpload, UploadPart and CompleteMultipartUpload are authorized by s3:PutObject.
+		objectActions: []string{"s3:PutObject", "s3:AbortMultipartUpload"},
+	}, {
+		name:          FnFinalize,
+		description:   "srbackup Finalize step: writes the snapshot meta and info files, marks the job FINISHED, releases the lock",
+		memoryMB:      512,
+		timeout:       5 * time.Minute,
+		tableActions:  []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+		bucketActions: []string{"s3:ListBucket"},
+		objectActions: []string{"s3:GetObject", "s3:PutObject"},
+	}, {
+		name:          FnCleanup,
+		description:   "srbackup Cleanup step: cancels a failed, timed-out or cancelled job, releases the lock, removes partial files",
+		memoryMB:      512,
+		timeout:       15 * time.Minute,
+		tableActions:  []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+		bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
+		objectActions: []string{"s3:DeleteObject", "s3:AbortMultipartUpload"},
+	}}
+}
+
+// environment is what the functions share.
+type environment struct {
+	table         awsdynamodb.Table
+	buckets       []awss3.IBucket
+	key           awskms.IKey
+	secretArn     *string
+	secretPartial bool // the ARN came from context and may lack the random suffix
+	network       *network
+	jobHistoryTTL int
+}
+
+// bundlePath is where `make build` puts the zip of a function.
+func bundlePath(dir, name string) string { return filepath.Join(dir, name+".zip") }
+
+// checkBundles fails with a hint when a function's zip has not been built.
+func checkBundles(dir string) error {
+	var missing []string
+	for _, name := range FunctionNames {
+		if _, err := os.Stat(bundlePath(dir, name)); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("lambda bundle: %w", err)
+			}
+			missing = append(missing, name+".zip")
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("lambda bundles missing in %s: %s; run `make build` first (or point context %s at a directory holding them)",
+			dir, strings.Join(missing, ", "), CtxLambdaZipDir)
+	}
+	return nil
+}
+
+// newFunction creates the function, its log group and its role with exactly
+// the permissions its spec lists.
+func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env environment) awslambda.Function {
+	id := constructID(spec.name)
+
+	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     retention(cfg.LogRetentionDays),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	role := awsiam.NewRole(scope, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("srbackup " + spec.name + " function"),
+	})
+	// Instead of AWSLambdaBasicExecutionRole (any log group): this log group only.
+	role.AddToPolicy(policy([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, logs.LogGroupArn()))
+
+	vars := map[string]*string{EnvTable: env.table.TableName()}
+	if len(spec.tableActions) > 0 {
+		resources := []*string{env.table.TableArn()}
+		if slices.Contains(spec.tableActions, "dynamodb:Query") {
+			resources = append(resources, jsii.String(*env.table.TableArn()+"/index/*"))
+		}
+		role.AddToPolicy(policy(spec.tableActions, resources...))
+		if slices.ContainsFunc(spec.tableActions, isTableWrite) {
+			vars[EnvJobHistoryTTLDays] = jsii.String(strconv.Itoa(env.jobHistoryTTL))
+		}
+	}
+	if len(spec.bucketActions) > 0 {
+		var resources []*string
+		for _, b := range env.buckets {
+			resources = append(resources, b.BucketArn())
+		}
+		role.AddToPolicy(policy(spec.bucketActions, resources...))
+	}
+	if len(spec.objectActions) > 0 {
+		var resources []*string
+		for _, b := range env.buckets {
+			resources = append(resources, b.ArnForObjects(jsii.String(RepositoryKeyPattern)))
+		}
+		role.AddToPolicy(policy(spec.objectActions, resources...))
+		if env.key != nil {
+			// Multipart uploads to SSE-KMS need Decrypt as well as GenerateDataKey.
+			if slices.Contains(spec.objectActions, "s3:PutObject") {
+				env.key.GrantEncryptDecrypt(role)
+			} else if slices.Contains(spec.objectActions, "s3:GetObject") {
+				env.key.GrantDecrypt(role)
+			}
+		}
+	}
+
+	props := &awslambda.FunctionProps{
+		Description:           jsii.String(spec.description),
+		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:          awslambda.Architecture_ARM_64(),
+		Handler:               jsii.String("bootstrap"),
+		Code:                  awslambda.Code_FromAsset(jsii.String(bundlePath(cfg.LambdaZipDir, spec.name)), nil),
+		MemorySize:            jsii.Number(float64(spec.memoryMB)),
+		Timeout:               awscdk.Duration_Seconds(jsii.Number(spec.timeout.Seconds())),
+		Role:                  role,
+		LogGroup:              logs,
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+		Environment:           &vars,
+	}
+	if cfg.Tracing {
+		props.Tracing = awslambda.Tracing_ACTIVE
+	}
+	if spec.readsSource {
+		secretResources := []*string{env.secretArn}
+		if env.secretPartial {
+			// A partial ARN (without the random suffix) names the secret too.
+			secretResources = append(secretResources, jsii.String(*env.secretArn+"-??????"))
+		}
+		role.AddToPolicy(policy([]string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, secretResources...))
+		vars[EnvSourceSecretArn] = env.secretArn
+		if n := env.network; n != nil {
+			props.Vpc = n.vpc
+			props.VpcSubnets = &awsec2.SubnetSelection{Subnets: &n.subnets}
+			props.SecurityGroups = &n.groups
+			role.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaVPCAccessExecutionRole")))
+		}
+	}
+	fn := awslambda.NewFunction(scope, jsii.String(id+"Function"), props)
+	return fn
+}
+
+// constructID turns a function name into a construct id prefix: "api" → "Api".
+func constructID(name string) string { return strings.ToUpper(name[:1]) + name[1:] }
+
+func isTableWrite(action string) bool {
+	switch action {
+	case "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem":
+		return true
+	}
+	return false
+}
+
+// retention converts days (validated by Config.Validate) to the CDK enum.
+func retention(days int) awslogs.RetentionDays { return retentionDays[days] }

@@ -1,0 +1,343 @@
+package stack_test
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/srbackup/srbackup/infra/stack"
+)
+
+// The tests synthesize the real stack (with placeholder Lambda zips, so they
+// do not depend on `make build`) from the real cdk.json context and the real
+// statemachine/backup.asl.json.
+var (
+	repoRoot   string
+	zipDir     string
+	outRoot    string
+	cdkContext map[string]any
+)
+
+func TestMain(m *testing.M) {
+	// The CDK's built-in template validator costs seconds per synth; the
+	// templates are validated once, by TestTemplatesPassCloudFormationValidate.
+	// jsii captures the environment when its runtime starts, so restart it.
+	os.Setenv("CDK_VALIDATION", "false")
+	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	if !raceEnabled { // jsii.Close trips the race detector
+		jsii.Close()
+	}
+	code, err := run(m)
+	jsii.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	var err error
+	if repoRoot, err = stack.RepoRoot("."); err != nil {
+		return 0, err
+	}
+	if outRoot, err = os.MkdirTemp("", "srbackup-infra-test-"); err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(outRoot)
+	zipDir = filepath.Join(outRoot, "lambda")
+	if err := writePlaceholderZips(zipDir); err != nil {
+		return 0, err
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot, "cdk.json"))
+	if err != nil {
+		return 0, err
+	}
+	var cdk struct {
+		App     string         `json:"app"`
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(b, &cdk); err != nil {
+		return 0, fmt.Errorf("cdk.json: %w", err)
+	}
+	cdkContext = cdk.Context
+	return m.Run(), nil
+}
+
+// writePlaceholderZips writes <fn>.zip files holding a stand-in bootstrap:
+// the template only records the asset hash, not what the binary does.
+func writePlaceholderZips(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range stack.FunctionNames {
+		f, err := os.Create(filepath.Join(dir, name+".zip"))
+		if err != nil {
+			return err
+		}
+		zw := zip.NewWriter(f)
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, ExternalAttrs: 0o755 << 16})
+		if err == nil {
+			_, err = fmt.Fprintf(w, "#!/bin/sh\necho placeholder for %s\n", name)
+		}
+		if err == nil {
+			err = zw.Close()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// synthesized is one synthesized template.
+type synthesized struct {
+	name   string
+	path   string         // the template file
+	json   map[string]any // its content
+	assert assertions.Template
+}
+
+// newApp returns an app with cdk.json's context, the placeholder zips and overrides.
+func newApp(outdir string, overrides map[string]any) awscdk.App {
+	ctx := maps.Clone(cdkContext)
+	ctx[stack.CtxLambdaZipDir] = zipDir
+	maps.Copy(ctx, overrides)
+	return awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outdir), Context: &ctx})
+}
+
+func configOf(app awscdk.App) (stack.Config, error) {
+	return stack.ConfigFromContext(func(key string) any {
+		return app.Node().TryGetContext(jsii.String(key))
+	}, repoRoot)
+}
+
+// synth synthesizes the stack for the given context overrides.
+func synth(name string, overrides map[string]any) (*synthesized, error) {
+	outdir := filepath.Join(outRoot, name)
+	app := newApp(outdir, overrides)
+	cfg, err := configOf(app)
+	if err != nil {
+		return nil, err
+	}
+	st, err := stack.New(app, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	var path string
+	if err := catch(func() {
+		path = *app.Synth(nil).GetStackByName(st.StackName()).TemplateFullPath()
+	}); err != nil {
+		return nil, fmt.Errorf("synth: %w", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &synthesized{name: name, path: path}
+	if err := json.Unmarshal(b, &s.json); err != nil {
+		return nil, err
+	}
+	s.assert = assertions.Template_FromJSON(&s.json, nil)
+	return s, nil
+}
+
+// fixture synthesizes once per test binary and shares the result.
+type fixture struct {
+	name      string
+	overrides map[string]any
+	once      sync.Once
+	s         *synthesized
+	err       error
+}
+
+func (f *fixture) get(t *testing.T) *synthesized {
+	t.Helper()
+	f.once.Do(func() { f.s, f.err = synth(f.name, f.overrides) })
+	if f.err != nil {
+		t.Fatalf("synthesizing the %s stack: %v", f.name, f.err)
+	}
+	return f.s
+}
+
+// catch turns a panic (a failed CDK assertion panics) into an error.
+func catch(f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	f()
+	return nil
+}
+
+// must runs a CDK assertion and fails the test, instead of the binary, when it fails.
+func must(t *testing.T, what string, assertion func()) {
+	t.Helper()
+	if err := catch(assertion); err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
+}
+
+// resources returns the logical ids and resources of a type, sorted by id.
+func (s *synthesized) resources(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range s.json["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			out[id] = res
+		}
+	}
+	return out
+}
+
+// resource returns the only resource of a type whose logical id starts with
+// the construct id prefix (the CDK appends a hash).
+func (s *synthesized) resource(t *testing.T, typ, prefix string) (string, map[string]any) {
+	t.Helper()
+	re := regexp.MustCompile("^" + regexp.QuoteMeta(prefix) + "[0-9A-F]{8}$")
+	var ids []string
+	for id := range s.resources(typ) {
+		if re.MatchString(id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%s: want one %s with logical id %s<hash>, found %v", s.name, typ, prefix, ids)
+	}
+	return ids[0], s.resources(typ)[ids[0]]
+}
+
+func props(r map[string]any) map[string]any {
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
+// render writes a template value as a readable string: {"Ref": "X"} is
+// ${X}, {"Fn::GetAtt": ["X", "Arn"]} is ${X.Arn}, a Join is concatenated,
+// pseudo parameters are ${AWS::…}; anything else is its JSON.
+func render(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		if ref, ok := x["Ref"].(string); ok && len(x) == 1 {
+			return "${" + ref + "}"
+		}
+		if ga, ok := x["Fn::GetAtt"].([]any); ok && len(x) == 1 {
+			return "${" + ga[0].(string) + "." + ga[1].(string) + "}"
+		}
+		if j, ok := x["Fn::Join"].([]any); ok && len(x) == 1 {
+			var parts []string
+			for _, p := range j[1].([]any) {
+				parts = append(parts, render(p))
+			}
+			return strings.Join(parts, j[0].(string))
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func strs(v any) []string {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, render(e))
+		}
+		return out
+	default:
+		return []string{render(x)}
+	}
+}
+
+// statement is one IAM policy statement, rendered.
+type statement struct {
+	Effect    string
+	Actions   []string
+	Resources []string
+	Condition any
+}
+
+func statementsOf(doc any) []statement {
+	var out []statement
+	d, _ := doc.(map[string]any)
+	for _, raw := range d["Statement"].([]any) {
+		st := raw.(map[string]any)
+		out = append(out, statement{
+			Effect:    st["Effect"].(string),
+			Actions:   strs(st["Action"]),
+			Resources: strs(st["Resource"]),
+			Condition: st["Condition"],
+		})
+	}
+	return out
+}
+
+// rolePolicies returns every statement of the inline policies attached to a
+// role, and the role's managed policy ARNs.
+func (s *synthesized) rolePolicies(roleID string) (stmts []statement, managed []string) {
+	ids := slices.Sorted(maps.Keys(s.resources("AWS::IAM::Policy")))
+	for _, id := range ids {
+		p := props(s.resources("AWS::IAM::Policy")[id])
+		if slices.Contains(strs(p["Roles"]), "${"+roleID+"}") {
+			stmts = append(stmts, statementsOf(p["PolicyDocument"])...)
+		}
+	}
+	role := props(s.json["Resources"].(map[string]any)[roleID].(map[string]any))
+	for _, inline := range asSlice(role["Policies"]) {
+		stmts = append(stmts, statementsOf(inline.(map[string]any)["PolicyDocument"])...)
+	}
+	return stmts, strs(role["ManagedPolicyArns"])
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+// actions is the set of actions the statements allow.
+func actions(stmts []statement) []string {
+	set := map[string]bool{}
+	for _, st := range stmts {
+		if st.Effect == "Allow" {
+			for _, a := range st.Actions {
+				set[a] = true
+			}
+		}
+	}
+	out := slices.Collect(maps.Keys(set))
+	sort.Strings(out)
+	return out
+}
+
+// resourcesFor is every resource the statements allow an action on.
+func resourcesFor(stmts []statement, action string) []string {
+	var out []string
+	for _, st := range stmts {
+		if st.Effect == "Allow" && slices.Contains(st.Actions, action) {
+			out = append(out, st.Resources...)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}

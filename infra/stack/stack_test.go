@@ -1,0 +1,736 @@
+package stack_test
+
+import (
+	"encoding/json"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/srbackup/srbackup/infra/stack"
+	"github.com/srbackup/srbackup/shared/jobstore"
+)
+
+// defaults is the stack as `cdk deploy` with no srbackup context builds it.
+var defaults = &fixture{name: "default"}
+
+// full sets every context key, in the forms the CLI and cdk.json give them.
+var full = &fixture{name: "full", overrides: map[string]any{
+	stack.CtxStackName:         "SrBackupProd",
+	stack.CtxSourceSecretArn:   "arn:aws:secretsmanager:eu-west-1:123456789012:secret:srbackup/source",
+	stack.CtxVpcID:             "vpc-0123456789abcdef0",
+	stack.CtxSubnetIDs:         "subnet-0aaa1111, subnet-0bbb2222",
+	stack.CtxSecurityGroupIDs:  []any{"sg-0ccc3333"},
+	stack.CtxBucketName:        "corp-backups",
+	stack.CtxRepositoryBuckets: `["corp-archive"]`,
+	stack.CtxKMSKeyArn:         "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+	stack.CtxSchedules: []any{
+		map[string]any{"name": "nightly", "cron": "0 3 * * ? *", "sql": `BACKUP SNAPSHOT shop.nightly TO repo PROPERTIES ("type" = "full")`, "timezone": "Europe/Berlin"},
+		map[string]any{"name": "hourly-orders", "cron": "rate(1 hour)", "sql": "BACKUP SNAPSHOT shop.orders_hourly TO repo ON (TABLE orders)"},
+	},
+	stack.CtxAdmins:                []any{"arn:aws:iam::123456789012:role/dba", "arn:aws:iam::123456789012:user/alice"},
+	stack.CtxAlarmEmail:            "ops@example.com",
+	stack.CtxTracing:               "true",
+	stack.CtxLogRetentionDays:      "90",
+	stack.CtxJobHistoryTTLDays:     90,
+	stack.CtxExecutionTimeoutHours: 48,
+	stack.CtxUploadMemoryMB:        4096,
+}}
+
+func TestFailedAssertionFailsTheTestNotTheBinary(t *testing.T) {
+	s := defaults.get(t)
+	err := catch(func() { s.assert.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(1)) })
+	if err == nil {
+		t.Fatal("a false assertion passed")
+	}
+	if !strings.Contains(err.Error(), "AWS::SQS::Queue") {
+		t.Errorf("assertion error does not say what failed: %v", err)
+	}
+}
+
+// functionExpectation is what each function must look like; written out
+// here, independently of the stack's own table.
+type functionExpectation struct {
+	memory, timeout int
+	env             []string
+	allowed         []string // every action its role allows, exactly
+	forbidden       []string // spelled out for the reader; implied by allowed
+}
+
+var logActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+
+var expectedFunctions = map[string]functionExpectation{
+	stack.FnAPI: {
+		memory: 512, timeout: 30,
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn, stack.EnvStateMachineArn},
+		allowed: []string{
+			"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+			"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+			"s3:GetObject", "s3:ListBucket", "s3:PutObject",
+			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+			"states:DescribeExecution", "states:StartExecution", "states:StopExecution",
+		},
+		forbidden: []string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"},
+	},
+	stack.FnParse: {
+		memory: 256, timeout: 60,
+		env:       []string{stack.EnvTable, stack.EnvSourceSecretArn},
+		allowed:   []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+		forbidden: []string{"s3:PutObject", "s3:GetObject", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "states:StartExecution"},
+	},
+	stack.FnLock: {
+		memory: 256, timeout: 30,
+		env:       []string{stack.EnvTable, stack.EnvJobHistoryTTLDays},
+		allowed:   []string{"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "s3:ListBucket"},
+		forbidden: []string{"secretsmanager:GetSecretValue", "dynamodb:DeleteItem", "s3:PutObject", "s3:DeleteObject"},
+	},
+	stack.FnSnapshot: {
+		memory: 1024, timeout: 300,
+		env:       []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn},
+		allowed:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:PutObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+		forbidden: []string{"dynamodb:DeleteItem", "s3:DeleteObject"},
+	},
+	stack.FnUpload: {
+		memory: stack.DefaultUploadMemoryMB, timeout: 900,
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn},
+		allowed: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+			"s3:AbortMultipartUpload", "s3:PutObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+		// It must not be able to delete the lock, nor anything in S3.
+		forbidden: []string{"dynamodb:DeleteItem", "s3:DeleteObject", "s3:DeleteObjectVersion", "dynamodb:BatchWriteItem"},
+	},
+	stack.FnFinalize: {
+		memory: 512, timeout: 300,
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays},
+		allowed: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
+			"s3:GetObject", "s3:ListBucket", "s3:PutObject"},
+		forbidden: []string{"secretsmanager:GetSecretValue", "s3:DeleteObject"},
+	},
+	stack.FnCleanup: {
+		memory: 512, timeout: 900,
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays},
+		allowed: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListBucket", "s3:ListBucketMultipartUploads",
+			"states:DescribeExecution"},
+		forbidden: []string{"secretsmanager:GetSecretValue", "s3:PutObject", "states:StartExecution"},
+	},
+}
+
+func constructID(name string) string { return strings.ToUpper(name[:1]) + name[1:] }
+
+// function returns the logical id, properties and role logical id of a function.
+func (s *synthesized) function(t *testing.T, name string) (id string, p map[string]any, roleID string) {
+	t.Helper()
+	id, r := s.resource(t, "AWS::Lambda::Function", constructID(name)+"Function")
+	p = props(r)
+	role, ok := p["Role"].(map[string]any)["Fn::GetAtt"].([]any)
+	if !ok {
+		t.Fatalf("%s: function %s has no role of its own: %v", s.name, name, p["Role"])
+	}
+	return id, p, role[0].(string)
+}
+
+func TestLambdaFunctions(t *testing.T) {
+	s := defaults.get(t)
+	must(t, "seven functions", func() {
+		s.assert.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(stack.FunctionNames))))
+	})
+	maxMemory := 0.0
+	for _, name := range stack.FunctionNames {
+		_, p, _ := s.function(t, name)
+		maxMemory = max(maxMemory, p["MemorySize"].(float64))
+	}
+	for _, name := range stack.FunctionNames {
+		t.Run(name, func(t *testing.T) {
+			want := expectedFunctions[name]
+			_, p, _ := s.function(t, name)
+			if p["Runtime"] != "provided.al2023" || p["Handler"] != "bootstrap" {
+				t.Errorf("runtime %v, handler %v; want provided.al2023, bootstrap", p["Runtime"], p["Handler"])
+			}
+			if got := strs(p["Architectures"]); !slices.Equal(got, []string{"arm64"}) {
+				t.Errorf("architectures %v, want [arm64]", got)
+			}
+			if p["MemorySize"] != float64(want.memory) || p["Timeout"] != float64(want.timeout) {
+				t.Errorf("memory %v MB, timeout %v s; want %d, %d", p["MemorySize"], p["Timeout"], want.memory, want.timeout)
+			}
+			if _, ok := p["Code"].(map[string]any)["S3Key"]; !ok {
+				t.Errorf("code is not an asset: %v", p["Code"])
+			}
+			logging, _ := p["LoggingConfig"].(map[string]any)
+			if logging["LogFormat"] != "JSON" {
+				t.Errorf("LoggingConfig %v, want LogFormat JSON", logging)
+			}
+			lg := strings.Trim(render(logging["LogGroup"]), "${}")
+			if r := s.json["Resources"].(map[string]any)[lg]; r == nil || props(r.(map[string]any))["RetentionInDays"] != float64(stack.DefaultLogRetentionDays) {
+				t.Errorf("log group %s has no %d-day retention: %v", lg, stack.DefaultLogRetentionDays, r)
+			}
+			if p["TracingConfig"] != nil || p["VpcConfig"] != nil {
+				t.Errorf("tracing or VPC set without context: %v %v", p["TracingConfig"], p["VpcConfig"])
+			}
+			vars, _ := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+			if got := slices.Sorted(maps.Keys(vars)); !slices.Equal(got, sorted(want.env)) {
+				t.Errorf("environment %v, want %v", got, sorted(want.env))
+			}
+			for k, v := range vars {
+				if strings.Contains(strings.ToLower(k+render(v)), "password") {
+					t.Errorf("environment variable %s=%s looks like a secret", k, render(v))
+				}
+			}
+		})
+	}
+	_, upload, _ := s.function(t, stack.FnUpload)
+	if upload["MemorySize"] != maxMemory || upload["Timeout"] != 900.0 {
+		t.Errorf("upload has %v MB and %v s; want the most memory (%v) and 900 s", upload["MemorySize"], upload["Timeout"], maxMemory)
+	}
+}
+
+func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
+
+func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
+	s := defaults.get(t)
+	tableID, _ := s.resource(t, "AWS::DynamoDB::Table", "Jobs")
+	bucketID, _ := s.resource(t, "AWS::S3::Bucket", "Repository")
+	secretID, _ := s.resource(t, "AWS::SecretsManager::Secret", "SourceSecret")
+	smID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", "BackupStateMachine")
+	for _, name := range stack.FunctionNames {
+		t.Run(name, func(t *testing.T) {
+			want := expectedFunctions[name]
+			_, p, roleID := s.function(t, name)
+			stmts, managed := s.rolePolicies(roleID)
+			if got, all := actions(stmts), sorted(append(want.allowed, logActions...)); !slices.Equal(got, all) {
+				t.Errorf("allowed actions\n got %v\nwant %v", got, all)
+			}
+			for _, f := range want.forbidden {
+				if slices.Contains(actions(stmts), f) {
+					t.Errorf("%s is allowed, must not be", f)
+				}
+			}
+			if len(managed) > 0 {
+				t.Errorf("managed policies %v: want none (no VPC)", managed)
+			}
+			for _, st := range stmts {
+				for _, r := range st.Resources {
+					if r == "*" {
+						t.Errorf("statement %v allows resource *", st.Actions)
+					}
+				}
+				for _, a := range st.Actions {
+					if strings.Contains(a, "*") {
+						t.Errorf("wildcard action %s", a)
+					}
+				}
+			}
+			checkResources := func(prefix string, wantRes ...string) {
+				t.Helper()
+				for _, a := range actions(stmts) {
+					if strings.HasPrefix(a, prefix) {
+						if got := resourcesFor(stmts, a); !isSubset(got, wantRes) {
+							t.Errorf("%s on %v, want within %v", a, got, wantRes)
+						}
+					}
+				}
+			}
+			checkResources("dynamodb:", "${"+tableID+".Arn}", "${"+tableID+".Arn}/index/*")
+			checkResources("secretsmanager:", "${"+secretID+"}")
+			checkResources("s3:ListBucket", "${"+bucketID+".Arn}")
+			for _, a := range []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"} {
+				checkResources(a, "${"+bucketID+".Arn}/"+stack.RepositoryKeyPattern)
+			}
+			checkResources("states:StartExecution", "${"+smID+"}")
+			lg := render(p["LoggingConfig"].(map[string]any)["LogGroup"])
+			checkResources("logs:", strings.TrimSuffix(lg, "}")+".Arn}")
+		})
+	}
+}
+
+func isSubset(got, allowed []string) bool {
+	for _, g := range got {
+		if !slices.Contains(allowed, g) {
+			return false
+		}
+	}
+	return len(got) > 0
+}
+
+// states walks a definition's states, nested Map and Parallel states included.
+func states(def map[string]any, visit func(name string, st map[string]any)) {
+	for name, raw := range def["States"].(map[string]any) {
+		st := raw.(map[string]any)
+		visit(name, st)
+		for _, key := range []string{"ItemProcessor", "Iterator"} {
+			if sub, ok := st[key].(map[string]any); ok {
+				states(sub, visit)
+			}
+		}
+		for _, b := range asSlice(st["Branches"]) {
+			states(b.(map[string]any), visit)
+		}
+	}
+}
+
+func TestStateMachine(t *testing.T) {
+	s := defaults.get(t)
+	_, r := s.resource(t, "AWS::StepFunctions::StateMachine", "BackupStateMachine")
+	p := props(r)
+	if p["StateMachineType"] != "STANDARD" {
+		t.Errorf("type %v, want STANDARD", p["StateMachineType"])
+	}
+	logging, _ := p["LoggingConfiguration"].(map[string]any)
+	if logging["Level"] != "ERROR" || logging["IncludeExecutionData"] != true || len(asSlice(logging["Destinations"])) != 1 {
+		t.Errorf("logging %v, want level ERROR with execution data to one log group", logging)
+	}
+
+	text, ok := p["DefinitionString"].(string)
+	if !ok {
+		t.Fatalf("DefinitionString is not a literal string: %v", p["DefinitionString"])
+	}
+	file, err := os.ReadFile(filepath.Join(repoRoot, stack.StateMachineFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text != strings.TrimSpace(string(file)) {
+		t.Errorf("the template's definition differs from %s", stack.StateMachineFile)
+	}
+	var def map[string]any
+	if err := json.Unmarshal([]byte(text), &def); err != nil {
+		t.Fatalf("definition is not JSON: %v", err)
+	}
+	if secs, _ := def["TimeoutSeconds"].(float64); secs <= 0 {
+		t.Errorf("no overall TimeoutSeconds in the definition")
+	}
+	var maps_, retries, catches int
+	states(def, func(name string, st map[string]any) {
+		if st["Type"] == "Map" {
+			maps_++
+		}
+		if len(asSlice(st["Retry"])) > 0 {
+			retries++
+		}
+		if len(asSlice(st["Catch"])) > 0 {
+			catches++
+		}
+	})
+	if maps_ == 0 || retries == 0 || catches == 0 {
+		t.Errorf("definition has %d Map, %d Retry, %d Catch states; want each", maps_, retries, catches)
+	}
+
+	// Every ${…} of the definition is substituted by the ARN of its function.
+	subs, _ := p["DefinitionSubstitutions"].(map[string]any)
+	var invokable []string
+	for v, fn := range stack.DefinitionSubstitutions {
+		if !strings.Contains(text, "${"+v+"}") {
+			continue
+		}
+		fnID, _, _ := s.function(t, fn)
+		if got := render(subs[v]); got != "${"+fnID+".Arn}" {
+			t.Errorf("substitution %s = %s, want the ARN of %s", v, got, fnID)
+		}
+		invokable = append(invokable, "${"+fnID+".Arn}", "${"+fnID+".Arn}:*")
+	}
+	if len(subs) != len(invokable)/2 {
+		t.Errorf("substitutions %v: want exactly the %d variables the definition uses", slices.Sorted(maps.Keys(subs)), len(invokable)/2)
+	}
+
+	// Its role may invoke these functions and nothing else.
+	roleID := strings.Trim(strings.TrimSuffix(render(p["RoleArn"]), ".Arn}"), "${")
+	stmts, _ := s.rolePolicies(roleID)
+	if got := resourcesFor(stmts, "lambda:InvokeFunction"); !slices.Equal(got, sorted(invokable)) {
+		t.Errorf("state machine may invoke %v, want exactly %v", got, sorted(invokable))
+	}
+	apiID, _, _ := s.function(t, stack.FnAPI)
+	for _, st := range stmts {
+		for _, a := range st.Actions {
+			if strings.HasPrefix(a, "lambda:") && a != "lambda:InvokeFunction" {
+				t.Errorf("state machine role allows %s", a)
+			}
+		}
+		for _, r := range st.Resources {
+			if strings.Contains(r, apiID) {
+				t.Errorf("state machine role reaches the api function: %v on %s", st.Actions, r)
+			}
+		}
+	}
+}
+
+func TestTableMatchesJobstoreSchema(t *testing.T) {
+	s := defaults.get(t)
+	must(t, "one table", func() { s.assert.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
+	_, r := s.resource(t, "AWS::DynamoDB::Table", "Jobs")
+	p := props(r)
+	want := jobstore.CreateTableInput("")
+
+	keySchema := func(ks []types.KeySchemaElement) []any {
+		var out []any
+		for _, k := range ks {
+			out = append(out, map[string]any{"AttributeName": *k.AttributeName, "KeyType": string(k.KeyType)})
+		}
+		return out
+	}
+	asJSON := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	if got, w := asJSON(p["KeySchema"]), asJSON(keySchema(want.KeySchema)); got != w {
+		t.Errorf("KeySchema %s, want %s", got, w)
+	}
+	var wantAttrs []string
+	for _, d := range want.AttributeDefinitions {
+		wantAttrs = append(wantAttrs, *d.AttributeName+":"+string(d.AttributeType))
+	}
+	var gotAttrs []string
+	for _, d := range asSlice(p["AttributeDefinitions"]) {
+		m := d.(map[string]any)
+		gotAttrs = append(gotAttrs, m["AttributeName"].(string)+":"+m["AttributeType"].(string))
+	}
+	if !slices.Equal(sorted(gotAttrs), sorted(wantAttrs)) {
+		t.Errorf("AttributeDefinitions %v, want %v", gotAttrs, wantAttrs)
+	}
+	gsis := asSlice(p["GlobalSecondaryIndexes"])
+	if len(gsis) != len(want.GlobalSecondaryIndexes) {
+		t.Fatalf("%d GSIs, want %d", len(gsis), len(want.GlobalSecondaryIndexes))
+	}
+	for i, w := range want.GlobalSecondaryIndexes {
+		g := gsis[i].(map[string]any)
+		if g["IndexName"] != *w.IndexName || asJSON(g["KeySchema"]) != asJSON(keySchema(w.KeySchema)) ||
+			g["Projection"].(map[string]any)["ProjectionType"] != string(w.Projection.ProjectionType) {
+			t.Errorf("GSI %v, want %s on %v projecting %s", g, *w.IndexName, keySchema(w.KeySchema), w.Projection.ProjectionType)
+		}
+	}
+	if *want.GlobalSecondaryIndexes[0].IndexName != jobstore.IndexByDB {
+		t.Errorf("jobstore's GSI is %s, not jobstore.IndexByDB", *want.GlobalSecondaryIndexes[0].IndexName)
+	}
+
+	must(t, "on-demand, PITR, TTL, deletion protection", func() {
+		s.assert.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"BillingMode":                      "PAY_PER_REQUEST",
+			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+			"TimeToLiveSpecification":          map[string]any{"AttributeName": jobstore.AttrTTL, "Enabled": true},
+			"DeletionProtectionEnabled":        true,
+		})
+	})
+	if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
+		t.Errorf("table DeletionPolicy %v, UpdateReplacePolicy %v; want Retain", r["DeletionPolicy"], r["UpdateReplacePolicy"])
+	}
+}
+
+func TestRepositoryBucket(t *testing.T) {
+	s := defaults.get(t)
+	must(t, "one bucket", func() { s.assert.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(1)) })
+	id, r := s.resource(t, "AWS::S3::Bucket", "Repository")
+	must(t, "versioned, encrypted, private, aborts multipart uploads after a day", func() {
+		s.assert.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+			"VersioningConfiguration": map[string]any{"Status": "Enabled"},
+			"BucketEncryption": map[string]any{"ServerSideEncryptionConfiguration": []any{
+				map[string]any{"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}},
+			}},
+			"PublicAccessBlockConfiguration": map[string]any{
+				"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
+			},
+			"LifecycleConfiguration": map[string]any{"Rules": []any{
+				map[string]any{"AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 1}, "Status": "Enabled"},
+				map[string]any{"NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": stack.DefaultNoncurrentVersionDays}, "Status": "Enabled"},
+			}},
+		})
+	})
+	if r["DeletionPolicy"] != "Retain" {
+		t.Errorf("bucket DeletionPolicy %v, want Retain", r["DeletionPolicy"])
+	}
+
+	_, pol := s.resource(t, "AWS::S3::BucketPolicy", "RepositoryPolicy")
+	if render(props(pol)["Bucket"]) != "${"+id+"}" {
+		t.Fatalf("bucket policy is for %s", render(props(pol)["Bucket"]))
+	}
+	var denied bool
+	for _, raw := range asSlice(props(pol)["PolicyDocument"].(map[string]any)["Statement"]) {
+		st := raw.(map[string]any)
+		cond, _ := json.Marshal(st["Condition"])
+		if st["Effect"] == "Deny" && render(st["Principal"]) == `{"AWS":"*"}` && st["Action"] == "s3:*" &&
+			string(cond) == `{"Bool":{"aws:SecureTransport":"false"}}` &&
+			slices.Equal(sorted(strs(st["Resource"])), []string{"${" + id + ".Arn}", "${" + id + ".Arn}/*"}) {
+			denied = true
+		}
+	}
+	if !denied {
+		t.Errorf("the bucket policy does not deny non-TLS access to the bucket and its objects: %v", props(pol)["PolicyDocument"])
+	}
+}
+
+func TestHTTPAPIRequiresIAM(t *testing.T) {
+	s := defaults.get(t)
+	must(t, "one HTTP API", func() {
+		s.assert.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Api"), jsii.Number(1))
+		s.assert.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{"ProtocolType": "HTTP"})
+		s.assert.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Integration"), map[string]any{
+			"IntegrationType": "AWS_PROXY", "PayloadFormatVersion": "2.0",
+		})
+	})
+	want := []string{
+		"DELETE /v1/backups/{jobId}", "GET /v1/backups", "GET /v1/backups/{jobId}",
+		"GET /v1/repositories", "GET /v1/repositories/{repo}/snapshots", "POST /v1/sql",
+	}
+	var got []string
+	for id, r := range s.resources("AWS::ApiGatewayV2::Route") {
+		p := props(r)
+		got = append(got, p["RouteKey"].(string))
+		if p["AuthorizationType"] != "AWS_IAM" {
+			t.Errorf("route %s (%s) has authorization %v, want AWS_IAM", p["RouteKey"], id, p["AuthorizationType"])
+		}
+	}
+	if sort.Strings(got); !slices.Equal(got, want) {
+		t.Errorf("routes %v, want %v", got, want)
+	}
+
+	_, stage := s.resource(t, "AWS::ApiGatewayV2::Stage", "HttpApiDefaultStage")
+	p := props(stage)
+	rs, _ := p["DefaultRouteSettings"].(map[string]any)
+	if p["StageName"] != "$default" || p["AutoDeploy"] != true ||
+		rs["ThrottlingRateLimit"] != float64(stack.DefaultAPIThrottleRate) || rs["ThrottlingBurstLimit"] != float64(stack.DefaultAPIThrottleBurst) {
+		t.Errorf("stage %v: want $default, auto-deployed, throttled at %d/s burst %d", p, stack.DefaultAPIThrottleRate, stack.DefaultAPIThrottleBurst)
+	}
+	logs, _ := p["AccessLogSettings"].(map[string]any)
+	var format map[string]string
+	if err := json.Unmarshal([]byte(render(logs["Format"])), &format); err != nil || format["requestId"] != "$context.requestId" || format["userArn"] == "" {
+		t.Errorf("access log format %v is not JSON with the request id and caller (%v)", logs["Format"], err)
+	}
+	if !strings.HasPrefix(render(logs["DestinationArn"]), "${ApiAccessLogs") {
+		t.Errorf("access logs go to %v, want the ApiAccessLogs log group", logs["DestinationArn"])
+	}
+
+	apiID, _, _ := s.function(t, stack.FnAPI)
+	must(t, "API Gateway may invoke the api function", func() {
+		s.assert.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
+			"Action":       "lambda:InvokeFunction",
+			"FunctionName": map[string]any{"Fn::GetAtt": []any{apiID, "Arn"}},
+			"Principal":    "apigateway.amazonaws.com",
+		})
+	})
+	_, invoke := s.resource(t, "AWS::IAM::ManagedPolicy", "ApiInvokePolicy")
+	st := statementsOf(props(invoke)["PolicyDocument"])
+	if len(st) != 1 || !slices.Equal(st[0].Actions, []string{"execute-api:Invoke"}) || !strings.HasSuffix(st[0].Resources[0], "/*/*/v1/*") {
+		t.Errorf("ApiInvokePolicy %v: want execute-api:Invoke on the /v1 routes", st)
+	}
+}
+
+func TestExecutionEndRuleRunsCleanup(t *testing.T) {
+	s := defaults.get(t)
+	smID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", "BackupStateMachine")
+	cleanupID, _, cleanupRole := s.function(t, stack.FnCleanup)
+	_, rule := s.resource(t, "AWS::Events::Rule", "ExecutionEndedRule")
+	p := props(rule)
+	pattern, _ := json.Marshal(p["EventPattern"])
+	want := `{"detail":{"stateMachineArn":[{"Ref":"` + smID + `"}],"status":["ABORTED","FAILED","TIMED_OUT"]},"detail-type":["Step Functions Execution Status Change"],"source":["aws.states"]}`
+	if string(pattern) != want {
+		t.Errorf("event pattern\n got %s\nwant %s", pattern, want)
+	}
+	targets := asSlice(p["Targets"])
+	if len(targets) != 1 || render(targets[0].(map[string]any)["Arn"]) != "${"+cleanupID+".Arn}" {
+		t.Errorf("rule targets %v, want the cleanup function", targets)
+	}
+	// Cleanup can look the execution up, through a policy of its own (no cycle).
+	stmts, _ := s.rolePolicies(cleanupRole)
+	res := resourcesFor(stmts, "states:DescribeExecution")
+	if len(res) != 1 || !strings.Contains(res[0], ":execution:${"+smID+".Name}:*") {
+		t.Errorf("cleanup may describe %v, want the executions of %s", res, smID)
+	}
+}
+
+func TestOutputsAndAlarms(t *testing.T) {
+	s := defaults.get(t)
+	outputs, _ := s.json["Outputs"].(map[string]any)
+	for _, o := range []string{"ApiUrl", "ApiInvokePolicyArn", "StateMachineArn", "TableName", "BucketName", "SourceSecretArn"} {
+		if outputs[o] == nil {
+			t.Errorf("output %s missing (have %v)", o, slices.Sorted(maps.Keys(outputs)))
+		}
+	}
+	alarms := s.resources("AWS::CloudWatch::Alarm")
+	if want := 2 + 2*len(stack.FunctionNames); len(alarms) != want {
+		t.Errorf("%d alarms, want %d", len(alarms), want)
+	}
+	var metrics []string
+	for _, a := range alarms {
+		p := props(a)
+		metrics = append(metrics, p["Namespace"].(string)+"/"+p["MetricName"].(string))
+		if p["AlarmActions"] != nil {
+			t.Errorf("alarm has actions without an alarm e-mail: %v", p["AlarmActions"])
+		}
+	}
+	for _, m := range []string{"AWS/States/ExecutionsFailed", "AWS/States/ExecutionsTimedOut", "AWS/Lambda/Errors", "AWS/Lambda/Throttles"} {
+		if !slices.Contains(metrics, m) {
+			t.Errorf("no alarm on %s", m)
+		}
+	}
+	must(t, "no SNS topic without an alarm e-mail", func() {
+		s.assert.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(0))
+	})
+}
+
+func TestFullConfiguration(t *testing.T) {
+	s := full.get(t)
+	if !strings.HasSuffix(s.path, "SrBackupProd.template.json") {
+		t.Errorf("template %s, want the stack named by %s", s.path, stack.CtxStackName)
+	}
+	must(t, "existing bucket and secret are not created", func() {
+		s.assert.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(0))
+		s.assert.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(0))
+	})
+	secret := full.overrides[stack.CtxSourceSecretArn].(string)
+	key := full.overrides[stack.CtxKMSKeyArn].(string)
+	inVPC := []string{stack.FnAPI, stack.FnParse, stack.FnSnapshot, stack.FnUpload}
+	withKey := []string{stack.FnAPI, stack.FnSnapshot, stack.FnUpload, stack.FnFinalize}
+
+	for _, name := range stack.FunctionNames {
+		t.Run(name, func(t *testing.T) {
+			_, p, roleID := s.function(t, name)
+			stmts, managed := s.rolePolicies(roleID)
+			vpc, _ := p["VpcConfig"].(map[string]any)
+			if slices.Contains(inVPC, name) {
+				if !slices.Equal(strs(vpc["SubnetIds"]), []string{"subnet-0aaa1111", "subnet-0bbb2222"}) ||
+					!slices.Equal(strs(vpc["SecurityGroupIds"]), []string{"sg-0ccc3333"}) {
+					t.Errorf("VpcConfig %v, want the configured subnets and security group", vpc)
+				}
+				if len(managed) != 1 || !strings.HasSuffix(managed[0], ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole") {
+					t.Errorf("managed policies %v, want AWSLambdaVPCAccessExecutionRole", managed)
+				}
+				if got := resourcesFor(stmts, "secretsmanager:GetSecretValue"); !slices.Equal(got, []string{secret, secret + "-??????"}) {
+					t.Errorf("secret access on %v, want the partial ARN and its suffixed form", got)
+				}
+			} else if vpc != nil || len(managed) > 0 {
+				t.Errorf("%s does not connect to the source but is in the VPC: %v %v", name, vpc, managed)
+			}
+			for _, a := range []string{"s3:ListBucket", "s3:PutObject", "s3:GetObject", "s3:DeleteObject"} {
+				for _, r := range resourcesFor(stmts, a) {
+					if !strings.Contains(r, ":s3:::corp-backups") && !strings.Contains(r, ":s3:::corp-archive") {
+						t.Errorf("%s on %s, outside the configured buckets", a, r)
+					}
+				}
+			}
+			if got := resourcesFor(stmts, "s3:PutObject"); len(got) > 0 && len(got) != 2 {
+				t.Errorf("s3:PutObject on %v, want both repository buckets", got)
+			}
+			kms := resourcesFor(stmts, "kms:Decrypt")
+			if slices.Contains(withKey, name) != (len(kms) > 0) || (len(kms) > 0 && !slices.Equal(kms, []string{key})) {
+				t.Errorf("kms:Decrypt on %v (want the key only for functions reading or writing objects)", kms)
+			}
+			if p["TracingConfig"].(map[string]any)["Mode"] != "Active" {
+				t.Errorf("tracing %v, want Active", p["TracingConfig"])
+			}
+			vars := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+			if ttl, ok := vars[stack.EnvJobHistoryTTLDays]; ok && ttl != "90" {
+				t.Errorf("%s=%v, want 90", stack.EnvJobHistoryTTLDays, ttl)
+			}
+			if name == stack.FnAPI && vars[stack.EnvAdmins] != "arn:aws:iam::123456789012:role/dba,arn:aws:iam::123456789012:user/alice" {
+				t.Errorf("%s=%v", stack.EnvAdmins, vars[stack.EnvAdmins])
+			}
+			if name == stack.FnUpload && p["MemorySize"] != 4096.0 {
+				t.Errorf("upload memory %v, want 4096", p["MemorySize"])
+			}
+		})
+	}
+
+	smID, sm := s.resource(t, "AWS::StepFunctions::StateMachine", "BackupStateMachine")
+	var def map[string]any
+	if err := json.Unmarshal([]byte(props(sm)["DefinitionString"].(string)), &def); err != nil || def["TimeoutSeconds"] != 48*3600.0 {
+		t.Errorf("definition TimeoutSeconds %v (%v), want 48 h", def["TimeoutSeconds"], err)
+	}
+	if props(sm)["TracingConfiguration"].(map[string]any)["Enabled"] != true {
+		t.Errorf("state machine tracing is off")
+	}
+
+	schedules := s.resources("AWS::Scheduler::Schedule")
+	if len(schedules) != 2 {
+		t.Fatalf("%d schedules, want 2", len(schedules))
+	}
+	for _, want := range full.overrides[stack.CtxSchedules].([]any) {
+		w := want.(map[string]any)
+		_, r := s.resource(t, "AWS::Scheduler::Schedule", "Schedule"+strings.NewReplacer("-", "", "_", "", ".", "").Replace(w["name"].(string)))
+		p := props(r)
+		target := p["Target"].(map[string]any)
+		var input map[string]string
+		if err := json.Unmarshal([]byte(render(target["Input"])), &input); err != nil {
+			t.Errorf("schedule %s input %v is not JSON: %v", w["name"], target["Input"], err)
+		}
+		if input["sql"] != w["sql"] || input["time"] != "<aws.scheduler.scheduled-time>" || len(input) != 2 {
+			t.Errorf("schedule %s input %v, want its sql and the scheduled time", w["name"], input)
+		}
+		if render(target["Arn"]) != "${"+smID+"}" {
+			t.Errorf("schedule %s targets %v", w["name"], target["Arn"])
+		}
+		wantExpr := w["cron"].(string)
+		if !strings.HasPrefix(wantExpr, "rate(") {
+			wantExpr = "cron(" + wantExpr + ")"
+		}
+		if p["ScheduleExpression"] != wantExpr {
+			t.Errorf("schedule %s expression %v, want %s", w["name"], p["ScheduleExpression"], wantExpr)
+		}
+		if tz, _ := w["timezone"].(string); tz != "" && p["ScheduleExpressionTimezone"] != tz {
+			t.Errorf("schedule %s time zone %v, want %s", w["name"], p["ScheduleExpressionTimezone"], tz)
+		}
+		roleID := strings.Trim(strings.TrimSuffix(render(target["RoleArn"]), ".Arn}"), "${")
+		stmts, _ := s.rolePolicies(roleID)
+		if got := actions(stmts); !slices.Equal(got, []string{"states:StartExecution"}) || !slices.Equal(resourcesFor(stmts, "states:StartExecution"), []string{"${" + smID + "}"}) {
+			t.Errorf("scheduler role %v, want states:StartExecution on the state machine only", stmts)
+		}
+	}
+
+	must(t, "alarm e-mail", func() {
+		s.assert.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(1))
+		s.assert.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{
+			"Protocol": "email", "Endpoint": "ops@example.com",
+		})
+	})
+	for id, a := range s.resources("AWS::CloudWatch::Alarm") {
+		if len(asSlice(props(a)["AlarmActions"])) != 1 {
+			t.Errorf("alarm %s does not notify the topic", id)
+		}
+	}
+	for id, lg := range s.resources("AWS::Logs::LogGroup") {
+		if props(lg)["RetentionInDays"] != 90.0 {
+			t.Errorf("log group %s retention %v, want 90", id, props(lg)["RetentionInDays"])
+		}
+	}
+}
+
+func TestMissingBundlesAreReported(t *testing.T) {
+	app := newApp(t.TempDir(), map[string]any{stack.CtxLambdaZipDir: t.TempDir()})
+	cfg, err := configOf(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = stack.New(app, cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "make build") || !strings.Contains(err.Error(), "upload.zip") {
+		t.Fatalf("error %v, want one naming the missing zips and `make build`", err)
+	}
+}
+
+func TestBadDefinitionsAreReported(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := map[string]struct{ path, want string }{
+		"missing":   {filepath.Join(dir, "absent.asl.json"), "not found"},
+		"not JSON":  {write("bad.asl.json", `{"StartAt": `), "unexpected end of JSON"},
+		"no states": {write("empty.asl.json", `{"Comment": "x"}`), "StartAt and States are required"},
+		"unknown variable": {write("unknown.asl.json",
+			`{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"${RestoreFunctionArn}","End":true}}}`), "${RestoreFunctionArn}"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			app := newApp(t.TempDir(), nil)
+			cfg, err := configOf(app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.StateMachineDefinition = c.path
+			if _, err := stack.New(app, cfg, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,181 @@
+package stack
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// DefinitionSubstitutions maps each ${…} variable of the ASL to the function
+// whose ARN replaces it. The state machine may invoke these functions only.
+var DefinitionSubstitutions = map[string]string{
+	"ParseFunctionArn":    FnParse,
+	"LockFunctionArn":     FnLock,
+	"SnapshotFunctionArn": FnSnapshot,
+	"UploadFunctionArn":   FnUpload,
+	"FinalizeFunctionArn": FnFinalize,
+	"CleanupFunctionArn":  FnCleanup,
+}
+
+var placeholderRe = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// definition is a parsed ASL file.
+type definition struct {
+	path string
+	raw  []byte
+	// fields maps each top-level field to its JSON text, kept as written.
+	fields map[string]json.RawMessage
+	// variables are the ${…} names used, sorted.
+	variables []string
+}
+
+// loadDefinition reads the ASL file and checks that it is JSON with states
+// and uses only the substitution variables the stack provides.
+func loadDefinition(path string) (*definition, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("state machine definition %s not found (it is %s in the repository)", path, StateMachineFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state machine definition: %w", err)
+	}
+	d := &definition{path: path, raw: b}
+	if err := json.Unmarshal(b, &d.fields); err != nil {
+		return nil, fmt.Errorf("state machine definition %s: %w", path, err)
+	}
+	if d.fields["StartAt"] == nil || d.fields["States"] == nil {
+		return nil, fmt.Errorf("state machine definition %s: StartAt and States are required", path)
+	}
+	for _, m := range placeholderRe.FindAllSubmatch(b, -1) {
+		v := string(m[1])
+		if _, ok := DefinitionSubstitutions[v]; !ok {
+			return nil, fmt.Errorf("state machine definition %s uses ${%s}, which the stack does not substitute (known: ParseFunctionArn, LockFunctionArn, SnapshotFunctionArn, UploadFunctionArn, FinalizeFunctionArn, CleanupFunctionArn)", path, v)
+		}
+		if !slices.Contains(d.variables, v) {
+			d.variables = append(d.variables, v)
+		}
+	}
+	slices.Sort(d.variables)
+	return d, nil
+}
+
+// body returns the definition as the template carries it. The execution
+// ceiling is the definition's top-level TimeoutSeconds: timeout replaces it
+// when non-zero, and DefaultExecutionTimeout fills it in when the file has
+// none. (A string body is opaque to the CDK, whose own timeout property would
+// be ignored.)
+func (d *definition) body(timeout time.Duration) (string, error) {
+	if timeout == 0 {
+		if d.fields["TimeoutSeconds"] != nil {
+			return string(bytes.TrimSpace(d.raw)), nil
+		}
+		timeout = DefaultExecutionTimeout
+	}
+	fields := maps.Clone(d.fields)
+	fields["TimeoutSeconds"] = json.RawMessage(strconv.Itoa(int(timeout.Seconds())))
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(fields); err != nil {
+		return "", fmt.Errorf("state machine definition %s: %w", d.path, err)
+	}
+	return string(bytes.TrimSpace(buf.Bytes())), nil
+}
+
+// newStateMachine creates the standard-type backup state machine, logging
+// errors with execution data, and lets its role invoke exactly the functions
+// the definition names.
+func newStateMachine(scope awscdk.Stack, cfg Config, def *definition, fns map[string]awslambda.Function) (awsstepfunctions.StateMachine, error) {
+	body, err := def.body(cfg.ExecutionTimeout)
+	if err != nil {
+		return nil, err
+	}
+	logs := awslogs.NewLogGroup(scope, jsii.String("BackupStateMachineLogs"), &awslogs.LogGroupProps{
+		// The /aws/vendedlogs/ prefix keeps the account's log resource policy small.
+		LogGroupName:  jsii.String(fmt.Sprintf("/aws/vendedlogs/states/%s-backup", *scope.StackName())),
+		Retention:     retention(cfg.LogRetentionDays),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	subs := map[string]*string{}
+	for _, v := range def.variables {
+		subs[v] = fns[DefinitionSubstitutions[v]].FunctionArn()
+	}
+	sm := awsstepfunctions.NewStateMachine(scope, jsii.String("BackupStateMachine"), &awsstepfunctions.StateMachineProps{
+		Comment:                 jsii.String("srbackup BACKUP job: Parse, Lock, SnapshotShard, UploadBatch (Map), Finalize; Cleanup on failure"),
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(body)),
+		DefinitionSubstitutions: &subs,
+		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          logs,
+			Level:                awsstepfunctions.LogLevel_ERROR,
+			IncludeExecutionData: jsii.Bool(true),
+		},
+		TracingEnabled: jsii.Bool(cfg.Tracing),
+	})
+	for _, v := range def.variables {
+		fns[DefinitionSubstitutions[v]].GrantInvoke(sm)
+	}
+	return sm, nil
+}
+
+// grantExecutionAccess lets the API start, stop and describe executions, and
+// cleanup describe them. Cleanup's grant is a separate policy: the state
+// machine depends on the cleanup function, which depends on its role's
+// default policy, so that policy cannot name the state machine.
+func grantExecutionAccess(scope awscdk.Stack, sm awsstepfunctions.StateMachine, fns map[string]awslambda.Function) {
+	api := fns[FnAPI]
+	sm.GrantStartExecution(api.Role())
+	sm.GrantExecution(api.Role(), jsii.String("states:StopExecution"), jsii.String("states:DescribeExecution"))
+
+	executions := scope.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("states"),
+		Resource:     jsii.String("execution"),
+		ResourceName: jsii.String(*sm.StateMachineName() + ":*"),
+		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+	awsiam.NewPolicy(scope, jsii.String("CleanupExecutionAccess"), &awsiam.PolicyProps{
+		Roles:      &[]awsiam.IRole{fns[FnCleanup].Role()},
+		Statements: &[]awsiam.PolicyStatement{policy([]string{"states:DescribeExecution"}, executions)},
+	})
+}
+
+// newCleanupTrigger runs cleanup when an execution ends without reaching its
+// own Cleanup state: StopExecution (CANCEL BACKUP) runs no Catch, and a
+// timed-out or failed execution may not have cleaned up either.
+func newCleanupTrigger(scope constructs.Construct, sm awsstepfunctions.StateMachine, cleanup awslambda.Function) {
+	awsevents.NewRule(scope, jsii.String("ExecutionEndedRule"), &awsevents.RuleProps{
+		Description: jsii.String("srbackup: clean up after aborted, failed or timed-out backup executions"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.states"),
+			DetailType: jsii.Strings("Step Functions Execution Status Change"),
+			Detail: &map[string]any{
+				"status":          jsii.Strings("ABORTED", "FAILED", "TIMED_OUT"),
+				"stateMachineArn": []*string{sm.StateMachineArn()},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{
+			awseventstargets.NewLambdaFunction(cleanup, &awseventstargets.LambdaFunctionProps{
+				RetryAttempts: jsii.Number(8),
+				MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
+			}),
+		},
+	})
+}
