@@ -15,7 +15,7 @@ const MaxLabelLen = 128
 
 // objectItem is one ON-clause item as parsed, with what the checks need.
 type objectItem struct {
-	obj       BackupObject
+	typ       ObjectType
 	pos       Pos    // first token of the item
 	nameParts []name // nil for the ALL types
 	temporary *Pos   // TEMPORARY PARTITION
@@ -197,35 +197,35 @@ func (p *parser) parseObject() objectItem {
 		p.next()
 		switch p.expectOneOf("TABLE", "TABLES", "VIEW", "VIEWS", "MATERIALIZED", "FUNCTION", "FUNCTIONS") {
 		case "TABLE", "TABLES":
-			it.obj.Type = ObjectAllTables
+			it.typ = ObjectAllTables
 		case "VIEW", "VIEWS":
-			it.obj.Type = ObjectAllViews
+			it.typ = ObjectAllViews
 		case "MATERIALIZED":
 			p.expectOneOf("VIEW", "VIEWS")
-			it.obj.Type = ObjectAllMaterializedViews
+			it.typ = ObjectAllMaterializedViews
 		default:
-			it.obj.Type = ObjectAllFunctions
+			it.typ = ObjectAllFunctions
 		}
 		return it
 	case p.atKw("TABLE") || p.isKw(t, "TABLES") && startsIdent(next):
 		p.next()
-		it.obj.Type = ObjectTable
+		it.typ = ObjectTable
 		p.parseTableDesc(&it)
 	case p.atKw("MATERIALIZED") && (p.isKw(next, "VIEW") || p.isKw(next, "VIEWS")):
 		p.next()
 		p.next()
-		it.obj.Type = ObjectMaterializedView
+		it.typ = ObjectMaterializedView
 		it.nameParts = p.qualifiedName()
 	case (p.atKw("VIEW") || p.isKw(t, "VIEWS")) && startsIdent(next):
 		p.next()
-		it.obj.Type = ObjectView
+		it.typ = ObjectView
 		it.nameParts = p.qualifiedName()
 	case p.atKw("FUNCTION") || p.isKw(t, "FUNCTIONS") && startsIdent(next):
 		p.next()
-		it.obj.Type = ObjectFunction
+		it.typ = ObjectFunction
 		it.nameParts = p.qualifiedName()
 	default:
-		it.obj.Type = ObjectTable
+		it.typ = ObjectTable
 		p.parseTableDesc(&it)
 	}
 	if p.atKw("AS") {
@@ -334,7 +334,7 @@ func checkObjects(items []objectItem, verb string) ([]BackupObject, *Error) {
 	functions := make(map[string]bool)
 	alls := make(map[ObjectType]bool)
 	for _, it := range items {
-		obj := it.obj
+		obj := BackupObject{Type: it.typ}
 		if obj.Type.IsAll() {
 			if alls[obj.Type] {
 				return nil, analysisErrorf(it.pos, "Duplicated backup object: %s", allSQL[obj.Type])
@@ -366,22 +366,44 @@ func checkObjects(items []objectItem, verb string) ([]BackupObject, *Error) {
 			return nil, analysisErrorf(*it.temporary, "Do not support %s temp partitions", verb)
 		}
 		if len(it.parts) > 0 {
-			seen := make(map[string]bool, len(it.parts))
-			obj.Partitions = make([]string, 0, len(it.parts))
-			for _, part := range it.parts {
-				if part.val == "" {
-					return nil, analysisErrorf(part.pos, "Incorrect partition name ''")
-				}
-				if seen[part.val] {
-					return nil, analysisErrorf(part.pos, "Duplicated partition: %s", clip(part.val))
-				}
-				seen[part.val] = true
-				obj.Partitions = append(obj.Partitions, part.val)
+			partitions, err := checkPartitions(it.parts)
+			if err != nil {
+				return nil, err
 			}
+			obj.Partitions = partitions
 		}
 		objs = append(objs, obj)
 	}
 	return objs, nil
+}
+
+// checkPartitions rejects empty and repeated partition names.
+func checkPartitions(parts []name) ([]string, *Error) {
+	out := make([]string, 0, len(parts))
+	var seen map[string]bool
+	for i, part := range parts {
+		if part.val == "" {
+			return nil, analysisErrorf(part.pos, "Incorrect partition name ''")
+		}
+		dup := false
+		if len(parts) <= 8 {
+			// Most lists are short: a scan is cheaper than a map.
+			for _, prev := range parts[:i] {
+				dup = dup || prev.val == part.val
+			}
+		} else {
+			if seen == nil {
+				seen = make(map[string]bool, len(parts))
+			}
+			dup = seen[part.val]
+			seen[part.val] = true
+		}
+		if dup {
+			return nil, analysisErrorf(part.pos, "Duplicated partition: %s", clip(part.val))
+		}
+		out = append(out, part.val)
+	}
+	return out, nil
 }
 
 // checkLabelSuffix makes sure the label stays within MaxLabelLen once the

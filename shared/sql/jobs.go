@@ -102,6 +102,7 @@ func (p *parser) parseSnapshotWhere(s *ShowSnapshotStmt) *Error {
 	if col == "" {
 		return bad()
 	}
+	p.next()
 	if col == "SNAPSHOT" && p.isKw(p.peek(0), "IN") {
 		p.next()
 		if !p.acceptPunct("(") {
@@ -138,10 +139,10 @@ func (p *parser) parseSnapshotWhere(s *ShowSnapshotStmt) *Error {
 		return bad()
 	}
 	p.next()
-	col2 := p.whereColumn()
-	if col2 == "" || col2 == col {
+	if col2 := p.whereColumn(); col2 == "" || col2 == col {
 		return bad()
 	}
+	p.next()
 	second, ok := p.whereEquals()
 	if !ok || !atEnd() {
 		return bad()
@@ -155,8 +156,8 @@ func (p *parser) parseSnapshotWhere(s *ShowSnapshotStmt) *Error {
 	return nil
 }
 
-// whereColumn consumes SNAPSHOT or TIMESTAMP (plain or backquoted, any
-// case) and returns it upper-cased, or returns "" and consumes nothing.
+// whereColumn returns "SNAPSHOT" or "TIMESTAMP" if the current token names
+// that column (plain or backquoted, any case), "" otherwise.
 func (p *parser) whereColumn() string {
 	t := p.peek(0)
 	if t.kind != tokIdent && t.kind != tokQuoted {
@@ -164,7 +165,6 @@ func (p *parser) whereColumn() string {
 	}
 	for _, col := range []string{"SNAPSHOT", "TIMESTAMP"} {
 		if equalFoldASCII(t.val, col) {
-			p.next()
 			return col
 		}
 	}

@@ -82,7 +82,22 @@ type parser struct {
 	// expected lists what was tried and not found at the current token;
 	// it is cleared whenever a token is consumed and feeds the
 	// "expecting …" part of syntax errors.
-	expected []string
+	expected []expectation
+}
+
+// expectation is one alternative of an "expecting …" list: a keyword or
+// punctuation (shown quoted) or a token class such as "identifier". It holds
+// only constant strings, so noting one never allocates.
+type expectation struct {
+	text   string
+	quoted bool
+}
+
+func (e expectation) String() string {
+	if e.quoted {
+		return "'" + e.text + "'"
+	}
+	return e.text
 }
 
 // parseAll parses every statement of the text and returns them with the
@@ -114,7 +129,7 @@ func (p *parser) parseAll() (stmts []Statement, checks []check, err *Error) {
 			return stmts, checks, nil
 		}
 		if !p.atPunct(";") {
-			p.expect("end of input")
+			p.expect("end of input", false)
 			p.fail()
 		}
 		p.next()
@@ -125,7 +140,7 @@ var statementStarts = []string{"BACKUP", "RESTORE", "SHOW", "CANCEL", "CREATE", 
 
 func (p *parser) expectStatement() {
 	for _, kw := range statementStarts {
-		p.expect(quoteKeyword(kw))
+		p.expect(kw, true)
 	}
 	p.fail()
 }
@@ -213,7 +228,7 @@ func (p *parser) atKw(kw string) bool {
 	if p.isKw(p.peek(0), kw) {
 		return true
 	}
-	p.expect(quoteKeyword(kw))
+	p.expect(kw, true)
 	return false
 }
 
@@ -249,7 +264,7 @@ func (p *parser) atPunct(c string) bool {
 	if t.kind == tokPunct && t.val == c {
 		return true
 	}
-	p.expect("'" + c + "'")
+	p.expect(c, true)
 	return false
 }
 
@@ -268,13 +283,15 @@ func (p *parser) expectPunct(c string) token {
 	return p.next()
 }
 
-func (p *parser) expect(what string) {
-	for _, e := range p.expected {
-		if e == what {
+// expect notes an alternative tried at the current token.
+func (p *parser) expect(text string, quoted bool) {
+	e := expectation{text, quoted}
+	for _, have := range p.expected {
+		if have == e {
 			return
 		}
 	}
-	p.expected = append(p.expected, what)
+	p.expected = append(p.expected, e)
 }
 
 // fail reports a syntax error at the current token.
@@ -290,13 +307,15 @@ func (p *parser) fail() {
 	panic(bailout{syntaxErrorf(t.pos, "%s", detail)})
 }
 
-func quoteKeyword(kw string) string { return "'" + kw + "'" }
-
-func joinAlternatives(alts []string) string {
-	if len(alts) == 1 {
-		return alts[0]
+func joinAlternatives(alts []expectation) string {
+	words := make([]string, len(alts))
+	for i, a := range alts {
+		words[i] = a.String()
 	}
-	return strings.Join(alts[:len(alts)-1], ", ") + " or " + alts[len(alts)-1]
+	if len(words) == 1 {
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 // describe shows a token in an error message, cut short if long.
@@ -349,7 +368,7 @@ func startsIdent(t token) bool {
 func (p *parser) ident() name {
 	t := p.peek(0)
 	if !startsIdent(t) {
-		p.expect("identifier")
+		p.expect("identifier", false)
 		p.fail()
 	}
 	p.next()
@@ -360,8 +379,8 @@ func (p *parser) ident() name {
 func (p *parser) identOrString() name {
 	t := p.peek(0)
 	if !startsIdent(t) && t.kind != tokString {
-		p.expect("identifier")
-		p.expect("string")
+		p.expect("identifier", false)
+		p.expect("string", false)
 		p.fail()
 	}
 	p.next()
@@ -417,7 +436,7 @@ func (p *parser) parsePropertyList() []property {
 func (p *parser) expectString() name {
 	t := p.peek(0)
 	if t.kind != tokString {
-		p.expect("string")
+		p.expect("string", false)
 		p.fail()
 	}
 	p.next()
@@ -431,7 +450,9 @@ func propertyMap(props []property) []property {
 	var out []property
 	for _, pr := range props {
 		if i, ok := index[pr.key]; ok {
-			out[i] = pr
+			// The value is the last one; errors about the key still point
+			// at its first appearance.
+			out[i].val, out[i].valPos = pr.val, pr.valPos
 			continue
 		}
 		index[pr.key] = len(out)
