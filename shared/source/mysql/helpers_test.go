@@ -1,0 +1,106 @@
+package mysql_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/srbackup/srbackup/localstack/mariadb"
+	"github.com/srbackup/srbackup/shared/source"
+	"github.com/srbackup/srbackup/shared/source/mysql"
+)
+
+// server is the throwaway MariaDB (or SRBACKUP_TEST_MYSQL_DSN) shared by
+// the tests of this package.
+var server mariadb.Shared
+
+func TestMain(m *testing.M) { os.Exit(server.Run(m)) }
+
+// env is one test's database, a pool on it, and the source under test.
+type env struct {
+	ctx  context.Context
+	name string
+	db   *sql.DB
+	src  *mysql.Source
+	srv  *mariadb.Server
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	srv := server.Server(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	name := srv.NewDatabase(t)
+	db, err := srv.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	src, err := mysql.Open(ctx, srv.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return &env{ctx: ctx, name: name, db: db, src: src, srv: srv}
+}
+
+// exec runs statements on one connection, so session settings carry over.
+func (e *env) exec(t testing.TB, stmts ...string) {
+	t.Helper()
+	conn, err := e.db.Conn(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(e.ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// readAll reads a shard's rows as strings ("\x00NULL" for NULL).
+func readAll(t testing.TB, ctx context.Context, src source.Reader, sh source.Shard) ([]source.Column, [][]string) {
+	t.Helper()
+	rows, err := src.OpenShard(ctx, sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out [][]string
+	for rows.Next() {
+		vals := rows.Values()
+		row := make([]string, len(vals))
+		for i, v := range vals {
+			if v == nil {
+				row[i] = "\x00NULL"
+			} else {
+				row[i] = string(v)
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return rows.Columns(), out
+}
+
+// count returns SELECT COUNT(*) of a query's FROM/WHERE part.
+func (e *env) count(t testing.TB, from string) int64 {
+	t.Helper()
+	var n int64
+	if err := e.db.QueryRowContext(e.ctx, "SELECT COUNT(*) FROM "+from).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// q quotes an identifier.
+func q(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
