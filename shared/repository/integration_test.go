@@ -117,15 +117,15 @@ func TestRepoInfoAndKeys(t *testing.T) {
 	}
 
 	// Hostile names stay inside their segments.
-	rel, err := repository.ContentPath("../db", "t/../../x", "..", 7)
+	rel, err := repository.ContentPath("../db", "t/../../x", "..", 7, "job-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rel != "__ss_content/..%2Fdb/t%2F..%2F..%2Fx/%2E%2E/000007.parquet" {
+	if rel != "__ss_content/..%2Fdb/t%2F..%2F..%2Fx/%2E%2E/000007-job-1.parquet" {
 		t.Fatalf("ContentPath = %q", rel)
 	}
-	db, tbl, part, shard, err := repository.ParseContentPath(rel)
-	if err != nil || db != "../db" || tbl != "t/../../x" || part != ".." || shard != 7 {
+	db, tbl, part, shard, jobID, err := repository.ParseContentPath(rel)
+	if err != nil || db != "../db" || tbl != "t/../../x" || part != ".." || shard != 7 || jobID != "job-1" {
 		t.Fatalf("ParseContentPath = %q %q %q %d %v", db, tbl, part, shard, err)
 	}
 	key, err := r.SnapshotKey("../../l", rel)
@@ -140,8 +140,16 @@ func TestRepoInfoAndKeys(t *testing.T) {
 	if _, err := r.SnapshotKey("l", strings.Repeat("x", 1100)); err == nil {
 		t.Error("over-long key accepted")
 	}
-	if _, _, err := r.PutStream(ctx, "elsewhere/file", strings.NewReader("x")); err == nil {
-		t.Error("PutStream outside the repository accepted")
+	for _, bad := range []string{"elsewhere/file", r.Root(), "backups/prod/__srbackup_repository_my%2Frepo"} {
+		if _, _, err := r.PutStream(ctx, bad, strings.NewReader("x")); err == nil {
+			t.Errorf("PutStream(%q) outside the repository accepted", bad)
+		}
+		if err := r.DeleteKeys(ctx, []string{bad}); err == nil {
+			t.Errorf("DeleteKeys(%q) outside the repository accepted", bad)
+		}
+	}
+	if _, err := r.PutJSON(ctx, "l", "../../x", 1); err == nil {
+		t.Error("PutJSON outside the snapshot accepted")
 	}
 }
 
@@ -213,7 +221,7 @@ func writeSnapshot(t *testing.T, r *repository.Repo, label string, backupTime ti
 	}
 	obj := repository.ObjectData{Kind: repository.KindTable, Name: "orders"}
 	for i, p := range []string{"p2024", "p2025"} {
-		rel, err := repository.ContentPath("shop", "orders", p, i)
+		rel, err := repository.ContentPath("shop", "orders", p, i, "job-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -368,7 +376,7 @@ func TestDeletePartialSnapshot(t *testing.T) {
 	r := e.repo(t, "repo", "x")
 	// A partial snapshot: files, and a multipart upload left open by a crashed worker.
 	for i := range 1203 { // more than one DeleteObjects batch
-		rel, _ := repository.ContentPath("db", "t", "p", i)
+		rel, _ := repository.ContentPath("db", "t", "p", i, "job-1")
 		key, _ := r.SnapshotKey("failed", rel)
 		e.putRaw(t, key, []byte{byte(i)}, "")
 	}
@@ -402,5 +410,63 @@ func TestDeletePartialSnapshot(t *testing.T) {
 	// Prefixes outside the repository are refused.
 	if _, err := r.DeletePrefix(ctx, "x/"); err == nil {
 		t.Fatal("DeletePrefix outside the repository accepted")
+	}
+}
+
+func TestListDeleteAbort(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	r := e.repo(t, "repo", "pre")
+	dir, err := r.SnapshotPrefix("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{"__plan-j1.json", "__ss_content/d/t/p/000000-j1.parquet", "__ss_content/d/t/p/000001-j2.parquet"} {
+		if _, err := r.PutJSON(ctx, "a", rel, map[string]string{"k": rel}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.PutJSON(ctx, "ab", "x", 1); err != nil { // a sibling whose name extends "a"
+		t.Fatal(err)
+	}
+	got, err := r.List(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[dir+"__ss_content/d/t/p/000000-j1.parquet"] == 0 {
+		t.Fatalf("List = %v", got)
+	}
+	var plan map[string]string
+	if _, err := r.GetJSON(ctx, "a", "__plan-j1.json", &plan); err != nil || plan["k"] != "__plan-j1.json" {
+		t.Fatalf("GetJSON = %v %v", plan, err)
+	}
+	// Open uploads of two jobs; abort only j1's.
+	for _, rel := range []string{"__ss_content/d/t/p/000002-j1.parquet", "__ss_content/d/t/p/000003-j2.parquet"} {
+		if _, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(e.bucket), Key: aws.String(dir + rel)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mine := func(key string) bool { return repository.IsJobFile(strings.TrimPrefix(key, dir), "j1") }
+	n, err := r.AbortMultipartUploads(ctx, dir, mine)
+	if err != nil || n != 1 {
+		t.Fatalf("AbortMultipartUploads = %d %v", n, err)
+	}
+	ups, err := e.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(e.bucket)})
+	if err != nil || len(ups.Uploads) != 1 || !strings.HasSuffix(aws.ToString(ups.Uploads[0].Key), "-j2.parquet") {
+		t.Fatalf("uploads left: %v %v", ups.Uploads, err)
+	}
+	// DeleteKeys: missing keys are fine.
+	if err := r.DeleteKeys(ctx, []string{dir + "__plan-j1.json", dir + "__ss_content/d/t/p/000000-j1.parquet", dir + "nope"}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := r.List(ctx, r.Root())
+	if err != nil || len(all) != 2 {
+		t.Fatalf("after DeleteKeys: %v %v", all, err)
+	}
+	if _, err := r.GetJSON(ctx, "a", "__plan-j1.json", &plan); err == nil {
+		t.Fatal("deleted object still readable")
+	}
+	if _, err := r.List(ctx, "elsewhere/"); err == nil {
+		t.Fatal("List outside the repository accepted")
 	}
 }

@@ -42,9 +42,15 @@ func rootKey(loc Location, repo string) (string, error) {
 }
 
 // ContentPath is the key of a data file relative to its snapshot directory:
-// __ss_content/<db>/<table>/<partition>/<shard>.parquet, names escaped. An
-// unpartitioned table's partition is named after the table.
-func ContentPath(db, table, partition string, shard int) (string, error) {
+// __ss_content/<db>/<table>/<partition>/<shard>-<job id>.parquet, names
+// escaped. An unpartitioned table's partition is named after the table.
+//
+// The job id in the file name scopes every file to the job that wrote it:
+// srbackup frees a cancelled job's label, so a new job may write into the
+// same snapshot directory while the old job's cleanup (or a late write of
+// an upload that was still running) is under way; each only ever touches
+// its own files.
+func ContentPath(db, table, partition string, shard int, jobID string) (string, error) {
 	if shard < 0 {
 		return "", fmt.Errorf("negative shard number %d", shard)
 	}
@@ -56,23 +62,41 @@ func ContentPath(db, table, partition string, shard int) (string, error) {
 		}
 		segs = append(segs, seg)
 	}
-	return strings.Join(segs, "/") + fmt.Sprintf("/%06d.parquet", shard), nil
+	job, err := Escape(jobID)
+	if err != nil {
+		return "", fmt.Errorf("job id: %w", err)
+	}
+	return strings.Join(segs, "/") + fmt.Sprintf("/%06d-%s.parquet", shard, job), nil
+}
+
+// IsJobFile reports whether rel (a ContentPath) is a data file of job jobID.
+func IsJobFile(rel, jobID string) bool {
+	_, _, _, _, id, err := ParseContentPath(rel)
+	return err == nil && id == jobID
 }
 
 // ParseContentPath reverses ContentPath.
-func ParseContentPath(rel string) (db, table, partition string, shard int, err error) {
+func ParseContentPath(rel string) (db, table, partition string, shard int, jobID string, err error) {
 	segs := strings.Split(rel, "/")
 	if len(segs) != 5 || segs[0] != ContentDir {
-		return "", "", "", 0, fmt.Errorf("%q is not a data file path", rel)
+		return "", "", "", 0, "", fmt.Errorf("%q is not a data file path", rel)
 	}
 	names := make([]string, 3)
 	for i, seg := range segs[1:4] {
 		if names[i], err = Unescape(seg); err != nil {
-			return "", "", "", 0, fmt.Errorf("data file path %q: %w", rel, err)
+			return "", "", "", 0, "", fmt.Errorf("data file path %q: %w", rel, err)
 		}
 	}
-	if _, err := fmt.Sscanf(segs[4], "%06d.parquet", &shard); err != nil || fmt.Sprintf("%06d.parquet", shard) != segs[4] {
-		return "", "", "", 0, fmt.Errorf("data file path %q: bad file name", rel)
+	file, ok := strings.CutSuffix(segs[4], ".parquet")
+	num, job, ok2 := strings.Cut(file, "-")
+	if !ok || !ok2 || len(num) != 6 {
+		return "", "", "", 0, "", fmt.Errorf("data file path %q: bad file name", rel)
 	}
-	return names[0], names[1], names[2], shard, nil
+	if _, err := fmt.Sscanf(num, "%06d", &shard); err != nil || fmt.Sprintf("%06d", shard) != num {
+		return "", "", "", 0, "", fmt.Errorf("data file path %q: bad shard number", rel)
+	}
+	if jobID, err = Unescape(job); err != nil || jobID == "" {
+		return "", "", "", 0, "", fmt.Errorf("data file path %q: bad job id", rel)
+	}
+	return names[0], names[1], names[2], shard, jobID, nil
 }

@@ -61,15 +61,23 @@ func TestInfoValidate(t *testing.T) {
 }
 
 func TestContentPath(t *testing.T) {
-	if _, err := ContentPath("", "t", "p", 0); err == nil {
+	if _, err := ContentPath("", "t", "p", 0, "j1"); err == nil {
 		t.Error("empty database accepted")
 	}
-	if _, err := ContentPath("d", "t", "p", -1); err == nil {
+	if _, err := ContentPath("d", "t", "p", -1, "j1"); err == nil {
 		t.Error("negative shard accepted")
 	}
+	if _, err := ContentPath("d", "t", "p", 0, ""); err == nil {
+		t.Error("empty job id accepted")
+	}
+	rel, err := ContentPath("d", "t", "p", 3, "0193-ab")
+	if err != nil || rel != "__ss_content/d/t/p/000003-0193-ab.parquet" || !IsJobFile(rel, "0193-ab") || IsJobFile(rel, "0193") {
+		t.Errorf("ContentPath = %q, %v", rel, err)
+	}
 	for _, bad := range []string{"x", "__ss_content/d/t/p", "__ss_content/d/t/p/1.parquet", "__ss_content/d/t/p/000001.csv",
-		"other/d/t/p/000001.parquet", "__ss_content/d%2f/t/p/000001.parquet"} {
-		if _, _, _, _, err := ParseContentPath(bad); err == nil {
+		"other/d/t/p/000001-j.parquet", "__ss_content/d%2f/t/p/000001-j.parquet", "__ss_content/d/t/p/000001.parquet",
+		"__ss_content/d/t/p/000001-.parquet", "__ss_content/d/t/p/1-j.parquet"} {
+		if _, _, _, _, _, err := ParseContentPath(bad); err == nil {
 			t.Errorf("ParseContentPath(%q) succeeded", bad)
 		}
 	}

@@ -18,7 +18,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -482,15 +484,16 @@ func (r *Repo) DeletePartialSnapshot(ctx context.Context, label string) (deleted
 	if len(ts) > 0 {
 		return 0, fmt.Errorf("snapshot %s has info file %s: %w", label, ts[0], ErrCommitted)
 	}
-	if _, err := r.AbortMultipartUploads(ctx, p); err != nil {
+	if _, err := r.AbortMultipartUploads(ctx, p, nil); err != nil {
 		return 0, err
 	}
 	return r.DeletePrefix(ctx, p)
 }
 
-// AbortMultipartUploads aborts every open multipart upload under prefix
-// (inside the repository) and returns how many it aborted.
-func (r *Repo) AbortMultipartUploads(ctx context.Context, prefix string) (int, error) {
+// AbortMultipartUploads aborts the open multipart uploads under prefix
+// (inside the repository) whose key match accepts (nil: all), and returns
+// how many it aborted.
+func (r *Repo) AbortMultipartUploads(ctx context.Context, prefix string, match func(key string) bool) (int, error) {
 	if err := r.checkOwnKey(prefix); err != nil {
 		return 0, err
 	}
@@ -504,6 +507,9 @@ func (r *Repo) AbortMultipartUploads(ctx context.Context, prefix string) (int, e
 			return n, fmt.Errorf("list multipart uploads under s3://%s/%s: %w", r.loc.Bucket, prefix, err)
 		}
 		for _, u := range page.Uploads {
+			if match != nil && !match(aws.ToString(u.Key)) {
+				continue
+			}
 			_, err := r.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
 				Bucket: aws.String(r.loc.Bucket), Key: u.Key, UploadId: u.UploadId,
 			})
@@ -517,8 +523,59 @@ func (r *Repo) AbortMultipartUploads(ctx context.Context, prefix string) (int, e
 	return n, nil
 }
 
+// List returns the keys and sizes of the objects under prefix (inside the
+// repository).
+func (r *Repo) List(ctx context.Context, prefix string) (map[string]int64, error) {
+	if !strings.HasPrefix(prefix, r.root) {
+		return nil, fmt.Errorf("prefix %q is outside repository %s (%s)", prefix, r.name, r.root)
+	}
+	out := map[string]int64{}
+	pg := s3.NewListObjectsV2Paginator(r.s3, &s3.ListObjectsV2Input{
+		Bucket: aws.String(r.loc.Bucket), Prefix: aws.String(prefix),
+	})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list s3://%s/%s: %w", r.loc.Bucket, prefix, err)
+		}
+		for _, o := range page.Contents {
+			out[aws.ToString(o.Key)] = aws.ToInt64(o.Size)
+		}
+	}
+	return out, nil
+}
+
 // deleteBatch is DeleteObjects' maximum number of keys.
 const deleteBatch = 1000
+
+// DeleteKeys deletes the given keys (inside the repository); missing keys
+// are not an error.
+func (r *Repo) DeleteKeys(ctx context.Context, keys []string) error {
+	for _, k := range keys {
+		if err := r.checkOwnKey(k); err != nil {
+			return err
+		}
+	}
+	for batch := range slices.Chunk(keys, deleteBatch) {
+		ids := make([]types.ObjectIdentifier, len(batch))
+		for i, k := range batch {
+			ids[i] = types.ObjectIdentifier{Key: aws.String(k)}
+		}
+		out, err := r.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: aws.String(r.loc.Bucket),
+			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+		})
+		if err != nil {
+			return fmt.Errorf("delete objects in s3://%s/%s: %w", r.loc.Bucket, r.root, err)
+		}
+		if len(out.Errors) > 0 {
+			e := out.Errors[0]
+			return fmt.Errorf("delete s3://%s/%s: %s: %s (%d errors)",
+				r.loc.Bucket, aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message), len(out.Errors))
+		}
+	}
+	return nil
+}
 
 // DeletePrefix deletes every object under prefix (inside the repository,
 // ending with '/') and returns how many it deleted.
@@ -529,37 +586,12 @@ func (r *Repo) DeletePrefix(ctx context.Context, prefix string) (int, error) {
 	if !strings.HasSuffix(prefix, "/") {
 		return 0, fmt.Errorf("delete prefix %q: must end with '/'", prefix)
 	}
-	n := 0
-	pg := s3.NewListObjectsV2Paginator(r.s3, &s3.ListObjectsV2Input{
-		Bucket: aws.String(r.loc.Bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(deleteBatch),
-	})
-	for pg.HasMorePages() {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			return n, fmt.Errorf("list s3://%s/%s: %w", r.loc.Bucket, prefix, err)
-		}
-		if len(page.Contents) == 0 {
-			continue
-		}
-		ids := make([]types.ObjectIdentifier, len(page.Contents))
-		for i, o := range page.Contents {
-			ids[i] = types.ObjectIdentifier{Key: o.Key}
-		}
-		out, err := r.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-			Bucket: aws.String(r.loc.Bucket),
-			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
-		})
-		if err != nil {
-			return n, fmt.Errorf("delete objects under s3://%s/%s: %w", r.loc.Bucket, prefix, err)
-		}
-		if len(out.Errors) > 0 {
-			e := out.Errors[0]
-			return n, fmt.Errorf("delete s3://%s/%s: %s: %s (and %d more errors)",
-				r.loc.Bucket, aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message), len(out.Errors)-1)
-		}
-		n += len(ids)
+	objs, err := r.List(ctx, prefix)
+	if err != nil {
+		return 0, err
 	}
-	return n, nil
+	keys := slices.Sorted(maps.Keys(objs))
+	return len(keys), r.DeleteKeys(ctx, keys)
 }
 
 // VerifySnapshot reads one snapshot run and checks everything against its
