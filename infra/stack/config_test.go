@@ -1,6 +1,9 @@
 package stack_test
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -106,5 +109,38 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("error %v, want one mentioning %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestCdkJSON(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "cdk.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cdk struct {
+		App              string         `json:"app"`
+		Notices          *bool          `json:"notices"`
+		VersionReporting *bool          `json:"versionReporting"`
+		Context          map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(b, &cdk); err != nil {
+		t.Fatalf("cdk.json: %v", err)
+	}
+	if cdk.App != "go run ./infra" {
+		t.Errorf("app %q, want go run ./infra", cdk.App)
+	}
+	if cdk.Notices == nil || *cdk.Notices || cdk.VersionReporting == nil || *cdk.VersionReporting {
+		t.Errorf("notices and versionReporting must be false")
+	}
+	for key, want := range map[string]any{
+		"cli-telemetry": false,
+		// CDK validation findings fail `cdk synth` (make synth).
+		"@aws-cdk/core:validateAgainstDefaultRules":    true,
+		"@aws-cdk/aws-iam:minimizePolicies":            true,
+		"@aws-cdk/aws-s3:publicAccessBlockedByDefault": true,
+	} {
+		if cdk.Context[key] != want {
+			t.Errorf("context %s = %v, want %v", key, cdk.Context[key], want)
+		}
 	}
 }
