@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // layoutArgs are the options that fix the on-disk layout of a data
@@ -56,6 +57,7 @@ func templateDir(ctx context.Context, opts *Options, version string) (string, bo
 	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
 		return "", false, fmt.Errorf("create template cache %s: %w", opts.CacheDir, err)
 	}
+	removeAbandonedBuilds(opts.CacheDir)
 	work, err := os.MkdirTemp(opts.CacheDir, ".build-"+name+"-")
 	if err != nil {
 		return "", false, fmt.Errorf("create template build folder: %w", err)
@@ -91,6 +93,18 @@ func templateDir(ctx context.Context, opts *Options, version string) (string, bo
 		return "", false, fmt.Errorf("install template %s: %w", final, err)
 	}
 	return final, false, nil
+}
+
+// removeAbandonedBuilds removes build folders of processes killed while
+// building a template. A build takes about a second; an hour-old one is
+// abandoned.
+func removeAbandonedBuilds(cacheDir string) {
+	dirs, _ := filepath.Glob(filepath.Join(cacheDir, ".build-*"))
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err == nil && time.Since(st.ModTime()) > time.Hour {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
 
 // installArgs are the options passed to mariadb-install-db after the
