@@ -1,0 +1,21 @@
+// Command parse is srbackup's parse Lambda function; see shared/app and shared/pipeline.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/srbackup/srbackup/shared/app"
+)
+
+func main() {
+	h, err := app.Handler(context.Background(), "parse", os.Getenv)
+	if err != nil {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("start", "function", "parse", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}

@@ -1,0 +1,247 @@
+// Package app builds each srbackup Lambda function's handler from its
+// environment. A function's main only calls Handler and lambda.Start, and
+// the local stack serves the same handlers in-process.
+//
+// Configuration (no secrets in the environment):
+//
+//	SRBACKUP_TABLE              DynamoDB table (required)
+//	SRBACKUP_SOURCE_SECRET_ARN  Secrets Manager secret of the source database (AWS), or
+//	SRBACKUP_SOURCE_DSN         a go-sql-driver DSN (local stack; its server has no password)
+//	SRBACKUP_MIN_TIMEOUT        smallest `timeout` property in seconds (default 600; tests lower it)
+//	SRBACKUP_JOB_RETENTION_DAYS how long finished jobs stay in SHOW BACKUP history (default 30)
+//	SRBACKUP_LOG_LEVEL          debug, info (default), warn or error
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/srbackup/srbackup/shared/awsconf"
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/pipeline"
+	"github.com/srbackup/srbackup/shared/repository"
+	"github.com/srbackup/srbackup/shared/source"
+	"github.com/srbackup/srbackup/shared/source/mysql"
+)
+
+// Functions are the names of the pipeline functions Handler builds.
+var Functions = []string{"parse", "lock", "snapshot", "upload", "finalize", "cleanup"}
+
+// needsSource says which functions connect to the source database; only
+// they get its secret.
+var needsSource = map[string]bool{"parse": true, "snapshot": true, "upload": true}
+
+// Config is what the environment says.
+type Config struct {
+	Table          string
+	SourceDSN      string
+	SourceSecret   string
+	MinTimeout     time.Duration
+	Retention      time.Duration
+	LogLevel       slog.Level
+	SourceRequired bool
+}
+
+// LoadConfig reads the configuration of function name from getenv.
+func LoadConfig(name string, getenv func(string) string) (Config, error) {
+	c := Config{
+		Table:          getenv("SRBACKUP_TABLE"),
+		SourceDSN:      getenv("SRBACKUP_SOURCE_DSN"),
+		SourceSecret:   getenv("SRBACKUP_SOURCE_SECRET_ARN"),
+		MinTimeout:     600 * time.Second,
+		Retention:      30 * 24 * time.Hour,
+		SourceRequired: needsSource[name],
+	}
+	if c.Table == "" {
+		return c, fmt.Errorf("SRBACKUP_TABLE is not set")
+	}
+	if v := getenv("SRBACKUP_MIN_TIMEOUT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("SRBACKUP_MIN_TIMEOUT=%q: want a positive number of seconds", v)
+		}
+		c.MinTimeout = time.Duration(n) * time.Second
+	}
+	if v := getenv("SRBACKUP_JOB_RETENTION_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("SRBACKUP_JOB_RETENTION_DAYS=%q: want a positive number of days", v)
+		}
+		c.Retention = time.Duration(n) * 24 * time.Hour
+	}
+	if v := getenv("SRBACKUP_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return c, fmt.Errorf("SRBACKUP_LOG_LEVEL=%q: %w", v, err)
+		}
+	}
+	if c.SourceRequired && c.SourceDSN == "" && c.SourceSecret == "" {
+		return c, fmt.Errorf("function %s needs SRBACKUP_SOURCE_SECRET_ARN (or SRBACKUP_SOURCE_DSN locally)", name)
+	}
+	return c, nil
+}
+
+// Deps are the clients a function uses, built once per process.
+type Deps struct {
+	AWS    aws.Config
+	S3     *s3.Client
+	Store  *jobstore.Store
+	Source source.Source // nil for functions that don't read the source
+	Log    *slog.Logger
+	Config Config
+}
+
+// NewDeps builds the clients of function name.
+func NewDeps(ctx context.Context, name string, getenv func(string) string, log *slog.Logger) (*Deps, error) {
+	cfg, err := LoadConfig(name, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("function", name)
+	}
+	awsCfg, err := awsconf.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := &Deps{
+		AWS:    awsCfg,
+		S3:     s3.NewFromConfig(awsCfg),
+		Store:  jobstore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, jobstore.WithRetention(cfg.Retention)),
+		Log:    log,
+		Config: cfg,
+	}
+	if cfg.SourceRequired {
+		dsn := cfg.SourceDSN
+		if dsn == "" {
+			if dsn, err = sourceDSNFromSecret(ctx, awsCfg, cfg.SourceSecret); err != nil {
+				return nil, err
+			}
+		}
+		if d.Source, err = mysql.Open(ctx, dsn); err != nil {
+			return nil, fmt.Errorf("connect to the source database: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// OpenRepository opens a registered repository with the function's S3 client.
+func (d *Deps) OpenRepository(_ context.Context, rec jobstore.Repository) (*repository.Repo, error) {
+	loc, err := repository.ParseLocation(rec.Location)
+	if err != nil {
+		return nil, &job.AnalysisError{Detail: fmt.Sprintf("repository %s: %v", rec.Name, err)}
+	}
+	return repository.New(d.S3, rec.Name, loc)
+}
+
+// Pipeline returns the pipeline over the function's clients.
+func (d *Deps) Pipeline() *pipeline.Pipeline {
+	return &pipeline.Pipeline{
+		Store: d.Store, Source: d.Source, Open: d.OpenRepository,
+		MinTimeout: d.Config.MinTimeout, Log: d.Log,
+	}
+}
+
+// Handler returns the Lambda handler of pipeline function name.
+func Handler(ctx context.Context, name string, getenv func(string) string) (any, error) {
+	d, err := NewDeps(ctx, name, getenv, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return d.Handler(name)
+}
+
+// Handler returns the handler of pipeline function name over d.
+func (d *Deps) Handler(name string) (any, error) {
+	p := d.Pipeline()
+	switch name {
+	case "parse":
+		return step(d.Log, p.Parse), nil
+	case "lock":
+		return step(d.Log, p.Lock), nil
+	case "snapshot":
+		return step(d.Log, p.SnapshotShard), nil
+	case "upload":
+		return step(d.Log, p.UploadBatch), nil
+	case "finalize":
+		return step(d.Log, p.Finalize), nil
+	case "cleanup":
+		return cleanupHandler(d.Log, p), nil
+	}
+	return nil, fmt.Errorf("unknown function %q", name)
+}
+
+// step adapts a pipeline step to Lambda: the domain error itself is
+// returned, so the runtime reports its type name (AnalysisError,
+// ConflictError, TransientError, …) for the state machine's Retry and Catch.
+func step[In, Out any](log *slog.Logger, fn func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, in In) (Out, error) {
+		out, err := fn(ctx, in)
+		if err != nil {
+			log.Warn("step failed", "error", err.Error())
+			return out, job.ForLambda(err)
+		}
+		return out, nil
+	}
+}
+
+// cleanupHandler serves both of cleanup's callers: the state machine's Catch
+// and EventBridge's "Step Functions Execution Status Change" events.
+func cleanupHandler(log *slog.Logger, p *pipeline.Pipeline) func(context.Context, json.RawMessage) (*pipeline.CleanupResult, error) {
+	return func(ctx context.Context, raw json.RawMessage) (*pipeline.CleanupResult, error) {
+		var probe struct {
+			DetailType string `json:"detail-type"`
+		}
+		_ = json.Unmarshal(raw, &probe)
+		if strings.HasPrefix(probe.DetailType, "Step Functions Execution Status Change") {
+			var ev events.CloudWatchEvent
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return nil, fmt.Errorf("decode event: %w", err)
+			}
+			if err := p.StatusChanged(ctx, ev); err != nil {
+				log.Warn("status change cleanup failed", "error", err.Error())
+				return nil, job.ForLambda(err)
+			}
+			return nil, nil
+		}
+		var ev pipeline.CleanupEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("decode cleanup input: %w", err)
+		}
+		res, err := p.Cleanup(ctx, ev)
+		if err != nil {
+			log.Warn("cleanup failed", "error", err.Error())
+			return nil, job.ForLambda(err)
+		}
+		return &res, nil
+	}
+}
+
+// Local serves every pipeline function in one process over shared clients:
+// the local stack and the demo use it.
+func Local(ctx context.Context, getenv func(string) string, log *slog.Logger) (map[string]any, error) {
+	out := map[string]any{}
+	for _, name := range Functions {
+		d, err := NewDeps(ctx, name, getenv, log.With("function", name))
+		if err != nil {
+			return nil, err
+		}
+		h, err := d.Handler(name)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = h
+	}
+	return out, nil
+}

@@ -1,0 +1,203 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/repository"
+)
+
+// StepError is a Step Functions error as a Catch passes it on.
+type StepError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// CleanupEvent is the Cleanup state's payload: the state at the failure
+// (with the caught error under "error") and the execution.
+type CleanupEvent struct {
+	Input struct {
+		Job   *job.Spec       `json:"job,omitempty"`
+		Input *ExecutionInput `json:"input,omitempty"` // the Parse state's input shape
+		JobID string          `json:"jobId,omitempty"` // an execution started by the API
+		Error StepError       `json:"error"`
+	} `json:"input"`
+	ExecutionARN string `json:"executionArn"`
+}
+
+// CleanupResult is what the Fail state reports: the original error.
+type CleanupResult struct {
+	Error string `json:"error"`
+	Cause string `json:"cause"`
+}
+
+// StatusChangeDetail is the detail of EventBridge's "Step Functions
+// Execution Status Change" event.
+type StatusChangeDetail struct {
+	ExecutionARN string `json:"executionArn"`
+	Status       string `json:"status"`
+	Input        string `json:"input"`
+	Error        string `json:"error"`
+	Cause        string `json:"cause"`
+}
+
+// Cleanup ends a failed job: CANCELLED with a StarRocks-style Status, the
+// lock and the snapshot name released, open multipart uploads aborted and
+// the job's files deleted. It runs from the state machine's Catch and acts
+// only on a job this execution owns, so a duplicate or conflicting
+// execution never cancels another's job.
+func (p *Pipeline) Cleanup(ctx context.Context, ev CleanupEvent) (CleanupResult, error) {
+	res := CleanupResult{Error: ev.Input.Error.Error, Cause: causeMessage(ev.Input.Error.Cause)}
+	jobID := ev.Input.JobID
+	if ev.Input.Job != nil {
+		jobID = ev.Input.Job.JobID
+	}
+	if jobID == "" && ev.Input.Input != nil {
+		jobID = ev.Input.Input.JobID
+	}
+	if jobID == "" {
+		jobID = ExecutionName(ev.ExecutionARN)
+	}
+	status := job.StatusFor(res.Error, res.Cause)
+	if err := p.cancel(ctx, jobID, ev.ExecutionARN, status); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// StatusChanged handles the EventBridge event for an execution that ended
+// ABORTED, FAILED or TIMED_OUT. A stopped or timed-out execution runs no
+// Catch, so this is how CANCEL BACKUP and the state machine's own timeout
+// get their job cleaned up.
+func (p *Pipeline) StatusChanged(ctx context.Context, ev events.CloudWatchEvent) error {
+	var d StatusChangeDetail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return fmt.Errorf("decode status change event: %w", err)
+	}
+	var in ExecutionInput
+	_ = json.Unmarshal([]byte(d.Input), &in) // console input may be anything; fall back to the execution name
+	jobID := in.JobID
+	if jobID == "" {
+		jobID = ExecutionName(d.ExecutionARN)
+	}
+	var status job.Status
+	switch d.Status {
+	case "TIMED_OUT":
+		status = job.StatusTimeout()
+	case "ABORTED":
+		status = job.NewStatus(job.CodeCommonError, "execution aborted")
+	case "FAILED":
+		status = job.StatusFor(d.Error, causeMessage(d.Cause))
+	default:
+		return nil
+	}
+	return p.cancel(ctx, jobID, d.ExecutionARN, status)
+}
+
+// cancel cancels job jobID, if executionARN runs it, and removes its files.
+func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
+	rec, err := p.Store.Get(ctx, jobID)
+	var nf *job.NotFoundError
+	if errors.As(err, &nf) {
+		return nil // failed before Lock: nothing was claimed
+	}
+	if err != nil {
+		return transient("read job", err)
+	}
+	if rec.ExecutionARN != "" && executionARN != "" && rec.ExecutionARN != executionARN {
+		p.log().Info("cleanup skipped: job belongs to another execution", "jobId", jobID, "execution", executionARN, "owner", rec.ExecutionARN)
+		return nil
+	}
+	if rec.State == job.Finished {
+		return nil
+	}
+	// Files first, then the record: Cancel frees the snapshot name, and a
+	// new job may take it as soon as it is free.
+	if err := p.removeFiles(ctx, rec); err != nil {
+		return err
+	}
+	if _, err := p.Store.Cancel(ctx, jobID, status, p.now()); err != nil {
+		var c *job.ConflictError
+		if errors.As(err, &c) {
+			return nil // finished meanwhile
+		}
+		return err
+	}
+	p.log().Info("job cancelled", "jobId", jobID, "status", status.String())
+	return nil
+}
+
+// removeFiles deletes what the job wrote: its data files (their names carry
+// the job id), its shard plan, and __meta/__info if it got that far, and
+// aborts its open multipart uploads.
+func (p *Pipeline) removeFiles(ctx context.Context, rec job.Record) error {
+	spec := rec.Spec
+	repo, err := p.repoFor(ctx, spec)
+	if err != nil {
+		var nf *job.AnalysisError
+		if errors.As(err, &nf) {
+			return nil // the repository was dropped: nothing we may touch
+		}
+		return err
+	}
+	dir, err := repo.SnapshotPrefix(spec.Label)
+	if err != nil {
+		return err
+	}
+	mine := func(key string) bool { return repository.IsJobFile(strings.TrimPrefix(key, dir), spec.JobID) }
+	if _, err := repo.AbortMultipartUploads(ctx, dir, mine); err != nil {
+		return transient("abort multipart uploads", err)
+	}
+	keys := []string{dir + planFile(spec.JobID)}
+	files, err := repo.List(ctx, dir)
+	if err != nil {
+		return transient("list snapshot files", err)
+	}
+	for key := range files {
+		if mine(key) {
+			keys = append(keys, key)
+		}
+	}
+	if rec.State == job.SaveMeta || rec.State == job.UploadInfo {
+		owned, err := p.ownsMeta(ctx, repo, spec.Label, dir, spec.JobID)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, owned...)
+	}
+	if err := repo.DeleteKeys(ctx, keys); err != nil {
+		return transient("delete partial files", err)
+	}
+	return nil
+}
+
+// ownsMeta returns __meta and __info_* keys in dir that the job wrote.
+func (p *Pipeline) ownsMeta(ctx context.Context, repo *repository.Repo, label, dir, jobID string) ([]string, error) {
+	files, err := repo.List(ctx, dir)
+	if err != nil {
+		return nil, transient("list snapshot files", err)
+	}
+	var out []string
+	for key := range files {
+		rest := strings.TrimPrefix(key, dir)
+		if rest != "__meta" && !strings.HasPrefix(rest, "__info_") {
+			continue
+		}
+		var doc struct {
+			JobID string `json:"job_id"`
+		}
+		if _, err := repo.GetJSON(ctx, label, rest, &doc); err != nil {
+			return nil, transient("read "+rest, err)
+		}
+		if doc.JobID == jobID {
+			out = append(out, key)
+		}
+	}
+	return out, nil
+}

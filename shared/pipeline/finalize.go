@@ -1,0 +1,185 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/parquetio"
+	"github.com/srbackup/srbackup/shared/repository"
+	"github.com/srbackup/srbackup/shared/source"
+)
+
+// FinalizeResult is the Finalize state's output: the execution's result.
+type FinalizeResult struct {
+	Job      job.Spec    `json:"job"`
+	Snapshot SnapshotRef `json:"snapshot"`
+}
+
+// SnapshotRef names a committed snapshot as SHOW SNAPSHOT does.
+type SnapshotRef struct {
+	Repository string `json:"repository"`
+	Name       string `json:"name"`
+	Timestamp  string `json:"timestamp"`
+	Files      int    `json:"files"`
+	Rows       int64  `json:"rows"`
+	Bytes      int64  `json:"bytes"`
+}
+
+// Finalize commits a snapshot. It checks that every planned shard is
+// recorded and that every recorded file is in the repository with its size,
+// writes __meta, then __info_<timestamp> (the commit marker: without it the
+// snapshot does not exist), and marks the job FINISHED, releasing the lock.
+// UPLOADING → SAVE_META → UPLOAD_INFO → FINISHED.
+func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, error) {
+	spec := st.Job
+	if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
+		return FinalizeResult{}, err
+	}
+	repo, err := p.repoFor(ctx, spec)
+	if err != nil {
+		return FinalizeResult{}, err
+	}
+	var plan Plan
+	if _, err := repo.GetJSON(ctx, spec.Label, planFile(spec.JobID), &plan); err != nil {
+		return FinalizeResult{}, transient("read shard plan", err)
+	}
+	results, err := p.Store.Shards(ctx, spec.JobID)
+	if err != nil {
+		return FinalizeResult{}, transient("read shard results", err)
+	}
+	dir, err := repo.SnapshotPrefix(spec.Label)
+	if err != nil {
+		return FinalizeResult{}, err
+	}
+	present, err := repo.List(ctx, dir+repository.ContentDir+"/")
+	if err != nil {
+		return FinalizeResult{}, transient("list snapshot files", err)
+	}
+	if err := verifyShards(&plan, results, present, dir); err != nil {
+		return FinalizeResult{}, err
+	}
+	if _, err := p.Store.Advance(ctx, spec.JobID, job.SaveMeta, p.now()); err != nil {
+		return FinalizeResult{}, err
+	}
+	src := repository.Source{Kind: source.DialectMySQL, Version: plan.Version}
+	meta, err := buildMeta(spec, &plan, src)
+	if err != nil {
+		return FinalizeResult{}, err
+	}
+	metaRef, err := repo.WriteMeta(ctx, spec.Label, meta)
+	if err != nil {
+		return FinalizeResult{}, transient("write __meta", err)
+	}
+	if _, err := p.Store.Advance(ctx, spec.JobID, job.UploadInfo, p.now()); err != nil {
+		return FinalizeResult{}, err
+	}
+	info := buildInfo(spec, &plan, results, src, metaRef)
+	ts, err := repo.WriteInfo(ctx, info)
+	if err != nil {
+		return FinalizeResult{}, transient("write __info", err)
+	}
+	if _, err := p.Store.Finish(ctx, spec.JobID, p.now()); err != nil {
+		return FinalizeResult{}, err
+	}
+	// The plan is scaffolding; the snapshot describes itself.
+	if err := repo.DeleteKeys(ctx, []string{dir + planFile(spec.JobID)}); err != nil {
+		p.log().Warn("delete shard plan", "jobId", spec.JobID, "error", err)
+	}
+	ref := SnapshotRef{Repository: spec.Repository, Name: spec.Label, Timestamp: ts, Files: len(results)}
+	for _, r := range results {
+		ref.Rows += r.Rows
+		ref.Bytes += r.Bytes
+	}
+	p.log().Info("snapshot committed", "jobId", spec.JobID, "label", spec.Label, "timestamp", ts, "files", ref.Files, "rows", ref.Rows, "bytes", ref.Bytes)
+	return FinalizeResult{Job: spec, Snapshot: ref}, nil
+}
+
+// verifyShards checks every planned shard has exactly one result and that
+// each result's file is present with the recorded size.
+func verifyShards(plan *Plan, results []job.ShardResult, present map[string]int64, dir string) error {
+	byShard := make(map[int]job.ShardResult, len(results))
+	for _, r := range results {
+		byShard[r.Shard] = r
+	}
+	for _, s := range plan.Shards {
+		r, ok := byShard[s.N]
+		if !ok {
+			return fmt.Errorf("shard %d (%s.%s %s) has no recorded result", s.N, s.Shard.Database, s.Shard.Table, s.Shard.Partition)
+		}
+		size, ok := present[dir+r.Key]
+		if !ok {
+			return fmt.Errorf("shard %d: file %s is missing from the repository", s.N, r.Key)
+		}
+		if size != r.Bytes {
+			return fmt.Errorf("shard %d: file %s has %d bytes, recorded %d", s.N, r.Key, size, r.Bytes)
+		}
+	}
+	if len(byShard) != len(plan.Shards) {
+		return fmt.Errorf("%d shard results for %d planned shards", len(byShard), len(plan.Shards))
+	}
+	return nil
+}
+
+func buildMeta(spec job.Spec, plan *Plan, src repository.Source) (repository.Meta, error) {
+	m := repository.Meta{FormatVersion: repository.FormatVersion, Name: spec.Label, Database: spec.Database, JobID: spec.JobID, Source: src}
+	for _, o := range plan.Objects {
+		if o.Kind == string(job.KindFunction) {
+			m.Functions = append(m.Functions, repository.FunctionMeta{Name: o.Name, DDL: o.DDL.Statement})
+			continue
+		}
+		om := repository.ObjectMeta{Kind: o.Kind, Name: o.Name, DDL: o.DDL.Statement}
+		if o.Kind == string(job.KindTable) {
+			specs, err := parquetio.Specs(o.Columns)
+			if err != nil {
+				return m, fmt.Errorf("table %s: %w", o.Name, err)
+			}
+			for _, c := range specs {
+				pt := c.Physical
+				if c.Logical != "" {
+					pt += " " + c.Logical
+				}
+				om.Columns = append(om.Columns, repository.Column{Name: c.Name, SourceType: c.SourceType, Parquet: pt, Nullable: c.Nullable})
+			}
+			for _, part := range o.Partitions {
+				pm := repository.PartitionMeta{Name: part.Name}
+				if part.Method != "NONE" {
+					pm.Method, pm.Description = part.Method, part.Description
+				}
+				om.Partitions = append(om.Partitions, pm)
+			}
+		}
+		m.Objects = append(m.Objects, om)
+	}
+	return m, nil
+}
+
+func buildInfo(spec job.Spec, plan *Plan, results []job.ShardResult, src repository.Source, meta repository.FileRef) repository.Info {
+	info := repository.Info{
+		FormatVersion: repository.FormatVersion, Name: spec.Label, Database: spec.Database, JobID: spec.JobID,
+		BackupTime: spec.CreatedAt.UnixMilli(), SnapshotTime: plan.Time, BackupResult: "OK",
+		Source: src, Compression: spec.Options.Compression, Meta: meta,
+	}
+	files := map[[2]string][]job.ShardResult{}
+	for _, r := range results {
+		k := [2]string{r.Object, r.Partition}
+		files[k] = append(files[k], r)
+	}
+	for _, o := range plan.Objects {
+		od := repository.ObjectData{Kind: o.Kind, Name: o.Name}
+		for _, part := range o.Partitions {
+			rs := files[[2]string{o.Name, part.Name}]
+			sort.Slice(rs, func(i, j int) bool { return rs[i].Shard < rs[j].Shard })
+			pd := repository.PartitionData{Name: part.Name, Files: []repository.DataFile{}}
+			for _, r := range rs {
+				pd.Rows += r.Rows
+				pd.Bytes += r.Bytes
+				pd.Files = append(pd.Files, repository.DataFile{FileRef: repository.FileRef{Key: r.Key, Bytes: r.Bytes, SHA256: r.SHA256}, Shard: r.Shard, Rows: r.Rows})
+			}
+			od.Partitions = append(od.Partitions, pd)
+		}
+		info.Objects = append(info.Objects, od)
+	}
+	return info
+}

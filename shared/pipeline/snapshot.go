@@ -1,0 +1,125 @@
+package pipeline
+
+import (
+	"context"
+	"slices"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/source"
+)
+
+// SnapshotShard freezes the object list: it reads every object's DDL,
+// columns and partitions, splits the partitions into shards of about the
+// job's shard_size, writes the plan to the repository and returns the batch
+// numbers for the upload Map. SNAPSHOTING → UPLOAD_SNAPSHOT → UPLOADING.
+func (p *Pipeline) SnapshotShard(ctx context.Context, st JobState) (JobState, error) {
+	spec := st.Job
+	if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
+		return JobState{}, err
+	}
+	if _, err := p.Store.Advance(ctx, spec.JobID, job.Snapshoting, p.now()); err != nil {
+		return JobState{}, err
+	}
+	repo, err := p.repoFor(ctx, spec)
+	if err != nil {
+		return JobState{}, err
+	}
+	plan, err := p.plan(ctx, spec)
+	if err != nil {
+		return JobState{}, err
+	}
+	key := planFile(spec.JobID)
+	if _, err := repo.PutJSON(ctx, spec.Label, key, plan); err != nil {
+		return JobState{}, transient("write shard plan", err)
+	}
+	var bytes int64
+	for _, s := range plan.Shards {
+		bytes += s.Shard.EstBytes
+	}
+	if err := p.Store.SetPlan(ctx, spec.JobID, int64(len(plan.Shards)), bytes); err != nil {
+		return JobState{}, err
+	}
+	for _, to := range []job.State{job.UploadSnapshot, job.Uploading} {
+		if _, err := p.Store.Advance(ctx, spec.JobID, to, p.now()); err != nil {
+			return JobState{}, err
+		}
+	}
+	ref := &PlanRef{Key: key, Batches: make([]int, len(plan.Batches)), Shards: len(plan.Shards), Bytes: bytes}
+	for i := range ref.Batches {
+		ref.Batches[i] = i
+	}
+	st.Plan = ref
+	p.log().Info("snapshot planned", "jobId", spec.JobID, "objects", len(plan.Objects), "shards", len(plan.Shards), "batches", len(plan.Batches), "bytes", bytes)
+	return st, nil
+}
+
+// plan reads the catalog for every object of the job and splits its data.
+func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
+	version, err := p.Source.Version(ctx)
+	if err != nil {
+		return nil, sourceError(err)
+	}
+	plan := &Plan{JobID: spec.JobID, Database: spec.Database, Version: version, Time: p.now()}
+	db := spec.Database
+	for _, o := range spec.Objects {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		po := PlanObject{Kind: string(o.Kind), Name: o.Name}
+		switch o.Kind {
+		case job.KindView:
+			if po.DDL, err = p.Source.ViewDDL(ctx, db, o.Name); err != nil {
+				return nil, sourceError(err)
+			}
+		case job.KindFunction:
+			if po.DDL, err = p.Source.FunctionDDL(ctx, db, o.Name); err != nil {
+				return nil, sourceError(err)
+			}
+		case job.KindTable:
+			if po.DDL, err = p.Source.TableDDL(ctx, db, o.Name); err != nil {
+				return nil, sourceError(err)
+			}
+			if po.Columns, err = p.Source.Columns(ctx, db, o.Name); err != nil {
+				return nil, sourceError(err)
+			}
+			parts, err := p.Source.Partitions(ctx, db, o.Name)
+			if err != nil {
+				return nil, sourceError(err)
+			}
+			for _, part := range parts {
+				if len(o.Partitions) > 0 && !slices.Contains(o.Partitions, part.Name) {
+					continue
+				}
+				po.Partitions = append(po.Partitions, part)
+				shards, err := p.Source.PlanShards(ctx, db, o.Name, part.Name, spec.Options.ShardSize)
+				if err != nil {
+					return nil, sourceError(err)
+				}
+				for _, sh := range shards {
+					plan.Shards = append(plan.Shards, PlanShard{N: len(plan.Shards), Shard: sh})
+				}
+			}
+		}
+		plan.Objects = append(plan.Objects, po)
+	}
+	plan.Batches = batchShards(plan.Shards)
+	return plan, nil
+}
+
+// shardTable finds the plan object of a shard's table.
+func (pl *Plan) object(kind job.ObjectKind, name string) *PlanObject {
+	for i := range pl.Objects {
+		if pl.Objects[i].Kind == string(kind) && pl.Objects[i].Name == name {
+			return &pl.Objects[i]
+		}
+	}
+	return nil
+}
+
+// columns returns the columns of a table in the plan.
+func (pl *Plan) columns(table string) []source.Column {
+	if o := pl.object(job.KindTable, table); o != nil {
+		return o.Columns
+	}
+	return nil
+}

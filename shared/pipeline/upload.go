@@ -1,0 +1,150 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/parquetio"
+	"github.com/srbackup/srbackup/shared/repository"
+)
+
+// BatchEvent is the UploadBatch state's payload: one Map item.
+type BatchEvent struct {
+	Job     job.Spec `json:"job"`
+	PlanKey string   `json:"planKey"`
+	Batch   int      `json:"batch"`
+}
+
+// BatchResult is what an UploadBatch returns (and the Map discards: the
+// results live in the job store).
+type BatchResult struct {
+	Batch    int   `json:"batch"`
+	Shards   int   `json:"shards"`
+	Uploaded int   `json:"uploaded"` // shards not already recorded by an earlier attempt
+	Rows     int64 `json:"rows"`
+	Bytes    int64 `json:"bytes"`
+}
+
+// UploadBatch reads each shard of a batch from the source and writes it to
+// the repository as one Parquet file. A shard already recorded by an earlier
+// attempt is skipped, so a retried batch never duplicates a file. Before
+// each shard it checks that the job is neither cancelled nor past its
+// deadline, and the job's deadline bounds the whole call.
+func (p *Pipeline) UploadBatch(ctx context.Context, ev BatchEvent) (BatchResult, error) {
+	spec := ev.Job
+	out := BatchResult{Batch: ev.Batch}
+	ctx, cancel := context.WithDeadline(ctx, spec.Deadline)
+	defer cancel()
+	if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
+		return out, p.deadline(spec, err)
+	}
+	repo, err := p.repoFor(ctx, spec)
+	if err != nil {
+		return out, err
+	}
+	var plan Plan
+	if _, err := repo.GetJSON(ctx, spec.Label, ev.PlanKey, &plan); err != nil {
+		return out, transient("read shard plan", err)
+	}
+	if ev.Batch < 0 || ev.Batch >= len(plan.Batches) {
+		return out, fmt.Errorf("batch %d is not in the plan of job %s (%d batches)", ev.Batch, spec.JobID, len(plan.Batches))
+	}
+	for _, n := range plan.Batches[ev.Batch] {
+		if n < 0 || n >= len(plan.Shards) {
+			return out, fmt.Errorf("shard %d is not in the plan of job %s", n, spec.JobID)
+		}
+		out.Shards++
+		if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
+			return out, p.deadline(spec, err)
+		}
+		if r, ok, err := p.Store.Shard(ctx, spec.JobID, n); err != nil {
+			return out, transient("read shard result", err)
+		} else if ok {
+			out.Rows += r.Rows
+			out.Bytes += r.Bytes
+			continue
+		}
+		r, err := p.uploadShard(ctx, repo, spec, &plan, plan.Shards[n])
+		if err != nil {
+			err = p.deadline(spec, err)
+			if _, domain := job.AsError(err); !domain {
+				err = &job.TransientError{Message: fmt.Sprintf("shard %d", n), Err: err}
+			}
+			if rerr := p.Store.RecordTaskError(context.WithoutCancel(ctx), spec.JobID, n, err.Error()); rerr != nil {
+				p.log().Warn("record task error", "jobId", spec.JobID, "shard", n, "error", rerr)
+			}
+			return out, err
+		}
+		out.Uploaded++
+		out.Rows += r.Rows
+		out.Bytes += r.Bytes
+	}
+	return out, nil
+}
+
+// uploadShard streams one shard: source rows → Parquet encoder → pipe →
+// multipart upload, hashing on the way; memory stays bounded by the
+// encoder's row group and the upload's part buffers, whatever the shard size.
+func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec job.Spec, plan *Plan, ps PlanShard) (job.ShardResult, error) {
+	sh := ps.Shard
+	rel, err := repository.ContentPath(spec.Database, sh.Table, sh.Partition, ps.N, spec.JobID)
+	if err != nil {
+		return job.ShardResult{}, err
+	}
+	key, err := repo.SnapshotKey(spec.Label, rel)
+	if err != nil {
+		return job.ShardResult{}, err
+	}
+	rows, err := p.Source.OpenShard(ctx, sh)
+	if err != nil {
+		return job.ShardResult{}, fmt.Errorf("open shard %d (%s.%s %s): %w", ps.N, sh.Database, sh.Table, sh.Partition, err)
+	}
+	defer rows.Close()
+
+	pr, pw := io.Pipe()
+	type encoded struct {
+		stats parquetio.Stats
+		err   error
+	}
+	done := make(chan encoded, 1)
+	go func() {
+		_, stats, err := parquetio.Copy(ctx, pw, rows, parquetio.Options{Compression: spec.Options.Compression})
+		pw.CloseWithError(err) // nil closes cleanly: the upload sees EOF
+		done <- encoded{stats, err}
+	}()
+	size, sum, uerr := repo.PutStream(ctx, key, pr)
+	pr.CloseWithError(errors.New("upload ended")) // unblock the encoder if the upload stopped early
+	enc := <-done
+	if enc.err != nil {
+		return job.ShardResult{}, fmt.Errorf("encode shard %d: %w", ps.N, enc.err)
+	}
+	if uerr != nil {
+		return job.ShardResult{}, fmt.Errorf("upload shard %d: %w", ps.N, uerr)
+	}
+	res := job.ShardResult{
+		Shard: ps.N, Object: sh.Table, Partition: sh.Partition, Key: rel,
+		Rows: enc.stats.Rows, Bytes: size, SHA256: sum, SourceBytes: sh.EstBytes,
+	}
+	if err := p.Store.RecordShard(ctx, spec.JobID, res); err != nil {
+		var c *job.CancelledError
+		if errors.As(err, &c) {
+			// Cleanup may already have run: don't leave this file behind.
+			if derr := repo.DeleteKeys(context.WithoutCancel(ctx), []string{key}); derr != nil {
+				p.log().Warn("delete file of cancelled job", "key", key, "error", derr)
+			}
+		}
+		return job.ShardResult{}, err
+	}
+	return res, nil
+}
+
+// deadline turns a context deadline of the job into the job's TimeoutError.
+func (p *Pipeline) deadline(spec job.Spec, err error) error {
+	if spec.Expired(p.now()) {
+		return job.ErrJobTimedOut(spec)
+	}
+	return err
+}
