@@ -1,0 +1,105 @@
+// Package api is srbackup's HTTP API: API Gateway HTTP API (payload format
+// 2.0, IAM authorization) requests in, StarRocks statements executed over the
+// job store, the S3 repositories and the backup state machine.
+//
+//	POST   /v1/sql                           one or more statements, a result per statement
+//	GET    /v1/backups?db=&limit=            job history of a database, newest first (last job of every database without db)
+//	GET    /v1/backups/{jobId}               one job
+//	DELETE /v1/backups/{jobId}               cancel a job
+//	GET    /v1/repositories                  SHOW REPOSITORIES
+//	GET    /v1/repositories/{repo}/snapshots SHOW SNAPSHOT ON repo
+//	GET    /v1/openapi.yaml                  the OpenAPI 3 document
+//
+// BACKUP is parsed, validated and locked synchronously, so its errors come
+// back at once; the job then runs in the state machine and the API answers
+// 202 with the job's SHOW BACKUP row.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/pipeline"
+	"github.com/srbackup/srbackup/shared/source"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 1 << 20
+
+// OpenAPI is the API's OpenAPI 3 document, served at GET /v1/openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Executions is the part of the Step Functions client the API uses;
+// *sfn.Client implements it.
+type Executions interface {
+	StartExecution(context.Context, *sfn.StartExecutionInput, ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+	StopExecution(context.Context, *sfn.StopExecutionInput, ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error)
+}
+
+// Server executes API requests. Its zero value is not usable: set every
+// field but the optional ones.
+type Server struct {
+	Store *jobstore.Store
+	// Catalog is the source database's catalog, which BACKUP is checked against.
+	Catalog source.Catalog
+	// Open opens a registered (or about to be registered) repository.
+	Open pipeline.OpenRepository
+	// Executions starts and stops backup executions of StateMachineARN.
+	Executions      Executions
+	StateMachineARN string
+
+	// MinTimeout is the smallest BACKUP `timeout` accepted (zero: 600 s).
+	MinTimeout time.Duration
+	// LockGrace is how long past a job's deadline its lock lasts (zero: the
+	// pipeline's default).
+	LockGrace time.Duration
+	// Authorizer decides who may run what; nil allows every authenticated
+	// principal.
+	Authorizer Authorizer
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// Log receives errors and, under "audit", one record per statement.
+	Log *slog.Logger
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Server) lockGrace() time.Duration {
+	if s.LockGrace > 0 {
+		return s.LockGrace
+	}
+	return 15 * time.Minute
+}
+
+// ExecutionARN is the ARN the execution named name of the state machine
+// stateMachineARN gets, known before the execution starts: the API records it
+// with the job's lock.
+func ExecutionARN(stateMachineARN, name string) (string, error) {
+	parts := strings.Split(stateMachineARN, ":")
+	if len(parts) != 7 || parts[0] != "arn" || parts[2] != "states" || parts[5] != "stateMachine" {
+		return "", fmt.Errorf("invalid state machine ARN %q", stateMachineARN)
+	}
+	parts[5] = "execution"
+	return strings.Join(parts, ":") + ":" + name, nil
+}

@@ -1,0 +1,100 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/sql"
+)
+
+// Limits of GET /v1/backups.
+const (
+	defaultHistory = 20
+	maxHistory     = 1000
+)
+
+// JobList is the body of GET /v1/backups.
+type JobList struct {
+	Jobs []*Job `json:"jobs"`
+}
+
+// listBackups serves GET /v1/backups?db=&limit=: a database's history,
+// newest first, or the last job of every database without db.
+func (s *Server) listBackups(ctx context.Context, req *request) events.APIGatewayV2HTTPResponse {
+	q := req.ev.QueryStringParameters
+	db := q["db"]
+	limit := defaultHistory
+	if v, ok := q["limit"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxHistory {
+			return errorResponse(apiError(http.StatusBadRequest, CodeBadRequest, "limit must be a number from 1 to "+strconv.Itoa(maxHistory)))
+		}
+		limit = n
+	}
+	out := JobList{Jobs: []*Job{}}
+	err := s.guard(ctx, req, &sql.ShowBackupStmt{Database: db}, func() error {
+		var recs []job.Record
+		var err error
+		if db == "" {
+			recs, err = s.Store.LastJobs(ctx)
+		} else {
+			recs, err = s.Store.History(ctx, db, limit)
+		}
+		for _, r := range recs {
+			out.Jobs = append(out.Jobs, NewJob(r))
+		}
+		return err
+	})
+	return s.respond(req, http.StatusOK, out, err)
+}
+
+// getJob serves GET /v1/backups/{jobId}.
+func (s *Server) getJob(ctx context.Context, req *request, id string) events.APIGatewayV2HTTPResponse {
+	rec, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return s.respond(req, 0, nil, err)
+	}
+	err = s.guard(ctx, req, &sql.ShowBackupStmt{Database: rec.Spec.Database}, func() error { return nil })
+	return s.respond(req, http.StatusOK, NewJob(rec), err)
+}
+
+// cancelJob serves DELETE /v1/backups/{jobId}: CANCEL BACKUP of that job.
+func (s *Server) cancelJob(ctx context.Context, req *request, id string) events.APIGatewayV2HTTPResponse {
+	rec, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return s.respond(req, 0, nil, err)
+	}
+	err = s.guard(ctx, req, &sql.CancelBackupStmt{Database: rec.Spec.Database}, func() error {
+		rec, err = s.cancel(ctx, rec)
+		return err
+	})
+	return s.respond(req, http.StatusOK, NewJob(rec), err)
+}
+
+// restStatement serves a REST resource that is a statement in disguise.
+func (s *Server) restStatement(ctx context.Context, req *request, stmt sql.Statement) events.APIGatewayV2HTTPResponse {
+	res, err := s.execute(ctx, req, stmt)
+	return s.respond(req, http.StatusOK, res, err)
+}
+
+// snapshotStmt is SHOW SNAPSHOT ON repo with the WHERE form the query
+// parameters give: ?snapshot=s[&timestamp=t], or several snapshot values.
+func snapshotStmt(repo string, q map[string]string) *sql.ShowSnapshotStmt {
+	st := &sql.ShowSnapshotStmt{Repository: repo}
+	names := q["snapshot"]
+	switch {
+	case names == "":
+	case q["timestamp"] != "":
+		st.Filter, st.Snapshot, st.Timestamp = sql.FilterNameTimestamp, names, q["timestamp"]
+	case strings.Contains(names, ","):
+		st.Filter, st.Snapshots = sql.FilterNames, strings.Split(names, ",")
+	default:
+		st.Filter, st.Snapshot = sql.FilterName, names
+	}
+	return st
+}

@@ -1,0 +1,100 @@
+package api
+
+import (
+	"time"
+
+	"github.com/srbackup/srbackup/shared/job"
+)
+
+// Result is the outcome of one statement. A SHOW statement fills Columns and
+// Rows (NULL cells are JSON null); BACKUP fills Job and also Columns and Rows
+// with the job's SHOW BACKUP row; a statement without a result set (CANCEL,
+// CREATE/DROP REPOSITORY) sets OK.
+type Result struct {
+	Statement string      `json:"statement"` // the statement kind, e.g. "SHOW_BACKUP"
+	Columns   []string    `json:"columns,omitempty"`
+	Rows      [][]*string `json:"rows,omitempty"`
+	Job       *Job        `json:"job,omitempty"`
+	OK        bool        `json:"ok,omitempty"`
+}
+
+// Response is the body of POST /v1/sql. When a statement fails, Error is
+// set, Results holds the results of the statements before it and the later
+// statements were not run.
+type Response struct {
+	Results []Result `json:"results"`
+	Error   *Error   `json:"error,omitempty"`
+	// FailedStatement is the 0-based index of the statement that failed.
+	FailedStatement *int `json:"failedStatement,omitempty"`
+}
+
+// Job is a backup job as the REST resources show it.
+type Job struct {
+	JobID                string         `json:"jobId"`
+	SnapshotName         string         `json:"snapshotName"`
+	Database             string         `json:"database"`
+	Repository           string         `json:"repository"`
+	State                job.State      `json:"state"`
+	Status               string         `json:"status"`
+	BackupObjs           string         `json:"backupObjs"`
+	CreateTime           time.Time      `json:"createTime"`
+	SnapshotFinishedTime *time.Time     `json:"snapshotFinishedTime"`
+	UploadFinishedTime   *time.Time     `json:"uploadFinishedTime"`
+	FinishedTime         *time.Time     `json:"finishedTime"`
+	Deadline             time.Time      `json:"deadline"`
+	TimeoutSeconds       int64          `json:"timeoutSeconds"`
+	Progress             Progress       `json:"progress"`
+	TaskErrors           map[int]string `json:"taskErrors,omitempty"` // last error by shard number
+	ExecutionARN         string         `json:"executionArn,omitempty"`
+}
+
+// Progress counts a job's shards and their planned source bytes.
+type Progress struct {
+	ShardsDone  int64 `json:"shardsDone"`
+	ShardsTotal int64 `json:"shardsTotal"`
+	BytesDone   int64 `json:"bytesDone"`
+	BytesTotal  int64 `json:"bytesTotal"`
+}
+
+// NewJob returns rec as the API shows it.
+func NewJob(rec job.Record) *Job {
+	j := &Job{
+		JobID:                rec.Spec.JobID,
+		SnapshotName:         rec.Spec.Label,
+		Database:             rec.Spec.Database,
+		Repository:           rec.Spec.Repository,
+		State:                rec.State,
+		Status:               rec.Status.String(),
+		BackupObjs:           rec.BackupObjs(),
+		CreateTime:           rec.CreateTime.UTC(),
+		SnapshotFinishedTime: optTime(rec.SnapshotFinishedTime),
+		UploadFinishedTime:   optTime(rec.UploadFinishedTime),
+		FinishedTime:         optTime(rec.FinishedTime),
+		Deadline:             rec.Spec.Deadline.UTC(),
+		TimeoutSeconds:       rec.Spec.Options.TimeoutSeconds,
+		Progress: Progress{
+			ShardsDone: rec.ShardsDone, ShardsTotal: rec.ShardsTotal,
+			BytesDone: rec.BytesDone, BytesTotal: rec.BytesTotal,
+		},
+		TaskErrors:   rec.TaskErrors,
+		ExecutionARN: rec.ExecutionARN,
+	}
+	return j
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// showBackup is the SHOW BACKUP result set of recs.
+func showBackup(kind string, recs ...job.Record) Result {
+	rows := make([][]*string, 0, len(recs))
+	for _, r := range recs {
+		rows = append(rows, r.ShowBackupRow())
+	}
+	return Result{Statement: kind, Columns: job.ShowBackupColumns, Rows: rows}
+}

@@ -1,0 +1,310 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/pipeline"
+	"github.com/srbackup/srbackup/shared/repository"
+	"github.com/srbackup/srbackup/shared/sql"
+)
+
+// guard authorizes stmt for the caller, runs fn and writes the audit record.
+func (s *Server) guard(ctx context.Context, req *request, stmt sql.Statement, fn func() error) error {
+	authz := s.Authorizer
+	if authz == nil {
+		authz = AllowAll{}
+	}
+	err := authz.Authorize(ctx, req.principal, stmt)
+	if err == nil {
+		err = fn()
+	}
+	var e *Error
+	if err != nil {
+		e = s.fail(req, err)
+		err = e
+	}
+	s.audit(ctx, req, stmt.Kind(), target(stmt), e)
+	return err
+}
+
+// execute runs one statement for the caller.
+func (s *Server) execute(ctx context.Context, req *request, stmt sql.Statement) (res Result, err error) {
+	err = s.guard(ctx, req, stmt, func() error {
+		res, err = s.run(ctx, stmt)
+		return err
+	})
+	return res, err
+}
+
+// run executes one authorized statement.
+func (s *Server) run(ctx context.Context, stmt sql.Statement) (Result, error) {
+	switch st := stmt.(type) {
+	case *sql.BackupStmt:
+		return s.backup(ctx, st)
+	case *sql.ShowBackupStmt:
+		return s.showBackup(ctx, st)
+	case *sql.CancelBackupStmt:
+		return s.cancelBackup(ctx, st)
+	case *sql.ShowSnapshotStmt:
+		return s.showSnapshot(ctx, st)
+	case *sql.CreateRepositoryStmt:
+		return s.createRepository(ctx, st)
+	case *sql.DropRepositoryStmt:
+		if err := s.Store.DeleteRepository(ctx, st.Name); err != nil {
+			return Result{}, err
+		}
+		return Result{Statement: st.Kind(), OK: true}, nil
+	case *sql.ShowRepositoriesStmt:
+		return s.showRepositories(ctx, st)
+	case *sql.RestoreStmt:
+		return Result{}, errNotSupported("RESTORE")
+	case *sql.GrantStmt, *sql.RevokeStmt, *sql.CreateRoleStmt, *sql.DropRoleStmt:
+		return Result{}, errNotSupported(strings.ReplaceAll(stmt.Kind(), "_", " "))
+	}
+	return Result{}, errNotSupported(stmt.Kind())
+}
+
+// backup prepares and locks the job synchronously, then starts its execution.
+func (s *Server) backup(ctx context.Context, st *sql.BackupStmt) (Result, error) {
+	now := s.now()
+	text := st.SQL()
+	spec, _, err := pipeline.Prepare(ctx, s.Catalog, s.Store, pipeline.Request{Stmt: st, SQL: text, EventTime: now}, now)
+	if err != nil {
+		return Result{}, err
+	}
+	arn, err := ExecutionARN(s.StateMachineARN, spec.JobID)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := pipeline.LockJob(ctx, s.Store, s.Open, spec, arn, s.lockGrace()); err != nil {
+		return Result{}, err
+	}
+	input, err := json.Marshal(pipeline.ExecutionInput{SQL: text, JobID: spec.JobID})
+	if err != nil {
+		return Result{}, err
+	}
+	if _, err := s.Executions.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(s.StateMachineARN),
+		Name:            aws.String(spec.JobID),
+		Input:           aws.String(string(input)),
+	}); err != nil {
+		// Without an execution nothing would ever release the lock.
+		status := job.NewStatus(job.CodeCommonError, "the backup execution could not be started")
+		if _, cerr := s.Store.Cancel(context.WithoutCancel(ctx), spec.JobID, status, s.now()); cerr != nil {
+			s.log().Error("cancel job after failed start", "jobId", spec.JobID, "error", cerr.Error())
+		}
+		return Result{}, fmt.Errorf("start execution of job %s: %w", spec.JobID, err)
+	}
+	rec, err := s.Store.Get(ctx, spec.JobID)
+	if err != nil {
+		rec = job.NewRecord(spec)
+		rec.ExecutionARN = arn
+	}
+	res := showBackup(st.Kind(), rec)
+	res.Job = NewJob(rec)
+	return res, nil
+}
+
+func (s *Server) showBackup(ctx context.Context, st *sql.ShowBackupStmt) (Result, error) {
+	if st.Database == "" {
+		recs, err := s.Store.LastJobs(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		return showBackup(st.Kind(), recs...), nil
+	}
+	rec, ok, err := s.Store.LastJob(ctx, st.Database)
+	if err != nil || !ok {
+		return showBackup(st.Kind()), err
+	}
+	return showBackup(st.Kind(), rec), nil
+}
+
+func (s *Server) cancelBackup(ctx context.Context, st *sql.CancelBackupStmt) (Result, error) {
+	if st.ExternalCatalog {
+		return Result{}, errNotSupported("CANCEL BACKUP FOR EXTERNAL CATALOG")
+	}
+	rec, ok, err := s.Store.LastJob(ctx, st.Database)
+	if err != nil {
+		return Result{}, err
+	}
+	if !ok {
+		return Result{}, job.ErrNoRunningJob()
+	}
+	if _, err := s.cancel(ctx, rec); err != nil {
+		return Result{}, err
+	}
+	return Result{Statement: st.Kind(), OK: true}, nil
+}
+
+// cancel ends a running job as CANCEL BACKUP does: CANCELLED with
+// "[COMMON_ERROR, msg: user cancelled]" and its lock released at once, then
+// the execution stopped. Stopping emits the status-change event whose
+// cleanup deletes the job's partial files.
+func (s *Server) cancel(ctx context.Context, rec job.Record) (job.Record, error) {
+	if rec.State.IsFinal() {
+		return rec, job.ErrCannotCancel(rec.Spec.Label, rec.State)
+	}
+	out, err := s.Store.Cancel(ctx, rec.Spec.JobID, job.StatusUserCancelled(), s.now())
+	if err != nil {
+		return rec, err
+	}
+	if rec.ExecutionARN != "" {
+		_, err := s.Executions.StopExecution(ctx, &sfn.StopExecutionInput{
+			ExecutionArn: aws.String(rec.ExecutionARN),
+			Error:        aws.String("UserCancelled"),
+			Cause:        aws.String("CANCEL BACKUP"),
+		})
+		var gone *sfntypes.ExecutionDoesNotExist
+		if err != nil && !errors.As(err, &gone) {
+			// The job is already cancelled and unlocked; its steps stop at
+			// their next check, and the execution's failure runs cleanup.
+			s.log().Warn("stop execution", "jobId", rec.Spec.JobID, "error", err.Error())
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) showSnapshot(ctx context.Context, st *sql.ShowSnapshotStmt) (Result, error) {
+	repo, err := s.openRegistered(ctx, st.Repository)
+	if err != nil {
+		return Result{}, err
+	}
+	if st.Filter == sql.FilterNameTimestamp {
+		d, err := repo.Snapshot(ctx, st.Snapshot, st.Timestamp)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Statement: st.Kind(), Columns: repository.SnapshotDetailColumns, Rows: [][]*string{d.Row()}}, nil
+	}
+	var names []string
+	switch st.Filter {
+	case sql.FilterName:
+		names = []string{st.Snapshot}
+	case sql.FilterNames:
+		names = st.Snapshots
+	}
+	list, err := repo.ListSnapshots(ctx, names)
+	if err != nil {
+		return Result{}, err
+	}
+	rows := make([][]*string, len(list))
+	for i, r := range list {
+		rows[i] = r.Row()
+	}
+	return Result{Statement: st.Kind(), Columns: repository.SnapshotColumns, Rows: rows}, nil
+}
+
+func (s *Server) openRegistered(ctx context.Context, name string) (*repository.Repo, error) {
+	rec, ok, err := s.Store.GetRepository(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, job.ErrRepositoryNotFound(name)
+	}
+	return s.Open(ctx, rec)
+}
+
+// credentialKey matches property keys that would hold a secret.
+var credentialKey = regexp.MustCompile(`(?i)secret|access[._-]?key|password|passwd|session[._-]?token|credential|private[._-]?key`)
+
+// roleARN is the form of aws.s3.iam_role_arn.
+var roleARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
+
+// checkProperties refuses plaintext credentials: a repository is reached
+// with the functions' IAM role (or a role they assume), never with keys
+// stored in the job table. The value is never echoed.
+func checkProperties(props map[string]string) error {
+	for k, v := range props {
+		if credentialKey.MatchString(k) {
+			return &job.AnalysisError{Detail: fmt.Sprintf("Property '%s' is a plaintext credential: srbackup does not store keys; "+
+				"grant the srbackup functions' role access to the bucket, or give 'aws.s3.iam_role_arn'", k)}
+		}
+		if strings.EqualFold(k, "aws.s3.iam_role_arn") && !roleARN.MatchString(v) {
+			return &job.AnalysisError{Detail: "Property 'aws.s3.iam_role_arn' must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)"}
+		}
+	}
+	return nil
+}
+
+// createRepository checks the location (writable, or readable for a read-only
+// repository), writes __repo_info when absent and registers the repository.
+func (s *Server) createRepository(ctx context.Context, st *sql.CreateRepositoryStmt) (Result, error) {
+	if err := checkProperties(st.Properties); err != nil {
+		return Result{}, err
+	}
+	loc, err := repository.ParseLocation(st.Location)
+	if err != nil {
+		return Result{}, &job.AnalysisError{Detail: fmt.Sprintf("Invalid repository location '%s': %v", st.Location, err)}
+	}
+	if _, exists, err := s.Store.GetRepository(ctx, st.Name); err != nil {
+		return Result{}, err
+	} else if exists {
+		return Result{}, job.ErrRepositoryExists(st.Name)
+	}
+	now := s.now()
+	rec := jobstore.Repository{
+		Name: st.Name, Location: loc.String(), ReadOnly: st.ReadOnly,
+		Properties: st.Properties, CreateTime: now,
+	}
+	repo, err := s.Open(ctx, rec)
+	if err != nil {
+		return Result{}, err
+	}
+	if st.ReadOnly {
+		err = repo.CheckReadable(ctx)
+	} else {
+		_, err = repo.WriteRepoInfo(ctx, now)
+	}
+	if err != nil {
+		return Result{}, s.unreachable(ctx, rec, err)
+	}
+	if _, err := s.Store.PutRepository(ctx, rec); err != nil {
+		return Result{}, err
+	}
+	return Result{Statement: st.Kind(), OK: true}, nil
+}
+
+// unreachable reports a failed location check with the S3 error code only:
+// the full error names endpoints and request ids.
+func (s *Server) unreachable(ctx context.Context, rec jobstore.Repository, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	s.log().Warn("repository location check failed", "repository", rec.Name, "location", rec.Location, "error", err.Error())
+	what := "writable"
+	if rec.ReadOnly {
+		what = "readable"
+	}
+	reason := "unreachable"
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		reason = ae.ErrorCode()
+	}
+	return &job.AnalysisError{Detail: fmt.Sprintf("Failed to create repository %s: location %s is not %s (%s)", rec.Name, rec.Location, what, reason)}
+}
+
+func (s *Server) showRepositories(ctx context.Context, st *sql.ShowRepositoriesStmt) (Result, error) {
+	repos, err := s.Store.ListRepositories(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	rows := make([][]*string, len(repos))
+	for i, r := range repos {
+		rows[i] = r.ShowRow()
+	}
+	return Result{Statement: st.Kind(), Columns: jobstore.ShowRepositoriesColumns, Rows: rows}, nil
+}

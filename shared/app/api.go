@@ -1,0 +1,65 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/srbackup/srbackup/shared/api"
+	"github.com/srbackup/srbackup/shared/source/mysql"
+)
+
+// APIHandler returns the handler of the api function: API Gateway HTTP API
+// (payload 2.0) requests. Besides the common configuration it needs
+// SRBACKUP_STATE_MACHINE_ARN (the backup state machine) and the source
+// database (SRBACKUP_SOURCE_SECRET_ARN or SRBACKUP_SOURCE_DSN), which BACKUP is
+// checked against synchronously.
+func APIHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (api.HandlerFunc, error) {
+	srv, err := NewAPIServer(ctx, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	return srv.Handle, nil
+}
+
+// NewAPIServer builds the API server from the environment.
+func NewAPIServer(ctx context.Context, getenv func(string) string, log *slog.Logger) (*api.Server, error) {
+	d, err := NewDeps(ctx, "api", getenv, log)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	smARN := getenv("SRBACKUP_STATE_MACHINE_ARN")
+	if smARN == "" {
+		return nil, fmt.Errorf("api: SRBACKUP_STATE_MACHINE_ARN is not set")
+	}
+	if _, err := api.ExecutionARN(smARN, "x"); err != nil {
+		return nil, fmt.Errorf("api: SRBACKUP_STATE_MACHINE_ARN: %w", err)
+	}
+	if d.Source == nil {
+		// The api function validates BACKUP against the source catalog.
+		dsn := d.Config.SourceDSN
+		if dsn == "" {
+			if d.Config.SourceSecret == "" {
+				return nil, fmt.Errorf("api: needs SRBACKUP_SOURCE_SECRET_ARN (or SRBACKUP_SOURCE_DSN locally)")
+			}
+			if dsn, err = sourceDSNFromSecret(ctx, d.AWS, d.Config.SourceSecret); err != nil {
+				return nil, fmt.Errorf("api: %w", err)
+			}
+		}
+		if d.Source, err = mysql.Open(ctx, dsn); err != nil {
+			return nil, fmt.Errorf("api: connect to the source database: %w", err)
+		}
+	}
+	return &api.Server{
+		Store:           d.Store,
+		Catalog:         d.Source,
+		Open:            d.OpenRepository,
+		Executions:      sfn.NewFromConfig(d.AWS),
+		StateMachineARN: smARN,
+		MinTimeout:      d.Config.MinTimeout,
+		Authorizer:      api.AllowAll{},
+		Log:             d.Log,
+	}, nil
+}
