@@ -90,7 +90,9 @@ func (g *uploadGate) wrap(next lambda.Handler) lambda.Handler {
 
 type handlerFunc func(ctx context.Context, payload []byte) ([]byte, error)
 
-func (f handlerFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) { return f(ctx, payload) }
+func (f handlerFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return f(ctx, payload)
+}
 
 func startAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
