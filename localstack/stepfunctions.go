@@ -38,7 +38,9 @@ func startStepFunctions(ctx context.Context, root string, env []string, log *slo
 		return nil, fmt.Errorf("step functions server: %s/aws-local-stepfunctions is missing: run `make tools`", modules)
 	}
 	cmd := exec.Command(node, filepath.Join(root, "localstack", "sfn", "server.js"))
-	cmd.Env = append(env, "NODE_PATH="+modules, "PORT=0", "HOST=127.0.0.1")
+	// NODE_NO_WARNINGS: the AWS SDK for JavaScript warns on every start that
+	// Node 20 support ends in 2027; the server works on Node 20 with the polyfill.
+	cmd.Env = append(env, "NODE_PATH="+modules, "PORT=0", "HOST=127.0.0.1", "NODE_NO_WARNINGS=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
