@@ -55,6 +55,14 @@ validate-asl: tools
 	  $(BIN)/asl-validator --json-path "$$f" >/dev/null || { echo "asl-validator: $$f is invalid"; $(BIN)/asl-validator --json-path "$$f"; exit 1; }; \
 	done; echo "asl-validator: statemachine/*.asl.json OK"
 
+# Offline synth with the CDK's CloudFormation validation on (cdk.json's
+# @aws-cdk/core:validateAgainstDefaultRules turns findings into errors), then the standalone engine.
+synth: tools build
+	$(BIN)/cdk synth -q
+	node infra/validate/cfn-validate.js --strict cdk.out/*.template.json
+
+validate-cfn: synth
+
 test: tools check-mariadb lint validate-asl build
 	$(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
 

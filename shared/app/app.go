@@ -8,7 +8,7 @@
 //	SRBACKUP_SOURCE_SECRET_ARN  Secrets Manager secret of the source database (AWS), or
 //	SRBACKUP_SOURCE_DSN         a go-sql-driver DSN (local stack; its server has no password)
 //	SRBACKUP_MIN_TIMEOUT        smallest `timeout` property in seconds (default 600; tests lower it)
-//	SRBACKUP_JOB_RETENTION_DAYS how long finished jobs stay in SHOW BACKUP history (default 30)
+//	SRBACKUP_JOB_HISTORY_TTL_DAYS how long finished jobs stay in SHOW BACKUP history (default 30)
 //	SRBACKUP_LOG_LEVEL          debug, info (default), warn or error
 package app
 
@@ -74,10 +74,10 @@ func LoadConfig(name string, getenv func(string) string) (Config, error) {
 		}
 		c.MinTimeout = time.Duration(n) * time.Second
 	}
-	if v := getenv("SRBACKUP_JOB_RETENTION_DAYS"); v != "" {
+	if v := getenv("SRBACKUP_JOB_HISTORY_TTL_DAYS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return c, fmt.Errorf("SRBACKUP_JOB_RETENTION_DAYS=%q: want a positive number of days", v)
+			return c, fmt.Errorf("SRBACKUP_JOB_HISTORY_TTL_DAYS=%q: want a positive number of days", v)
 		}
 		c.Retention = time.Duration(n) * 24 * time.Hour
 	}
