@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/srbackup/srbackup/shared/api"
+)
+
+// localPrincipal is who a local-mode client claims to be.
+const localPrincipal = "arn:aws:iam::123456789012:user/local"
+
+// defaultLocalAddr is where `srbackup local up` listens unless told otherwise.
+const defaultLocalAddr = "127.0.0.1:8650"
+
+// client talks to the srbackup HTTP API, signing requests with SigV4
+// (service execute-api) using the default AWS credential chain.
+type client struct {
+	endpoint *url.URL
+	http     *http.Client
+	creds    aws.CredentialsProvider
+	region   string
+	local    bool
+}
+
+// apiFailure is an error answer of the API.
+type apiFailure struct {
+	Status int
+	Err    api.Error
+}
+
+func (f *apiFailure) Error() string {
+	return fmt.Sprintf("ERROR %s (HTTP %d): %s", f.Err.Code, f.Status, f.Err.Message)
+}
+
+// endpointFlags are the flags every API command takes.
+type endpointFlags struct {
+	endpoint string
+	local    bool
+}
+
+// newClient resolves the endpoint (--endpoint, SRBACKUP_ENDPOINT, or the
+// local stack's with --local) and loads credentials. Local mode needs none:
+// the local server takes the principal from a header.
+func newClient(ctx context.Context, f endpointFlags) (*client, error) {
+	ep := f.endpoint
+	if ep == "" && !f.local {
+		ep = os.Getenv("SRBACKUP_ENDPOINT")
+	}
+	if ep == "" && f.local {
+		ep = localEndpoint()
+	}
+	if ep == "" {
+		return nil, errors.New("no endpoint: give --endpoint, set SRBACKUP_ENDPOINT, or use --local with `srbackup local up`")
+	}
+	u, err := url.Parse(strings.TrimRight(ep, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("invalid endpoint %q: want http(s)://host[/base]", ep)
+	}
+	c := &client{endpoint: u, http: &http.Client{Timeout: 60 * time.Second}, local: f.local}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err == nil {
+		c.creds, c.region = cfg.Credentials, cfg.Region
+	}
+	if c.region == "" {
+		c.region = regionOf(u.Host)
+	}
+	if !c.local && (c.creds == nil || c.region == "") {
+		return nil, errors.New("no AWS credentials or region for signing: configure the AWS CLI (or AWS_REGION and credentials)")
+	}
+	return c, nil
+}
+
+// regionOf takes the region from an API Gateway host name
+// (<id>.execute-api.<region>.amazonaws.com).
+func regionOf(host string) string {
+	parts := strings.Split(host, ".")
+	for i, p := range parts {
+		if p == "execute-api" && i+1 < len(parts) {
+			return parts[i+1]
+		}
+	}
+	return ""
+}
+
+// localEndpointFile is where `srbackup local up` writes its endpoint.
+func localEndpointFile() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "srbackup", "local-endpoint")
+}
+
+func localEndpoint() string {
+	if b, err := os.ReadFile(localEndpointFile()); err == nil && len(bytes.TrimSpace(b)) > 0 {
+		return string(bytes.TrimSpace(b))
+	}
+	return "http://" + defaultLocalAddr
+}
+
+// do sends one request and decodes a 2xx JSON answer into out.
+func (c *client) do(ctx context.Context, method, path string, query url.Values, body []byte, out any) error {
+	u := *c.endpoint
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	u.RawQuery = query.Encode()
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.local {
+		req.Header.Set(api.PrincipalHeader, localPrincipal)
+	}
+	if err := c.sign(ctx, req, body); err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: read answer: %w", method, u.Redacted(), err)
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error   *api.Error `json:"error"`
+			Message string     `json:"message"` // API Gateway's own errors
+		}
+		if json.Unmarshal(raw, &e) == nil && e.Error != nil {
+			// A failed POST /v1/sql also carries the earlier results.
+			if out != nil {
+				_ = json.Unmarshal(raw, out)
+			}
+			return &apiFailure{Status: resp.StatusCode, Err: *e.Error}
+		}
+		msg := e.Message
+		if msg == "" {
+			msg = strings.TrimSpace(string(raw))
+		}
+		return &apiFailure{Status: resp.StatusCode, Err: api.Error{Code: http.StatusText(resp.StatusCode), Message: msg}}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", method, u.Redacted(), err)
+	}
+	return nil
+}
+
+// sign adds a SigV4 signature when credentials are available (always,
+// except against a local server without AWS configuration).
+func (c *client) sign(ctx context.Context, req *http.Request, body []byte) error {
+	if c.creds == nil {
+		return nil
+	}
+	creds, err := c.creds.Retrieve(ctx)
+	if err != nil {
+		if c.local {
+			return nil
+		}
+		return fmt.Errorf("AWS credentials: %w", err)
+	}
+	region := c.region
+	if region == "" {
+		region = "us-east-1"
+	}
+	sum := sha256.Sum256(body)
+	return v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", region, time.Now())
+}
+
+// runSQL posts statements.
+func (c *client) runSQL(ctx context.Context, text string) (api.Response, error) {
+	body, err := json.Marshal(map[string]string{"sql": text})
+	if err != nil {
+		return api.Response{}, err
+	}
+	var out api.Response
+	err = c.do(ctx, http.MethodPost, "/v1/sql", nil, body, &out)
+	return out, err
+}
+
+// getJob reads one job.
+func (c *client) getJob(ctx context.Context, id string) (api.Job, error) {
+	var j api.Job
+	err := c.do(ctx, http.MethodGet, "/v1/backups/"+url.PathEscape(id), nil, nil, &j)
+	return j, err
+}
