@@ -19,7 +19,6 @@ import (
 
 	"github.com/srbackup/srbackup/localstack"
 	"github.com/srbackup/srbackup/localstack/fixture"
-	"github.com/srbackup/srbackup/localstack/mariadb"
 	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/app"
 	"github.com/srbackup/srbackup/shared/awsconf"
@@ -97,7 +96,7 @@ func (f handlerFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 func startAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
 	ctx := context.Background()
-	srv := mariadb.ForTest(t)
+	srv := shared.Server(t)
 	sqlDB, err := srv.Open("")
 	if err != nil {
 		t.Fatal(err)
