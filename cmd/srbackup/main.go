@@ -34,6 +34,7 @@ func commands() []command {
 		{"wait", "show a job's progress until it ends; exit 0 only when it FINISHED", runWait},
 		{"local", "local up: run srbackup locally (AWS stack, MariaDB, sample database) and serve the API", runLocal},
 		{"--local", "run a command against `srbackup local up`, e.g. srbackup --local sql \"SHOW BACKUP\"", runLocalFlag},
+		{"demo", "run a real BACKUP end to end on a local sandbox, then SHOW BACKUP and SHOW SNAPSHOT", runDemo},
 	}
 }
 
