@@ -1,0 +1,74 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/srbackup/srbackup/localstack/mariadb"
+)
+
+// requireDeps fails under CI=true, and skips otherwise, when a required
+// binary is missing. mydumper is optional: the harness reports it missing.
+func requireDeps(tb testing.TB) {
+	tb.Helper()
+	var missing []string
+	for _, b := range []string{"mariadb-dump", "zstd", "node"} {
+		if _, err := exec.LookPath(b); err != nil {
+			missing = append(missing, b)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := "benchmark harness needs " + strings.Join(missing, ", ")
+	if os.Getenv("CI") == "true" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg)
+}
+
+var benchLine = regexp.MustCompile(`(?m)^BENCH size_mb=\d+ srbackup_s=[0-9.]+ mydumper_s=([0-9.]+|NA) dump_zstd_s=[0-9.]+ scan_s=[0-9.]+ time_ratio_vs_mydumper=([0-9.]+|NA) size_ratio_vs_mydumper=([0-9.]+|NA) scan_fraction=[0-9.]+\n\z`)
+
+// BenchmarkHarnessSmoke runs the whole harness once at 10 MB so it cannot rot.
+func BenchmarkHarnessSmoke(b *testing.B) {
+	requireDeps(b)
+	for b.Loop() {
+		var out bytes.Buffer
+		dir := b.TempDir()
+		sum, err := Run(context.Background(), Config{SizeBytes: 10 << 20, Runs: 1, ReportDir: dir,
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}, &out)
+		if errors.Is(err, mariadb.ErrNotInstalled) {
+			if os.Getenv("CI") == "true" {
+				b.Fatal(err)
+			}
+			b.Skip(err)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Log("\n" + out.String())
+		if !benchLine.Match(out.Bytes()) {
+			b.Fatalf("output does not end with the summary line:\n%s", out.String())
+		}
+		for _, r := range sum.Results {
+			if r.Missing != "" {
+				b.Logf("note: %s not measured: %s", r.Label, r.Missing)
+			}
+		}
+		for _, f := range []string{"REPORT.md", ChartFile} {
+			if st, err := os.Stat(dir + "/" + f); err != nil || st.Size() == 0 {
+				b.Fatalf("%s not written: %v", f, err)
+			}
+		}
+		if m, ok := sum.median("srbackup"); ok {
+			b.ReportMetric(MB(sum.SourceBytes)/m.Wall.Seconds(), "srbackup_MB/s")
+		}
+	}
+}

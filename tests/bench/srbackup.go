@@ -1,0 +1,213 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/srbackup/srbackup/localstack"
+	"github.com/srbackup/srbackup/localstack/mariadb"
+	"github.com/srbackup/srbackup/shared/api"
+	"github.com/srbackup/srbackup/shared/app"
+	"github.com/srbackup/srbackup/shared/awsconf"
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/repository"
+)
+
+// benchPrincipal is the IAM principal the local API trusts from its header.
+const benchPrincipal = "arn:aws:iam::123456789012:user/srbench"
+
+// srbackupEnv is the real local stack (S3 and DynamoDB emulators, Lambda
+// functions, Step Functions server) with the API served over HTTP.
+type srbackupEnv struct {
+	stack *localstack.Stack
+	api   *httptest.Server
+	s3    *s3.Client
+	sfn   *sfn.Client
+	repo  *repository.Repo
+	http  *http.Client
+}
+
+// startSrbackup starts the stack against srv and creates the repository
+// "bench" through the API.
+func startSrbackup(ctx context.Context, srv *mariadb.Server, log *slog.Logger) (_ *srbackupEnv, err error) {
+	fnLog := log.With("component", "srbackup")
+	st, err := localstack.Start(ctx, localstack.Options{
+		Handlers:              func(ctx context.Context) (map[string]any, error) { return app.Local(ctx, os.Getenv, fnLog) },
+		StepFunctions:         true,
+		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json"},
+		StatusChangeFunctions: []string{"cleanup"},
+		Env:                   map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN("")},
+		Logger:                fnLog,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start local stack: %w", err)
+	}
+	e := &srbackupEnv{stack: st, http: &http.Client{Timeout: time.Minute}}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	h, err := app.APIHandler(ctx, os.Getenv, fnLog.With("function", "api"))
+	if err != nil {
+		return nil, fmt.Errorf("api handler: %w", err)
+	}
+	e.api = httptest.NewServer(api.HTTPHandler(h, api.HTTPOptions{TrustPrincipalHeader: true, DefaultPrincipal: benchPrincipal}))
+	cfg, err := awsconf.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.s3, e.sfn = s3.NewFromConfig(cfg), sfn.NewFromConfig(cfg)
+	loc := "s3://" + st.Bucket + "/bench"
+	if _, err := e.sql(ctx, fmt.Sprintf("CREATE REPOSITORY bench WITH BROKER ON LOCATION '%s'", loc)); err != nil {
+		return nil, err
+	}
+	parsed, err := repository.ParseLocation(loc)
+	if err != nil {
+		return nil, err
+	}
+	if e.repo, err = repository.New(e.s3, "bench", parsed); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close stops the API server and the stack.
+func (e *srbackupEnv) Close() {
+	if e.api != nil {
+		e.api.Close()
+	}
+	e.stack.Close()
+}
+
+// sql runs statements through POST /v1/sql.
+func (e *srbackupEnv) sql(ctx context.Context, text string) ([]api.Result, error) {
+	body, _ := json.Marshal(map[string]string{"sql": text})
+	var out api.Response
+	status, err := e.call(ctx, http.MethodPost, "/v1/sql", body, &out)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", text, err)
+	}
+	if status >= 300 || out.Error != nil {
+		return nil, fmt.Errorf("%s: HTTP %d: %+v", text, status, out.Error)
+	}
+	return out.Results, nil
+}
+
+func (e *srbackupEnv) call(ctx context.Context, method, path string, body []byte, out any) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, method, e.api.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := e.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return resp.StatusCode, fmt.Errorf("decode %q: %w", b, err)
+	}
+	return resp.StatusCode, nil
+}
+
+// runBackup starts BACKUP DATABASE through the API and polls the job until
+// it ends; it returns the finished job.
+func (e *srbackupEnv) runBackup(ctx context.Context, sqlText string, timeout time.Duration) (*api.Job, error) {
+	res, err := e.sql(ctx, sqlText)
+	if err != nil {
+		return nil, err
+	}
+	if len(res) != 1 || res[0].Job == nil {
+		return nil, fmt.Errorf("%s: no job in the answer", sqlText)
+	}
+	id := res[0].Job.JobID
+	deadline := time.Now().Add(timeout)
+	for {
+		var j api.Job
+		status, err := e.call(ctx, http.MethodGet, "/v1/backups/"+id, nil, &j)
+		if err != nil {
+			return nil, fmt.Errorf("job %s: %w", id, err)
+		}
+		if status != http.StatusOK {
+			return nil, fmt.Errorf("job %s: HTTP %d", id, status)
+		}
+		switch j.State {
+		case job.Finished:
+			return &j, nil
+		case job.Cancelled:
+			return nil, fmt.Errorf("job %s cancelled: %s (task errors %v)", id, j.Status, j.TaskErrors)
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("job %s still %s after %s", id, j.State, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// backup runs one whole-database backup at the given parallelism, measures
+// it, then deletes the snapshot so the in-memory S3 emulator does not grow.
+func (e *srbackupEnv) backup(ctx context.Context, database, label string, parallelism int) (Sample, error) {
+	q := fmt.Sprintf("BACKUP DATABASE %s SNAPSHOT %s TO bench PROPERTIES (\"parallelism\" = \"%d\")", quoteIdent(database), label, parallelism)
+	s, err := measureInProcess(func() (int64, error) {
+		if _, err := e.runBackup(ctx, q, time.Hour); err != nil {
+			return 0, err
+		}
+		return 0, nil
+	})
+	if err != nil {
+		return Sample{}, err
+	}
+	prefix, err := e.repo.SnapshotPrefix(label)
+	if err != nil {
+		return Sample{}, err
+	}
+	if s.OutBytes, err = e.deletePrefix(ctx, prefix); err != nil {
+		return Sample{}, err
+	}
+	if s.OutBytes == 0 {
+		return Sample{}, fmt.Errorf("snapshot %s: no objects under %s", label, prefix)
+	}
+	return s, nil
+}
+
+// deletePrefix deletes every object under prefix and returns their total size.
+func (e *srbackupEnv) deletePrefix(ctx context.Context, prefix string) (int64, error) {
+	var total int64
+	p := s3.NewListObjectsV2Paginator(e.s3, &s3.ListObjectsV2Input{Bucket: aws.String(e.repo.Bucket()), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("list %s: %w", prefix, err)
+		}
+		var ids []s3types.ObjectIdentifier
+		for _, o := range page.Contents {
+			total += aws.ToInt64(o.Size)
+			ids = append(ids, s3types.ObjectIdentifier{Key: o.Key})
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		if _, err := e.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(e.repo.Bucket()), Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)}}); err != nil {
+			return 0, fmt.Errorf("delete under %s: %w", prefix, err)
+		}
+	}
+	return total, nil
+}
