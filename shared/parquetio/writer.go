@@ -1,12 +1,3 @@
-// Package parquetio writes the rows of a source shard as a Parquet file,
-// streaming, and reads them back in the source's canonical text form.
-//
-// Each source column becomes one Parquet column of the same name (plus a
-// companion column for dates and geometries, see ColumnSpec), chosen so
-// that every value round-trips exactly and common readers (DuckDB, Athena,
-// Spark, StarRocks FILES()) see a natural type. The writer holds at most
-// one row group, of about Options.RowGroupBytes of source data, so its
-// memory does not depend on the size of the shard.
 package parquetio
 
 import (
