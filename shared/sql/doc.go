@@ -76,9 +76,10 @@
 //     Repository names follow StarRocks' ^[a-zA-Z][a-zA-Z0-9_]{0,63}$.
 //   - Checks StarRocks leaves to later run while parsing, with the same
 //     texts: temporary partitions ("Do not support backing up temp
-//     partitions"), the default catalog, empty names ("Incorrect table name
-//     ''", …). Also rejected: the same ALL item twice, a partition listed
-//     twice, a function or catalog named twice.
+//     partitions"), the default catalog, empty names (Incorrect table name,
+//     Incorrect database name, … followed by the empty name in quotes).
+//     Also rejected: the same ALL item twice, a partition listed twice, a
+//     function or catalog named twice.
 //   - Syntax errors read "unexpected 'X', expecting A, B or C" rather than
 //     ANTLR's "Unexpected input 'X', the most similar input is {…}".
 //     Rejections StarRocks makes while building the AST keep its
