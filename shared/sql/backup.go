@@ -91,25 +91,8 @@ func (p *parser) parseBackup() (Statement, check) {
 	s := &BackupStmt{Start: start, Repository: repo.val, AllExternalCatalogs: catalogs.all}
 	return s, func() *Error {
 		// Rejections StarRocks makes while building the AST.
-		if err := checkLabelParts(label); err != nil {
+		if err := checkScope(label, items, dbKw, onKw, catalogs.present); err != nil {
 			return err
-		}
-		if err := checkObjectNameParts(items); err != nil {
-			return err
-		}
-		if dbKw != nil && len(label) == 2 {
-			return rejectf(label[0].pos, "Specifying dbName before snapshot name is forbidden if the DbName is specified explicitly in BACKUP/RESTORE")
-		}
-		if catalogs.present {
-			if dbKw != nil {
-				return rejectf(*dbKw, "Can not specify database name for external catalog Backup/Restore")
-			}
-			if len(label) == 2 {
-				return rejectf(label[0].pos, "Can not specify database name for external catalog Backup/Restore")
-			}
-			if onKw != nil {
-				return rejectf(*onKw, "Can not specify `ON` clause for external catalog Backup/Restore")
-			}
 		}
 		for _, it := range items {
 			if it.alias != nil {
@@ -274,20 +257,32 @@ func (p *parser) parseTableDesc(it *objectItem) {
 	}
 }
 
-// checkLabelParts rejects a snapshot name with more than two parts.
-func checkLabelParts(label []name) *Error {
+// checkScope applies the rules StarRocks' AST builder has, for BACKUP and
+// RESTORE alike, on the snapshot name, the object names and where the
+// database comes from: the snapshot name is label or db.label, object names
+// are [catalog.][db.]name, the database is given once, and an
+// external-catalog statement names neither a database nor objects.
+func checkScope(label []name, items []objectItem, dbKw, onKw *Pos, external bool) *Error {
 	if len(label) > 2 {
 		return rejectf(label[0].pos, "Invalid table name format '%s'", joinName(label))
 	}
-	return nil
-}
-
-// checkObjectNameParts rejects object names StarRocks cannot read as
-// [catalog.][db.]name.
-func checkObjectNameParts(items []objectItem) *Error {
 	for _, it := range items {
 		if len(it.nameParts) > 3 {
 			return rejectf(it.nameParts[0].pos, "Invalid table name format '%s'", joinName(it.nameParts))
+		}
+	}
+	if dbKw != nil && len(label) == 2 {
+		return rejectf(label[0].pos, "Specifying dbName before snapshot name is forbidden if the DbName is specified explicitly in BACKUP/RESTORE")
+	}
+	if external {
+		if dbKw != nil {
+			return rejectf(*dbKw, "Can not specify database name for external catalog Backup/Restore")
+		}
+		if len(label) == 2 {
+			return rejectf(label[0].pos, "Can not specify database name for external catalog Backup/Restore")
+		}
+		if onKw != nil {
+			return rejectf(*onKw, "Can not specify `ON` clause for external catalog Backup/Restore")
 		}
 	}
 	return nil

@@ -13,7 +13,11 @@ func (p *parser) parseShowBackup(start Pos) (Statement, check) {
 	}
 	db := p.ident()
 	s.Database = db.val
-	return s, func() *Error {
+	return s, databaseNameCheck(db)
+}
+
+func databaseNameCheck(db name) check {
+	return func() *Error {
 		if db.val == "" {
 			return analysisErrorf(db.pos, "Incorrect database name ''")
 		}
@@ -35,12 +39,7 @@ func (p *parser) parseCancelBackup() (Statement, check) {
 	case p.acceptKw("FROM"), p.acceptKw("IN"):
 		db := p.ident()
 		s.Database = db.val
-		return s, func() *Error {
-			if db.val == "" {
-				return analysisErrorf(db.pos, "Incorrect database name ''")
-			}
-			return nil
-		}
+		return s, databaseNameCheck(db)
 	}
 	return s, func() *Error {
 		if p.opts.DefaultDatabase == "" {

@@ -38,25 +38,8 @@ func (p *parser) parseRestore() (Statement, check) {
 
 	s := &RestoreStmt{Start: start, Repository: repo.val, AllExternalCatalogs: catalogs.all}
 	return s, func() *Error {
-		if err := checkLabelParts(label); err != nil {
+		if err := checkScope(label, items, dbKw, onKw, catalogs.present); err != nil {
 			return err
-		}
-		if err := checkObjectNameParts(items); err != nil {
-			return err
-		}
-		if dbKw != nil && len(label) == 2 {
-			return rejectf(label[0].pos, "Specifying dbName before snapshot name is forbidden if the DbName is specified explicitly in BACKUP/RESTORE")
-		}
-		if catalogs.present {
-			if dbKw != nil {
-				return rejectf(*dbKw, "Can not specify database name for external catalog Backup/Restore")
-			}
-			if len(label) == 2 {
-				return rejectf(label[0].pos, "Can not specify database name for external catalog Backup/Restore")
-			}
-			if onKw != nil {
-				return rejectf(*onKw, "Can not specify `ON` clause for external catalog Backup/Restore")
-			}
 		}
 		if onKw != nil && dbKw == nil && len(label) == 1 {
 			return rejectf(*onKw, "`ON` clause is forbidden if no Database explicitly specified in Restore stmt")
