@@ -8,7 +8,7 @@ package bench
 import (
 	"cmp"
 	"context"
-		"fmt"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -160,7 +160,11 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Summary, error) {
 	log.Info("fixture ready", "data_bytes", fx.DataBytes, "rows", fx.Rows, "took", sum.SetupTime)
 	// Warm the buffer pool so the first tool does not pay for reading
 	// the freshly loaded data from disk alone.
-	if _, err := scan(ctx, srv, database, 4); err != nil {
+	ranges, err := planScan(ctx, srv, database, 16)
+	if err != nil {
+		return nil, fmt.Errorf("plan raw scan: %w", err)
+	}
+	if _, err := scan(ctx, srv, database, ranges, 4); err != nil {
 		return nil, fmt.Errorf("warm-up scan: %w", err)
 	}
 
@@ -199,7 +203,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Summary, error) {
 	}
 	scanRes := &Result{Tool: "scan", Label: "raw scan: SELECT * over 4 connections", Note: "in-process: RSS = VmHWM after reset, CPU = own rusage delta"}
 	tools = append(tools, tool{scanRes, func(ctx context.Context, _ int) (Sample, error) {
-		return measureInProcess(func() (int64, error) { return scan(ctx, srv, database, 4) })
+		return measureInProcess(func() (int64, error) { return scan(ctx, srv, database, ranges, 4) })
 	}})
 
 	for i := range cfg.Runs {

@@ -19,18 +19,51 @@ import (
 	"github.com/srbackup/srbackup/localstack/mariadb"
 )
 
-// childSample turns finished child processes into a sample: CPU and RSS
-// summed over them (they run at the same time, so the RSS sum bounds their
-// joint peak from above).
-func childSample(wall time.Duration, out int64, procs ...*os.ProcessState) Sample {
-	s := Sample{Wall: wall, OutBytes: out}
+// childSample turns finished child processes into a sample: CPU from
+// their rusage; rss is from rssWatch.
+func childSample(wall time.Duration, out, rss int64, procs ...*os.ProcessState) Sample {
+	s := Sample{Wall: wall, OutBytes: out, MaxRSS: rss}
 	for _, p := range procs {
-		if ru, ok := p.SysUsage().(*syscall.Rusage); ok {
-			s.MaxRSS += ru.Maxrss << 10 // Linux reports KiB
-		}
 		s.CPU += p.UserTime() + p.SystemTime()
 	}
 	return s
+}
+
+// rssWatch follows a child's VmHWM in /proc/<pid>/status. The child's
+// rusage Maxrss cannot be used: Go starts children with vfork, and Linux
+// carries the parent's high-water mark across exec, so every child would
+// report at least the harness's own RSS.
+type rssWatch struct {
+	done chan struct{}
+	peak chan int64
+}
+
+func watchRSS(pid int) *rssWatch {
+	w := &rssWatch{done: make(chan struct{}), peak: make(chan int64, 1)}
+	status := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		var peak int64
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if b, err := os.ReadFile(status); err == nil {
+				peak = max(peak, vmHWM(b))
+			}
+			select {
+			case <-w.done:
+				w.peak <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w
+}
+
+// stop ends the watch and returns the highest VmHWM seen, in bytes.
+func (w *rssWatch) stop() int64 {
+	close(w.done)
+	return <-w.peak
 }
 
 // findMydumper returns mydumper's path, installing the Debian package
@@ -81,15 +114,21 @@ func runMydumper(ctx context.Context, path string, srv *mariadb.Server, database
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return Sample{}, fmt.Errorf("start mydumper: %w", err)
+	}
+	peak := watchRSS(cmd.Process.Pid)
+	err = cmd.Wait()
+	wall := time.Since(start)
+	rss := peak.stop()
+	if err != nil {
 		return Sample{}, fmt.Errorf("mydumper: %w: %s", err, stderr.String())
 	}
-	wall := time.Since(start)
 	size, err := dirSize(dir)
 	if err != nil {
 		return Sample{}, fmt.Errorf("size of mydumper output: %w", err)
 	}
-	return childSample(wall, size, cmd.ProcessState), nil
+	return childSample(wall, size, rss, cmd.ProcessState), nil
 }
 
 // dumpMissing says which of mariadb-dump and zstd is missing, if any.
@@ -129,14 +168,19 @@ func runDumpZstd(ctx context.Context, srv *mariadb.Server, database string) (Sam
 	if err := zstd.Start(); err != nil {
 		return Sample{}, fmt.Errorf("start zstd: %w", err)
 	}
+	zPeak := watchRSS(zstd.Process.Pid)
 	if err := dump.Start(); err != nil {
 		_ = zstd.Process.Kill()
 		_ = zstd.Wait()
+		zPeak.stop()
 		return Sample{}, fmt.Errorf("start mariadb-dump: %w", err)
 	}
+	dPeak := watchRSS(dump.Process.Pid)
 	errD := dump.Wait()
+	dRSS := dPeak.stop()
 	errZ := zstd.Wait()
 	wall := time.Since(start)
+	zRSS := zPeak.stop()
 	if errD != nil {
 		return Sample{}, fmt.Errorf("mariadb-dump: %w: %s", errD, dumpErr.String())
 	}
@@ -147,7 +191,8 @@ func runDumpZstd(ctx context.Context, srv *mariadb.Server, database string) (Sam
 	if err != nil {
 		return Sample{}, err
 	}
-	return childSample(wall, info.Size(), dump.ProcessState, zstd.ProcessState), nil
+	// The two run at the same time: the sum bounds their joint peak from above.
+	return childSample(wall, info.Size(), dRSS+zRSS, dump.ProcessState, zstd.ProcessState), nil
 }
 
 // measureInProcess runs f, timing it and measuring this process's CPU
@@ -177,7 +222,12 @@ func peakRSS() int64 {
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
+	return vmHWM(b)
+}
+
+// vmHWM extracts VmHWM from a /proc/<pid>/status, in bytes.
+func vmHWM(status []byte) int64 {
+	for _, line := range strings.Split(string(status), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10
@@ -194,21 +244,15 @@ type scanRange struct {
 	last     bool
 }
 
-// scan reads every table of database with SELECT * over conns connections
-// into nothing and returns the bytes of column data received. Tables with a
-// single-column integer primary key are split into key ranges so that one
-// big table does not serialize the scan on a single connection.
-func scan(ctx context.Context, srv *mariadb.Server, database string, conns int) (int64, error) {
+// scan reads ranges (from planScan) with SELECT * over conns connections
+// into nothing and returns the bytes of column data received.
+func scan(ctx context.Context, srv *mariadb.Server, database string, ranges []scanRange, conns int) (int64, error) {
 	db, err := srv.Open(database)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(conns)
-	ranges, err := planScan(ctx, db, database, conns*4)
-	if err != nil {
-		return 0, err
-	}
 	work := make(chan scanRange)
 	var total int64
 	var mu sync.Mutex
@@ -248,11 +292,19 @@ func scan(ctx context.Context, srv *mariadb.Server, database string, conns int) 
 
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 
-// planScan lists the base tables, biggest first, splitting those with an
-// integer primary key into up to pieces ranges.
-func planScan(ctx context.Context, db *sql.DB, database string, pieces int) ([]scanRange, error) {
+// planScan lists the base tables, biggest first. Big tables with a
+// single-column integer primary key are split into pieces key ranges so
+// that one big table does not serialize the scan on a single connection.
+// The catalog queries are slow in MariaDB and not part of the limit being
+// measured, so the plan is made once, before the timed scans.
+func planScan(ctx context.Context, srv *mariadb.Server, database string, pieces int) ([]scanRange, error) {
+	db, err := srv.Open(database)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
 	rows, err := db.QueryContext(ctx, `
-SELECT t.TABLE_NAME,
+SELECT t.TABLE_NAME, t.DATA_LENGTH,
        (SELECT IF(COUNT(*) = 1 AND MAX(c.DATA_TYPE) IN ('tinyint','smallint','mediumint','int','bigint'), MAX(c.COLUMN_NAME), '')
           FROM information_schema.KEY_COLUMN_USAGE k
           JOIN information_schema.COLUMNS c
@@ -264,11 +316,14 @@ SELECT t.TABLE_NAME,
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
-	type table struct{ name, pk string }
+	type table struct {
+		name, pk string
+		size     int64
+	}
 	var tables []table
 	for rows.Next() {
 		var t table
-		if err := rows.Scan(&t.name, &t.pk); err != nil {
+		if err := rows.Scan(&t.name, &t.size, &t.pk); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -277,9 +332,14 @@ SELECT t.TABLE_NAME,
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
+	var total int64
+	for _, t := range tables {
+		total += t.size
+	}
 	var out []scanRange
 	for _, t := range tables {
-		if t.pk == "" {
+		// Only tables big enough to keep one connection busy alone are split.
+		if t.pk == "" || t.size < total/int64(pieces) {
 			out = append(out, scanRange{table: t.name})
 			continue
 		}

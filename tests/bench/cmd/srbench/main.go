@@ -1,0 +1,55 @@
+// Command srbench runs the srbackup benchmark harness (tests/bench):
+// srbackup against mydumper, mariadb-dump | zstd and a raw scan, on a
+// throwaway MariaDB with a generated fixture. `make bench` runs it.
+package main
+
+import (
+	"cmp"
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/srbackup/srbackup/tests/bench"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "srbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	size := flag.String("size", cmp.Or(os.Getenv("SIZE"), "256MB"), "fixture size: 10MB, 256MB, 1GB, 4GB (env SIZE)")
+	runs := flag.Int("runs", envInt("RUNS", 3), "runs per tool, interleaved; the median is quoted (env RUNS)")
+	report := flag.String("report", "tests/bench", "directory for REPORT.md and the chart; empty for none")
+	verbose := flag.Bool("v", false, "log progress")
+	flag.Parse()
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	bytes, err := bench.ParseSize(*size)
+	if err != nil {
+		return err
+	}
+	_, err = bench.Run(ctx, bench.Config{SizeBytes: bytes, Runs: *runs, ReportDir: *report, InstallMissing: true, Logger: log}, os.Stdout)
+	return err
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
