@@ -69,5 +69,14 @@ test: tools check-mariadb lint validate-asl build
 demo: tools check-mariadb
 	$(GO) run ./cmd/srbackup demo
 
+# Needs Docker (not available on this project's development machines; kept small and standard).
+# SRBACKUP_LOCALSTACK_DB names a database on the source server (SRBACKUP_SOURCE_DSN in the compose file).
+test-localstack: build
+	docker compose -f localstack/docker-compose.yml up -d --wait
+	AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+	  SRBACKUP_LOCALSTACK_DB=$${SRBACKUP_LOCALSTACK_DB:-shop} \
+	  $(GO) test -count=1 -tags localstack -run TestLocalStackBackup ./tests/e2e; \
+	  status=$$?; docker compose -f localstack/docker-compose.yml down; exit $$status
+
 clean:
 	rm -rf _build cdk.out
