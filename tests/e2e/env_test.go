@@ -31,7 +31,7 @@ import (
 // and state machine, a MariaDB with a sample database, and a registered
 // repository.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	st    *localstack.Stack
 	srv   *mariadb.Server
 	db    string // the sample database
@@ -51,7 +51,7 @@ type envOptions struct {
 
 var dbSeq atomic.Int64
 
-func newEnv(t *testing.T, opts envOptions) *env {
+func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	srv := shared.Server(t)
