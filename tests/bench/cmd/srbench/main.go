@@ -28,6 +28,8 @@ func run() error {
 	size := flag.String("size", cmp.Or(os.Getenv("SIZE"), "256MB"), "fixture size: 10MB, 256MB, 1GB, 4GB (env SIZE)")
 	runs := flag.Int("runs", envInt("RUNS", 3), "runs per tool, interleaved; the median is quoted (env RUNS)")
 	report := flag.String("report", "tests/bench", "directory for REPORT.md and the chart; empty for none")
+	scaling := flag.String("scaling", "", "scaling runs: \"also\" after the main benchmark, \"only\" instead of it (10,000 tiny partitions, 1-row backup)")
+	partitions := flag.Int("partitions", 10_000, "tiny partitions in the scaling run")
 	verbose := flag.Bool("v", false, "log progress")
 	flag.Parse()
 
@@ -43,8 +45,22 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	_, err = bench.Run(ctx, bench.Config{SizeBytes: bytes, Runs: *runs, ReportDir: *report, InstallMissing: true, Logger: log}, os.Stdout)
-	return err
+	switch *scaling {
+	case "", "also", "only":
+	default:
+		return fmt.Errorf("-scaling %q: want also or only", *scaling)
+	}
+	if *scaling != "only" {
+		if _, err := bench.Run(ctx, bench.Config{SizeBytes: bytes, Runs: *runs, ReportDir: *report, InstallMissing: true, Logger: log}, os.Stdout); err != nil {
+			return err
+		}
+	}
+	if *scaling != "" {
+		if _, err := bench.RunScaling(ctx, bench.ScalingConfig{Partitions: *partitions, Logger: log}, os.Stdout); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func envInt(name string, def int) int {
