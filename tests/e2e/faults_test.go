@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/srbackup/srbackup/localstack"
@@ -268,5 +269,56 @@ func (e *env) invokeCleanup(event []byte) {
 	}
 	if out.FunctionError != nil {
 		e.t.Fatalf("cleanup failed: %s: %s", aws.ToString(out.FunctionError), out.Payload)
+	}
+}
+
+// TestStopExecutionCleansUp stops an execution whose upload is stuck: the
+// stack publishes the ABORTED status change to cleanup, as the deployed
+// EventBridge rule does, and the job ends CANCELLED with nothing left.
+func TestStopExecutionCleansUp(t *testing.T) {
+	entered := make(chan struct{})
+	var once sync.Once
+	e := newCleanupEnv(t, wrapUpload(func(real lambda.Handler) handlerFunc {
+		return func(ctx context.Context, payload []byte) ([]byte, error) {
+			out, err := real.Invoke(ctx, payload)
+			once.Do(func() { close(entered) })
+			<-ctx.Done() // stuck until the invocation is abandoned
+			return out, err
+		}
+	}))
+	arn := e.start("BACKUP DATABASE " + e.db + " SNAPSHOT stopped TO repo")
+	select {
+	case <-entered:
+	case <-time.After(time.Minute):
+		t.Fatal("upload never ran")
+	}
+	if _, err := e.sfn.StopExecution(context.Background(), &sfn.StopExecutionInput{ExecutionArn: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.wait(arn); d.Status != sfntypes.ExecutionStatusAborted {
+		t.Fatalf("execution %s, want ABORTED", d.Status)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rec, err := e.store.Get(context.Background(), localstackJobID(arn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.State == job.Cancelled {
+			if got := rec.Status.String(); got != "[COMMON_ERROR, msg: execution aborted]" {
+				t.Errorf("Status %q", got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job still %s 30 s after the execution was stopped", rec.State)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if h := e.lockHolder(e.db); h != "" {
+		t.Errorf("database still locked by %s", h)
+	}
+	if files := e.snapshotFiles(e.repo, "stopped"); len(files) != 0 {
+		t.Errorf("leftover objects: %v", files)
 	}
 }
