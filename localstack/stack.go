@@ -113,7 +113,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			s.Close()
 		}
 	}()
-	var s3h http.Handler = gofakes3.New(s3mem.New()).Server()
+	var s3h http.Handler = s3Patch{gofakes3.New(s3mem.New()).Server()}
 	if opts.S3Middleware != nil {
 		s3h = opts.S3Middleware(s3h)
 	}

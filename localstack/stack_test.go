@@ -302,3 +302,20 @@ func TestCloseStopsEverything(t *testing.T) {
 		t.Fatalf("step functions server (pid %d) still exists after Close: %v", pid, err)
 	}
 }
+
+// TestListMultipartUploadsOnFreshBucket checks the S3 patch: a bucket that
+// never had a multipart upload lists none, as S3 does (gofakes3 answers 404).
+func TestListMultipartUploadsOnFreshBucket(t *testing.T) {
+	st := localstack.StartForTest(t, localstack.Options{})
+	cfg, err := awsconf.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s3.NewFromConfig(cfg).ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(st.Bucket), Prefix: aws.String("x/")})
+	if err != nil {
+		t.Fatalf("ListMultipartUploads on a fresh bucket: %v", err)
+	}
+	if len(out.Uploads) != 0 || aws.ToString(out.Prefix) != "x/" {
+		t.Fatalf("uploads = %v, prefix %q", out.Uploads, aws.ToString(out.Prefix))
+	}
+}

@@ -94,7 +94,7 @@ func TestUploadFailsPermanently(t *testing.T) {
 	var e *env
 	var mu sync.Mutex
 	var doomed string // the job that fails
-	e = newCleanupEnv(t, wrapUpload(func(real lambda.Handler) handlerFunc {
+	e = newEnv(t, wrapUpload(func(real lambda.Handler) handlerFunc {
 		return func(ctx context.Context, payload []byte) ([]byte, error) {
 			out, err := real.Invoke(ctx, payload)
 			if err != nil {
@@ -142,7 +142,7 @@ func TestUploadFailsPermanently(t *testing.T) {
 // ends CANCELLED with [TIMEOUT, msg: ] (SRBACKUP_MIN_TIMEOUT=1 lets the SQL
 // ask for one second).
 func TestBackupTimeout(t *testing.T) {
-	e := newCleanupEnv(t, wrapUpload(func(real lambda.Handler) handlerFunc {
+	e := newEnv(t, wrapUpload(func(real lambda.Handler) handlerFunc {
 		return func(ctx context.Context, payload []byte) ([]byte, error) {
 			time.Sleep(1500 * time.Millisecond)
 			return real.Invoke(ctx, payload)
@@ -166,7 +166,7 @@ func TestStatusChangeEventCleansUp(t *testing.T) {
 	uploaded := make(chan struct{})
 	release := make(chan struct{})
 	var once sync.Once
-	e := newCleanupEnv(t, wrapUpload(func(real lambda.Handler) handlerFunc {
+	e := newEnv(t, wrapUpload(func(real lambda.Handler) handlerFunc {
 		return func(ctx context.Context, payload []byte) ([]byte, error) {
 			out, err := real.Invoke(ctx, payload)
 			once.Do(func() { close(uploaded) })
@@ -232,27 +232,6 @@ func TestStatusChangeEventCleansUp(t *testing.T) {
 	}
 }
 
-// newCleanupEnv is newEnv for tests whose jobs get cleaned up. gofakes3
-// answers ListMultipartUploads on a bucket that never had a multipart upload
-// with 404 NoSuchUpload (AWS answers an empty list), which makes cleanup's
-// AbortMultipartUploads fail; one created-and-aborted upload gives the
-// bucket its upload registry.
-// TODO(localstack): do this when the stack creates its bucket, then drop it here.
-func newCleanupEnv(t *testing.T, opts envOptions) *env {
-	t.Helper()
-	e := newEnv(t, opts)
-	ctx := context.Background()
-	key := aws.String(e.repo.Root() + "__e2e_prime")
-	up, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(e.st.Bucket), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(e.st.Bucket), Key: key, UploadId: up.UploadId}); err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
 // invokeCleanup delivers an event to the cleanup function synchronously
 // through the Lambda Invoke API, as EventBridge would.
 func (e *env) invokeCleanup(event []byte) {
@@ -278,7 +257,7 @@ func (e *env) invokeCleanup(event []byte) {
 func TestStopExecutionCleansUp(t *testing.T) {
 	entered := make(chan struct{})
 	var once sync.Once
-	e := newCleanupEnv(t, wrapUpload(func(real lambda.Handler) handlerFunc {
+	e := newEnv(t, wrapUpload(func(real lambda.Handler) handlerFunc {
 		return func(ctx context.Context, payload []byte) ([]byte, error) {
 			out, err := real.Invoke(ctx, payload)
 			once.Do(func() { close(entered) })
