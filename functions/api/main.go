@@ -1,21 +1,7 @@
-// Command api is the srbackup HTTP API function (API Gateway HTTP API,
-// payload format 2.0, IAM authorization).
+// Command api is the srbackup HTTP API function (API Gateway HTTP API, payload format 2.0, IAM authorization).
+// The handler is built from the environment by shared/app; the domain is in shared/.
 package main
 
-import (
-	"context"
-	"log"
-	"os"
+import "github.com/srbackup/srbackup/shared/app"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/srbackup/srbackup/shared/app"
-)
-
-func main() {
-	h, err := app.APIHandler(context.Background(), os.Getenv, nil)
-	if err != nil {
-		log.Fatalf("api: %v", err)
-	}
-	lambda.Start(h)
-}
+func main() { app.Main("api") }

@@ -1,21 +1,7 @@
-// Command parse is srbackup's parse Lambda function; see shared/app and shared/pipeline.
+// Command parse is srbackup's parse Lambda function.
+// The handler is built from the environment by shared/app; the domain is in shared/.
 package main
 
-import (
-	"context"
-	"log/slog"
-	"os"
+import "github.com/srbackup/srbackup/shared/app"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/srbackup/srbackup/shared/app"
-)
-
-func main() {
-	h, err := app.Handler(context.Background(), "parse", os.Getenv)
-	if err != nil {
-		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("start", "function", "parse", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h)
-}
+func main() { app.Main("parse") }

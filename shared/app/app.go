@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -153,8 +154,23 @@ func (d *Deps) Pipeline() *pipeline.Pipeline {
 	}
 }
 
-// Handler returns the Lambda handler of pipeline function name.
+// Main is the whole main of function name ("api" or a pipeline function):
+// it builds the handler from the environment and serves it, or logs why it
+// cannot start and exits.
+func Main(name string) {
+	h, err := Handler(context.Background(), name, os.Getenv)
+	if err != nil {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("start", "function", name, "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
+
+// Handler returns the Lambda handler of function name.
 func Handler(ctx context.Context, name string, getenv func(string) string) (any, error) {
+	if name == "api" {
+		return APIHandler(ctx, getenv, nil)
+	}
 	d, err := NewDeps(ctx, name, getenv, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
