@@ -89,7 +89,7 @@ func (s *Server) lockGrace() time.Duration {
 	if s.LockGrace > 0 {
 		return s.LockGrace
 	}
-	return 15 * time.Minute
+	return pipeline.DefaultLockGrace
 }
 
 // ExecutionARN is the ARN the execution named name of the state machine

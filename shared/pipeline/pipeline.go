@@ -45,9 +45,13 @@ func (p *Pipeline) log() *slog.Logger {
 	return slog.Default()
 }
 
+// DefaultLockGrace is how long a job's database lock outlives its deadline
+// unless configured: time for cleanup to run after a timeout.
+const DefaultLockGrace = 15 * time.Minute
+
 func (p *Pipeline) lockGrace() time.Duration {
 	if p.LockGrace > 0 {
 		return p.LockGrace
 	}
-	return 15 * time.Minute
+	return DefaultLockGrace
 }
