@@ -182,7 +182,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Summary, error) {
 			return srb.backup(ctx, database, fmt.Sprintf("bench_p%d_r%d", p, i), p)
 		}})
 	}
-	myd := &Result{Tool: "mydumper", Label: fmt.Sprintf("mydumper --threads 4 --compress --rows %d", cfg.MydumperRows), Note: "child rusage"}
+	myd := &Result{Tool: "mydumper", Label: fmt.Sprintf("mydumper --threads 4 --compress --rows %d", cfg.MydumperRows), Note: "CPU from child rusage; RSS = child VmHWM polled from /proc"}
 	if path, why := findMydumper(ctx, cfg.InstallMissing, log); path == "" {
 		myd.Missing = why
 		log.Warn("mydumper not measured", "reason", why)
@@ -192,7 +192,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Summary, error) {
 			return runMydumper(ctx, path, srv, database, cfg.MydumperRows)
 		}})
 	}
-	dump := &Result{Tool: "dump_zstd", Label: "mariadb-dump --single-transaction --quick | zstd -3", Note: "child rusage, both processes summed"}
+	dump := &Result{Tool: "dump_zstd", Label: "mariadb-dump --single-transaction --quick | zstd -3", Note: "CPU from child rusage, RSS = VmHWM polled from /proc; both processes summed"}
 	if why := dumpMissing(); why != "" {
 		dump.Missing = why
 		tools = append(tools, tool{res: dump})

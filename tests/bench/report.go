@@ -129,7 +129,7 @@ func (s *Summary) WriteReport(dir string) error {
 	b.WriteString("| " + strings.Join([]string{header.label, header.wall, header.mbps, header.out, header.ratio, header.rss, header.cpu, header.runs}, " | ") + " |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range s.rows() {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.label, r.wall, r.mbps, r.out, r.ratio, r.rss, r.cpu, r.runs)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", strings.ReplaceAll(r.label, "|", `\|`), r.wall, r.mbps, r.out, r.ratio, r.rss, r.cpu, r.runs)
 	}
 	b.WriteString("\n![source MB/s per tool](" + ChartFile + ")\n\n## How each tool was measured\n\n")
 	for _, r := range s.Results {
@@ -137,7 +137,7 @@ func (s *Summary) WriteReport(dir string) error {
 		if r.Missing != "" {
 			note = "not measured: " + r.Missing
 		}
-		fmt.Fprintf(&b, "- **%s**: %s\n", r.Label, note)
+		fmt.Fprintf(&b, "- **%s**: %s\n", strings.ReplaceAll(r.Label, "|", `\|`), note)
 	}
 	b.WriteString("- srbackup runs through the HTTP API (POST /v1/sql BACKUP, GET /v1/backups/{id} polled every 20 ms until FINISHED) → Step Functions (local server) → Lambda handlers in-process → S3 emulator; output = sum of object sizes under the snapshot prefix.\n")
 	b.WriteString("- The MariaDB server's own CPU is not counted for any tool.\n\n## Machine\n\n")

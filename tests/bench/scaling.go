@@ -77,7 +77,7 @@ func RunScaling(ctx context.Context, cfg ScalingConfig, w io.Writer) (*Scaling, 
 		left -= n
 		stmts = append(stmts,
 			fmt.Sprintf("CREATE TABLE many.p%d (id INT PRIMARY KEY, v INT) PARTITION BY HASH(id) PARTITIONS %d", i, n),
-			fmt.Sprintf("INSERT INTO many.p%d SELECT seq, seq FROM seq_1_to_%d", i, n))
+			fmt.Sprintf("INSERT INTO many.p%d SELECT seq, seq FROM many.seq_1_to_%d", i, n))
 	}
 	for _, q := range stmts {
 		if _, err := db.ExecContext(ctx, q); err != nil {

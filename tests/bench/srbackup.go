@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/srbackup/srbackup/localstack"
 	"github.com/srbackup/srbackup/localstack/mariadb"
@@ -154,6 +155,12 @@ func (e *srbackupEnv) runBackup(ctx context.Context, sqlText string, timeout tim
 			return &j, nil
 		case job.Cancelled:
 			return nil, fmt.Errorf("job %s cancelled: %s (task errors %v)", id, j.Status, j.TaskErrors)
+		}
+		// A failed execution can leave the job unfinished until its lease
+		// runs out; the execution's error says why at once.
+		if d, err := e.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(j.ExecutionARN)}); err == nil &&
+			d.Status != sfntypes.ExecutionStatusRunning && d.Status != sfntypes.ExecutionStatusSucceeded {
+			return nil, fmt.Errorf("job %s: execution %s: %s: %s", id, d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("job %s still %s after %s", id, j.State, timeout)
