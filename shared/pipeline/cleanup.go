@@ -154,23 +154,23 @@ func (p *Pipeline) removeFiles(ctx context.Context, rec job.Record) error {
 	if _, err := repo.AbortMultipartUploads(ctx, dir, mine); err != nil {
 		return transient("abort multipart uploads", err)
 	}
-	keys := []string{dir + planFile(spec.JobID)}
 	files, err := repo.List(ctx, dir)
 	if err != nil {
 		return transient("list snapshot files", err)
 	}
+	keys := []string{dir + planFile(spec.JobID)}
 	for key := range files {
 		if mine(key) {
 			keys = append(keys, key)
 		}
 	}
-	if rec.State == job.SaveMeta || rec.State == job.UploadInfo {
-		owned, err := p.ownsMeta(ctx, repo, spec.Label, dir, spec.JobID)
-		if err != nil {
-			return err
-		}
-		keys = append(keys, owned...)
+	// __meta and __info exist only if the job got to commit; whatever its
+	// state now (the API may have cancelled it meanwhile), remove the ones it wrote.
+	owned, err := p.ownsMeta(ctx, repo, spec.Label, dir, spec.JobID, files)
+	if err != nil {
+		return err
 	}
+	keys = append(keys, owned...)
 	if err := repo.DeleteKeys(ctx, keys); err != nil {
 		return transient("delete partial files", err)
 	}
@@ -178,11 +178,7 @@ func (p *Pipeline) removeFiles(ctx context.Context, rec job.Record) error {
 }
 
 // ownsMeta returns __meta and __info_* keys in dir that the job wrote.
-func (p *Pipeline) ownsMeta(ctx context.Context, repo *repository.Repo, label, dir, jobID string) ([]string, error) {
-	files, err := repo.List(ctx, dir)
-	if err != nil {
-		return nil, transient("list snapshot files", err)
-	}
+func (p *Pipeline) ownsMeta(ctx context.Context, repo *repository.Repo, label, dir, jobID string, files map[string]int64) ([]string, error) {
 	var out []string
 	for key := range files {
 		rest := strings.TrimPrefix(key, dir)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -34,11 +35,15 @@ type SnapshotRef struct {
 // UPLOADING → SAVE_META → UPLOAD_INFO → FINISHED.
 func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, error) {
 	spec := st.Job
-	if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
-		return FinalizeResult{}, err
-	}
 	repo, err := p.repoFor(ctx, spec)
 	if err != nil {
+		return FinalizeResult{}, err
+	}
+	if rec, err := p.Store.Get(ctx, spec.JobID); err == nil && rec.State == job.Finished {
+		// A retry after a success whose response was lost.
+		return p.finished(ctx, repo, spec)
+	}
+	if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
 		return FinalizeResult{}, err
 	}
 	var plan Plan
@@ -81,6 +86,15 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 		return FinalizeResult{}, transient("write __info", err)
 	}
 	if _, err := p.Store.Finish(ctx, spec.JobID, p.now()); err != nil {
+		var c *job.CancelledError
+		if errors.As(err, &c) {
+			// Cancelled while committing: take the commit back, so that no
+			// snapshot of a cancelled job is ever listed.
+			keys := []string{dir + "__info_" + ts, dir + "__meta"}
+			if derr := repo.DeleteKeys(context.WithoutCancel(ctx), keys); derr != nil {
+				p.log().Warn("delete manifest of cancelled job", "jobId", spec.JobID, "error", derr)
+			}
+		}
 		return FinalizeResult{}, err
 	}
 	// The plan is scaffolding; the snapshot describes itself.
@@ -93,6 +107,20 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 		ref.Bytes += r.Bytes
 	}
 	p.log().Info("snapshot committed", "jobId", spec.JobID, "label", spec.Label, "timestamp", ts, "files", ref.Files, "rows", ref.Rows, "bytes", ref.Bytes)
+	return FinalizeResult{Job: spec, Snapshot: ref}, nil
+}
+
+// finished describes the committed snapshot of a finished job.
+func (p *Pipeline) finished(ctx context.Context, repo *repository.Repo, spec job.Spec) (FinalizeResult, error) {
+	results, err := p.Store.Shards(ctx, spec.JobID)
+	if err != nil {
+		return FinalizeResult{}, transient("read shard results", err)
+	}
+	ref := SnapshotRef{Repository: spec.Repository, Name: spec.Label, Timestamp: repository.FormatTimestamp(spec.CreatedAt), Files: len(results)}
+	for _, r := range results {
+		ref.Rows += r.Rows
+		ref.Bytes += r.Bytes
+	}
 	return FinalizeResult{Job: spec, Snapshot: ref}, nil
 }
 

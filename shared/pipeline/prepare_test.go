@@ -23,9 +23,11 @@ type fakeCatalog struct {
 	funcs          []source.Function
 }
 
-func (f *fakeCatalog) DatabaseExists(_ context.Context, db string) (bool, error) { return f.dbs[db], nil }
-func (f *fakeCatalog) Tables(context.Context, string) ([]source.Table, error)    { return f.tables, nil }
-func (f *fakeCatalog) Views(context.Context, string) ([]source.View, error)      { return f.views, nil }
+func (f *fakeCatalog) DatabaseExists(_ context.Context, db string) (bool, error) {
+	return f.dbs[db], nil
+}
+func (f *fakeCatalog) Tables(context.Context, string) ([]source.Table, error) { return f.tables, nil }
+func (f *fakeCatalog) Views(context.Context, string) ([]source.View, error)   { return f.views, nil }
 func (f *fakeCatalog) Functions(context.Context, string) ([]source.Function, error) {
 	return f.funcs, nil
 }
