@@ -60,11 +60,17 @@ type PlanRef struct {
 	Bytes   int64  `json:"bytes"`
 }
 
+// batchesPerWorker is how many batches each of the Map's parallel workers
+// gets, at least, when there are enough shards: more batches than workers
+// balance shards of uneven size.
+const batchesPerWorker = 4
+
 // batchShards groups consecutive shards into batches that respect the
-// bounds above. Beyond maxBatches the per-batch bounds give way (each batch
-// grows), since an inline Map cannot hold more iterations; databases that
-// large need a Distributed Map (see the README).
-func batchShards(shards []PlanShard) [][]int {
+// bounds above and give each of the parallelism workers several batches.
+// Beyond maxBatches the per-batch bounds give way (each batch grows), since
+// an inline Map cannot hold more iterations; databases that large need a
+// Distributed Map (see the README).
+func batchShards(shards []PlanShard, parallelism int) [][]int {
 	if len(shards) == 0 {
 		return nil
 	}
@@ -72,8 +78,9 @@ func batchShards(shards []PlanShard) [][]int {
 	for _, s := range shards {
 		total += max(s.Shard.EstBytes, 1)
 	}
-	byteLimit := max(int64(maxBatchSourceBytes), total/maxBatches+1)
-	countLimit := max(maxBatchShards, len(shards)/maxBatches+1)
+	target := int64(max(parallelism, 1) * batchesPerWorker)
+	byteLimit := max(min(int64(maxBatchSourceBytes), total/target+1), total/maxBatches+1)
+	countLimit := max(min(maxBatchShards, (len(shards)+int(target)-1)/int(target)), len(shards)/maxBatches+1)
 	var out [][]int
 	var cur []int
 	var curBytes int64

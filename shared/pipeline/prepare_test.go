@@ -158,19 +158,27 @@ func TestBatchShards(t *testing.T) {
 		}
 		return n
 	}
-	if b := batchShards(nil); b != nil {
+	if b := batchShards(nil, 4); b != nil {
 		t.Errorf("no shards: %v", b)
 	}
+	// Few shards: one each, so every worker gets work.
+	if b := batchShards(shards(3, 1<<20), 4); len(b) != 3 || count(b) != 3 {
+		t.Errorf("3 shards, parallelism 4: %d batches", len(b))
+	}
+	// A small database still spreads over the workers (4 per worker).
+	if b := batchShards(shards(52, 4<<20), 4); len(b) < 16 || len(b) > 20 || count(b) != 52 {
+		t.Errorf("52 × 4 MiB, parallelism 4: %d batches", len(b))
+	}
 	// Large shards: bounded by bytes per batch.
-	if b := batchShards(shards(10, 1<<30)); len(b) != 5 || count(b) != 10 {
-		t.Errorf("10 × 1 GiB: %d batches, %d shards", len(b), count(b))
+	if b := batchShards(shards(10, 1<<30), 1); len(b) != 5 || count(b) != 10 {
+		t.Errorf("10 × 1 GiB, parallelism 1: %d batches, %d shards", len(b), count(b))
 	}
 	// Tiny shards: bounded by shards per batch.
-	if b := batchShards(shards(1000, 1)); len(b) != 4 || count(b) != 1000 {
-		t.Errorf("1000 tiny: %d batches", len(b))
+	if b := batchShards(shards(10000, 1), 1); len(b) != 40 || count(b) != 10000 {
+		t.Errorf("10000 tiny, parallelism 1: %d batches", len(b))
 	}
 	// Beyond the batch limit the batches grow instead of multiplying.
-	if b := batchShards(shards(1_000_000, 1)); len(b) > maxBatches || count(b) != 1_000_000 {
+	if b := batchShards(shards(1_000_000, 1), 1000); len(b) > maxBatches || count(b) != 1_000_000 {
 		t.Errorf("a million shards: %d batches, %d shards", len(b), count(b))
 	}
 }

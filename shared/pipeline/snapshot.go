@@ -102,7 +102,7 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 		}
 		plan.Objects = append(plan.Objects, po)
 	}
-	plan.Batches = batchShards(plan.Shards)
+	plan.Batches = batchShards(plan.Shards, spec.Options.Parallelism)
 	return plan, nil
 }
 
