@@ -128,6 +128,7 @@ func BenchmarkEncode(b *testing.B) {
 				}
 			}
 			var out counter
+			cpu := parquettest.CPUTime()
 			for b.Loop() {
 				out.n = 0
 				w, err := parquetio.NewWriter(&out, orderColumns, parquetio.Options{Compression: comp})
@@ -145,6 +146,7 @@ func BenchmarkEncode(b *testing.B) {
 			}
 			b.SetBytes(srcBytes)
 			b.ReportMetric(float64(out.n)/float64(srcBytes), "parquet/source")
+			b.ReportMetric(float64(srcBytes)*float64(b.N)/1e6/(parquettest.CPUTime()-cpu).Seconds(), "MB/cpu-s")
 		})
 	}
 }
