@@ -99,9 +99,11 @@ func BenchmarkReadEncode(b *testing.B) {
 		}
 		shards = append(shards, s...)
 	}
+	pid := server.Server(b).Pid() // 0 for an existing server: no server CPU then
 	for _, mode := range []string{"zstd", "snappy", "read-only"} {
 		b.Run(mode, func(b *testing.B) {
 			var total parquetio.Stats
+			cpu, serverCPU := parquettest.CPUTime(), parquettest.ProcessCPUTime(pid)
 			for b.Loop() {
 				total = parquetio.Stats{}
 				for _, sh := range shards {
@@ -115,6 +117,11 @@ func BenchmarkReadEncode(b *testing.B) {
 				}
 			}
 			b.SetBytes(total.SourceBytes)
+			mb := float64(total.SourceBytes) * float64(b.N) / 1e6
+			b.ReportMetric(mb/(parquettest.CPUTime()-cpu).Seconds(), "MB/cpu-s")
+			if pid != 0 {
+				b.ReportMetric(mb/(parquettest.ProcessCPUTime(pid)-serverCPU).Seconds(), "MB/server-cpu-s")
+			}
 			perOp := b.Elapsed().Seconds() / float64(b.N)
 			b.ReportMetric(float64(stats.DataBytes)/(1<<20)/perOp, "disk-MB/s")
 			b.ReportMetric(float64(total.SourceBytes)/(1<<20), "source-MiB")
@@ -192,6 +199,7 @@ func BenchmarkWorkerRSS(b *testing.B) {
 	b.ReportMetric(float64(res.PeakRSS)/(1<<20), "peak-RSS-MB")
 	b.ReportMetric(float64(res.SourceBytes)/(1<<20), "shard-MiB")
 	b.ReportMetric(float64(res.ParquetBytes)/float64(res.SourceBytes), "parquet/source")
+	b.ReportMetric(float64(res.SourceBytes)/1e6/time.Duration(res.CPU).Seconds(), "MB/cpu-s")
 }
 
 // childEnv marks the test binary re-run as a worker (see TestMain).
@@ -207,6 +215,7 @@ type childResult struct {
 	SourceBytes  int64 `json:"source_bytes"`
 	ParquetBytes int64 `json:"parquet_bytes"`
 	PeakRSS      int64 `json:"peak_rss"`
+	CPU          int64 `json:"cpu_ns"`
 }
 
 // runChild runs one shard in a fresh process, so that its peak RSS is the
@@ -252,7 +261,8 @@ func worker() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	res := childResult{Rows: s.Rows, SourceBytes: s.SourceBytes, ParquetBytes: s.ParquetBytes, PeakRSS: parquettest.PeakRSS()}
+	res := childResult{Rows: s.Rows, SourceBytes: s.SourceBytes, ParquetBytes: s.ParquetBytes,
+		PeakRSS: parquettest.PeakRSS(), CPU: int64(parquettest.CPUTime())}
 	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
 		return 1
 	}
