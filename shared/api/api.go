@@ -27,6 +27,7 @@ import (
 
 	"github.com/srbackup/srbackup/shared/jobstore"
 	"github.com/srbackup/srbackup/shared/pipeline"
+	"github.com/srbackup/srbackup/shared/privilege"
 	"github.com/srbackup/srbackup/shared/source"
 )
 
@@ -65,6 +66,11 @@ type Server struct {
 	// Authorizer decides who may run what; nil allows every authenticated
 	// principal.
 	Authorizer Authorizer
+	// Privileges enforces StarRocks' privilege model (REPOSITORY on SYSTEM,
+	// EXPORT on tables, admin-only GRANT/REVOKE/roles) after Authorizer, and
+	// runs GRANT, REVOKE, CREATE ROLE and DROP ROLE. Nil leaves every
+	// authenticated principal every statement, and those four unsupported.
+	Privileges *privilege.Authority
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	// Log receives errors and, under "audit", one record per statement.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/srbackup/srbackup/shared/privilege"
 	"github.com/srbackup/srbackup/shared/sql"
 )
 
@@ -22,6 +23,9 @@ type request struct {
 	id        string
 	principal Principal
 	ev        *events.APIGatewayV2HTTPRequest
+	// access answers the caller's privilege questions for this request only
+	// (nil without Server.Privileges).
+	access *privilege.Checker
 }
 
 // Handle serves one API Gateway HTTP API (payload format 2.0) request. It
@@ -36,6 +40,9 @@ func (s *Server) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	}()
 	if iam := ev.RequestContext.Authorizer; iam != nil && iam.IAM != nil && iam.IAM.UserARN != "" {
 		req.principal = Principal{ARN: iam.IAM.UserARN, AccountID: iam.IAM.AccountID}
+		if s.Privileges != nil {
+			req.access = s.Privileges.Checker(req.principal.ARN)
+		}
 	} else {
 		return errorResponse(apiError(http.StatusUnauthorized, CodeUnauthenticated, "the request has no IAM principal: sign it with SigV4")), nil
 	}
@@ -140,14 +147,12 @@ func (s *Server) postSQL(ctx context.Context, req *request) events.APIGatewayV2H
 	out := Response{Results: []Result{}}
 	status := http.StatusOK
 	for i, stmt := range stmts {
-		res, err := s.execute(ctx, req, stmt)
+		res, err := s.execute(ctx, req, stmt) // audited by guard
 		if err != nil {
 			e := s.fail(req, err)
-			s.audit(ctx, req, stmt.Kind(), target(stmt), e)
 			out.Error, out.FailedStatement = e, &i
 			return jsonResponse(e.Status, out)
 		}
-		s.audit(ctx, req, stmt.Kind(), target(stmt), nil)
 		if res.Job != nil {
 			status = http.StatusAccepted
 		}

@@ -46,7 +46,9 @@ func (s *Server) listBackups(ctx context.Context, req *request) events.APIGatewa
 			recs, err = s.Store.History(ctx, db, limit)
 		}
 		for _, r := range recs {
-			out.Jobs = append(out.Jobs, NewJob(r))
+			if req.canSee(r) {
+				out.Jobs = append(out.Jobs, NewJob(r))
+			}
 		}
 		return err
 	})
@@ -59,7 +61,12 @@ func (s *Server) getJob(ctx context.Context, req *request, id string) events.API
 	if err != nil {
 		return s.respond(req, 0, nil, err)
 	}
-	err = s.guard(ctx, req, &sql.ShowBackupStmt{Database: rec.Spec.Database}, func() error { return nil })
+	err = s.guard(ctx, req, &sql.ShowBackupStmt{Database: rec.Spec.Database}, func() error {
+		if !req.canSee(rec) {
+			return job.ErrJobNotFound(id) // hidden, as SHOW BACKUP hides it
+		}
+		return nil
+	})
 	return s.respond(req, http.StatusOK, NewJob(rec), err)
 }
 
@@ -70,6 +77,9 @@ func (s *Server) cancelJob(ctx context.Context, req *request, id string) events.
 		return s.respond(req, 0, nil, err)
 	}
 	err = s.guard(ctx, req, &sql.CancelBackupStmt{Database: rec.Spec.Database}, func() error {
+		if err := req.requireJob(ctx, rec.Spec); err != nil {
+			return err
+		}
 		rec, err = s.cancel(ctx, rec)
 		return err
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,9 @@ func (s *Server) guard(ctx context.Context, req *request, stmt sql.Statement, fn
 		authz = AllowAll{}
 	}
 	err := authz.Authorize(ctx, req.principal, stmt)
+	if err == nil && req.access != nil {
+		err = req.access.Authorize(ctx, stmt)
+	}
 	if err == nil {
 		err = fn()
 	}
@@ -42,21 +46,21 @@ func (s *Server) guard(ctx context.Context, req *request, stmt sql.Statement, fn
 // execute runs one statement for the caller.
 func (s *Server) execute(ctx context.Context, req *request, stmt sql.Statement) (res Result, err error) {
 	err = s.guard(ctx, req, stmt, func() error {
-		res, err = s.run(ctx, stmt)
+		res, err = s.run(ctx, req, stmt)
 		return err
 	})
 	return res, err
 }
 
 // run executes one authorized statement.
-func (s *Server) run(ctx context.Context, stmt sql.Statement) (Result, error) {
+func (s *Server) run(ctx context.Context, req *request, stmt sql.Statement) (Result, error) {
 	switch st := stmt.(type) {
 	case *sql.BackupStmt:
-		return s.backup(ctx, st)
+		return s.backup(ctx, req, st)
 	case *sql.ShowBackupStmt:
-		return s.showBackup(ctx, st)
+		return s.showBackup(ctx, req, st)
 	case *sql.CancelBackupStmt:
-		return s.cancelBackup(ctx, st)
+		return s.cancelBackup(ctx, req, st)
 	case *sql.ShowSnapshotStmt:
 		return s.showSnapshot(ctx, st)
 	case *sql.CreateRepositoryStmt:
@@ -71,17 +75,27 @@ func (s *Server) run(ctx context.Context, stmt sql.Statement) (Result, error) {
 	case *sql.RestoreStmt:
 		return Result{}, errNotSupported("RESTORE")
 	case *sql.GrantStmt, *sql.RevokeStmt, *sql.CreateRoleStmt, *sql.DropRoleStmt:
-		return Result{}, errNotSupported(strings.ReplaceAll(stmt.Kind(), "_", " "))
+		if req.access == nil {
+			return Result{}, errNotSupported(strings.ReplaceAll(stmt.Kind(), "_", " "))
+		}
+		if err := req.access.Execute(ctx, stmt); err != nil {
+			return Result{}, err
+		}
+		return Result{Statement: stmt.Kind(), OK: true}, nil
 	}
 	return Result{}, errNotSupported(stmt.Kind())
 }
 
 // backup prepares and locks the job synchronously, then starts its execution.
-func (s *Server) backup(ctx context.Context, st *sql.BackupStmt) (Result, error) {
+// EXPORT is checked on the expanded objects, before anything is written.
+func (s *Server) backup(ctx context.Context, req *request, st *sql.BackupStmt) (Result, error) {
 	now := s.now()
 	text := st.SQL()
 	spec, _, err := pipeline.Prepare(ctx, s.Catalog, s.Store, pipeline.Request{Stmt: st, SQL: text, EventTime: now}, now)
 	if err != nil {
+		return Result{}, err
+	}
+	if err := req.requireJob(ctx, spec); err != nil {
 		return Result{}, err
 	}
 	arn, err := ExecutionARN(s.StateMachineARN, spec.JobID)
@@ -117,22 +131,38 @@ func (s *Server) backup(ctx context.Context, st *sql.BackupStmt) (Result, error)
 	return res, nil
 }
 
-func (s *Server) showBackup(ctx context.Context, st *sql.ShowBackupStmt) (Result, error) {
+// showBackup shows only the jobs the caller may see (request.canSee).
+func (s *Server) showBackup(ctx context.Context, req *request, st *sql.ShowBackupStmt) (Result, error) {
 	if st.Database == "" {
 		recs, err := s.Store.LastJobs(ctx)
 		if err != nil {
 			return Result{}, err
 		}
-		return showBackup(st.Kind(), recs...), nil
+		return showBackup(st.Kind(), slices.DeleteFunc(recs, func(r job.Record) bool { return !req.canSee(r) })...), nil
 	}
 	rec, ok, err := s.Store.LastJob(ctx, st.Database)
-	if err != nil || !ok {
+	if err != nil || !ok || !req.canSee(rec) {
 		return showBackup(st.Kind()), err
 	}
 	return showBackup(st.Kind(), rec), nil
 }
 
-func (s *Server) cancelBackup(ctx context.Context, st *sql.CancelBackupStmt) (Result, error) {
+// canSee reports whether the caller may see a job in SHOW BACKUP: StarRocks
+// hides jobs with a table the caller cannot EXPORT.
+func (req *request) canSee(rec job.Record) bool {
+	return req.access == nil || req.access.CanExportJob(rec.Spec)
+}
+
+// requireJob requires EXPORT on everything a job includes (BACKUP and
+// CANCEL BACKUP).
+func (req *request) requireJob(ctx context.Context, spec job.Spec) error {
+	if req.access == nil {
+		return nil
+	}
+	return req.access.RequireJob(ctx, spec)
+}
+
+func (s *Server) cancelBackup(ctx context.Context, req *request, st *sql.CancelBackupStmt) (Result, error) {
 	if st.ExternalCatalog {
 		return Result{}, errNotSupported("CANCEL BACKUP FOR EXTERNAL CATALOG")
 	}
@@ -142,6 +172,9 @@ func (s *Server) cancelBackup(ctx context.Context, st *sql.CancelBackupStmt) (Re
 	}
 	if !ok {
 		return Result{}, job.ErrNoRunningJob()
+	}
+	if err := req.requireJob(ctx, rec.Spec); err != nil {
+		return Result{}, err
 	}
 	if _, err := s.cancel(ctx, rec); err != nil {
 		return Result{}, err

@@ -5,17 +5,20 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/srbackup/srbackup/shared/api"
+	"github.com/srbackup/srbackup/shared/privilege"
 	"github.com/srbackup/srbackup/shared/source/mysql"
 )
 
 // APIHandler returns the handler of the api function: API Gateway HTTP API
 // (payload 2.0) requests. Besides the common configuration it needs
-// SRBACKUP_STATE_MACHINE_ARN (the backup state machine) and the source
-// database (SRBACKUP_SOURCE_SECRET_ARN or SRBACKUP_SOURCE_DSN), which BACKUP is
-// checked against synchronously.
+// SRBACKUP_STATE_MACHINE_ARN (the backup state machine), the source database
+// (SRBACKUP_SOURCE_SECRET_ARN or SRBACKUP_SOURCE_DSN), which BACKUP is checked
+// against synchronously, and SRBACKUP_ADMINS (comma-separated principal ARNs
+// that hold every privilege and may GRANT).
 func APIHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (api.HandlerFunc, error) {
 	srv, err := NewAPIServer(ctx, getenv, log)
 	if err != nil {
@@ -37,6 +40,10 @@ func NewAPIServer(ctx context.Context, getenv func(string) string, log *slog.Log
 	if _, err := api.ExecutionARN(smARN, "x"); err != nil {
 		return nil, fmt.Errorf("api: SRBACKUP_STATE_MACHINE_ARN: %w", err)
 	}
+	admins, err := privilege.ParseAdmins(getenv("SRBACKUP_ADMINS"))
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	if d.Source == nil {
 		// The api function validates BACKUP against the source catalog.
 		dsn := d.Config.SourceDSN
@@ -52,6 +59,14 @@ func NewAPIServer(ctx context.Context, getenv func(string) string, log *slog.Log
 			return nil, fmt.Errorf("api: connect to the source database: %w", err)
 		}
 	}
+	if len(admins) == 0 {
+		// Still safe: nobody holds anything that was not granted before.
+		d.Log.Warn("SRBACKUP_ADMINS is empty: no principal may GRANT, so only privileges already in the table apply")
+	}
+	privileges, err := privilege.NewAuthority(privilege.NewStore(dynamodb.NewFromConfig(d.AWS), d.Config.Table), admins)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	return &api.Server{
 		Store:           d.Store,
 		Catalog:         d.Source,
@@ -59,7 +74,7 @@ func NewAPIServer(ctx context.Context, getenv func(string) string, log *slog.Log
 		Executions:      sfn.NewFromConfig(d.AWS),
 		StateMachineARN: smARN,
 		MinTimeout:      d.Config.MinTimeout,
-		Authorizer:      api.AllowAll{},
+		Privileges:      privileges,
 		Log:             d.Log,
 	}, nil
 }
