@@ -72,12 +72,13 @@ func localUp(ctx context.Context, addr string, size int64, std stdio, ready func
 		return fmt.Errorf("sample database: %w", err)
 	}
 	fmt.Fprintln(std.err, "starting the local AWS stack…")
+	// The local user (localPrincipal) is the sandbox's admin: it holds every privilege.
 	st, err := localstack.Start(ctx, localstack.Options{
 		Handlers:              func(ctx context.Context) (map[string]any, error) { return app.Local(ctx, os.Getenv, log) },
 		StepFunctions:         true,
 		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json"},
 		StatusChangeFunctions: []string{"cleanup"},
-		Env:                   map[string]string{"SRBACKUP_SOURCE_DSN": db.DSN("")},
+		Env:                   map[string]string{"SRBACKUP_SOURCE_DSN": db.DSN(""), "SRBACKUP_ADMINS": localPrincipal},
 		Logger:                log,
 	})
 	if err != nil {

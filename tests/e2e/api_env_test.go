@@ -107,6 +107,8 @@ func startAPIEnv(t *testing.T) *apiEnv {
 		t.Fatalf("sample database: %v", err)
 	}
 	log := slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// testPrincipal is the API's admin: it holds every privilege
+	// (privilege_test.go covers everyone else).
 	st := localstack.StartForTest(t, localstack.Options{
 		Handlers: func(ctx context.Context) (map[string]any, error) {
 			return app.Local(ctx, os.Getenv, log)
@@ -115,7 +117,7 @@ func startAPIEnv(t *testing.T) *apiEnv {
 		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json"},
 		StatusChangeFunctions: []string{"cleanup"},
 		RetryInterval:         50 * time.Millisecond,
-		Env:                   map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN("")},
+		Env:                   map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN(""), "SRBACKUP_ADMINS": testPrincipal},
 		Logger:                log,
 	})
 	gate := newUploadGate()
