@@ -390,3 +390,59 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// countingDB counts the DynamoDB requests the store makes.
+type countingDB struct {
+	privilege.DB
+	calls int
+}
+
+func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.calls++
+	return c.DB.GetItem(ctx, in, o...)
+}
+
+func (c *countingDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	c.calls++
+	return c.DB.Query(ctx, in, o...)
+}
+
+// BenchmarkCheckerOneRole is the privilege cost of one request by a
+// principal holding one role: the first question reads the grants, the
+// rest of the request reuses them.
+func BenchmarkCheckerOneRole(b *testing.B) {
+	st := localstack.StartForTest(b, localstack.Options{})
+	cfg, err := awsconf.Load(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := &countingDB{DB: dynamodb.NewFromConfig(cfg)}
+	auth, err := privilege.NewAuthority(privilege.NewStore(db, st.Table), []string{admin})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, text := range []string{"CREATE ROLE r", "GRANT REPOSITORY ON SYSTEM TO ROLE r",
+		"GRANT EXPORT ON ALL TABLES IN DATABASE shop TO ROLE r", "GRANT ROLE r TO USER '" + alice + "'"} {
+		stmts, err := sql.Parse(text)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := auth.Checker(admin).Execute(ctx, stmts[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tables := []string{"orders", "customers", "products", "events", "sessions"}
+	db.calls = 0
+	b.ResetTimer()
+	for b.Loop() {
+		c := auth.Checker(alice)
+		if err := c.RequireRepository(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := c.RequireExport(ctx, "shop", tables); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(db.calls)/float64(b.N), "dynamodb-requests/op")
+}
