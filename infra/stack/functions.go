@@ -92,7 +92,7 @@ func functionSpecs(cfg Config) []functionSpec {
 		name:          FnSnapshot,
 		description:   "srbackup SnapshotShard step: freezes the object list, reads DDL and plans shards",
 		memoryMB:      1024,
-		timeout:       5 * time.Minute,
+		timeout:       15 * time.Minute, // planning tens of thousands of partitions takes minutes
 		readsSource:   true,
 		tableActions:  []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},
 		objectActions: []string{"s3:PutObject"},

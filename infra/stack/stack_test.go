@@ -91,7 +91,7 @@ var expectedFunctions = map[string]functionExpectation{
 		forbidden: []string{"secretsmanager:GetSecretValue", "dynamodb:DeleteItem", "s3:PutObject", "s3:DeleteObject"},
 	},
 	stack.FnSnapshot: {
-		memory: 1024, timeout: 300,
+		memory: 1024, timeout: 900,
 		env:       []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn},
 		allowed:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:PutObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
 		forbidden: []string{"dynamodb:DeleteItem", "s3:DeleteObject"},

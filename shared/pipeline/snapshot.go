@@ -91,7 +91,7 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 					continue
 				}
 				po.Partitions = append(po.Partitions, part)
-				shards, err := p.Source.PlanShards(ctx, db, o.Name, part.Name, spec.Options.ShardSize)
+				shards, err := p.Source.PlanPartition(ctx, db, o.Name, part, spec.Options.ShardSize)
 				if err != nil {
 					return nil, sourceError(err)
 				}

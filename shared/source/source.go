@@ -75,6 +75,9 @@ type Planner interface {
 	// row of the partition exactly once, including rows inserted after
 	// planning.
 	PlanShards(ctx context.Context, db, table, partition string, targetBytes int64) ([]Shard, error)
+	// PlanPartition is PlanShards for a partition as Partitions listed it,
+	// which saves listing a table's partitions again for each of them.
+	PlanPartition(ctx context.Context, db, table string, p Partition, targetBytes int64) ([]Shard, error)
 }
 
 // Reader streams the rows of a shard.

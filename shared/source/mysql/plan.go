@@ -36,6 +36,16 @@ func (s *Source) PlanShards(ctx context.Context, db, table, partition string, ta
 	if err != nil {
 		return nil, fmt.Errorf("table %s.%s: %w", quoteIdent(db), quoteIdent(table), err)
 	}
+	return s.PlanPartition(ctx, db, table, p, targetBytes)
+}
+
+// PlanPartition is PlanShards for a partition the caller has already listed
+// with Partitions: a table of thousands of partitions is planned without
+// listing them again for each one.
+func (s *Source) PlanPartition(ctx context.Context, db, table string, p source.Partition, targetBytes int64) ([]source.Shard, error) {
+	if targetBytes <= 0 {
+		return nil, fmt.Errorf("plan shards: target size must be positive, got %d", targetBytes)
+	}
 	whole := source.Shard{
 		Database: db, Table: table, Partition: p.Name, Partitioned: p.Method != "NONE",
 		EstBytes: p.DataBytes, EstRows: p.Rows,
