@@ -50,8 +50,9 @@ func startSrbackup(ctx context.Context, srv *mariadb.Server, log *slog.Logger) (
 		StepFunctions:         true,
 		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json"},
 		StatusChangeFunctions: []string{"cleanup"},
-		Env:                   map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN("")},
-		Logger:                fnLog,
+		// The harness's principal is the deployment's admin: it measures backups, not privileges.
+		Env:    map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN(""), "SRBACKUP_ADMINS": benchPrincipal},
+		Logger: fnLog,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start local stack: %w", err)
