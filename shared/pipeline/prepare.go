@@ -179,10 +179,11 @@ func expandObjects(ctx context.Context, cat source.Catalog, db string, items []s
 		case sql.ObjectTable:
 			switch {
 			case ix.hasTable(it.Name):
-				if err := checkPartitions(ctx, cat, db, it); err != nil {
+				parts, err := resolvePartitions(ctx, cat, db, it)
+				if err != nil {
 					return nil, err
 				}
-				add(job.Object{Kind: job.KindTable, Name: it.Name, Partitions: it.Partitions})
+				add(job.Object{Kind: job.KindTable, Name: it.Name, Partitions: parts})
 			case ix.hasView(it.Name) && len(it.Partitions) == 0:
 				add(job.Object{Kind: job.KindView, Name: it.Name}) // an old-style item may name a view
 			default:
@@ -221,22 +222,29 @@ func expandObjects(ctx context.Context, cat source.Catalog, db string, items []s
 	return out, nil
 }
 
-// checkPartitions verifies that every partition named for a table exists.
-func checkPartitions(ctx context.Context, cat source.Catalog, db string, it sql.BackupObject) error {
+// resolvePartitions checks that every partition named for a table exists
+// and returns their names as the catalog spells them: MariaDB and MySQL
+// partition names are case-insensitive.
+func resolvePartitions(ctx context.Context, cat source.Catalog, db string, it sql.BackupObject) ([]string, error) {
 	if len(it.Partitions) == 0 {
-		return nil
+		return nil, nil
 	}
 	parts, err := cat.Partitions(ctx, db, it.Name)
 	if err != nil {
-		return sourceError(err)
+		return nil, sourceError(err)
 	}
+	out := make([]string, 0, len(it.Partitions))
 	for _, p := range it.Partitions {
-		if !slices.ContainsFunc(parts, func(sp source.Partition) bool { return sp.Name == p && sp.Method != "NONE" }) {
+		i := slices.IndexFunc(parts, func(sp source.Partition) bool { return sp.Method != "NONE" && strings.EqualFold(sp.Name, p) })
+		if i < 0 {
 			// StarRocks' text, double space included.
-			return &job.AnalysisError{Detail: fmt.Sprintf("partition[%s] does not exist  in tablet", p)}
+			return nil, &job.AnalysisError{Detail: fmt.Sprintf("partition[%s] does not exist  in tablet", p)}
+		}
+		if !slices.Contains(out, parts[i].Name) {
+			out = append(out, parts[i].Name)
 		}
 	}
-	return nil
+	return out, nil
 }
 
 func joinComma(names []string) string { return strings.Join(names, ", ") }

@@ -115,6 +115,7 @@ func TestPrepareExpandsObjects(t *testing.T) {
 	}{
 		{"BACKUP DATABASE shop SNAPSHOT s TO repo", "TABLE:orders TABLE:customers VIEW:v1 FUNCTION:f1"},
 		{"BACKUP SNAPSHOT shop.s TO repo ON (orders PARTITION (p1, p2), v1)", "TABLE:orders[p1 p2] VIEW:v1"},
+		{"BACKUP DATABASE shop SNAPSHOT s TO repo ON (TABLE orders PARTITION (P2))", "TABLE:orders[p2]"},
 		{"BACKUP DATABASE shop SNAPSHOT s TO repo ON (TABLE orders PARTITION (p1), ALL TABLES)", "TABLE:orders TABLE:customers"},
 		{"BACKUP DATABASE shop SNAPSHOT s TO repo ON (ALL FUNCTIONS, VIEW v1)", "VIEW:v1 FUNCTION:f1"},
 	} {
