@@ -76,17 +76,7 @@ func (p *parser) parseBackup() (Statement, check) {
 	label := p.qualifiedName()
 	p.expectKw("TO")
 	repo := p.ident()
-	var onKw *Pos
-	var items []objectItem
-	if p.atKw("ON") {
-		pos := p.next().pos
-		onKw = &pos
-		items = p.parseObjectList()
-	}
-	var props []property
-	if p.acceptKw("PROPERTIES") {
-		props = p.parsePropertyList()
-	}
+	onKw, items, props := p.parseOnAndProperties()
 
 	s := &BackupStmt{Start: start, Repository: repo.val, AllExternalCatalogs: catalogs.all}
 	return s, func() *Error {
@@ -409,4 +399,18 @@ func checkLabelSuffix(label name, props map[string]string) *Error {
 			clip(label.val), LabelSuffixTime, MaxLabelLen-len(labelTimeSuffixExample))
 	}
 	return nil
+}
+
+// parseOnAndProperties parses the tail BACKUP and RESTORE share:
+// [ON (obj, …)] [PROPERTIES (…)]. onKw is where ON stood, nil without it.
+func (p *parser) parseOnAndProperties() (onKw *Pos, items []objectItem, props []property) {
+	if p.atKw("ON") {
+		pos := p.next().pos
+		onKw = &pos
+		items = p.parseObjectList()
+	}
+	if p.acceptKw("PROPERTIES") {
+		props = p.parsePropertyList()
+	}
+	return onKw, items, props
 }

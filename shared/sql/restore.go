@@ -24,17 +24,7 @@ func (p *parser) parseRestore() (Statement, check) {
 			dbAlias = &a
 		}
 	}
-	var onKw *Pos
-	var items []objectItem
-	if p.atKw("ON") {
-		pos := p.next().pos
-		onKw = &pos
-		items = p.parseObjectList()
-	}
-	var props []property
-	if p.acceptKw("PROPERTIES") {
-		props = p.parsePropertyList()
-	}
+	onKw, items, props := p.parseOnAndProperties()
 
 	s := &RestoreStmt{Start: start, Repository: repo.val, AllExternalCatalogs: catalogs.all}
 	return s, func() *Error {

@@ -11,31 +11,9 @@ import (
 // sourceObjects lists the sample database's tables, views and functions.
 func (e *env) sourceObjects() (tables, views, functions []string) {
 	e.t.Helper()
-	pool, err := e.srv.Open("")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer pool.Close()
-	q := func(query string, args ...any) []string {
-		rows, err := pool.QueryContext(context.Background(), query, args...)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				e.t.Fatal(err)
-			}
-			out = append(out, s)
-		}
-		slices.Sort(out)
-		return out
-	}
-	tables = q("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", e.db)
-	views = q("SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?", e.db)
-	functions = q("SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_TYPE = 'FUNCTION'", e.db)
+	tables = e.queryStrings("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", e.db)
+	views = e.queryStrings("SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?", e.db)
+	functions = e.queryStrings("SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_TYPE = 'FUNCTION'", e.db)
 	return
 }
 

@@ -67,8 +67,15 @@ func (e *env) createDatabase() string {
 // table's own name when it is unpartitioned.
 func (e *env) sourcePartitions(table string) []string {
 	e.t.Helper()
-	rows, err := e.pool().QueryContext(context.Background(), `SELECT DISTINCT COALESCE(PARTITION_NAME, TABLE_NAME)
+	return e.queryStrings(`SELECT DISTINCT COALESCE(PARTITION_NAME, TABLE_NAME)
 		FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, e.db, table)
+}
+
+// queryStrings runs a one-column query against the source server and
+// returns its values, sorted.
+func (e *env) queryStrings(query string, args ...any) []string {
+	e.t.Helper()
+	rows, err := e.pool().QueryContext(context.Background(), query, args...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -80,6 +87,9 @@ func (e *env) sourcePartitions(table string) []string {
 			e.t.Fatal(err)
 		}
 		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
 	}
 	slices.Sort(out)
 	return out
