@@ -15,6 +15,9 @@ const (
 	// maxBatchSourceBytes keeps one invocation to a few minutes at the
 	// measured single-worker throughput.
 	maxBatchSourceBytes = 2 << 30
+	// minBatchSourceBytes: below this a batch is mostly invocation overhead
+	// (a Lambda call, a plan read), so small backups stay in few batches.
+	minBatchSourceBytes = 32 << 20
 	// maxBatchShards bounds the per-invocation overhead of many tiny shards.
 	maxBatchShards = 256
 	// maxBatches keeps an inline Map well under the execution history limit.
@@ -66,7 +69,8 @@ type PlanRef struct {
 const batchesPerWorker = 4
 
 // batchShards groups consecutive shards into batches that respect the
-// bounds above and give each of the parallelism workers several batches.
+// bounds above and, when there is enough data, give each of the
+// parallelism workers several batches.
 // Beyond maxBatches the per-batch bounds give way (each batch grows), since
 // an inline Map cannot hold more iterations; databases that large need a
 // Distributed Map (see the README).
@@ -79,8 +83,9 @@ func batchShards(shards []PlanShard, parallelism int) [][]int {
 		total += max(s.Shard.EstBytes, 1)
 	}
 	target := int64(max(parallelism, 1) * batchesPerWorker)
-	byteLimit := max(min(int64(maxBatchSourceBytes), total/target+1), total/maxBatches+1)
-	countLimit := max(min(maxBatchShards, (len(shards)+int(target)-1)/int(target)), len(shards)/maxBatches+1)
+	byteLimit := min(max(total/target+1, minBatchSourceBytes), maxBatchSourceBytes)
+	byteLimit = max(byteLimit, total/maxBatches+1)
+	countLimit := max(maxBatchShards, len(shards)/maxBatches+1)
 	var out [][]int
 	var cur []int
 	var curBytes int64

@@ -162,13 +162,16 @@ func TestBatchShards(t *testing.T) {
 	if b := batchShards(nil, 4); b != nil {
 		t.Errorf("no shards: %v", b)
 	}
-	// Few shards: one each, so every worker gets work.
-	if b := batchShards(shards(3, 1<<20), 4); len(b) != 3 || count(b) != 3 {
-		t.Errorf("3 shards, parallelism 4: %d batches", len(b))
+	// Little data: one batch, whatever the parallelism.
+	if b := batchShards(shards(52, 64<<10), 4); len(b) != 1 || count(b) != 52 {
+		t.Errorf("52 × 64 KiB, parallelism 4: %d batches", len(b))
 	}
-	// A small database still spreads over the workers (4 per worker).
-	if b := batchShards(shards(52, 4<<20), 4); len(b) < 16 || len(b) > 20 || count(b) != 52 {
+	// Enough data spreads over the workers, in batches of at least 32 MiB.
+	if b := batchShards(shards(52, 4<<20), 4); len(b) != 7 || count(b) != 52 {
 		t.Errorf("52 × 4 MiB, parallelism 4: %d batches", len(b))
+	}
+	if b := batchShards(shards(256, 4<<20), 4); len(b) != 16 || count(b) != 256 {
+		t.Errorf("256 × 4 MiB, parallelism 4: %d batches", len(b))
 	}
 	// Large shards: bounded by bytes per batch.
 	if b := batchShards(shards(10, 1<<30), 1); len(b) != 5 || count(b) != 10 {
