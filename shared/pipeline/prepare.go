@@ -212,7 +212,7 @@ func expandObjects(ctx context.Context, cat source.Catalog, db string, items []s
 		}
 	}
 	if len(badFuncs) > 0 {
-		return nil, &job.AnalysisError{Detail: "Invalid backup function(s), function name: " + joinComma(badFuncs)}
+		return nil, &job.AnalysisError{Detail: "Invalid backup function(s), function name: " + strings.Join(badFuncs, ", ")}
 	}
 	if all[sql.ObjectAllFunctions] {
 		for _, f := range ix.functions {
@@ -246,8 +246,6 @@ func resolvePartitions(ctx context.Context, cat source.Catalog, db string, it sq
 	}
 	return out, nil
 }
-
-func joinComma(names []string) string { return strings.Join(names, ", ") }
 
 // analysis turns a statement error into the API's error type.
 func analysis(err error) error {

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/srbackup/srbackup/shared/job"
-	"github.com/srbackup/srbackup/shared/source"
 )
 
 // SnapshotShard freezes the object list: it reads every object's DDL,
@@ -104,22 +103,4 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 	}
 	plan.Batches = batchShards(plan.Shards, spec.Options.Parallelism)
 	return plan, nil
-}
-
-// shardTable finds the plan object of a shard's table.
-func (pl *Plan) object(kind job.ObjectKind, name string) *PlanObject {
-	for i := range pl.Objects {
-		if pl.Objects[i].Kind == string(kind) && pl.Objects[i].Name == name {
-			return &pl.Objects[i]
-		}
-	}
-	return nil
-}
-
-// columns returns the columns of a table in the plan.
-func (pl *Plan) columns(table string) []source.Column {
-	if o := pl.object(job.KindTable, table); o != nil {
-		return o.Columns
-	}
-	return nil
 }
