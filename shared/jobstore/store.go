@@ -85,16 +85,17 @@ const (
 
 var keyEscaper = strings.NewReplacer("%", "%25", "#", "%23")
 
-// keyPart escapes a name for use inside a key, so that "a#b"+"c" and
-// "a"+"b#c" never meet.
-func keyPart(name string) string { return keyEscaper.Replace(name) }
+// KeyPart escapes a name for use inside a key of the srbackup table, so
+// that "a#b"+"c" and "a"+"b#c" never meet. Every package that writes items
+// to the table builds its keys with it.
+func KeyPart(name string) string { return keyEscaper.Replace(name) }
 
-func lockPK(db string) string          { return "LOCK#" + keyPart(db) }
-func snapPK(repo, label string) string { return "SNAP#" + keyPart(repo) + "#" + keyPart(label) }
-func jobPK(id string) string           { return "JOB#" + keyPart(id) }
-func dbGSI(db string) string           { return "DB#" + keyPart(db) }
-func dbSK(db string) string            { return "DB#" + keyPart(db) }
-func repoSK(name string) string        { return "REPO#" + keyPart(name) }
+func lockPK(db string) string          { return "LOCK#" + KeyPart(db) }
+func snapPK(repo, label string) string { return "SNAP#" + KeyPart(repo) + "#" + KeyPart(label) }
+func jobPK(id string) string           { return "JOB#" + KeyPart(id) }
+func dbGSI(db string) string           { return "DB#" + KeyPart(db) }
+func dbSK(db string) string            { return "DB#" + KeyPart(db) }
+func repoSK(name string) string        { return "REPO#" + KeyPart(name) }
 func shardSK(n int) string             { return fmt.Sprintf("%s%08d", shardPfx, n) }
 
 func key(pk, sk string) map[string]types.AttributeValue {

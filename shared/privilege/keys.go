@@ -1,8 +1,6 @@
 package privilege
 
 import (
-	"strings"
-
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/srbackup/srbackup/shared/jobstore"
@@ -23,11 +21,9 @@ const (
 	objTable  = "TABLE#"
 )
 
-var keyEscaper = strings.NewReplacer("%", "%25", "#", "%23")
-
-// keyPart escapes a name for use inside a key, so that no two names (or
-// pairs of names) share a key: the same escaping as the job store's.
-func keyPart(name string) string { return keyEscaper.Replace(name) }
+// keyPart escapes a name for use inside a key: the job store's escaping,
+// since both share the table.
+func keyPart(name string) string { return jobstore.KeyPart(name) }
 
 // holderKey is the key of a grantee: USER#<principal> or ROLE#<role>.
 func holderKey(g sql.Grantee) string {
