@@ -15,6 +15,7 @@ import (
 	"github.com/srbackup/srbackup/localstack"
 	"github.com/srbackup/srbackup/localstack/fixture"
 	"github.com/srbackup/srbackup/localstack/mariadb"
+	"github.com/srbackup/srbackup/localstack/sandbox"
 	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/app"
 )
@@ -73,14 +74,7 @@ func localUp(ctx context.Context, addr string, size int64, std stdio, ready func
 	}
 	fmt.Fprintln(std.err, "starting the local AWS stack…")
 	// The local user (localPrincipal) is the sandbox's admin: it holds every privilege.
-	st, err := localstack.Start(ctx, localstack.Options{
-		Handlers:              func(ctx context.Context) (map[string]any, error) { return app.Local(ctx, os.Getenv, log) },
-		StepFunctions:         true,
-		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json"},
-		StatusChangeFunctions: []string{"cleanup"},
-		Env:                   map[string]string{"SRBACKUP_SOURCE_DSN": db.DSN(""), "SRBACKUP_ADMINS": localPrincipal},
-		Logger:                log,
-	})
+	st, err := localstack.Start(ctx, sandbox.StackOptions(map[string]string{"SRBACKUP_SOURCE_DSN": db.DSN(""), "SRBACKUP_ADMINS": localPrincipal}, log))
 	if err != nil {
 		return fmt.Errorf("local stack: %w", err)
 	}

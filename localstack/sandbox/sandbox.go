@@ -78,14 +78,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if s.Sample, err = fixture.Generate(ctx, pool, fixture.Options{Database: opts.Database, SizeBytes: opts.SizeBytes, Seed: 1, DropExisting: true}); err != nil {
 		return nil, fmt.Errorf("generate sample database: %w", err)
 	}
-	s.Stack, err = localstack.Start(ctx, localstack.Options{
-		Handlers:              func(ctx context.Context) (map[string]any, error) { return app.Local(ctx, os.Getenv, log) },
-		StepFunctions:         true,
-		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json"},
-		StatusChangeFunctions: []string{"cleanup"},
-		Env:                   map[string]string{"SRBACKUP_SOURCE_DSN": s.DB.DSN("")},
-		Logger:                log,
-	})
+	s.Stack, err = localstack.Start(ctx, StackOptions(map[string]string{"SRBACKUP_SOURCE_DSN": s.DB.DSN("")}, log))
 	if err != nil {
 		return nil, fmt.Errorf("start local AWS stack: %w", err)
 	}
@@ -111,6 +104,21 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, fmt.Errorf("register repository: %w", err)
 	}
 	return s, nil
+}
+
+// StackOptions are the local stack options of a complete srbackup: every
+// pipeline function served from shared/app, the real backup state machine,
+// and cleanup on failed, aborted and timed-out executions, as deployed.
+// env is the functions' extra environment (SRBACKUP_SOURCE_DSN, …).
+func StackOptions(env map[string]string, log *slog.Logger) localstack.Options {
+	return localstack.Options{
+		Handlers:              func(ctx context.Context) (map[string]any, error) { return app.Local(ctx, os.Getenv, log) },
+		StepFunctions:         true,
+		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json"},
+		StatusChangeFunctions: []string{"cleanup"},
+		Env:                   env,
+		Logger:                log,
+	}
 }
 
 // StateMachineARN is the backup state machine's ARN.

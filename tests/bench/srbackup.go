@@ -20,6 +20,7 @@ import (
 
 	"github.com/srbackup/srbackup/localstack"
 	"github.com/srbackup/srbackup/localstack/mariadb"
+	"github.com/srbackup/srbackup/localstack/sandbox"
 	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/app"
 	"github.com/srbackup/srbackup/shared/awsconf"
@@ -45,15 +46,8 @@ type srbackupEnv struct {
 // "bench" through the API.
 func startSrbackup(ctx context.Context, srv *mariadb.Server, log *slog.Logger) (_ *srbackupEnv, err error) {
 	fnLog := log.With("component", "srbackup")
-	st, err := localstack.Start(ctx, localstack.Options{
-		Handlers:              func(ctx context.Context) (map[string]any, error) { return app.Local(ctx, os.Getenv, fnLog) },
-		StepFunctions:         true,
-		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json"},
-		StatusChangeFunctions: []string{"cleanup"},
-		// The harness's principal is the deployment's admin: it measures backups, not privileges.
-		Env:    map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN(""), "SRBACKUP_ADMINS": benchPrincipal},
-		Logger: fnLog,
-	})
+	// The harness's principal is the deployment's admin: it measures backups, not privileges.
+	st, err := localstack.Start(ctx, sandbox.StackOptions(map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN(""), "SRBACKUP_ADMINS": benchPrincipal}, fnLog))
 	if err != nil {
 		return nil, fmt.Errorf("start local stack: %w", err)
 	}

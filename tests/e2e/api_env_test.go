@@ -19,6 +19,7 @@ import (
 
 	"github.com/srbackup/srbackup/localstack"
 	"github.com/srbackup/srbackup/localstack/fixture"
+	"github.com/srbackup/srbackup/localstack/sandbox"
 	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/app"
 	"github.com/srbackup/srbackup/shared/awsconf"
@@ -109,17 +110,9 @@ func startAPIEnv(t *testing.T) *apiEnv {
 	log := slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// testPrincipal is the API's admin: it holds every privilege
 	// (privilege_test.go covers everyone else).
-	st := localstack.StartForTest(t, localstack.Options{
-		Handlers: func(ctx context.Context) (map[string]any, error) {
-			return app.Local(ctx, os.Getenv, log)
-		},
-		StepFunctions:         true,
-		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json"},
-		StatusChangeFunctions: []string{"cleanup"},
-		RetryInterval:         50 * time.Millisecond,
-		Env:                   map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN(""), "SRBACKUP_ADMINS": testPrincipal},
-		Logger:                log,
-	})
+	stackOpts := sandbox.StackOptions(map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN(""), "SRBACKUP_ADMINS": testPrincipal}, log)
+	stackOpts.RetryInterval = 50 * time.Millisecond
+	st := localstack.StartForTest(t, stackOpts)
 	gate := newUploadGate()
 	st.Lambda.RegisterHandler("upload", gate.wrap(st.Lambda.Handler("upload")))
 	t.Cleanup(gate.release)

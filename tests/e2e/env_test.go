@@ -20,7 +20,7 @@ import (
 	"github.com/srbackup/srbackup/localstack"
 	"github.com/srbackup/srbackup/localstack/fixture"
 	"github.com/srbackup/srbackup/localstack/mariadb"
-	"github.com/srbackup/srbackup/shared/app"
+	"github.com/srbackup/srbackup/localstack/sandbox"
 	"github.com/srbackup/srbackup/shared/awsconf"
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/jobstore"
@@ -71,15 +71,9 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	for k, v := range opts.extraEnv {
 		fnEnv[k] = v
 	}
-	st := localstack.StartForTest(t, localstack.Options{
-		Handlers:              func(ctx context.Context) (map[string]any, error) { return app.Local(ctx, os.Getenv, log) },
-		StepFunctions:         true,
-		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json"},
-		StatusChangeFunctions: []string{"cleanup"},
-		RetryInterval:         20 * time.Millisecond,
-		Env:                   fnEnv,
-		Logger:                log,
-	})
+	stackOpts := sandbox.StackOptions(fnEnv, log)
+	stackOpts.RetryInterval = 20 * time.Millisecond
+	st := localstack.StartForTest(t, stackOpts)
 	if opts.wrap != nil {
 		opts.wrap(st)
 	}
