@@ -39,11 +39,11 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 	if err != nil {
 		return FinalizeResult{}, err
 	}
-	if rec, err := p.Store.Get(ctx, spec.JobID); err == nil && rec.State == job.Finished {
-		// A retry after a success whose response was lost.
-		return p.finished(ctx, repo, spec)
-	}
 	if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
+		if rec, gerr := p.Store.Get(ctx, spec.JobID); gerr == nil && rec.State == job.Finished {
+			// A retry after a success whose response was lost.
+			return p.finished(ctx, repo, spec)
+		}
 		return FinalizeResult{}, err
 	}
 	var plan Plan
