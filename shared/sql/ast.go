@@ -29,6 +29,8 @@ const (
 	KindDropRepository   = "DROP_REPOSITORY"
 	KindShowRepositories = "SHOW_REPOSITORIES"
 	KindRestore          = "RESTORE"
+	KindShowRestore      = "SHOW_RESTORE"
+	KindCancelRestore    = "CANCEL_RESTORE"
 	KindGrant            = "GRANT"
 	KindRevoke           = "REVOKE"
 	KindCreateRole       = "CREATE_ROLE"
@@ -97,6 +99,26 @@ type BackupStmt struct {
 type ShowBackupStmt struct {
 	Start    Pos
 	Database string
+}
+
+// ShowRestoreStmt is SHOW RESTORE [FROM|IN db] [WHERE …] [LIMIT …].
+// Database is empty for the form without FROM: the last job of every
+// database, when it is a RESTORE. The WHERE clause is ignored, as in
+// StarRocks; Limit and Offset apply when HasLimit is set.
+type ShowRestoreStmt struct {
+	Start    Pos
+	Database string
+	HasLimit bool
+	Limit    int
+	Offset   int
+}
+
+// CancelRestoreStmt is CANCEL RESTORE {FROM|IN} db or CANCEL RESTORE FOR
+// EXTERNAL CATALOG. Exactly one of Database and ExternalCatalog is set.
+type CancelRestoreStmt struct {
+	Start           Pos
+	Database        string
+	ExternalCatalog bool
 }
 
 // CancelBackupStmt is CANCEL BACKUP {FROM|IN} db or CANCEL BACKUP FOR
@@ -271,6 +293,8 @@ type DropRoleStmt struct {
 func (s *BackupStmt) Kind() string           { return KindBackup }
 func (s *ShowBackupStmt) Kind() string       { return KindShowBackup }
 func (s *CancelBackupStmt) Kind() string     { return KindCancelBackup }
+func (s *ShowRestoreStmt) Kind() string      { return KindShowRestore }
+func (s *CancelRestoreStmt) Kind() string    { return KindCancelRestore }
 func (s *ShowSnapshotStmt) Kind() string     { return KindShowSnapshot }
 func (s *CreateRepositoryStmt) Kind() string { return KindCreateRepository }
 func (s *DropRepositoryStmt) Kind() string   { return KindDropRepository }
@@ -284,6 +308,8 @@ func (s *DropRoleStmt) Kind() string         { return KindDropRole }
 func (s *BackupStmt) Pos() Pos           { return s.Start }
 func (s *ShowBackupStmt) Pos() Pos       { return s.Start }
 func (s *CancelBackupStmt) Pos() Pos     { return s.Start }
+func (s *ShowRestoreStmt) Pos() Pos      { return s.Start }
+func (s *CancelRestoreStmt) Pos() Pos    { return s.Start }
 func (s *ShowSnapshotStmt) Pos() Pos     { return s.Start }
 func (s *CreateRepositoryStmt) Pos() Pos { return s.Start }
 func (s *DropRepositoryStmt) Pos() Pos   { return s.Start }

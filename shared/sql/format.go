@@ -1,6 +1,9 @@
 package sql
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // QuoteIdent backquotes an identifier, doubling backquotes inside it.
 func QuoteIdent(s string) string {
@@ -155,6 +158,26 @@ func (s *ShowBackupStmt) SQL() string {
 		return "SHOW BACKUP"
 	}
 	return "SHOW BACKUP FROM " + QuoteIdent(s.Database)
+}
+
+// SQL implements Statement.
+func (s *ShowRestoreStmt) SQL() string {
+	out := "SHOW RESTORE"
+	if s.Database != "" {
+		out += " FROM " + QuoteIdent(s.Database)
+	}
+	if s.HasLimit {
+		out += fmt.Sprintf(" LIMIT %d OFFSET %d", s.Limit, s.Offset)
+	}
+	return out
+}
+
+// SQL implements Statement.
+func (s *CancelRestoreStmt) SQL() string {
+	if s.ExternalCatalog {
+		return "CANCEL RESTORE FOR EXTERNAL CATALOG"
+	}
+	return "CANCEL RESTORE FROM " + QuoteIdent(s.Database)
 }
 
 // SQL implements Statement.

@@ -188,3 +188,82 @@ func (p *parser) whereValue() (string, bool) {
 	p.next()
 	return t.val, true
 }
+
+// parseShowRestore parses SHOW RESTORE [{FROM|IN} db] [WHERE expr]
+// [ORDER BY …] [LIMIT n [OFFSET m] | LIMIT m, n]; SHOW is consumed.
+// StarRocks parses the WHERE and ORDER BY clauses and then ignores them, so
+// they are skipped here; LIMIT and OFFSET are applied to the rows.
+func (p *parser) parseShowRestore(start Pos) (Statement, check) {
+	p.expectKw("RESTORE")
+	s := &ShowRestoreStmt{Start: start}
+	var dbCheck check = noCheck
+	if p.acceptKw("FROM") || p.acceptKw("IN") {
+		db := p.ident()
+		s.Database = db.val
+		dbCheck = databaseNameCheck(db)
+	}
+	if p.acceptKw("WHERE") || p.acceptKw("ORDER") {
+		for t := p.peek(0); t.kind != tokEOF && !(t.kind == tokPunct && t.val == ";") && !p.isKw(t, "LIMIT"); t = p.peek(0) {
+			if t.kind == tokError {
+				p.fail()
+			}
+			p.next()
+		}
+	}
+	if p.acceptKw("LIMIT") {
+		first := p.number()
+		switch {
+		case p.acceptPunct(","):
+			s.Offset, s.Limit = first, p.number()
+		case p.acceptKw("OFFSET"):
+			s.Limit, s.Offset = first, p.number()
+		default:
+			s.Limit = first
+		}
+		s.HasLimit = true
+	}
+	return s, dbCheck
+}
+
+// number consumes an unsigned integer literal.
+func (p *parser) number() int {
+	t := p.peek(0)
+	if t.kind != tokNumber {
+		p.expect("a number", false)
+		p.fail()
+	}
+	p.next()
+	n := 0
+	for _, c := range []byte(t.val) {
+		if n > 1<<30 {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// parseCancelRestore parses CANCEL RESTORE {FROM|IN} db | CANCEL RESTORE FOR
+// EXTERNAL CATALOG. CANCEL is consumed.
+func (p *parser) parseCancelRestore(start Pos) (Statement, check) {
+	p.expectKw("RESTORE")
+	s := &CancelRestoreStmt{Start: start}
+	switch {
+	case p.acceptKw("FOR"):
+		p.expectKw("EXTERNAL")
+		p.expectKw("CATALOG")
+		s.ExternalCatalog = true
+		return s, noCheck
+	case p.acceptKw("FROM"), p.acceptKw("IN"):
+		db := p.ident()
+		s.Database = db.val
+		return s, databaseNameCheck(db)
+	}
+	return s, func() *Error {
+		if p.opts.DefaultDatabase == "" {
+			return rejectf(start, "No selected database for cancel BACKUP/RESTORE")
+		}
+		s.Database = p.opts.DefaultDatabase
+		return nil
+	}
+}

@@ -119,6 +119,29 @@ func (s *ShowBackupStmt) MarshalJSON() ([]byte, error) {
 }
 
 // MarshalJSON implements json.Marshaler.
+func (s *ShowRestoreStmt) MarshalJSON() ([]byte, error) {
+	var limit, offset *int
+	if s.HasLimit {
+		limit, offset = &s.Limit, &s.Offset
+	}
+	return json.Marshal(struct {
+		Kind     string `json:"kind"`
+		Database string `json:"database,omitempty"`
+		Limit    *int   `json:"limit,omitempty"`
+		Offset   *int   `json:"offset,omitempty"`
+	}{KindShowRestore, s.Database, limit, offset})
+}
+
+// MarshalJSON implements json.Marshaler.
+func (s *CancelRestoreStmt) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Kind            string `json:"kind"`
+		Database        string `json:"database,omitempty"`
+		ExternalCatalog bool   `json:"external_catalog,omitempty"`
+	}{KindCancelRestore, s.Database, s.ExternalCatalog})
+}
+
+// MarshalJSON implements json.Marshaler.
 func (s *CancelBackupStmt) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Kind            string `json:"kind"`

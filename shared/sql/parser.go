@@ -157,6 +157,8 @@ func (p *parser) parseStatement() (Statement, check) {
 		switch {
 		case p.atKw("BACKUP"):
 			return p.parseShowBackup(t.pos)
+		case p.atKw("RESTORE"):
+			return p.parseShowRestore(t.pos)
 		case p.atKw("SNAPSHOT"):
 			return p.parseShowSnapshot(t.pos)
 		case p.atKw("REPOSITORIES"):
@@ -164,6 +166,10 @@ func (p *parser) parseStatement() (Statement, check) {
 			return &ShowRepositoriesStmt{Start: t.pos}, noCheck
 		}
 	case p.isKw(t, "CANCEL"):
+		if p.isKw(p.peek(1), "RESTORE") {
+			p.next()
+			return p.parseCancelRestore(t.pos)
+		}
 		return p.parseCancelBackup()
 	case p.isKw(t, "CREATE"):
 		p.next()

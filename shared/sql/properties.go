@@ -20,8 +20,10 @@ const (
 	PropLabelSuffix     = "label_suffix"
 	PropBackupTimestamp = "backup_timestamp" // RESTORE
 	PropReplicationNum  = "replication_num"  // RESTORE
-	PropAllowLoad       = "allow_load"       // RESTORE
-	PropMetaVersion     = "meta_version"     // RESTORE
+	// PropStarRocksMetaVersion is RESTORE's starrocks_meta_version.
+	PropStarRocksMetaVersion = "starrocks_meta_version"
+	PropAllowLoad            = "allow_load"   // RESTORE
+	PropMetaVersion          = "meta_version" // RESTORE
 )
 
 // Defaults and bounds of the typed properties.
@@ -185,19 +187,25 @@ func normalizeRestoreProperties(stmtPos Pos, props []property, opts Options) (ma
 			secs, detail = parseTimeout(pr.val, opts)
 			val = strconv.FormatInt(secs, 10)
 		case PropReplicationNum:
-			n, err := strconv.ParseInt(pr.val, 10, 16)
-			if err != nil || n < 1 {
-				detail = "Invalid replication num format: " + clip(pr.val)
+			// StarRocks checks only the int format, and reuses the meta
+			// version text for it.
+			n, err := strconv.ParseInt(pr.val, 10, 32)
+			if err != nil {
+				detail = "Invalid meta version format: " + clip(pr.val)
 			}
 			val = strconv.FormatInt(n, 10)
+		case PropParallelism:
+			var n int
+			n, detail = parseParallelism(pr.val)
+			val = strconv.Itoa(n)
 		case PropAllowLoad:
 			val = strings.ToLower(pr.val)
 			if val != "true" && val != "false" {
 				detail = "Invalid allow load value: " + clip(pr.val)
 			}
-		case PropMetaVersion:
+		case PropMetaVersion, PropStarRocksMetaVersion:
 			n, err := strconv.ParseInt(pr.val, 10, 32)
-			if err != nil || n < 0 {
+			if err != nil {
 				detail = "Invalid meta version format: " + clip(pr.val)
 			}
 			val = strconv.FormatInt(n, 10)
@@ -341,7 +349,7 @@ func parseLabelSuffix(val string) (string, string) {
 // srbackup's, RESTORE's, then any other key alphabetically.
 var propertyOrder = map[string]int{
 	PropType: 1, PropTimeout: 2, PropCompression: 3, PropShardSize: 4, PropParallelism: 5,
-	PropLabelSuffix: 6, PropBackupTimestamp: 7, PropReplicationNum: 8, PropAllowLoad: 9, PropMetaVersion: 10,
+	PropLabelSuffix: 6, PropBackupTimestamp: 7, PropReplicationNum: 8, PropAllowLoad: 9, PropMetaVersion: 10, PropStarRocksMetaVersion: 11,
 }
 
 // sortedKeys returns the keys of props in propertyOrder.

@@ -81,6 +81,21 @@ func (p *parser) parseRestore() (Statement, check) {
 		if err != nil {
 			return err
 		}
+		// A2: an alias may equal neither a restored object's name (its own
+		// included) nor another alias.
+		names := map[string]bool{}
+		for _, obj := range objs {
+			names[obj.Name] = true
+		}
+		aliases := map[string]bool{}
+		for _, it := range items {
+			if a := it.alias; a != nil && a.val != "" {
+				if names[a.val] || aliases[a.val] {
+					return analysisErrorf(a.pos, "Duplicated alias name: %s", clip(a.val))
+				}
+				aliases[a.val] = true
+			}
+		}
 		for i, obj := range objs {
 			ro := RestoreObject{BackupObject: obj}
 			if a := items[i].alias; a != nil {

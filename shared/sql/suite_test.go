@@ -222,11 +222,10 @@ var invalidCases = []invalidCase{
 	{"BACKUP EXTERNAL CATALOGS (‸) SNAPSHOT l TO r", "S: unexpected ')', expecting identifier"},
 	{"BACKUP ALL EXTERNAL ‸CATALOG SNAPSHOT l TO r", "S: unexpected 'CATALOG', expecting 'CATALOGS'"},
 	{"SHOW BACKUP ‸SHOW BACKUP", "S: unexpected 'SHOW', expecting 'FROM', 'IN', ';' or end of input"},
-	{"SHOW‸", "S: unexpected end of input, expecting 'BACKUP', 'SNAPSHOT' or 'REPOSITORIES'"},
-	{"SHOW ‸BACKUPS", "S: unexpected 'BACKUPS', expecting 'BACKUP', 'SNAPSHOT' or 'REPOSITORIES'"},
+	{"SHOW‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SNAPSHOT' or 'REPOSITORIES'"},
+	{"SHOW ‸BACKUPS", "S: unexpected 'BACKUPS', expecting 'BACKUP', 'RESTORE', 'SNAPSHOT' or 'REPOSITORIES'"},
 	{"SHOW SNAPSHOT ‸r", "S: unexpected 'r', expecting 'ON'"},
 	{"CANCEL BACKUP FOR EXTERNAL‸", "S: unexpected end of input, expecting 'CATALOG'"},
-	{"CANCEL ‸RESTORE FROM db", "S: unexpected 'RESTORE', expecting 'BACKUP'"},
 	{"CREATE ‸TABLE t", "S: unexpected 'TABLE', expecting 'READ', 'REPOSITORY' or 'ROLE'"},
 	{"CREATE READ ‸REPOSITORY r WITH BROKER ON LOCATION 's3://bucket'", "S: unexpected 'REPOSITORY', expecting 'ONLY'"},
 	{"CREATE REPOSITORY r ‸ON LOCATION 's3://bucket'", "S: unexpected 'ON', expecting 'WITH'"},
@@ -250,16 +249,16 @@ var invalidCases = []invalidCase{
 	{"SHOW BACKUP FROM 'a‸\xc3'", "S: invalid UTF-8 byte 0xC3"},
 	{"SHOW BACKUP -- ‸\xfe\n", "S: invalid UTF-8 byte 0xFE"},
 	{"SHOW BACKUP FROM ‸😀", "S: unexpected '😀', expecting identifier"},
-	{"SHOW‸\x00BACKUP", `S: unexpected character '\x00', expecting 'BACKUP', 'SNAPSHOT' or 'REPOSITORIES'`},
+	{"SHOW‸\x00BACKUP", `S: unexpected character '\x00', expecting 'BACKUP', 'RESTORE', 'SNAPSHOT' or 'REPOSITORIES'`},
 
 	// Positions: lines and columns in code points.
 	{"SHOW BACKUP;\nBACKUP SNAPSHOT db.l\n  TO r ON (t ‸PARTITON (p))", "S: unexpected 'PARTITON', expecting '.', 'TEMPORARY', 'PARTITION', 'PARTITIONS', 'AS', ',' or ')'"},
 	{"BACKUP DATABASE 数据库 SNAPSHOT l TO r ON (表 ‸PARTITON (p))", "S: unexpected 'PARTITON', expecting '.', 'TEMPORARY', 'PARTITION', 'PARTITIONS', 'AS', ',' or ')'"},
-	{"/* a\nb */ SHOW\r\n\t‸x", "S: unexpected 'x', expecting 'BACKUP', 'SNAPSHOT' or 'REPOSITORIES'"},
+	{"/* a\nb */ SHOW\r\n\t‸x", "S: unexpected 'x', expecting 'BACKUP', 'RESTORE', 'SNAPSHOT' or 'REPOSITORIES'"},
 
 	// A syntax error anywhere wins over a semantic error earlier.
-	{"BACKUP SNAPSHOT l TO r; SHOW ‸BACKUPS", "S: unexpected 'BACKUPS', expecting 'BACKUP', 'SNAPSHOT' or 'REPOSITORIES'"},
-	{"SHOW SNAPSHOT ON r WHERE x = 1; SHOW ‸BACKUPS", "S: unexpected 'BACKUPS', expecting 'BACKUP', 'SNAPSHOT' or 'REPOSITORIES'"},
+	{"BACKUP SNAPSHOT l TO r; SHOW ‸BACKUPS", "S: unexpected 'BACKUPS', expecting 'BACKUP', 'RESTORE', 'SNAPSHOT' or 'REPOSITORIES'"},
+	{"SHOW SNAPSHOT ON r WHERE x = 1; SHOW ‸BACKUPS", "S: unexpected 'BACKUPS', expecting 'BACKUP', 'RESTORE', 'SNAPSHOT' or 'REPOSITORIES'"},
 	{"SHOW SNAPSHOT ON r WHERE x = ‸'a", "S: unterminated string"},
 
 	// Rejections StarRocks makes while building the AST.
@@ -374,7 +373,12 @@ var invalidCases = []invalidCase{
 	{`‸RESTORE SNAPSHOT db.l FROM r PROPERTIES ("backup_timestamp" = "")`, "A: Missing backup_timestamp property"},
 	{`RESTORE SNAPSHOT db.l FROM r PROPERTIES (‸"type" = "full", "backup_timestamp" = "t")`, "A: Unknown restore job properties: [type]"},
 	{`RESTORE SNAPSHOT db.l FROM r PROPERTIES ("backup_timestamp" = "t", "allow_load" = ‸"yes")`, "A: Invalid allow load value: yes"},
-	{`RESTORE SNAPSHOT db.l FROM r PROPERTIES ("backup_timestamp" = "t", "replication_num" = ‸"0")`, "A: Invalid replication num format: 0"},
+	{`RESTORE SNAPSHOT db.l FROM r PROPERTIES ("backup_timestamp" = "t", "replication_num" = ‸"x")`, "A: Invalid meta version format: x"},
+	{`RESTORE SNAPSHOT s FROM r DATABASE d ON (t1 AS ‸t1) PROPERTIES ("backup_timestamp" = "t")`, "A: Duplicated alias name: t1"},
+	{`RESTORE SNAPSHOT s FROM r DATABASE d ON (t1 AS a, t2 AS ‸a) PROPERTIES ("backup_timestamp" = "t")`, "A: Duplicated alias name: a"},
+	{`RESTORE SNAPSHOT s FROM r DATABASE d PROPERTIES ("backup_timestamp" = "t", "parallelism" = ‸"0")`, "A: Invalid parallelism: 0, it must be an integer from 1 to 1000"},
+	{"‸CANCEL RESTORE", "R: No selected database for cancel BACKUP/RESTORE"},
+	{"SHOW RESTORE LIMIT ‸x", "S: unexpected 'x', expecting a number"},
 	{`RESTORE SNAPSHOT db.l FROM r PROPERTIES ("backup_timestamp" = "t", "meta_version" = ‸"x")`, "A: Invalid meta version format: x"},
 	{`RESTORE SNAPSHOT db.l FROM r PROPERTIES ("backup_timestamp" = "t", "timeout" = ‸"1")`, "A: timeout must be at least 10 min"},
 	{"RESTORE SNAPSHOT db.‸`a/b` FROM r" + rts, "A: Incorrect label name 'a/b': a snapshot name must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"},
