@@ -14,6 +14,8 @@ type Record struct {
 	State State `json:"state"`
 
 	CreateTime           time.Time `json:"create_time"`
+	MetaPreparedTime     time.Time `json:"meta_prepared_time,omitzero"`     // RESTORE: end of PENDING
+	DownloadFinishedTime time.Time `json:"download_finished_time,omitzero"` // RESTORE: end of DOWNLOADING
 	SnapshotFinishedTime time.Time `json:"snapshot_finished_time,omitzero"`
 	UploadFinishedTime   time.Time `json:"upload_finished_time,omitzero"`
 	FinishedTime         time.Time `json:"finished_time,omitzero"`

@@ -46,9 +46,19 @@ type Options struct {
 	Parallelism    int    `json:"parallelism"`     // upload Map MaxConcurrency
 }
 
-// Spec is what a BACKUP statement becomes once parsed and validated. It is
-// small on purpose: it travels in every Step Functions payload.
+// Job types. A spec without a type is a BACKUP (every spec written before
+// RESTORE existed).
+const (
+	TypeBackup  = "BACKUP"
+	TypeRestore = "RESTORE"
+)
+
+// Spec is what a BACKUP or RESTORE statement becomes once parsed and
+// validated. It is small on purpose: it travels in every Step Functions
+// payload. For a RESTORE, Database is the target database, Label the
+// snapshot, Objects the snapshot objects restored, and Restore the rest.
 type Spec struct {
+	Type       string    `json:"type,omitempty"`
 	JobID      string    `json:"job_id"`
 	Database   string    `json:"database"`
 	Label      string    `json:"label"`
@@ -58,6 +68,19 @@ type Spec struct {
 	SQL        string    `json:"sql"`
 	CreatedAt  time.Time `json:"created_at"`
 	Deadline   time.Time `json:"deadline"`
+	// Restore is set for a RESTORE job.
+	Restore *RestoreSpec `json:"restore,omitempty"`
+}
+
+// IsRestore reports whether the spec is a RESTORE job's.
+func (s Spec) IsRestore() bool { return s.Type == TypeRestore }
+
+// Kind is the spec's job type, TypeBackup or TypeRestore.
+func (s Spec) Kind() string {
+	if s.IsRestore() {
+		return TypeRestore
+	}
+	return TypeBackup
 }
 
 // NewID returns a new job id: a UUIDv7, so ids sort by creation time.

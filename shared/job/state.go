@@ -36,7 +36,16 @@ func ParseState(s string) (State, error) {
 
 // Valid reports whether s is a known state.
 func (s State) Valid() bool {
-	return s == Cancelled || s.index() >= 0
+	return s == Cancelled || s.index() >= 0 || restoreIndex(s) >= 0
+}
+
+func restoreIndex(s State) int {
+	for i, o := range restoreOrder {
+		if o == s {
+			return i
+		}
+	}
+	return -1
 }
 
 // IsFinal reports whether s is FINISHED or CANCELLED.
@@ -55,13 +64,16 @@ func (s State) Next() (State, bool) {
 }
 
 // Previous returns the state that precedes s on the success path, and
-// false for PENDING, CANCELLED and unknown states.
+// false for PENDING, CANCELLED and unknown states. FINISHED follows
+// UPLOAD_INFO for a BACKUP (COMMITTING for a RESTORE, which Finish handles).
 func (s State) Previous() (State, bool) {
-	i := s.index()
-	if i <= 0 {
-		return "", false
+	if i := s.index(); i > 0 {
+		return order[i-1], true
 	}
-	return order[i-1], true
+	if i := restoreIndex(s); i > 0 {
+		return restoreOrder[i-1], true
+	}
+	return "", false
 }
 
 func (s State) index() int {
@@ -83,6 +95,9 @@ func CanTransition(from, to State) bool {
 	if to == Cancelled {
 		return true
 	}
-	next, ok := from.Next()
-	return ok && next == to
+	if next, ok := from.Next(); ok && next == to {
+		return true
+	}
+	i := restoreIndex(from)
+	return i >= 0 && i+1 < len(restoreOrder) && restoreOrder[i+1] == to
 }

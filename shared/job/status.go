@@ -16,12 +16,13 @@ const (
 	CodeTimeout     StatusCode = "TIMEOUT"
 	CodeCommonError StatusCode = "COMMON_ERROR"
 	CodeUnsupported StatusCode = "UNSUPPORTED"
+	CodeBadReplace  StatusCode = "BAD_REPLACE" // RESTORE: a view over a table, or the reverse
 )
 
 // Valid reports whether c is a known code.
 func (c StatusCode) Valid() bool {
 	switch c {
-	case CodeOK, CodeNotFound, CodeBadFile, CodeTimeout, CodeCommonError, CodeUnsupported:
+	case CodeOK, CodeNotFound, CodeBadFile, CodeTimeout, CodeCommonError, CodeUnsupported, CodeBadReplace:
 		return true
 	}
 	return false

@@ -27,12 +27,16 @@ func (s *Store) Finish(ctx context.Context, jobID string, at time.Time) (job.Rec
 		if err != nil {
 			return job.Record{}, err
 		}
+		last := job.UploadInfo
+		if rec.Spec.IsRestore() {
+			last = job.Committing
+		}
 		switch rec.State {
 		case job.Finished:
 			return rec, nil
 		case job.Cancelled:
 			return rec, job.ErrJobCancelled(rec)
-		case job.UploadInfo:
+		case last:
 		default:
 			return rec, &job.ConflictError{Message: fmt.Sprintf("backup job %s is %s: can not finish", jobID, rec.State)}
 		}
@@ -46,18 +50,20 @@ func (s *Store) Finish(ctx context.Context, jobID string, at time.Time) (job.Rec
 				ExpressionAttributeNames: map[string]string{"#state": attrState, "#ft": attrFinished, "#ttl": AttrTTL},
 				ExpressionAttributeValues: map[string]types.AttributeValue{
 					":finished": str(string(job.Finished)), ":at": str(formatTime(at)), ":ttl": ttl,
-					":from": str(string(job.UploadInfo)),
+					":from": str(string(last)),
 				},
 			}},
 			{Delete: s.releaseLock(rec.Spec.Database, jobID)},
-			{Update: &types.Update{
+		}
+		if !rec.Spec.IsRestore() {
+			items = append(items, types.TransactWriteItem{Update: &types.Update{
 				TableName:                 aws.String(s.table),
 				Key:                       key(snapPK(rec.Spec.Repository, rec.Spec.Label), skSnap),
 				UpdateExpression:          aws.String("SET #ttl = :ttl"),
 				ConditionExpression:       aws.String("#job = :job"),
 				ExpressionAttributeNames:  map[string]string{"#ttl": AttrTTL, "#job": attrJobID},
 				ExpressionAttributeValues: map[string]types.AttributeValue{":ttl": ttl, ":job": str(jobID)},
-			}},
+			}})
 		}
 		done, err := s.endJob(ctx, items)
 		if err != nil {
@@ -107,13 +113,15 @@ func (s *Store) Cancel(ctx context.Context, jobID string, status job.Status, at 
 				},
 			}},
 			{Delete: s.releaseLock(rec.Spec.Database, jobID)},
-			{Delete: &types.Delete{
+		}
+		if !rec.Spec.IsRestore() {
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{
 				TableName:                 aws.String(s.table),
 				Key:                       key(snapPK(rec.Spec.Repository, rec.Spec.Label), skSnap),
 				ConditionExpression:       aws.String("attribute_not_exists(pk) OR #job = :job"),
 				ExpressionAttributeNames:  map[string]string{"#job": attrJobID},
 				ExpressionAttributeValues: map[string]types.AttributeValue{":job": str(jobID)},
-			}},
+			}})
 		}
 		done, err := s.endJob(ctx, items)
 		if err != nil {

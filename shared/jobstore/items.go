@@ -29,6 +29,8 @@ const (
 	attrBytesTotal   = "bytesTotal"
 	attrExecARN      = "executionArn"
 	attrExpiresAt    = "expiresAt"
+	attrMetaPrepared = "metaPreparedTime"
+	attrDownloadDone = "downloadFinishedTime"
 	attrSnapFinished = "snapshotFinishedTime"
 	attrUploadDone   = "uploadFinishedTime"
 	attrFinished     = "finishedTime"
@@ -51,6 +53,8 @@ type jobItem struct {
 
 	State                string `dynamodbav:"state"`
 	CreateTime           string `dynamodbav:"createTime"`
+	MetaPreparedTime     string `dynamodbav:"metaPreparedTime,omitempty"`
+	DownloadFinishedTime string `dynamodbav:"downloadFinishedTime,omitempty"`
 	SnapshotFinishedTime string `dynamodbav:"snapshotFinishedTime,omitempty"`
 	UploadFinishedTime   string `dynamodbav:"uploadFinishedTime,omitempty"`
 	FinishedTime         string `dynamodbav:"finishedTime,omitempty"`
@@ -79,10 +83,12 @@ func newJobItem(rec job.Record) (map[string]types.AttributeValue, error) {
 	it := jobItem{
 		PK: jobPK(rec.Spec.JobID), SK: skJob,
 		GSI1PK: dbGSI(rec.Spec.Database), GSI1SK: formatTime(rec.CreateTime) + "#" + rec.Spec.JobID,
-		Kind: kindBackup, JobID: rec.Spec.JobID, Database: rec.Spec.Database, Label: rec.Spec.Label,
+		Kind: rec.Spec.Kind(), JobID: rec.Spec.JobID, Database: rec.Spec.Database, Label: rec.Spec.Label,
 		Repository: rec.Spec.Repository, Spec: string(spec),
 		State:                string(rec.State),
 		CreateTime:           formatTime(rec.CreateTime),
+		MetaPreparedTime:     formatTime(rec.MetaPreparedTime),
+		DownloadFinishedTime: formatTime(rec.DownloadFinishedTime),
 		SnapshotFinishedTime: formatTime(rec.SnapshotFinishedTime),
 		UploadFinishedTime:   formatTime(rec.UploadFinishedTime),
 		FinishedTime:         formatTime(rec.FinishedTime),
@@ -121,6 +127,8 @@ func decodeJob(av map[string]types.AttributeValue) (job.Record, error) {
 		dst  *time.Time
 	}{
 		{"create time", it.CreateTime, &rec.CreateTime},
+		{"meta prepared time", it.MetaPreparedTime, &rec.MetaPreparedTime},
+		{"download finished time", it.DownloadFinishedTime, &rec.DownloadFinishedTime},
 		{"snapshot finished time", it.SnapshotFinishedTime, &rec.SnapshotFinishedTime},
 		{"upload finished time", it.UploadFinishedTime, &rec.UploadFinishedTime},
 		{"finished time", it.FinishedTime, &rec.FinishedTime},

@@ -210,6 +210,12 @@ func (s *Store) History(ctx context.Context, db string, limit int) ([]job.Record
 // as StarRocks sets its times.
 func stateTimeAttr(to job.State) string {
 	switch to {
+	case job.Snapshoting:
+		return attrMetaPrepared // RESTORE's MetaPreparedTime; unused for a BACKUP
+	case job.Download:
+		return attrSnapFinished
+	case job.Commit:
+		return attrDownloadDone
 	case job.UploadSnapshot:
 		return attrSnapFinished
 	case job.SaveMeta:
@@ -299,6 +305,15 @@ func (s *Store) SetPlan(ctx context.Context, jobID string, shards, bytes int64) 
 		"SET #st = :st, #bt = :bt",
 		map[string]string{"#st": attrShardsTotal, "#bt": attrBytesTotal},
 		map[string]types.AttributeValue{":st": num(shards), ":bt": num(bytes)})
+}
+
+// AddProgress adds to a job's done counters (files and bytes for a
+// RESTORE): the Progress of SHOW RESTORE.
+func (s *Store) AddProgress(ctx context.Context, jobID string, files, bytes int64) error {
+	return s.updateActive(ctx, jobID, "record progress",
+		"ADD #sd :sd, #bd :bd",
+		map[string]string{"#sd": attrShardsDone, "#bd": attrBytesDone},
+		map[string]types.AttributeValue{":sd": num(files), ":bd": num(bytes)})
 }
 
 // SetExecutionARN records the Step Functions execution running the job.

@@ -3,6 +3,7 @@ package jobstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,10 +42,9 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, grace time.Duration) e
 	if err != nil {
 		return err
 	}
-	lock, snap := s.lockPut(rec, grace), s.snapPut(spec)
-	failed, err := s.transact(ctx, []types.TransactWriteItem{
-		{Put: lock},
-		{Put: snap},
+	items := []types.TransactWriteItem{
+		{Put: s.lockPut(rec, grace)},
+		{Put: s.snapPut(spec)},
 		{Put: &types.Put{
 			TableName:           aws.String(s.table),
 			Item:                jobAV,
@@ -58,9 +58,17 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, grace time.Duration) e
 				"createTime": str(formatTime(rec.CreateTime)),
 			},
 		}},
-	})
+	}
+	if spec.IsRestore() {
+		// A RESTORE reads a snapshot: it reserves no name.
+		items = slices.Delete(items, 1, 2)
+	}
+	failed, err := s.transact(ctx, items)
 	if err != nil {
 		return fmt.Errorf("lock database %s for job %s: %w", spec.Database, spec.JobID, err)
+	}
+	if failed != nil && spec.IsRestore() {
+		failed = slices.Insert(failed, 1, false) // the indexes of the cases below
 	}
 	switch {
 	case failed == nil:
@@ -80,7 +88,7 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, grace time.Duration) e
 // carry an execution ARN); the condition check refuses a final job.
 func (s *Store) relock(ctx context.Context, rec job.Record, grace time.Duration) error {
 	spec := rec.Spec
-	failed, err := s.transact(ctx, []types.TransactWriteItem{
+	items := []types.TransactWriteItem{
 		{Put: s.lockPut(rec, grace)},
 		{Put: s.snapPut(spec)},
 		{ConditionCheck: &types.ConditionCheck{
@@ -96,9 +104,16 @@ func (s *Store) relock(ctx context.Context, rec job.Record, grace time.Duration)
 				":cancelled": str(string(job.Cancelled)),
 			},
 		}},
-	})
+	}
+	if spec.IsRestore() {
+		items = slices.Delete(items, 1, 2)
+	}
+	failed, err := s.transact(ctx, items)
 	if err != nil {
 		return fmt.Errorf("re-lock database %s for job %s: %w", spec.Database, spec.JobID, err)
+	}
+	if failed != nil && spec.IsRestore() {
+		failed = slices.Insert(failed, 1, false)
 	}
 	switch {
 	case failed == nil:
@@ -125,7 +140,7 @@ func (s *Store) lockPut(rec job.Record, grace time.Duration) *types.Put {
 		TableName: aws.String(s.table),
 		Item: map[string]types.AttributeValue{
 			AttrPK: str(lockPK(spec.Database)), AttrSK: str(skLock),
-			attrJobID: str(spec.JobID), "kind": str(kindBackup), "label": str(spec.Label),
+			attrJobID: str(spec.JobID), "kind": str(spec.Kind()), "label": str(spec.Label),
 			"database": str(spec.Database), attrExpiresAt: num(spec.Deadline.Add(grace).Unix()),
 		},
 		ConditionExpression:      aws.String("attribute_not_exists(pk) OR #exp < :now OR #job = :job"),

@@ -204,8 +204,12 @@ type CatalogRef struct {
 // database recorded in the snapshot is used. Properties is normalised like
 // BackupStmt's (`timeout` filled in; `backup_timestamp` is required).
 type RestoreStmt struct {
-	Start               Pos
-	Database            string
+	Start    Pos
+	Database string
+	// DatabaseClause is set when Database comes from DATABASE db (which
+	// must name the snapshot's database) rather than a db. prefix on the
+	// snapshot name (which renames freely).
+	DatabaseClause      bool
 	DatabaseAlias       string
 	Snapshot            string
 	Repository          string

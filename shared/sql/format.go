@@ -248,6 +248,10 @@ func (s *ShowRepositoriesStmt) SQL() string { return "SHOW REPOSITORIES" }
 func (s *RestoreStmt) SQL() string {
 	var b strings.Builder
 	b.WriteString("RESTORE SNAPSHOT ")
+	if s.Database != "" && !s.DatabaseClause {
+		writeIdent(&b, s.Database) // the old db.label form
+		b.WriteByte('.')
+	}
 	writeIdent(&b, s.Snapshot)
 	b.WriteString(" FROM ")
 	writeIdent(&b, s.Repository)
@@ -265,7 +269,7 @@ func (s *RestoreStmt) SQL() string {
 		}
 		b.WriteByte(')')
 	}
-	if s.Database != "" {
+	if s.DatabaseClause {
 		b.WriteString(" DATABASE ")
 		writeIdent(&b, s.Database)
 		writeAlias(&b, s.DatabaseAlias)

@@ -64,6 +64,7 @@ func (p *parser) parseRestore() (Statement, check) {
 				return analysisErrorf(db.pos, "Incorrect database name ''")
 			}
 			s.Database = db.val
+			s.DatabaseClause = dbKw != nil
 			if dbAlias != nil {
 				if dbAlias.val == "" {
 					return analysisErrorf(dbAlias.pos, "Incorrect database name ''")

@@ -158,7 +158,7 @@ var validCases = []validCase{
 	{"RESTORE SNAPSHOT l FROM r ALL EXTERNAL CATALOGS" + rts, "RESTORE SNAPSHOT `l` FROM `r` ALL EXTERNAL CATALOGS" + RT},
 	{"RESTORE SNAPSHOT l FROM r EXTERNAL CATALOG (c AS c2, d)" + rts, "RESTORE SNAPSHOT `l` FROM `r` EXTERNAL CATALOGS (`c` AS `c2`, `d`)" + RT},
 	{`RESTORE SNAPSHOT db.l FROM r PROPERTIES ("backup_timestamp" = "t", "timeout" = "600", "replication_num" = "3", "allow_load" = "TRUE", "meta_version" = "1")`,
-		"RESTORE SNAPSHOT `l` FROM `r` DATABASE `db` PROPERTIES ('timeout' = '600', 'backup_timestamp' = 't', 'replication_num' = '3', 'allow_load' = 'true', 'meta_version' = '1')"},
+		"RESTORE SNAPSHOT `db`.`l` FROM `r` PROPERTIES ('timeout' = '600', 'backup_timestamp' = 't', 'replication_num' = '3', 'allow_load' = 'true', 'meta_version' = '1')"},
 
 	// GRANT, REVOKE, roles.
 	{"GRANT REPOSITORY ON SYSTEM TO ROLE r", "GRANT REPOSITORY ON SYSTEM TO ROLE `r`"},
