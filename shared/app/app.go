@@ -7,6 +7,8 @@
 //	SRBACKUP_TABLE              DynamoDB table (required)
 //	SRBACKUP_SOURCE_SECRET_ARN  Secrets Manager secret of the source database (AWS), or
 //	SRBACKUP_SOURCE_DSN         a go-sql-driver DSN (local stack; its server has no password)
+//	SRBACKUP_TARGET_SECRET_ARN  the RESTORE target's secret (a user with DDL rights), or
+//	SRBACKUP_TARGET_DSN         its DSN; both default to the source's
 //	SRBACKUP_MIN_TIMEOUT        smallest `timeout` property in seconds (default 600; tests lower it)
 //	SRBACKUP_JOB_HISTORY_TTL_DAYS how long finished jobs stay in SHOW BACKUP history (default 30)
 //	SRBACKUP_LOG_LEVEL          debug, info (default), warn or error
@@ -33,16 +35,22 @@ import (
 	"github.com/srbackup/srbackup/shared/jobstore"
 	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/repository"
+	"github.com/srbackup/srbackup/shared/restore"
 	"github.com/srbackup/srbackup/shared/source"
 	"github.com/srbackup/srbackup/shared/source/mysql"
+	"github.com/srbackup/srbackup/shared/target"
 )
 
 // Functions are the names of the pipeline functions Handler builds.
-var Functions = []string{"parse", "lock", "snapshot", "upload", "finalize", "cleanup"}
+var Functions = []string{"parse", "lock", "snapshot", "upload", "finalize", "cleanup",
+	"restoreparse", "restoreprepare", "restoreload", "restorecommit", "restorecleanup"}
 
 // needsSource says which functions connect to the source database; only
 // they get its secret.
 var needsSource = map[string]bool{"parse": true, "snapshot": true, "upload": true}
+
+// needsTarget says which functions write into the RESTORE target database.
+var needsTarget = map[string]bool{"restoreprepare": true, "restoreload": true, "restorecommit": true, "restorecleanup": true}
 
 // Config is what the environment says.
 type Config struct {
@@ -53,6 +61,11 @@ type Config struct {
 	Retention      time.Duration
 	LogLevel       slog.Level
 	SourceRequired bool
+	// TargetDSN and TargetSecret reach the RESTORE target: a restore-only
+	// secret when one is configured, else the source's.
+	TargetDSN      string
+	TargetSecret   string
+	TargetRequired bool
 }
 
 // LoadConfig reads the configuration of function name from getenv.
@@ -64,6 +77,9 @@ func LoadConfig(name string, getenv func(string) string) (Config, error) {
 		MinTimeout:     600 * time.Second,
 		Retention:      30 * 24 * time.Hour,
 		SourceRequired: needsSource[name],
+		TargetDSN:      cmpOr(getenv("SRBACKUP_TARGET_DSN"), getenv("SRBACKUP_SOURCE_DSN")),
+		TargetSecret:   cmpOr(getenv("SRBACKUP_TARGET_SECRET_ARN"), getenv("SRBACKUP_SOURCE_SECRET_ARN")),
+		TargetRequired: needsTarget[name],
 	}
 	if c.Table == "" {
 		return c, fmt.Errorf("SRBACKUP_TABLE is not set")
@@ -90,7 +106,17 @@ func LoadConfig(name string, getenv func(string) string) (Config, error) {
 	if c.SourceRequired && c.SourceDSN == "" && c.SourceSecret == "" {
 		return c, fmt.Errorf("function %s needs SRBACKUP_SOURCE_SECRET_ARN (or SRBACKUP_SOURCE_DSN locally)", name)
 	}
+	if c.TargetRequired && c.TargetDSN == "" && c.TargetSecret == "" {
+		return c, fmt.Errorf("function %s needs SRBACKUP_TARGET_SECRET_ARN or SRBACKUP_SOURCE_SECRET_ARN (or a DSN locally)", name)
+	}
 	return c, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // Deps are the clients a function uses, built once per process.
@@ -99,6 +125,7 @@ type Deps struct {
 	S3     *s3.Client
 	Store  *jobstore.Store
 	Source source.Source // nil for functions that don't read the source
+	Target *target.DB    // nil for functions that don't write a RESTORE target
 	Log    *slog.Logger
 	Config Config
 }
@@ -134,7 +161,26 @@ func NewDeps(ctx context.Context, name string, getenv func(string) string, log *
 			return nil, fmt.Errorf("connect to the source database: %w", err)
 		}
 	}
+	if cfg.TargetRequired {
+		dsn := cfg.TargetDSN
+		if dsn == "" {
+			if dsn, err = sourceDSNFromSecret(ctx, awsCfg, cfg.TargetSecret); err != nil {
+				return nil, err
+			}
+		}
+		if d.Target, err = target.Open(ctx, dsn); err != nil {
+			return nil, fmt.Errorf("connect to the restore target database: %w", err)
+		}
+	}
 	return d, nil
+}
+
+// Restorer returns the RESTORE steps over the function's clients.
+func (d *Deps) Restorer() *restore.Restorer {
+	return &restore.Restorer{
+		Store: d.Store, Target: d.Target, Open: d.OpenRepository,
+		MinTimeout: d.Config.MinTimeout, Log: d.Log,
+	}
 }
 
 // OpenRepository opens a registered repository with the function's S3 client.
@@ -193,7 +239,18 @@ func (d *Deps) Handler(name string) (any, error) {
 	case "finalize":
 		return step(d.Log, p.Finalize), nil
 	case "cleanup":
-		return cleanupHandler(d.Log, p), nil
+		return cleanupHandler(d.Log, p.Cleanup, p.StatusChanged), nil
+	case "restoreparse":
+		return step(d.Log, d.Restorer().Parse), nil
+	case "restoreprepare":
+		return step(d.Log, d.Restorer().Prepare), nil
+	case "restoreload":
+		return step(d.Log, d.Restorer().LoadBatch), nil
+	case "restorecommit":
+		return step(d.Log, d.Restorer().Commit), nil
+	case "restorecleanup":
+		r := d.Restorer()
+		return cleanupHandler(d.Log, r.Cleanup, r.StatusChanged), nil
 	}
 	return nil, fmt.Errorf("unknown function %q", name)
 }
@@ -214,7 +271,10 @@ func step[In, Out any](log *slog.Logger, fn func(context.Context, In) (Out, erro
 
 // cleanupHandler serves both of cleanup's callers: the state machine's Catch
 // and EventBridge's "Step Functions Execution Status Change" events.
-func cleanupHandler(log *slog.Logger, p *pipeline.Pipeline) func(context.Context, json.RawMessage) (*pipeline.CleanupResult, error) {
+func cleanupHandler(log *slog.Logger,
+	cleanup func(context.Context, pipeline.CleanupEvent) (pipeline.CleanupResult, error),
+	statusChanged func(context.Context, events.CloudWatchEvent) error,
+) func(context.Context, json.RawMessage) (*pipeline.CleanupResult, error) {
 	return func(ctx context.Context, raw json.RawMessage) (*pipeline.CleanupResult, error) {
 		var probe struct {
 			DetailType string `json:"detail-type"`
@@ -225,7 +285,7 @@ func cleanupHandler(log *slog.Logger, p *pipeline.Pipeline) func(context.Context
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, fmt.Errorf("decode event: %w", err)
 			}
-			if err := p.StatusChanged(ctx, ev); err != nil {
+			if err := statusChanged(ctx, ev); err != nil {
 				log.Warn("status change cleanup failed", "error", err.Error())
 				return nil, job.ForLambda(err)
 			}
@@ -235,7 +295,7 @@ func cleanupHandler(log *slog.Logger, p *pipeline.Pipeline) func(context.Context
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("decode cleanup input: %w", err)
 		}
-		res, err := p.Cleanup(ctx, ev)
+		res, err := cleanup(ctx, ev)
 		if err != nil {
 			log.Warn("cleanup failed", "error", err.Error())
 			return nil, job.ForLambda(err)

@@ -53,7 +53,7 @@ type StatusChangeDetail struct {
 // only on a job this execution owns, so a duplicate or conflicting
 // execution never cancels another's job.
 func (p *Pipeline) Cleanup(ctx context.Context, ev CleanupEvent) (CleanupResult, error) {
-	res := CleanupResult{Error: ev.Input.Error.Error, Cause: causeMessage(ev.Input.Error.Cause)}
+	res := CleanupResult{Error: ev.Input.Error.Error, Cause: CauseMessage(ev.Input.Error.Cause)}
 	jobID := ev.Input.JobID
 	if ev.Input.Job != nil {
 		jobID = ev.Input.Job.JobID
@@ -93,7 +93,7 @@ func (p *Pipeline) StatusChanged(ctx context.Context, ev events.CloudWatchEvent)
 	case "ABORTED":
 		status = job.NewStatus(job.CodeCommonError, "execution aborted")
 	case "FAILED":
-		status = job.StatusFor(d.Error, causeMessage(d.Cause))
+		status = job.StatusFor(d.Error, CauseMessage(d.Cause))
 	default:
 		return nil
 	}

@@ -118,6 +118,12 @@ func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, sp
 	} else if _, notFound := err.(*job.NotFoundError); !notFound {
 		return transient("read job", err)
 	}
+	if spec.IsRestore() {
+		// A RESTORE takes the database lock only: it writes no snapshot.
+		rec := job.NewRecord(spec)
+		rec.ExecutionARN = executionARN
+		return store.Lock(ctx, rec, grace)
+	}
 	repoRec, ok, err := store.GetRepository(ctx, spec.Repository)
 	if err != nil {
 		return transient("read repository registry", err)
@@ -158,9 +164,9 @@ func (p *Pipeline) repoFor(ctx context.Context, spec job.Spec) (*repository.Repo
 	return p.Open(ctx, rec)
 }
 
-// causeMessage extracts the message from a Step Functions error Cause, which
+// CauseMessage extracts the message from a Step Functions error Cause, which
 // for a Lambda error is the function's error payload JSON.
-func causeMessage(cause string) string {
+func CauseMessage(cause string) string {
 	var payload struct {
 		ErrorMessage string `json:"errorMessage"`
 	}

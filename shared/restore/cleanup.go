@@ -1,0 +1,260 @@
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/pipeline"
+	"github.com/srbackup/srbackup/shared/target"
+)
+
+// Cleanup ends a failed RESTORE job from the state machine's Catch: the
+// target is put back exactly as it was (Undo), then the job is CANCELLED
+// with a StarRocks-style Status and its lock released.
+func (r *Restorer) Cleanup(ctx context.Context, ev pipeline.CleanupEvent) (pipeline.CleanupResult, error) {
+	res := pipeline.CleanupResult{Error: ev.Input.Error.Error, Cause: pipeline.CauseMessage(ev.Input.Error.Cause)}
+	jobID := ev.Input.JobID
+	if ev.Input.Job != nil {
+		jobID = ev.Input.Job.JobID
+	}
+	if jobID == "" && ev.Input.Input != nil {
+		jobID = ev.Input.Input.JobID
+	}
+	if jobID == "" {
+		jobID = pipeline.ExecutionName(ev.ExecutionARN)
+	}
+	status := statusFor(res.Error, res.Cause)
+	return res, r.cancel(ctx, jobID, ev.ExecutionARN, status)
+}
+
+// statusFor is job.StatusFor, plus the in-job checks, whose code travels
+// in the message.
+func statusFor(errorName, cause string) job.Status {
+	if errorName == "CheckError" {
+		if s, ok := job.ParseCheckError(cause); ok {
+			return s
+		}
+	}
+	return job.StatusFor(errorName, cause)
+}
+
+// StatusChanged handles the EventBridge event for a restore execution that
+// ended ABORTED, FAILED or TIMED_OUT (CANCEL RESTORE stops the execution,
+// and a stopped execution runs no Catch).
+func (r *Restorer) StatusChanged(ctx context.Context, ev events.CloudWatchEvent) error {
+	var d pipeline.StatusChangeDetail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return fmt.Errorf("decode status change event: %w", err)
+	}
+	var in pipeline.ExecutionInput
+	_ = json.Unmarshal([]byte(d.Input), &in)
+	jobID := in.JobID
+	if jobID == "" {
+		jobID = pipeline.ExecutionName(d.ExecutionARN)
+	}
+	var status job.Status
+	switch d.Status {
+	case "TIMED_OUT":
+		status = job.StatusTimeout()
+	case "ABORTED":
+		status = job.NewStatus(job.CodeCommonError, "execution aborted")
+	case "FAILED":
+		status = statusFor(d.Error, pipeline.CauseMessage(d.Cause))
+	default:
+		return nil
+	}
+	return r.cancel(ctx, jobID, d.ExecutionARN, status)
+}
+
+// cancel undoes job jobID, if executionARN runs it, then cancels it. The
+// lock is released only after the target is back as it was.
+func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
+	rec, err := r.Store.Get(ctx, jobID)
+	var nf *job.NotFoundError
+	if errors.As(err, &nf) {
+		return nil // failed before Lock: nothing was claimed or created
+	}
+	if err != nil {
+		return transient("read job", err)
+	}
+	if !rec.Spec.IsRestore() {
+		return fmt.Errorf("job %s is a %s job, not a RESTORE", jobID, rec.Spec.Kind())
+	}
+	if rec.ExecutionARN != "" && executionARN != "" && rec.ExecutionARN != executionARN {
+		r.log().Info("cleanup skipped: job belongs to another execution", "jobId", jobID, "execution", executionARN, "owner", rec.ExecutionARN)
+		return nil
+	}
+	if rec.State == job.Finished {
+		return r.dropJobTables(ctx, rec.Spec) // only undo copies can be left
+	}
+	if err := r.Undo(ctx, rec.Spec); err != nil {
+		return err
+	}
+	if status.Code == job.CodeCommonError && status.Message == "user cancelled" {
+		status.Message += ", current state: " + string(rec.State)
+	}
+	if _, err := r.Store.Cancel(ctx, jobID, status, r.now()); err != nil {
+		var c *job.ConflictError
+		if errors.As(err, &c) {
+			return nil
+		}
+		return err
+	}
+	r.log().Info("restore cancelled", "jobId", jobID, "status", status.String())
+	return nil
+}
+
+// Undo puts the target back as it was before the job: what COMMITTING did
+// is reversed from the journal (functions and views, exchanged partitions,
+// rows replaced in place, the swap), then the job's own tables are dropped,
+// and the target database too if the job created it. It is idempotent.
+func (r *Restorer) Undo(ctx context.Context, spec job.Spec) error {
+	db := spec.Database
+	exists, err := r.Target.DatabaseExists(ctx, db)
+	if err != nil {
+		return transient("look up the target database", err)
+	}
+	if !exists {
+		return nil
+	}
+	own, err := r.Target.Tables(ctx, db, shadowPrefix(spec.JobID))
+	if err != nil {
+		return transient("list the job's tables", err)
+	}
+	journal := ""
+	committed := false
+	switch {
+	case slices.Contains(own, committedName(spec.JobID)):
+		journal, committed = committedName(spec.JobID), true
+	case slices.Contains(own, journalName(spec.JobID)):
+		journal = journalName(spec.JobID)
+	}
+	var entries []target.JournalEntry
+	if journal != "" {
+		if entries, err = r.Target.Journal(ctx, db, journal); err != nil {
+			return transient("read the journal", err)
+		}
+	}
+	var plan Plan
+	createdDB := false
+	for _, e := range entries {
+		switch e.Kind {
+		case "plan":
+			if e.Data != nil {
+				if err := json.Unmarshal([]byte(*e.Data), &plan); err != nil {
+					return fmt.Errorf("undo job %s: decode the journal's plan: %w", spec.JobID, err)
+				}
+			}
+		case "database":
+			createdDB = true
+		}
+	}
+	sess, err := r.Target.Session(ctx)
+	if err != nil {
+		return transient("connect to the target database", err)
+	}
+	defer sess.Close()
+	if err := sess.Use(ctx, db); err != nil {
+		return classify("use the target database", err)
+	}
+	// Newest first.
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
+		switch e.Kind {
+		case "view", "function":
+			kind := strings.ToUpper(e.Kind)
+			if err := sess.Exec(ctx, "DROP "+kind+" IF EXISTS "+target.Qualified(db, e.Name)); err != nil {
+				return classify("undo "+e.Kind+" "+e.Name, err)
+			}
+			if e.Data != nil {
+				if err := sess.Exec(ctx, *e.Data); err != nil {
+					return classify("put back "+e.Kind+" "+e.Name, err)
+				}
+			}
+		case "exchange":
+			t, p, _ := strings.Cut(e.Name, "/")
+			shadow := ""
+			for _, tp := range plan.Tables {
+				for _, pp := range tp.Partitions {
+					if tp.Target == t && pp.Name == p {
+						shadow = pp.Shadow
+					}
+				}
+			}
+			if shadow == "" {
+				return fmt.Errorf("undo job %s: no shadow for exchanged partition %s", spec.JobID, e.Name)
+			}
+			if err := sess.Exec(ctx, "ALTER TABLE "+target.Qualified(db, t)+" EXCHANGE PARTITION "+target.QuoteIdent(p)+" WITH TABLE "+target.Qualified(db, shadow)); err != nil {
+				return classify("exchange partition "+e.Name+" back", err)
+			}
+		case "inplace":
+			err := func() error {
+				if err := sess.Begin(ctx); err != nil {
+					return err
+				}
+				for _, t := range tablesIn(&plan, ModeInPlace) {
+					cols := quoteAll(t.Columns)
+					if err := sess.Exec(ctx, "DELETE FROM "+target.Qualified(db, t.Target),
+						"INSERT INTO "+target.Qualified(db, t.Target)+" ("+cols+") SELECT "+cols+" FROM "+target.Qualified(db, t.Old)); err != nil {
+						return err
+					}
+				}
+				if err := sess.Exec(ctx, "DELETE FROM "+target.Qualified(db, journal)+" WHERE kind = 'inplace'"); err != nil {
+					return err
+				}
+				return sess.Commit(ctx)
+			}()
+			if err != nil {
+				_ = sess.Rollback(context.WithoutCancel(ctx))
+				return classify("put back the rows of tables with foreign keys", err)
+			}
+		default:
+			continue
+		}
+		if e.Kind != "inplace" {
+			if err := sess.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE seq = %d", target.Qualified(db, journal), e.Seq)); err != nil {
+				return classify("journal", err)
+			}
+		}
+	}
+	if committed {
+		var pairs []string
+		for _, t := range plan.Tables {
+			switch t.Mode {
+			case ModeSwap:
+				pairs = append(pairs, target.Qualified(db, t.Target)+" TO "+target.Qualified(db, t.Shadow),
+					target.Qualified(db, t.Old)+" TO "+target.Qualified(db, t.Target))
+			case ModeCreate:
+				pairs = append(pairs, target.Qualified(db, t.Target)+" TO "+target.Qualified(db, t.Shadow))
+			}
+		}
+		pairs = append(pairs, target.Qualified(db, committedName(spec.JobID))+" TO "+target.Qualified(db, journalName(spec.JobID)))
+		if err := sess.Exec(ctx, "RENAME TABLE "+strings.Join(pairs, ", ")); err != nil {
+			return classify("swap the original tables back", err)
+		}
+	}
+	if err := r.dropJobTables(ctx, spec); err != nil {
+		return err
+	}
+	if createdDB {
+		left, err := r.Target.Tables(ctx, db, "")
+		if err != nil {
+			return transient("list the target database", err)
+		}
+		if len(left) == 0 {
+			if err := sess.Exec(ctx, "DROP DATABASE IF EXISTS "+target.QuoteIdent(db)); err != nil {
+				return classify("drop the database the job created", err)
+			}
+		} else {
+			r.log().Warn("restore cleanup: the database the job created is not empty; kept", "database", db, "tables", len(left))
+		}
+	}
+	return nil
+}

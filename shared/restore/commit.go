@@ -1,0 +1,286 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	driver "github.com/go-sql-driver/mysql"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/target"
+)
+
+// Commit is COMMIT → COMMITTING → FINISHED. Every table goes in with one
+// atomic RENAME TABLE (which also renames the journal, so its name records
+// that the swap happened); tables taking part in foreign keys have their
+// rows replaced in one transaction; restored partitions are exchanged;
+// then foreign keys, AUTO_INCREMENT, views and functions. Each change is
+// journaled so Cleanup can reverse it. The job is FINISHED, and its lock
+// released, before the undo copies are dropped.
+func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
+	spec := st.Job
+	plan := st.Plan
+	if plan == nil {
+		return State{}, fmt.Errorf("commit job %s: no plan in the state", spec.JobID)
+	}
+	rec, err := r.Store.Get(ctx, spec.JobID)
+	if err != nil {
+		return State{}, err
+	}
+	switch rec.State {
+	case job.Finished:
+		return State{Job: spec}, r.dropUndo(ctx, spec, plan)
+	case job.Cancelled:
+		return State{}, job.ErrJobCancelled(rec)
+	case job.Committing:
+	default:
+		if rec.Spec.Expired(r.now()) {
+			return State{}, job.ErrJobTimedOut(rec.Spec)
+		}
+		if _, err := r.Store.UpdateState(ctx, spec.JobID, []job.State{job.Download, job.Downloading, job.Commit}, job.Commit, r.now()); err != nil {
+			return State{}, err
+		}
+	}
+	db := spec.Database
+	sess, err := r.Target.Session(ctx)
+	if err != nil {
+		return State{}, transient("connect to the target database", err)
+	}
+	defer sess.Close()
+	if err := sess.Use(ctx, db); err != nil {
+		return State{}, classify("use the target database", err)
+	}
+	tables, err := r.Target.Tables(ctx, db, shadowPrefix(spec.JobID))
+	if err != nil {
+		return State{}, transient("list the job's tables", err)
+	}
+	committed := slices.Contains(tables, committedName(spec.JobID))
+	journal := journalName(spec.JobID)
+	if committed {
+		journal = committedName(spec.JobID)
+	}
+	done, err := r.Target.Journal(ctx, db, journal)
+	if err != nil {
+		return State{}, transient("read the journal", err)
+	}
+	has := func(kind, name string) bool {
+		return slices.ContainsFunc(done, func(e target.JournalEntry) bool { return e.Kind == kind && e.Name == name })
+	}
+	if !committed {
+		loaded := 0
+		for _, e := range done {
+			if e.Kind == "file" {
+				loaded++
+			}
+		}
+		if int64(loaded) != plan.Files {
+			return State{}, fmt.Errorf("commit job %s: %d of %d data files loaded", spec.JobID, loaded, plan.Files)
+		}
+		// Undo copies of the tables replaced in place, taken before anything changes.
+		for _, t := range plan.Tables {
+			if t.Mode != ModeInPlace {
+				continue
+			}
+			cols := quoteAll(t.Columns)
+			if err := sess.Exec(ctx, "DROP TABLE IF EXISTS "+target.Qualified(db, t.Old),
+				"CREATE TABLE "+target.Qualified(db, t.Old)+" LIKE "+target.Qualified(db, t.Target),
+				"INSERT INTO "+target.Qualified(db, t.Old)+" ("+cols+") SELECT "+cols+" FROM "+target.Qualified(db, t.Target)); err != nil {
+				return State{}, classify("copy "+t.Target+" before replacing it", err)
+			}
+		}
+		if _, err := r.Store.UpdateState(ctx, spec.JobID, []job.State{job.Commit, job.Committing}, job.Committing, r.now()); err != nil {
+			return State{}, err
+		}
+		// J17: a new table's name must still be free.
+		for _, t := range plan.Tables {
+			if t.Mode != ModeCreate {
+				continue
+			}
+			if ex, err := r.Target.Describe(ctx, db, t.Target); err != nil {
+				return State{}, transient("describe "+t.Target, err)
+			} else if ex != nil {
+				return State{}, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("Table %s already exist in db: %s", t.Target, db))
+			}
+		}
+		var pairs []string
+		for _, t := range plan.Tables {
+			switch t.Mode {
+			case ModeSwap:
+				pairs = append(pairs, target.Qualified(db, t.Target)+" TO "+target.Qualified(db, t.Old))
+				fallthrough
+			case ModeCreate:
+				pairs = append(pairs, target.Qualified(db, t.Shadow)+" TO "+target.Qualified(db, t.Target))
+			}
+		}
+		pairs = append(pairs, target.Qualified(db, journalName(spec.JobID))+" TO "+target.Qualified(db, committedName(spec.JobID)))
+		if err := sess.Exec(ctx, "RENAME TABLE "+strings.Join(pairs, ", ")); err != nil {
+			return State{}, classify("swap the restored tables in", err)
+		}
+		journal = committedName(spec.JobID)
+	}
+	r.log().Info("restore: tables swapped in", "jobId", spec.JobID, "database", db)
+
+	// Tables that take part in foreign keys: their rows, in one transaction
+	// with the journal row that says it happened.
+	if inPlace := tablesIn(plan, ModeInPlace); len(inPlace) > 0 && !has("inplace", "all") {
+		err := func() error {
+			if err := sess.Begin(ctx); err != nil {
+				return err
+			}
+			for _, t := range inPlace {
+				cols := quoteAll(t.Columns)
+				if err := sess.Exec(ctx, "DELETE FROM "+target.Qualified(db, t.Target),
+					"INSERT INTO "+target.Qualified(db, t.Target)+" ("+cols+") SELECT "+cols+" FROM "+target.Qualified(db, t.Shadow)); err != nil {
+					return err
+				}
+			}
+			if err := sess.Record(ctx, db, journal, "inplace", "all", nil); err != nil {
+				return err
+			}
+			return sess.Commit(ctx)
+		}()
+		if err != nil {
+			_ = sess.Rollback(context.WithoutCancel(ctx))
+			return State{}, classify("replace the rows of tables with foreign keys", err)
+		}
+	}
+	for _, t := range tablesIn(plan, ModeExchange) {
+		for _, p := range t.Partitions {
+			name := t.Target + "/" + p.Name
+			if has("exchange", name) {
+				continue
+			}
+			if err := sess.Exec(ctx, "ALTER TABLE "+target.Qualified(db, t.Target)+" EXCHANGE PARTITION "+target.QuoteIdent(p.Name)+
+				" WITH TABLE "+target.Qualified(db, p.Shadow)); err != nil {
+				return State{}, classify("exchange partition "+name, err)
+			}
+			if err := sess.Record(ctx, db, journal, "exchange", name, nil); err != nil {
+				return State{}, classify("journal", err)
+			}
+		}
+	}
+	for _, t := range plan.Tables {
+		if t.Mode == ModeCreate {
+			for i, fk := range t.ForeignKeys {
+				name := fmt.Sprintf("%s/%d", t.Target, i)
+				if has("fk", name) {
+					continue
+				}
+				if err := sess.Exec(ctx, "ALTER TABLE "+target.Qualified(db, t.Target)+" ADD "+fk); err != nil {
+					return State{}, classify("add a foreign key to "+t.Target, err)
+				}
+				if err := sess.Record(ctx, db, journal, "fk", name, nil); err != nil {
+					return State{}, classify("journal", err)
+				}
+			}
+		}
+		if t.Mode == ModeInPlace && t.AutoIncrement > 0 {
+			if err := sess.Exec(ctx, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %d", target.Qualified(db, t.Target), t.AutoIncrement)); err != nil {
+				return State{}, classify("set AUTO_INCREMENT of "+t.Target, err)
+			}
+		}
+	}
+	if err := r.replaceAll(ctx, sess, spec, journal, "VIEW", plan.Views, has); err != nil {
+		return State{}, err
+	}
+	if err := r.replaceAll(ctx, sess, spec, journal, "FUNCTION", plan.Functions, has); err != nil {
+		return State{}, err
+	}
+	if _, err := r.Store.Finish(ctx, spec.JobID, r.now()); err != nil {
+		return State{}, err
+	}
+	r.log().Info("restore finished", "jobId", spec.JobID, "database", db)
+	return State{Job: spec}, r.dropUndo(ctx, spec, plan)
+}
+
+// replaceAll creates views or functions, journaling each one's current
+// definition (nil: it did not exist) before replacing it. Views are created
+// in as many passes as their dependencies on each other need.
+func (r *Restorer) replaceAll(ctx context.Context, sess *target.Session, spec job.Spec, journal, kind string, objs []RoutinePlan, has func(kind, name string) bool) error {
+	db := spec.Database
+	kindKey := strings.ToLower(kind)
+	pending := slices.Clone(objs)
+	for len(pending) > 0 {
+		var failed []RoutinePlan
+		var lastErr error
+		for _, o := range pending {
+			if !has(kindKey, o.Target) {
+				old, ok, err := r.Target.ShowCreate(ctx, kind, db, o.Target)
+				if err != nil {
+					return transient("read the current "+kindKey+" "+o.Target, err)
+				}
+				var data *string
+				if ok {
+					data = &old
+				}
+				if err := sess.Record(ctx, db, journal, kindKey, o.Target, data); err != nil {
+					return classify("journal", err)
+				}
+			}
+			if err := sess.Exec(ctx, o.DDL); err != nil {
+				var me *driver.MySQLError
+				if kind == "VIEW" && errors.As(err, &me) && me.Number == 1146 { // a view it reads comes later
+					failed = append(failed, o)
+					lastErr = err
+					continue
+				}
+				return fmt.Errorf("create %s %s: %s", kindKey, o.Target, dbErr(err))
+			}
+		}
+		if len(failed) == len(pending) {
+			return fmt.Errorf("create %s %s: %s", kindKey, failed[0].Target, dbErr(lastErr))
+		}
+		pending = failed
+	}
+	return nil
+}
+
+// dropUndo drops the job's own tables once it is FINISHED: the replaced
+// tables, the shadows holding exchanged-out partitions, and the journal.
+func (r *Restorer) dropUndo(ctx context.Context, spec job.Spec, _ *Plan) error {
+	return r.dropJobTables(ctx, spec)
+}
+
+func (r *Restorer) dropJobTables(ctx context.Context, spec job.Spec) error {
+	db := spec.Database
+	var names []string
+	for _, p := range []string{shadowPrefix(spec.JobID), oldPrefix(spec.JobID)} {
+		ts, err := r.Target.Tables(ctx, db, p)
+		if err != nil {
+			return transient("list the job's tables", err)
+		}
+		names = append(names, ts...)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = target.Qualified(db, n)
+	}
+	if err := r.Target.Exec(ctx, "DROP TABLE IF EXISTS "+strings.Join(q, ", ")); err != nil {
+		return classify("drop the job's tables", err)
+	}
+	return nil
+}
+
+func tablesIn(plan *Plan, mode string) []TablePlan {
+	var out []TablePlan
+	for _, t := range plan.Tables {
+		if t.Mode == mode {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = target.QuoteIdent(n)
+	}
+	return strings.Join(q, ", ")
+}

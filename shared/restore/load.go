@@ -1,0 +1,72 @@
+package restore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/parquetio"
+	"github.com/srbackup/srbackup/shared/repository"
+)
+
+// LoadBatch is DOWNLOADING: it loads each file of the batch into its
+// shadow table. Each file's bytes are checked against the manifest's
+// SHA-256 before a row is used, and each file is loaded in one transaction
+// with its journal row, so a retried batch loads nothing twice. The job is
+// checked before every file, so a cancel or timeout stops it.
+func (r *Restorer) LoadBatch(ctx context.Context, ev LoadEvent) (LoadResult, error) {
+	var res LoadResult
+	spec := ev.Job
+	if _, err := r.Store.Active(ctx, spec.JobID); err != nil {
+		return res, err
+	}
+	if _, err := r.Store.UpdateState(ctx, spec.JobID, []job.State{job.Download, job.Downloading}, job.Downloading, r.now()); err != nil {
+		return res, err
+	}
+	repo, err := r.repo(ctx, spec)
+	if err != nil {
+		return res, err
+	}
+	sess, err := r.Target.Session(ctx)
+	if err != nil {
+		return res, transient("connect to the target database", err)
+	}
+	defer sess.Close()
+	for i, f := range ev.Batch.Files {
+		if i > 0 {
+			if _, err := r.Store.Active(ctx, spec.JobID); err != nil {
+				return res, err
+			}
+		}
+		data, err := repo.ReadFile(ctx, spec.Label, repository.FileRef{Key: f.Key, Bytes: f.Bytes, SHA256: f.SHA256})
+		switch {
+		case errors.Is(err, repository.ErrChecksum):
+			return res, job.NewCheckError(job.CodeBadFile, fmt.Sprintf("data file %s of snapshot %s does not match its SHA-256 in the manifest: the snapshot is damaged", f.Key, spec.Label))
+		case errors.Is(err, repository.ErrMissing):
+			return res, job.NewCheckError(job.CodeBadFile, fmt.Sprintf("data file %s of snapshot %s is missing from the repository: the snapshot is damaged", f.Key, spec.Label))
+		case err != nil:
+			return res, transient("read "+f.Key, err)
+		}
+		pf, err := parquetio.OpenFile(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return res, job.NewCheckError(job.CodeBadFile, fmt.Sprintf("data file %s of snapshot %s: %v", f.Key, spec.Label, err))
+		}
+		rows, loaded, err := sess.Load(ctx, spec.Database, f.Into, journalName(spec.JobID), f.Key, pf)
+		if err != nil {
+			return res, classify("load "+f.Key, err)
+		}
+		if loaded {
+			if rows != f.Rows {
+				return res, job.NewCheckError(job.CodeBadFile, fmt.Sprintf("data file %s of snapshot %s has %d rows, the manifest says %d", f.Key, spec.Label, rows, f.Rows))
+			}
+			if err := r.Store.AddProgress(ctx, spec.JobID, 1, f.Bytes); err != nil {
+				return res, err
+			}
+		}
+		res.Batch.Files++
+		res.Batch.Rows += rows
+	}
+	return res, nil
+}

@@ -1,0 +1,381 @@
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	driver "github.com/go-sql-driver/mysql"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/pipeline"
+	"github.com/srbackup/srbackup/shared/repository"
+	"github.com/srbackup/srbackup/shared/sql"
+	"github.com/srbackup/srbackup/shared/target"
+)
+
+// Restorer runs the steps of RESTORE jobs.
+type Restorer struct {
+	Store  *jobstore.Store
+	Target *target.DB
+	Open   pipeline.OpenRepository
+	// MinTimeout is the smallest `timeout` property accepted (default 600 s).
+	MinTimeout time.Duration
+	Now        func() time.Time
+	Log        *slog.Logger
+}
+
+func (r *Restorer) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (r *Restorer) log() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.Default()
+}
+
+// ParseStatement parses text that must hold exactly one RESTORE statement.
+func ParseStatement(text string, minTimeout time.Duration) (*sql.RestoreStmt, error) {
+	stmts, err := sql.ParseWithOptions(text, sql.Options{MinTimeout: minTimeout})
+	if err != nil {
+		var se *sql.Error
+		if errors.As(err, &se) {
+			return nil, &job.AnalysisError{Detail: se.Detail}
+		}
+		return nil, err
+	}
+	if len(stmts) != 1 {
+		return nil, &job.AnalysisError{Detail: fmt.Sprintf("a restore execution runs exactly one RESTORE statement, got %d statements", len(stmts))}
+	}
+	st, ok := stmts[0].(*sql.RestoreStmt)
+	if !ok {
+		return nil, &job.AnalysisError{Detail: fmt.Sprintf("a restore execution runs a RESTORE statement, not %s", stmts[0].Kind())}
+	}
+	return st, nil
+}
+
+// Parse turns the execution input into a job spec: the job the API has
+// already submitted and locked, or the statement of a console execution,
+// checked as the API checks it.
+func (r *Restorer) Parse(ctx context.Context, ev pipeline.ParseEvent) (State, error) {
+	if ev.Input.JobID != "" {
+		rec, err := r.Store.Get(ctx, ev.Input.JobID)
+		if err != nil {
+			return State{}, err
+		}
+		if rec.State.IsFinal() {
+			return State{}, job.ErrJobCancelled(rec)
+		}
+		return State{Job: rec.Spec, ExecutionARN: ev.ExecutionARN}, nil
+	}
+	st, err := ParseStatement(ev.Input.SQL, r.MinTimeout)
+	if err != nil {
+		return State{}, err
+	}
+	spec, err := Submit(ctx, r.Store, r.Open, Request{Stmt: st, SQL: st.SQL(), JobID: pipeline.ExecutionName(ev.ExecutionARN)}, r.now())
+	if err != nil {
+		return State{}, err
+	}
+	return State{Job: spec, ExecutionARN: ev.ExecutionARN}, nil
+}
+
+// Prepare is PENDING → SNAPSHOTING → DOWNLOAD: it reads and verifies the
+// snapshot's __info and __meta, creates the target database if it is
+// missing, creates a shadow table for every table from the saved DDL,
+// runs StarRocks' in-job checks against the target's catalog (comparing
+// each existing table with its shadow, both as INFORMATION_SCHEMA describes
+// them), chooses how each table is put in place, and plans the load.
+// Nothing the user can see changes; everything it creates is the job's own
+// and recorded in its journal.
+func (r *Restorer) Prepare(ctx context.Context, st State) (State, error) {
+	spec := st.Job
+	if _, err := r.Store.Active(ctx, spec.JobID); err != nil {
+		return State{}, err
+	}
+	if _, err := r.Store.Advance(ctx, spec.JobID, job.Snapshoting, r.now()); err != nil {
+		return State{}, err
+	}
+	repo, err := r.repo(ctx, spec)
+	if err != nil {
+		return State{}, err
+	}
+	info, err := repo.ReadInfo(ctx, spec.Label, spec.Restore.Timestamp)
+	if err != nil {
+		return State{}, transient("read snapshot info", err)
+	}
+	meta, err := repo.ReadMeta(ctx, spec.Label, info.Meta)
+	if err != nil {
+		if errors.Is(err, repository.ErrChecksum) {
+			return State{}, job.NewCheckError(job.CodeCommonError, "Failed to read backup meta from file: "+err.Error())
+		}
+		return State{}, transient("read snapshot meta", err)
+	}
+	db := spec.Database
+	sess, err := r.Target.Session(ctx)
+	if err != nil {
+		return State{}, transient("connect to the target database", err)
+	}
+	defer sess.Close()
+	exists, err := r.Target.DatabaseExists(ctx, db)
+	if err != nil {
+		return State{}, transient("look up the target database", err)
+	}
+	journal := journalName(spec.JobID)
+	if !exists {
+		if err := sess.Exec(ctx, "CREATE DATABASE "+target.QuoteIdent(db)); err != nil {
+			return State{}, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("Can not create database: %s in restore process (%v)", db, dbErr(err)))
+		}
+	}
+	if err := sess.Exec(ctx, target.JournalDDL(db, journal)); err != nil {
+		return State{}, classify("create the job's journal", err)
+	}
+	if !exists {
+		if err := sess.Record(ctx, db, journal, "database", db, nil); err != nil {
+			return State{}, classify("journal", err)
+		}
+	}
+	if err := sess.Use(ctx, db); err != nil {
+		return State{}, classify("use the target database", err)
+	}
+	plan, err := r.plan(ctx, sess, spec, info, meta)
+	if err != nil {
+		return State{}, err
+	}
+	kept := *plan
+	kept.Batches = nil
+	b, err := json.Marshal(kept)
+	if err != nil {
+		return State{}, fmt.Errorf("encode plan: %w", err)
+	}
+	data := string(b)
+	if err := sess.Record(ctx, db, journal, "plan", "plan", &data); err != nil {
+		return State{}, classify("journal", err)
+	}
+	if err := r.Store.SetPlan(ctx, spec.JobID, plan.Files, plan.Bytes); err != nil {
+		return State{}, err
+	}
+	if _, err := r.Store.Advance(ctx, spec.JobID, job.Download, r.now()); err != nil {
+		return State{}, err
+	}
+	return State{Job: spec, ExecutionARN: st.ExecutionARN, Plan: plan}, nil
+}
+
+// plan creates the shadows and decides each object's fate.
+func (r *Restorer) plan(ctx context.Context, sess *target.Session, spec job.Spec, info repository.Info, meta repository.Meta) (*Plan, error) {
+	db, snapDB := spec.Database, spec.Restore.SnapshotDatabase
+	metas := map[string]repository.ObjectMeta{}
+	for _, o := range meta.Objects {
+		metas[o.Kind+"\x00"+o.Name] = o
+	}
+	data := map[string]repository.ObjectData{}
+	for _, o := range info.Objects {
+		data[o.Name] = o
+	}
+	functions := map[string]repository.FunctionMeta{}
+	for _, f := range meta.Functions {
+		functions[f.Name] = f
+	}
+	plan := &Plan{}
+	var files []FileTask
+	for n, obj := range spec.Objects {
+		name, tname := obj.Name, spec.Restore.TargetName(obj.Name)
+		existing, err := r.Target.Describe(ctx, db, tname)
+		if err != nil {
+			return nil, transient("describe "+tname, err)
+		}
+		switch obj.Kind {
+		case job.KindView:
+			om, ok := metas[repository.KindView+"\x00"+name]
+			if !ok {
+				return nil, job.NewCheckError(job.CodeCommonError, "Failed to read backup meta from file: no view "+name)
+			}
+			if existing != nil && !existing.IsView() {
+				return nil, job.NewCheckError(job.CodeBadReplace, fmt.Sprintf("Table: %s has existed and it is not a View", tname))
+			}
+			ddl, err := target.CreateViewAs(om.DDL, snapDB, db, tname)
+			if err != nil {
+				return nil, job.NewCheckError(job.CodeCommonError, "view "+name+": "+err.Error())
+			}
+			plan.Views = append(plan.Views, RoutinePlan{Name: name, Target: tname, DDL: ddl})
+			continue
+		case job.KindFunction:
+			fm, ok := functions[name]
+			if !ok {
+				return nil, job.NewCheckError(job.CodeCommonError, "Failed to read backup meta from file: no function "+name)
+			}
+			ddl, err := target.CreateRoutineAs(fm.DDL, "FUNCTION", snapDB, db, tname)
+			if err != nil {
+				return nil, job.NewCheckError(job.CodeCommonError, "function "+name+": "+err.Error())
+			}
+			plan.Functions = append(plan.Functions, RoutinePlan{Name: name, Target: tname, DDL: ddl})
+			continue
+		}
+		om, ok := metas[repository.KindTable+"\x00"+name]
+		if !ok {
+			return nil, job.NewCheckError(job.CodeCommonError, "Failed to read backup meta from file: no table "+name)
+		}
+		tp := TablePlan{Name: name, Target: tname, Shadow: shadowName(spec.JobID, n), AutoIncrement: target.AutoIncrement(om.DDL)}
+		if existing != nil && existing.IsView() {
+			return nil, job.NewCheckError(job.CodeBadReplace, fmt.Sprintf("Table: %s has existed and it is a View, not a table", tname))
+		}
+		stripped, fks := target.StripForeignKeys(om.DDL)
+		ddl, err := target.CreateTableAs(stripped, db, tp.Shadow)
+		if err != nil {
+			return nil, job.NewCheckError(job.CodeCommonError, "table "+name+": "+err.Error())
+		}
+		if err := sess.Exec(ctx, "DROP TABLE IF EXISTS "+target.Qualified(db, tp.Shadow), ddl); err != nil {
+			return nil, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("Failed to create table %s from the snapshot: %v", name, dbErr(err)))
+		}
+		od := data[name]
+		parts := od.Partitions
+		if len(obj.Partitions) > 0 {
+			parts = slices.DeleteFunc(slices.Clone(parts), func(p repository.PartitionData) bool { return !slices.Contains(obj.Partitions, p.Name) })
+		}
+		if existing == nil {
+			tp.Mode, tp.ForeignKeys = ModeCreate, fks
+		} else {
+			shadow, err := r.Target.Describe(ctx, db, tp.Shadow)
+			if err != nil || shadow == nil {
+				return nil, transient("describe shadow of "+name, err)
+			}
+			if d := target.SchemaDifference(existing, shadow, tname); d != "" {
+				return nil, job.NewCheckError(job.CodeCommonError, d)
+			}
+			if len(existing.Triggers) > 0 {
+				return nil, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("Table %s has triggers (%s): srbackup snapshots do not hold triggers yet, "+
+					"so restoring over it would drop them; drop them first or restore it under another name with AS", tname, strings.Join(existing.Triggers, ", ")))
+			}
+			fkInvolved := existing.ForeignKeys > 0 || len(existing.ReferencedBy) > 0
+			if existing.PartitionMethod != "" && !coversAll(existing, parts) {
+				if fkInvolved {
+					return nil, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("Partitions of table %s can not be restored: it takes part in foreign keys; restore the whole table", tname))
+				}
+				if existing.SubpartitionMethod != "" {
+					return nil, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("Partitions of subpartitioned table %s can not be restored yet; restore the whole table", tname))
+				}
+				tp.Mode = ModeExchange
+				for _, p := range parts {
+					i := slices.IndexFunc(existing.Partitions, func(e target.Partition) bool { return e.Name == p.Name })
+					if i < 0 {
+						if strings.HasPrefix(existing.PartitionMethod, "RANGE") {
+							return nil, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("Partition %s in table %s has conflict range with existing ranges", p.Name, tname))
+						}
+						return nil, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("No partition exist in single partitioned table %s", tname))
+					}
+					if sp := partitionOf(shadow, p.Name); sp == nil || sp.Description != existing.Partitions[i].Description {
+						return nil, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("Partition %s in table %s has different range with partition in repository", p.Name, tname))
+					}
+					ps := tp.Shadow + "_" + fmt.Sprint(len(tp.Partitions))
+					if err := sess.Exec(ctx, "DROP TABLE IF EXISTS "+target.Qualified(db, ps),
+						"CREATE TABLE "+target.Qualified(db, ps)+" LIKE "+target.Qualified(db, tname),
+						"ALTER TABLE "+target.Qualified(db, ps)+" REMOVE PARTITIONING"); err != nil {
+						return nil, classify("create the shadow of partition "+p.Name, err)
+					}
+					tp.Partitions = append(tp.Partitions, PartitionPlan{Name: p.Name, Shadow: ps})
+					for _, f := range p.Files {
+						files = append(files, FileTask{Into: ps, Key: f.Key, Bytes: f.Bytes, Rows: f.Rows, SHA256: f.SHA256})
+					}
+				}
+				plan.Tables = append(plan.Tables, tp)
+				continue
+			}
+			if fkInvolved {
+				tp.Mode, tp.Old = ModeInPlace, oldName(spec.JobID, n)
+				for _, c := range existing.Columns {
+					if c.Generation == "" && !strings.Contains(c.Extra, "GENERATED") && !strings.Contains(c.Extra, "VIRTUAL") && !strings.Contains(c.Extra, "PERSISTENT") {
+						tp.Columns = append(tp.Columns, c.Name)
+					}
+				}
+			} else {
+				tp.Mode, tp.Old = ModeSwap, oldName(spec.JobID, n)
+			}
+		}
+		for _, p := range parts {
+			for _, f := range p.Files {
+				files = append(files, FileTask{Into: tp.Shadow, Key: f.Key, Bytes: f.Bytes, Rows: f.Rows, SHA256: f.SHA256})
+			}
+		}
+		plan.Tables = append(plan.Tables, tp)
+	}
+	for _, f := range files {
+		plan.Files++
+		plan.Bytes += f.Bytes
+	}
+	plan.Batches = batches(files)
+	return plan, nil
+}
+
+// coversAll reports whether the restored partitions are every partition of
+// the existing table, so the whole table can be swapped.
+func coversAll(existing *target.Table, parts []repository.PartitionData) bool {
+	if len(parts) != len(existing.Partitions) {
+		return false
+	}
+	for _, e := range existing.Partitions {
+		if !slices.ContainsFunc(parts, func(p repository.PartitionData) bool { return p.Name == e.Name }) {
+			return false
+		}
+	}
+	return true
+}
+
+func partitionOf(t *target.Table, name string) *target.Partition {
+	for i := range t.Partitions {
+		if t.Partitions[i].Name == name {
+			return &t.Partitions[i]
+		}
+	}
+	return nil
+}
+
+func (r *Restorer) repo(ctx context.Context, spec job.Spec) (*repository.Repo, error) {
+	rec, ok, err := r.Store.GetRepository(ctx, spec.Repository)
+	if err != nil {
+		return nil, transient("read repository registry", err)
+	}
+	if !ok {
+		return nil, job.NewCheckError(job.CodeCommonError, "failed to get repository: "+spec.Repository)
+	}
+	return r.Open(ctx, rec)
+}
+
+// dbErr is the server's message of a database error, without the driver's
+// wrapping.
+func dbErr(err error) string {
+	var me *driver.MySQLError
+	if errors.As(err, &me) {
+		return me.Message
+	}
+	return err.Error()
+}
+
+// classify makes a database error transient when retrying may help: a lost
+// connection, a deadlock or a lock wait timeout.
+func classify(what string, err error) error {
+	if _, ok := job.AsError(err); ok {
+		return err
+	}
+	var me *driver.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1205, 1213, 1040, 2006, 2013: // lock wait timeout, deadlock, too many connections, gone away, lost
+			return &job.TransientError{Message: what, Err: err}
+		}
+		return fmt.Errorf("%s: %s", what, me.Message)
+	}
+	if errors.Is(err, driver.ErrInvalidConn) || errors.Is(err, context.DeadlineExceeded) {
+		return &job.TransientError{Message: what, Err: err}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
