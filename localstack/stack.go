@@ -60,7 +60,8 @@ type Options struct {
 
 	// StatusChangeFunctions are invoked asynchronously with the EventBridge
 	// "Step Functions Execution Status Change" event when an execution ends
-	// ABORTED, FAILED or TIMED_OUT, as the deployed rule does.
+	// ABORTED, FAILED or TIMED_OUT, as the deployed rules do; an entry
+	// "machine=fn" receives only the executions of state machine "machine".
 	StatusChangeFunctions []string
 
 	// RetryInterval, when set, replaces every Retry interval of every state
@@ -147,6 +148,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	if arn, ok := s.StateMachineARNs["backup"]; ok {
 		s.env["SRBACKUP_STATE_MACHINE_ARN"] = arn
+	}
+	if arn, ok := s.StateMachineARNs["restore"]; ok {
+		s.env["SRBACKUP_RESTORE_STATE_MACHINE_ARN"] = arn
 	}
 	for k, v := range opts.Env {
 		s.env[k] = v

@@ -114,8 +114,8 @@ func StackOptions(env map[string]string, log *slog.Logger) localstack.Options {
 	return localstack.Options{
 		Handlers:              func(ctx context.Context) (map[string]any, error) { return app.Local(ctx, os.Getenv, log) },
 		StepFunctions:         true,
-		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json"},
-		StatusChangeFunctions: []string{"cleanup"},
+		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json", "restore": "statemachine/restore.asl.json"},
+		StatusChangeFunctions: []string{"backup=cleanup", "restore=restorecleanup"},
 		Env:                   env,
 		Logger:                log,
 	}
@@ -123,6 +123,9 @@ func StackOptions(env map[string]string, log *slog.Logger) localstack.Options {
 
 // StateMachineARN is the backup state machine's ARN.
 func (s *Sandbox) StateMachineARN() string { return s.Stack.StateMachineARNs["backup"] }
+
+// RestoreStateMachineARN is the restore state machine's ARN.
+func (s *Sandbox) RestoreStateMachineARN() string { return s.Stack.StateMachineARNs["restore"] }
 
 // Close stops the stack and the database.
 func (s *Sandbox) Close() {

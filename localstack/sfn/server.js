@@ -25,7 +25,10 @@ const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
 
 const REGION = process.env.AWS_REGION || 'us-east-1';
 const ACCOUNT = process.env.SFN_ACCOUNT || '123456789012';
-const STATUS_TARGETS = (process.env.SFN_STATUS_CHANGE_FUNCTIONS || '').split(',').filter(Boolean);
+// Each target is "fn" (every state machine's executions) or "machine=fn"
+// (one state machine's, as a deployed rule filters on stateMachineArn).
+const STATUS_TARGETS = (process.env.SFN_STATUS_CHANGE_FUNCTIONS || '').split(',').filter(Boolean)
+  .map((t) => (t.includes('=') ? { machine: t.split('=')[0], fn: t.split('=')[1] } : { machine: null, fn: t }));
 const EVENT_STATUSES = new Set(['ABORTED', 'FAILED', 'TIMED_OUT']);
 const lambda = new LambdaClient({ region: REGION, maxAttempts: 1 });
 const machines = new Map(); // arn -> machine
@@ -143,7 +146,9 @@ function publishStatusChange(rec) {
       input: rec.input, output: null, error: rec.error || null, cause: rec.cause || null,
     },
   };
-  for (const fn of STATUS_TARGETS) {
+  const machine = rec.stateMachineArn.split(':').pop();
+  for (const { machine: only, fn } of STATUS_TARGETS) {
+    if (only && only !== machine) continue;
     lambda.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(event)) }))
       .catch((e) => console.error(`status-change target ${fn}: ${e.message}`));
   }

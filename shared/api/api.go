@@ -6,6 +6,9 @@
 //	GET    /v1/backups?db=&limit=            job history of a database, newest first (last job of every database without db)
 //	GET    /v1/backups/{jobId}               one job
 //	DELETE /v1/backups/{jobId}               cancel a job
+//	GET    /v1/restores?db=&limit=           RESTORE job history (last RESTORE of every database without db)
+//	GET    /v1/restores/{jobId}              one RESTORE job
+//	DELETE /v1/restores/{jobId}              CANCEL RESTORE of that job
 //	GET    /v1/repositories                  SHOW REPOSITORIES
 //	GET    /v1/repositories/{repo}/snapshots SHOW SNAPSHOT ON repo
 //	GET    /v1/openapi.yaml                  the OpenAPI 3 document
@@ -57,6 +60,8 @@ type Server struct {
 	// Executions starts and stops backup executions of StateMachineARN.
 	Executions      Executions
 	StateMachineARN string
+	// RestoreStateMachineARN runs RESTORE jobs; empty refuses RESTORE.
+	RestoreStateMachineARN string
 
 	// MinTimeout is the smallest BACKUP `timeout` accepted (zero: 600 s).
 	MinTimeout time.Duration

@@ -94,6 +94,19 @@ func (s *Server) route(ctx context.Context, req *request) events.APIGatewayV2HTT
 			return s.cancelJob(ctx, req, segs[2])
 		}
 		return s.getJob(ctx, req, segs[2])
+	case len(segs) == 2 && segs[0] == "v1" && segs[1] == "restores":
+		if ok, r := allow(http.MethodGet); !ok {
+			return r
+		}
+		return s.listRestores(ctx, req)
+	case len(segs) == 3 && segs[0] == "v1" && segs[1] == "restores":
+		if ok, r := allow(http.MethodGet, http.MethodDelete); !ok {
+			return r
+		}
+		if method == http.MethodDelete {
+			return s.cancelRestoreByID(ctx, req, segs[2])
+		}
+		return s.getRestore(ctx, req, segs[2])
 	case len(segs) == 2 && segs[0] == "v1" && segs[1] == "repositories":
 		if ok, r := allow(http.MethodGet); !ok {
 			return r
@@ -153,7 +166,7 @@ func (s *Server) postSQL(ctx context.Context, req *request) events.APIGatewayV2H
 			out.Error, out.FailedStatement = e, &i
 			return jsonResponse(e.Status, out)
 		}
-		if res.Job != nil {
+		if res.Job != nil || res.RestoreJob != nil {
 			status = http.StatusAccepted
 		}
 		out.Results = append(out.Results, res)

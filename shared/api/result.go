@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/srbackup/srbackup/shared/job"
@@ -16,6 +17,20 @@ type Result struct {
 	Rows      [][]*string `json:"rows,omitempty"`
 	Job       *Job        `json:"job,omitempty"`
 	OK        bool        `json:"ok,omitempty"`
+	// RestoreJob is a RESTORE's job; it is sent as "job".
+	RestoreJob *RestoreJob `json:"-"`
+}
+
+// MarshalJSON sends a RESTORE's job under "job", as BACKUP's.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	if r.RestoreJob == nil {
+		return json.Marshal(plain(r))
+	}
+	return json.Marshal(struct {
+		plain
+		Job *RestoreJob `json:"job"`
+	}{plain(r), r.RestoreJob})
 }
 
 // Response is the body of POST /v1/sql. When a statement fails, Error is

@@ -73,7 +73,11 @@ func (s *Server) run(ctx context.Context, req *request, stmt sql.Statement) (Res
 	case *sql.ShowRepositoriesStmt:
 		return s.showRepositories(ctx, st)
 	case *sql.RestoreStmt:
-		return Result{}, errNotSupported("RESTORE")
+		return s.restore(ctx, st)
+	case *sql.ShowRestoreStmt:
+		return s.showRestore(ctx, st)
+	case *sql.CancelRestoreStmt:
+		return s.cancelRestore(ctx, st)
 	case *sql.GrantStmt, *sql.RevokeStmt, *sql.CreateRoleStmt, *sql.DropRoleStmt:
 		if req.access == nil {
 			return Result{}, errNotSupported(strings.ReplaceAll(stmt.Kind(), "_", " "))
@@ -138,10 +142,11 @@ func (s *Server) showBackup(ctx context.Context, req *request, st *sql.ShowBacku
 		if err != nil {
 			return Result{}, err
 		}
-		return showBackup(st.Kind(), slices.DeleteFunc(recs, func(r job.Record) bool { return !req.canSee(r) })...), nil
+		return showBackup(st.Kind(), slices.DeleteFunc(recs, func(r job.Record) bool { return r.Spec.IsRestore() || !req.canSee(r) })...), nil
 	}
 	rec, ok, err := s.Store.LastJob(ctx, st.Database)
-	if err != nil || !ok || !req.canSee(rec) {
+	// StarRocks shows the database's last job only if it is a BACKUP.
+	if err != nil || !ok || rec.Spec.IsRestore() || !req.canSee(rec) {
 		return showBackup(st.Kind()), err
 	}
 	return showBackup(st.Kind(), rec), nil
@@ -170,7 +175,7 @@ func (s *Server) cancelBackup(ctx context.Context, req *request, st *sql.CancelB
 	if err != nil {
 		return Result{}, err
 	}
-	if !ok {
+	if !ok || rec.Spec.IsRestore() {
 		return Result{}, job.ErrNoRunningJob()
 	}
 	if err := req.requireJob(ctx, rec.Spec); err != nil {

@@ -73,8 +73,10 @@ func NewAPIServer(ctx context.Context, getenv func(string) string, log *slog.Log
 		Open:            d.OpenRepository,
 		Executions:      sfn.NewFromConfig(d.AWS),
 		StateMachineARN: smARN,
-		MinTimeout:      d.Config.MinTimeout,
-		Privileges:      privileges,
-		Log:             d.Log,
+		// Optional: a deployment without it refuses RESTORE with a clear error.
+		RestoreStateMachineARN: getenv("SRBACKUP_RESTORE_STATE_MACHINE_ARN"),
+		MinTimeout:             d.Config.MinTimeout,
+		Privileges:             privileges,
+		Log:                    d.Log,
 	}, nil
 }

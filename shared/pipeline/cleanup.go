@@ -110,6 +110,10 @@ func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, statu
 	if err != nil {
 		return transient("read job", err)
 	}
+	if rec.Spec.IsRestore() {
+		p.log().Warn("backup cleanup skipped: job is a RESTORE", "jobId", jobID)
+		return nil
+	}
 	if rec.ExecutionARN != "" && executionARN != "" && rec.ExecutionARN != executionARN {
 		p.log().Info("cleanup skipped: job belongs to another execution", "jobId", jobID, "execution", executionARN, "owner", rec.ExecutionARN)
 		return nil

@@ -85,7 +85,8 @@ func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, statu
 		return transient("read job", err)
 	}
 	if !rec.Spec.IsRestore() {
-		return fmt.Errorf("job %s is a %s job, not a RESTORE", jobID, rec.Spec.Kind())
+		r.log().Warn("restore cleanup skipped: job is a BACKUP", "jobId", jobID)
+		return nil
 	}
 	if rec.ExecutionARN != "" && executionARN != "" && rec.ExecutionARN != executionARN {
 		r.log().Info("cleanup skipped: job belongs to another execution", "jobId", jobID, "execution", executionARN, "owner", rec.ExecutionARN)

@@ -40,7 +40,12 @@ func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 		if rec.Spec.Expired(r.now()) {
 			return State{}, job.ErrJobTimedOut(rec.Spec)
 		}
-		if _, err := r.Store.UpdateState(ctx, spec.JobID, []job.State{job.Download, job.Downloading, job.Commit}, job.Commit, r.now()); err != nil {
+		if rec.State == job.Download { // no data files: nothing was loaded
+			if _, err := r.Store.Advance(ctx, spec.JobID, job.Downloading, r.now()); err != nil {
+				return State{}, err
+			}
+		}
+		if _, err := r.Store.UpdateState(ctx, spec.JobID, []job.State{job.Downloading, job.Commit}, job.Commit, r.now()); err != nil {
 			return State{}, err
 		}
 	}
@@ -183,10 +188,11 @@ func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 			}
 		}
 	}
-	if err := r.replaceAll(ctx, sess, spec, journal, "VIEW", plan.Views, has); err != nil {
+	// Functions first: views may call them.
+	if err := r.replaceAll(ctx, sess, spec, journal, "FUNCTION", plan.Functions, has); err != nil {
 		return State{}, err
 	}
-	if err := r.replaceAll(ctx, sess, spec, journal, "FUNCTION", plan.Functions, has); err != nil {
+	if err := r.replaceAll(ctx, sess, spec, journal, "VIEW", plan.Views, has); err != nil {
 		return State{}, err
 	}
 	if _, err := r.Store.Finish(ctx, spec.JobID, r.now()); err != nil {

@@ -37,7 +37,7 @@ func (t *Table) IsView() bool { return t.Type == "VIEW" }
 // Column is one column as INFORMATION_SCHEMA.COLUMNS describes it.
 type Column struct {
 	Name, Type, Charset, Collation, Nullable, Default, Extra, Generation, Comment string
-	HasDefault                                                                  bool
+	HasDefault                                                                    bool
 }
 
 // Partition is one partition's name and bound.

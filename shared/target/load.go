@@ -113,8 +113,10 @@ func (s *Session) Load(ctx context.Context, db, table, journal, key string, f *p
 			_ = s.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
+	// A plain read: a locking one would take gap locks that deadlock the
+	// concurrent loads; the unique key catches a racing attempt at the end.
 	var n int
-	if err := s.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+Qualified(db, journal)+" WHERE kind = 'file' AND name = ? FOR UPDATE", key).Scan(&n); err != nil {
+	if err := s.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+Qualified(db, journal)+" WHERE kind = 'file' AND name = ?", key).Scan(&n); err != nil {
 		return 0, false, fmt.Errorf("restore target: journal: %w", err)
 	}
 	if n > 0 {

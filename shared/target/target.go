@@ -68,7 +68,9 @@ var sessionSettings = []string{
 	"SET SESSION time_zone = '+00:00'",
 	"SET SESSION foreign_key_checks = 0",
 	"SET SESSION unique_checks = 0",
-	"SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
+	// Strict, so a value the recreated column cannot hold fails the load
+	// instead of being truncated; zero dates stay allowed.
+	"SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
 	"SET NAMES utf8mb4",
 }
 

@@ -1,0 +1,300 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/pipeline"
+	"github.com/srbackup/srbackup/shared/restore"
+	"github.com/srbackup/srbackup/shared/sql"
+)
+
+// RestoreJob is a RESTORE job as the REST resources show it.
+type RestoreJob struct {
+	JobID                string            `json:"jobId"`
+	SnapshotName         string            `json:"snapshotName"`
+	Timestamp            string            `json:"timestamp"`
+	Database             string            `json:"database"`
+	SnapshotDatabase     string            `json:"snapshotDatabase"`
+	Repository           string            `json:"repository"`
+	State                job.State         `json:"state"`
+	Status               string            `json:"status"`
+	RestoreObjs          string            `json:"restoreObjs"`
+	CreateTime           time.Time         `json:"createTime"`
+	MetaPreparedTime     *time.Time        `json:"metaPreparedTime"`
+	SnapshotFinishedTime *time.Time        `json:"snapshotFinishedTime"`
+	DownloadFinishedTime *time.Time        `json:"downloadFinishedTime"`
+	FinishedTime         *time.Time        `json:"finishedTime"`
+	Deadline             time.Time         `json:"deadline"`
+	TimeoutSeconds       int64             `json:"timeoutSeconds"`
+	Progress             RestoreProgress   `json:"progress"`
+	TaskErrors           map[string]string `json:"taskErrors,omitempty"`
+	ExecutionARN         string            `json:"executionArn,omitempty"`
+}
+
+// RestoreProgress counts a RESTORE job's data files and their bytes.
+type RestoreProgress struct {
+	FilesDone  int64 `json:"filesDone"`
+	FilesTotal int64 `json:"filesTotal"`
+	BytesDone  int64 `json:"bytesDone"`
+	BytesTotal int64 `json:"bytesTotal"`
+}
+
+// NewRestoreJob returns rec (a RESTORE job) as the API shows it.
+func NewRestoreJob(rec job.Record) *RestoreJob {
+	rs := rec.Spec.Restore
+	if rs == nil {
+		rs = &job.RestoreSpec{}
+	}
+	j := &RestoreJob{
+		JobID: rec.Spec.JobID, SnapshotName: rec.Spec.Label, Timestamp: rs.Timestamp,
+		Database: rec.Spec.Database, SnapshotDatabase: rs.SnapshotDatabase, Repository: rec.Spec.Repository,
+		State: rec.State, Status: rec.Status.String(), RestoreObjs: rec.RestoreObjs(),
+		CreateTime:           rec.CreateTime.UTC(),
+		MetaPreparedTime:     optTime(rec.MetaPreparedTime),
+		SnapshotFinishedTime: optTime(rec.SnapshotFinishedTime),
+		DownloadFinishedTime: optTime(rec.DownloadFinishedTime),
+		FinishedTime:         optTime(rec.FinishedTime),
+		Deadline:             rec.Spec.Deadline.UTC(),
+		TimeoutSeconds:       rec.Spec.Options.TimeoutSeconds,
+		Progress: RestoreProgress{
+			FilesDone: rec.ShardsDone, FilesTotal: rec.ShardsTotal, BytesDone: rec.BytesDone, BytesTotal: rec.BytesTotal,
+		},
+		ExecutionARN: rec.ExecutionARN,
+	}
+	for n, msg := range rec.TaskErrors {
+		if j.TaskErrors == nil {
+			j.TaskErrors = map[string]string{}
+		}
+		j.TaskErrors[strconv.Itoa(n)] = msg
+	}
+	return j
+}
+
+// restore submits a RESTORE synchronously (StarRocks' S checks, then the
+// database lock), then starts its execution.
+func (s *Server) restore(ctx context.Context, st *sql.RestoreStmt) (Result, error) {
+	if s.RestoreStateMachineARN == "" {
+		return Result{}, errNotSupported("RESTORE (no restore state machine is configured)")
+	}
+	text := st.SQL()
+	spec, err := restore.Submit(ctx, s.Store, s.Open, restore.Request{Stmt: st, SQL: text}, s.now())
+	if err != nil {
+		return Result{}, err
+	}
+	arn, err := ExecutionARN(s.RestoreStateMachineARN, spec.JobID)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := pipeline.LockJob(ctx, s.Store, s.Open, spec, arn, s.lockGrace()); err != nil {
+		return Result{}, err
+	}
+	input, err := json.Marshal(pipeline.ExecutionInput{SQL: text, JobID: spec.JobID})
+	if err != nil {
+		return Result{}, err
+	}
+	if _, err := s.Executions.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(s.RestoreStateMachineARN),
+		Name:            aws.String(spec.JobID),
+		Input:           aws.String(string(input)),
+	}); err != nil {
+		status := job.NewStatus(job.CodeCommonError, "the restore execution could not be started")
+		if _, cerr := s.Store.Cancel(context.WithoutCancel(ctx), spec.JobID, status, s.now()); cerr != nil {
+			s.log().Error("cancel job after failed start", "jobId", spec.JobID, "error", cerr.Error())
+		}
+		return Result{}, fmt.Errorf("start execution of job %s: %w", spec.JobID, err)
+	}
+	rec, err := s.Store.Get(ctx, spec.JobID)
+	if err != nil {
+		rec = job.NewRecord(spec)
+		rec.ExecutionARN = arn
+	}
+	res := showRestore(st.Kind(), rec)
+	res.RestoreJob = NewRestoreJob(rec)
+	return res, nil
+}
+
+func showRestore(kind string, recs ...job.Record) Result {
+	rows := make([][]*string, len(recs))
+	for i, r := range recs {
+		rows[i] = r.ShowRestoreRow()
+	}
+	return Result{Statement: kind, Columns: job.ShowRestoreColumns, Rows: rows}
+}
+
+// showRestore is SHOW RESTORE: the last job of the database (of every
+// database without FROM) when it is a RESTORE; LIMIT and OFFSET apply.
+func (s *Server) showRestore(ctx context.Context, st *sql.ShowRestoreStmt) (Result, error) {
+	var recs []job.Record
+	if st.Database == "" {
+		all, err := s.Store.LastJobs(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		recs = slices.DeleteFunc(all, func(r job.Record) bool { return !r.Spec.IsRestore() })
+	} else {
+		if err := s.requireDatabase(ctx, st.Database); err != nil {
+			return Result{}, err
+		}
+		rec, ok, err := s.Store.LastJob(ctx, st.Database)
+		if err != nil {
+			return Result{}, err
+		}
+		if ok && rec.Spec.IsRestore() {
+			recs = append(recs, rec)
+		}
+	}
+	if st.HasLimit {
+		recs = recs[min(st.Offset, len(recs)):]
+		recs = recs[:min(st.Limit, len(recs))]
+	}
+	return showRestore(st.Kind(), recs...), nil
+}
+
+// requireDatabase gives StarRocks' "Unknown database" for a database the
+// target server does not have and that no job has touched.
+func (s *Server) requireDatabase(ctx context.Context, db string) error {
+	if s.Catalog == nil {
+		return nil
+	}
+	ok, err := s.Catalog.DatabaseExists(ctx, db)
+	if err != nil || ok {
+		return err
+	}
+	if _, had, err := s.Store.LastJob(ctx, db); err != nil || had {
+		return err
+	}
+	return &job.AnalysisError{Detail: fmt.Sprintf("Unknown database '%s'", db)}
+}
+
+func (s *Server) cancelRestore(ctx context.Context, st *sql.CancelRestoreStmt) (Result, error) {
+	if st.ExternalCatalog {
+		return Result{}, errNotSupported("CANCEL RESTORE FOR EXTERNAL CATALOG")
+	}
+	if err := s.requireDatabase(ctx, st.Database); err != nil {
+		return Result{}, err
+	}
+	rec, ok, err := s.Store.LastJob(ctx, st.Database)
+	if err != nil {
+		return Result{}, err
+	}
+	if !ok || !rec.Spec.IsRestore() {
+		return Result{}, job.ErrNoRunningRestore()
+	}
+	if _, err := s.cancelRestoreJob(ctx, rec); err != nil {
+		return Result{}, err
+	}
+	return Result{Statement: st.Kind(), OK: true}, nil
+}
+
+// cancelRestoreJob is CANCEL RESTORE of one job. Before COMMITTING nothing
+// the user sees has changed, so the job is CANCELLED and its lock released
+// at once, and the stopped execution's cleanup drops its shadow tables.
+// During COMMITTING it is refused: the job finishes, or its own cleanup
+// puts back everything it replaced.
+func (s *Server) cancelRestoreJob(ctx context.Context, rec job.Record) (job.Record, error) {
+	switch {
+	case rec.State.IsFinal():
+		return rec, job.ErrCannotCancel(rec.Spec.Label, rec.State)
+	case rec.State == job.Committing:
+		return rec, job.ErrCannotCancelCommitting(rec.Spec.Label)
+	}
+	status := job.NewStatus(job.CodeCommonError, "user cancelled, current state: "+string(rec.State))
+	out, err := s.Store.Cancel(ctx, rec.Spec.JobID, status, s.now())
+	if err != nil {
+		return rec, err
+	}
+	if rec.ExecutionARN != "" {
+		_, err := s.Executions.StopExecution(ctx, &sfn.StopExecutionInput{
+			ExecutionArn: aws.String(rec.ExecutionARN),
+			Error:        aws.String("UserCancelled"),
+			Cause:        aws.String("CANCEL RESTORE"),
+		})
+		var gone *sfntypes.ExecutionDoesNotExist
+		if err != nil && !errors.As(err, &gone) {
+			s.log().Warn("stop execution", "jobId", rec.Spec.JobID, "error", err.Error())
+		}
+	}
+	return out, nil
+}
+
+// RestoreList is the body of GET /v1/restores.
+type RestoreList struct {
+	Jobs []*RestoreJob `json:"jobs"`
+}
+
+// listRestores serves GET /v1/restores?db=&limit=.
+func (s *Server) listRestores(ctx context.Context, req *request) events.APIGatewayV2HTTPResponse {
+	q := req.ev.QueryStringParameters
+	db := q["db"]
+	limit := defaultHistory
+	if v, ok := q["limit"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxHistory {
+			return errorResponse(apiError(http.StatusBadRequest, CodeBadRequest, "limit must be a number from 1 to "+strconv.Itoa(maxHistory)))
+		}
+		limit = n
+	}
+	out := RestoreList{Jobs: []*RestoreJob{}}
+	err := s.guard(ctx, req, &sql.ShowRestoreStmt{Database: db}, func() error {
+		var recs []job.Record
+		var err error
+		if db == "" {
+			recs, err = s.Store.LastJobs(ctx)
+		} else {
+			// The history mixes BACKUP and RESTORE jobs: read enough of it.
+			recs, err = s.Store.History(ctx, db, 0)
+		}
+		for _, r := range recs {
+			if r.Spec.IsRestore() && len(out.Jobs) < limit {
+				out.Jobs = append(out.Jobs, NewRestoreJob(r))
+			}
+		}
+		return err
+	})
+	return s.respond(req, http.StatusOK, out, err)
+}
+
+// restoreJob looks up a RESTORE job by id; a BACKUP job's id is not found.
+func (s *Server) restoreJob(ctx context.Context, id string) (job.Record, error) {
+	rec, err := s.Store.Get(ctx, id)
+	if err == nil && !rec.Spec.IsRestore() {
+		err = &job.NotFoundError{Message: fmt.Sprintf("restore job %s does not exist", id)}
+	}
+	return rec, err
+}
+
+// getRestore serves GET /v1/restores/{jobId}.
+func (s *Server) getRestore(ctx context.Context, req *request, id string) events.APIGatewayV2HTTPResponse {
+	rec, err := s.restoreJob(ctx, id)
+	if err != nil {
+		return s.respond(req, 0, nil, err)
+	}
+	err = s.guard(ctx, req, &sql.ShowRestoreStmt{Database: rec.Spec.Database}, func() error { return nil })
+	return s.respond(req, http.StatusOK, NewRestoreJob(rec), err)
+}
+
+// cancelRestoreByID serves DELETE /v1/restores/{jobId}.
+func (s *Server) cancelRestoreByID(ctx context.Context, req *request, id string) events.APIGatewayV2HTTPResponse {
+	rec, err := s.restoreJob(ctx, id)
+	if err != nil {
+		return s.respond(req, 0, nil, err)
+	}
+	err = s.guard(ctx, req, &sql.CancelRestoreStmt{Database: rec.Spec.Database}, func() error {
+		rec, err = s.cancelRestoreJob(ctx, rec)
+		return err
+	})
+	return s.respond(req, http.StatusOK, NewRestoreJob(rec), err)
+}
