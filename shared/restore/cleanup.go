@@ -171,6 +171,15 @@ func (r *Restorer) Undo(ctx context.Context, spec job.Spec) error {
 		switch e.Kind {
 		case "view", "function":
 			kind := strings.ToUpper(e.Kind)
+			cur, ok, err := r.Target.ShowCreate(ctx, kind, db, e.Name)
+			if err != nil {
+				return transient("read "+e.Kind+" "+e.Name, err)
+			}
+			// The journal row is written before the change, which may not
+			// have happened: leave an object that is still the original.
+			if e.Data != nil && ok && cur == *e.Data || e.Data == nil && !ok {
+				break
+			}
 			if err := sess.Exec(ctx, "DROP "+kind+" IF EXISTS "+target.Qualified(db, e.Name)); err != nil {
 				return classify("undo "+e.Kind+" "+e.Name, err)
 			}
