@@ -20,7 +20,7 @@ help:
 	@echo "make demo   - a real BACKUP end to end on a sample database, then SHOW BACKUP / SHOW SNAPSHOT"
 	@echo "make build  - reproducible arm64 Lambda zips in _build/lambda"
 	@echo "make synth  - cdk synth (offline, CloudFormation validation on)"
-	@echo "make lint   - gofmt and go vet"
+	@echo "make lint   - gofmt, go vet, go.mod tidy, no test machinery in shipped binaries, the OpenAPI document"
 	@echo "make bench  - benchmarks against mydumper and mariadb-dump (SIZE=256MB|1GB|4GB)"
 
 # npm tools, pinned by _tools/package-lock.json, installed into _tools/node_modules (Go ignores _tools).
@@ -49,6 +49,13 @@ FORCE:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; $(GO) mod tidy -diff; exit 1; }
+	@# No test machinery in shipped binaries: the Lambdas link neither testing nor the
+	@# in-process emulators, the CLI (which serves `local up` with the emulators) not testing.
+	@bad=$$($(GO) list -deps ./functions/... | grep -E '^testing$$|johannesboyne/gofakes3|truora/minidyn'); \
+	  if [ -n "$$bad" ]; then echo "./functions/... link test machinery:"; echo "$$bad"; exit 1; fi
+	@bad=$$($(GO) list -deps ./cmd/... | grep -E '^testing$$'); \
+	  if [ -n "$$bad" ]; then echo "./cmd/... link testing (move the helper to a test-only package such as localstack/localtest)"; exit 1; fi
 
 validate-asl: tools
 	@for f in statemachine/*.asl.json localstack/testdata/*.asl.json; do \

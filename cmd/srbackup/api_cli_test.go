@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/srbackup/srbackup/localstack"
-	"github.com/srbackup/srbackup/localstack/mariadb"
+	"github.com/srbackup/srbackup/localstack/localtest"
+	"github.com/srbackup/srbackup/localstack/mariadb/mariadbtest"
 )
 
 // TestCLIAgainstLocalStack runs `srbackup local up` in-process and drives it
 // with `srbackup sql` and `srbackup wait`.
 func TestCLIAgainstLocalStack(t *testing.T) {
-	localstack.RequireNodeTools(t)
-	mariadb.ForTest(t).Close() // skips (or fails under CI) without MariaDB
+	localtest.RequireNodeTools(t)
+	mariadbtest.ForTest(t).Close() // skips (or fails under CI) without MariaDB
 
 	ctx, cancel := context.WithCancel(context.Background())
 	endpoint := make(chan string, 1)

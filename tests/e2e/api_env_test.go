@@ -19,6 +19,7 @@ import (
 
 	"github.com/srbackup/srbackup/localstack"
 	"github.com/srbackup/srbackup/localstack/fixture"
+	"github.com/srbackup/srbackup/localstack/localtest"
 	"github.com/srbackup/srbackup/localstack/sandbox"
 	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/app"
@@ -112,7 +113,7 @@ func startAPIEnv(t *testing.T) *apiEnv {
 	// (privilege_test.go covers everyone else).
 	stackOpts := sandbox.StackOptions(map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN(""), "SRBACKUP_ADMINS": testPrincipal}, log)
 	stackOpts.RetryInterval = 50 * time.Millisecond
-	st := localstack.StartForTest(t, stackOpts)
+	st := localtest.StartForTest(t, stackOpts)
 	gate := newUploadGate()
 	st.Lambda.RegisterHandler("upload", gate.wrap(st.Lambda.Handler("upload")))
 	t.Cleanup(gate.release)
