@@ -13,6 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/srbackup/srbackup/shared/api"
+	"github.com/srbackup/srbackup/shared/api/apitest"
 )
 
 // TestOpenAPIDocumentIsValid validates openapi.yaml as a client generator or
@@ -49,7 +50,7 @@ func TestServedOpenAPIIsTheFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &api.Server{} // the document needs nothing else
-	resp, err := srv.Handle(context.Background(), events.APIGatewayV2HTTPRequest{
+	ev := events.APIGatewayV2HTTPRequest{
 		RawPath: "/v1/openapi.yaml",
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: http.MethodGet, Path: "/v1/openapi.yaml"},
@@ -57,7 +58,9 @@ func TestServedOpenAPIIsTheFile(t *testing.T) {
 				IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::123456789012:user/doc"},
 			},
 		},
-	})
+	}
+	resp, err := srv.Handle(context.Background(), ev)
+	apitest.CheckEvent(t, ev, resp)
 	if err != nil || resp.StatusCode != http.StatusOK || resp.IsBase64Encoded || resp.Headers["Content-Type"] != "application/yaml" {
 		t.Fatalf("GET /v1/openapi.yaml: %d %v %v", resp.StatusCode, resp.Headers, err)
 	}
@@ -67,7 +70,13 @@ func TestServedOpenAPIIsTheFile(t *testing.T) {
 
 	hs := httptest.NewServer(api.HTTPHandler(srv.Handle, api.HTTPOptions{TrustPrincipalHeader: true, DefaultPrincipal: "arn:aws:iam::123456789012:user/doc"}))
 	defer hs.Close()
-	r, err := http.Get(hs.URL + "/v1/openapi.yaml")
+	client := &http.Client{Transport: apitest.Transport(t, nil)}
+	req, err := http.NewRequest(http.MethodGet, hs.URL+"/v1/openapi.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(api.PrincipalHeader, "arn:aws:iam::123456789012:user/doc") // what `srbackup --local` sends
+	r, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/srbackup/srbackup/localstack/localtest"
 	"github.com/srbackup/srbackup/localstack/sandbox"
 	"github.com/srbackup/srbackup/shared/api"
+	"github.com/srbackup/srbackup/shared/api/apitest"
 	"github.com/srbackup/srbackup/shared/app"
 	"github.com/srbackup/srbackup/shared/awsconf"
 )
@@ -167,6 +168,7 @@ func (e *apiEnv) call(method, path, query, contentType, body string) events.APIG
 	if err != nil {
 		e.t.Fatalf("%s %s: handler error %v", method, path, err)
 	}
+	apitest.CheckEvent(e.t, ev, resp) // every response must be one openapi.yaml describes
 	return resp
 }
 
