@@ -98,6 +98,9 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 		t.Fatalf("wait without id: %d", code)
 	}
 
+	// The client generated from openapi.yaml, against the same server.
+	t.Run("generated client", func(t *testing.T) { testGeneratedClient(t, ep) })
+
 	// The prompt: multi-line input ending with ;.
 	var pout, perr bytes.Buffer
 	code = run(context.Background(), []string{"sql", "--endpoint", ep}, stdio{
