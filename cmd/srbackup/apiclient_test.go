@@ -107,9 +107,9 @@ func testGeneratedClient(t *testing.T, endpoint string) {
 	if err != nil || missing.JSON404 == nil || missing.JSON404.Error.Code != apiclient.ErrorCodeNOTFOUND {
 		t.Fatalf("GetBackup unknown: %v %d %s", err, missing.StatusCode(), missing.Body)
 	}
-	failed, err := c.RunSQLWithTextBodyWithResponse(ctx, "SHOW BACKUP FROM shop; CANCEL BACKUP FROM shop")
-	if err != nil || failed.JSON400 == nil || failed.JSON400.FailedStatement == nil || *failed.JSON400.FailedStatement != 1 ||
-		failed.JSON400.Results == nil || len(*failed.JSON400.Results) != 1 {
+	failed, err := c.RunSQLWithTextBodyWithResponse(ctx, "SHOW BACKUP FROM shop; CANCEL BACKUP FROM shop") // gen1 has finished
+	if err != nil || failed.JSON409 == nil || failed.JSON409.FailedStatement == nil || *failed.JSON409.FailedStatement != 1 ||
+		failed.JSON409.Results == nil || len(*failed.JSON409.Results) != 1 || failed.JSON409.Error.Code != apiclient.ErrorCodeCONFLICT {
 		t.Fatalf("a failed second statement: %v %d %s", err, failed.StatusCode(), failed.Body)
 	}
 }
