@@ -153,6 +153,7 @@ func TestContract(t *testing.T) {
 	e.expect(200, "GET", "/v1/repositories", "", "", "")
 	e.expect(200, "GET", "/v1/repositories/repo/snapshots", "", "", "")
 	e.expect(200, "GET", "/v1/repositories/repo/snapshots", "snapshot=a,b", "", "")
+	e.expect(400, "GET", "/v1/repositories/nope/snapshots", "", "", "")
 	e.expect(200, "GET", "/v1/backups", "", "", "")
 	e.expect(200, "GET", "/v1/backups", "db="+e.db, "", "")
 

@@ -569,7 +569,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/repositories (the `ShowRepositories` operationId).
 	ShowRepositories(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ShowSnapshots SHOW SNAPSHOT ON repo (read from S3 only)
+	// ShowSnapshots SHOW SNAPSHOT ON repo (read from S3 only); an unknown repository is 400 ANALYSIS_ERROR, as in StarRocks
 	//
 	// Corresponds with GET /v1/repositories/{repo}/snapshots (the `ShowSnapshots` operationId).
 	ShowSnapshots(ctx context.Context, repo string, params *ShowSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -731,7 +731,7 @@ func (c *Client) ShowRepositories(ctx context.Context, reqEditors ...RequestEdit
 	return c.Client.Do(req)
 }
 
-// ShowSnapshots SHOW SNAPSHOT ON repo (read from S3 only)
+// ShowSnapshots SHOW SNAPSHOT ON repo (read from S3 only); an unknown repository is 400 ANALYSIS_ERROR, as in StarRocks
 //
 // Corresponds with GET /v1/repositories/{repo}/snapshots (the `ShowSnapshots` operationId).
 func (c *Client) ShowSnapshots(ctx context.Context, repo string, params *ShowSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1412,7 +1412,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/repositories (the `ShowRepositories` operationId).
 	ShowRepositoriesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ShowRepositoriesResponse, error)
 
-	// ShowSnapshotsWithResponse SHOW SNAPSHOT ON repo (read from S3 only)
+	// ShowSnapshotsWithResponse SHOW SNAPSHOT ON repo (read from S3 only); an unknown repository is 400 ANALYSIS_ERROR, as in StarRocks
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1877,8 +1877,6 @@ type ShowSnapshotsResponse struct {
 	JSON401 *ErrorResponse
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *ErrorResponse
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *ErrorResponse
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *ErrorResponse
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -1903,11 +1901,6 @@ func (r ShowSnapshotsResponse) GetJSON401() *ErrorResponse {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r ShowSnapshotsResponse) GetJSON403() *ErrorResponse {
 	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r ShowSnapshotsResponse) GetJSON404() *ErrorResponse {
-	return r.JSON404
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2367,7 +2360,7 @@ func (c *ClientWithResponses) ShowRepositoriesWithResponse(ctx context.Context, 
 	return ParseShowRepositoriesResponse(rsp)
 }
 
-// ShowSnapshotsWithResponse SHOW SNAPSHOT ON repo (read from S3 only)
+// ShowSnapshotsWithResponse SHOW SNAPSHOT ON repo (read from S3 only); an unknown repository is 400 ANALYSIS_ERROR, as in StarRocks
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2828,13 +2821,6 @@ func ParseShowSnapshotsResponse(rsp *http.Response) (*ShowSnapshotsResponse, err
 			return nil, err
 		}
 		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorResponse
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorResponse
