@@ -79,9 +79,10 @@ func startContractEnv(t *testing.T) *contractEnv {
 		}
 	}
 	st := localtest.StartForTest(t, localstack.Options{Env: map[string]string{
-		"SRBACKUP_SOURCE_DSN":        maria.DSN(""),
-		"SRBACKUP_STATE_MACHINE_ARN": localstack.StateMachineARN("backup"),
-		"SRBACKUP_ADMINS":            contractAdmin,
+		"SRBACKUP_SOURCE_DSN":                maria.DSN(""),
+		"SRBACKUP_STATE_MACHINE_ARN":         localstack.StateMachineARN("backup"),
+		"SRBACKUP_RESTORE_STATE_MACHINE_ARN": localstack.StateMachineARN("restore"),
+		"SRBACKUP_ADMINS":                    contractAdmin,
 	}})
 	srv, err := app.NewAPIServer(t.Context(), os.Getenv, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -211,7 +212,10 @@ func TestContract(t *testing.T) {
 	r, _ := e.srv.Handle(context.Background(), ev)
 	apitest.CheckEvent(t, ev, r)
 
-	// Statements whose handling is still being written answer whatever the
-	// document allows them (today 501 NOT_IMPLEMENTED).
-	e.call(contractAdmin, "POST", "/v1/sql", "", "text/plain", "RESTORE SNAPSHOT "+e.db+".s1 FROM repo PROPERTIES (\"backup_timestamp\" = \"2026-11-24-03-00-00-000\")")
+	// RESTORE (its handler is being written): whatever it answers must be
+	// documented.
+	r = e.call(contractAdmin, "POST", "/v1/sql", "", "text/plain", "RESTORE SNAPSHOT "+e.db+".s1 FROM repo PROPERTIES (\"backup_timestamp\" = \"2026-11-24-03-00-00-000\")")
+	t.Logf("RESTORE of a snapshot that does not exist: %d %s", r.StatusCode, r.Body)
+	// TODO(restore handler merged): GET /v1/restores, GET and DELETE
+	// /v1/restores/{jobId} here, as for /v1/backups.
 }

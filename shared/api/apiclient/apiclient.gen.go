@@ -25,6 +25,7 @@ const (
 	ErrorCodeANALYSISERROR    ErrorCode = "ANALYSIS_ERROR"
 	ErrorCodeBADREQUEST       ErrorCode = "BAD_REQUEST"
 	ErrorCodeCANCELLED        ErrorCode = "CANCELLED"
+	ErrorCodeCHECKFAILED      ErrorCode = "CHECK_FAILED"
 	ErrorCodeCONFLICT         ErrorCode = "CONFLICT"
 	ErrorCodeFORBIDDEN        ErrorCode = "FORBIDDEN"
 	ErrorCodeINTERNAL         ErrorCode = "INTERNAL"
@@ -33,6 +34,7 @@ const (
 	ErrorCodeNOTFOUND         ErrorCode = "NOT_FOUND"
 	ErrorCodeNOTIMPLEMENTED   ErrorCode = "NOT_IMPLEMENTED"
 	ErrorCodePAYLOADTOOLARGE  ErrorCode = "PAYLOAD_TOO_LARGE"
+	ErrorCodeSUBMITERROR      ErrorCode = "SUBMIT_ERROR"
 	ErrorCodeSYNTAXERROR      ErrorCode = "SYNTAX_ERROR"
 	ErrorCodeTIMEOUT          ErrorCode = "TIMEOUT"
 	ErrorCodeUNAUTHENTICATED  ErrorCode = "UNAUTHENTICATED"
@@ -50,6 +52,8 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeCANCELLED:
 		return true
+	case ErrorCodeCHECKFAILED:
+		return true
 	case ErrorCodeCONFLICT:
 		return true
 	case ErrorCodeFORBIDDEN:
@@ -65,6 +69,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeNOTIMPLEMENTED:
 		return true
 	case ErrorCodePAYLOADTOOLARGE:
+		return true
+	case ErrorCodeSUBMITERROR:
 		return true
 	case ErrorCodeSYNTAXERROR:
 		return true
@@ -208,7 +214,11 @@ func (e StatementKind) Valid() bool {
 	}
 }
 
-// Error defines model for Error.
+// Error code is stable: SYNTAX_ERROR and ANALYSIS_ERROR are StarRocks' parse and analysis errors,
+// SUBMIT_ERROR a RESTORE refused at submission (its snapshot, timestamp or objects),
+// CHECK_FAILED a RESTORE check that failed against the target, CONFLICT a database lock, a
+// taken name or a job that can no longer be cancelled; message is StarRocks' text where
+// StarRocks has one.
 type Error struct {
 	Code ErrorCode `json:"code"`
 
@@ -221,6 +231,11 @@ type ErrorCode string
 
 // ErrorBody defines model for ErrorBody.
 type ErrorBody struct {
+	// Error code is stable: SYNTAX_ERROR and ANALYSIS_ERROR are StarRocks' parse and analysis errors,
+	// SUBMIT_ERROR a RESTORE refused at submission (its snapshot, timestamp or objects),
+	// CHECK_FAILED a RESTORE check that failed against the target, CONFLICT a database lock, a
+	// taken name or a job that can no longer be cancelled; message is StarRocks' text where
+	// StarRocks has one.
 	Error Error `json:"error"`
 }
 
@@ -283,7 +298,7 @@ type RestoreJob struct {
 	} `json:"progress"`
 	Repository string `json:"repository"`
 
-	// RestoreObjs Example: [shop.orders], [shop.customers]
+	// RestoreObjs Example: customers, orders
 	RestoreObjs string `json:"restoreObjs"`
 
 	// SnapshotDatabase the database the snapshot was taken of
@@ -334,6 +349,11 @@ type Result_Job struct {
 
 // SQLFailure defines model for SQLFailure.
 type SQLFailure struct {
+	// Error code is stable: SYNTAX_ERROR and ANALYSIS_ERROR are StarRocks' parse and analysis errors,
+	// SUBMIT_ERROR a RESTORE refused at submission (its snapshot, timestamp or objects),
+	// CHECK_FAILED a RESTORE check that failed against the target, CONFLICT a database lock, a
+	// taken name or a job that can no longer be cancelled; message is StarRocks' text where
+	// StarRocks has one.
 	Error Error `json:"error"`
 
 	// FailedStatement 0-based index of the failed statement
