@@ -6,6 +6,10 @@ BIN       := _tools/node_modules/.bin
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 ZIPS      := $(FUNCTIONS:%=_build/lambda/%.zip)
 GOTEST_TIMEOUT ?= 40m
+# Go build tools are pinned by their own module, _tools/go.mod, outside the product's dependency graph.
+OAPI_CODEGEN := $(GO) tool -modfile=_tools/go.mod oapi-codegen
+# Test-only packages and libraries that no shipped binary may link.
+TEST_ONLY := getkin/kin-openapi|oapi-codegen|srbackup/shared/api/apitest|srbackup/shared/api/apiclient|srbackup/localstack/localtest|srbackup/localstack/mariadb/mariadbtest
 
 # Quiet, offline CDK CLI.
 export CDK_DISABLE_CLI_TELEMETRY := 1
@@ -20,7 +24,7 @@ help:
 	@echo "make demo   - a real BACKUP end to end on a sample database, then SHOW BACKUP / SHOW SNAPSHOT"
 	@echo "make build  - reproducible arm64 Lambda zips in _build/lambda"
 	@echo "make synth  - cdk synth (offline, CloudFormation validation on)"
-	@echo "make lint   - gofmt and go vet"
+	@echo "make lint   - gofmt, go vet, go.mod tidy, no test machinery in shipped binaries, the OpenAPI document"
 	@echo "make bench  - benchmarks against mydumper and mariadb-dump (SIZE=256MB|1GB|4GB)"
 
 # npm tools, pinned by _tools/package-lock.json, installed into _tools/node_modules (Go ignores _tools).
@@ -49,6 +53,20 @@ FORCE:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; $(GO) mod tidy -diff; exit 1; }
+	@# No test machinery in shipped binaries: the Lambdas link neither testing nor the
+	@# in-process emulators, the CLI (which serves `local up` with the emulators) not testing.
+	@bad=$$($(GO) list -deps ./functions/... | grep -E '^testing$$|johannesboyne/gofakes3|truora/minidyn|$(TEST_ONLY)'); \
+	  if [ -n "$$bad" ]; then echo "./functions/... link test machinery:"; echo "$$bad"; exit 1; fi
+	@bad=$$($(GO) list -deps ./cmd/... | grep -E '^testing$$|$(TEST_ONLY)'); \
+	  if [ -n "$$bad" ]; then echo "./cmd/... link test machinery (move it to a test-only package such as localstack/localtest):"; echo "$$bad"; exit 1; fi
+	@# The OpenAPI document is valid and served as it is; the client generated from it is up to date.
+	$(GO) test -count=1 -run '^(TestOpenAPIDocumentIsValid|TestServedOpenAPIIsTheFile)$$' ./shared/api
+	@(cd _tools && $(GO) mod tidy -diff >/dev/null 2>&1) || { echo "_tools/go.mod is not tidy: run 'cd _tools && go mod tidy'"; exit 1; }
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  $(OAPI_CODEGEN) -config shared/api/apiclient/oapi-codegen.yaml -o "$$tmp/gen.go" shared/api/openapi.yaml || exit 1; \
+	  cmp -s "$$tmp/gen.go" shared/api/apiclient/apiclient.gen.go || { \
+	    echo "shared/api/apiclient/apiclient.gen.go is not what openapi.yaml generates: run 'go generate ./shared/api/apiclient'"; exit 1; }
 
 validate-asl: tools
 	@for f in statemachine/*.asl.json localstack/testdata/*.asl.json; do \

@@ -20,6 +20,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/srbackup/srbackup/localstack"
+	"github.com/srbackup/srbackup/localstack/localtest"
 	"github.com/srbackup/srbackup/shared/awsconf"
 )
 
@@ -162,7 +163,7 @@ func TestAcceptance(t *testing.T) {
 	attempts := map[int]int{}
 	var st *localstack.Stack
 	t0 := time.Now()
-	st = localstack.StartForTest(t, localstack.Options{
+	st = localtest.StartForTest(t, localstack.Options{
 		Handlers:      acceptanceHandlers(&st, attempts, &mu),
 		StepFunctions: true,
 		StateMachines: map[string]string{"acceptance": "localstack/testdata/acceptance.asl.json"},
@@ -251,7 +252,7 @@ func TestAcceptance(t *testing.T) {
 func TestStatusChangeEvent(t *testing.T) {
 	ctx := context.Background()
 	events := make(chan map[string]any, 4)
-	st := localstack.StartForTest(t, localstack.Options{
+	st := localtest.StartForTest(t, localstack.Options{
 		Handlers: func(context.Context) (map[string]any, error) {
 			return map[string]any{"onchange": func(_ context.Context, ev map[string]any) error { events <- ev; return nil }}, nil
 		},
@@ -291,7 +292,7 @@ func TestStatusChangeEvent(t *testing.T) {
 
 // TestCloseStopsEverything checks that no child process outlives the stack.
 func TestCloseStopsEverything(t *testing.T) {
-	localstack.RequireNodeTools(t)
+	localtest.RequireNodeTools(t)
 	st, err := localstack.Start(context.Background(), localstack.Options{StepFunctions: true})
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +307,7 @@ func TestCloseStopsEverything(t *testing.T) {
 // TestListMultipartUploadsOnFreshBucket checks the S3 patch: a bucket that
 // never had a multipart upload lists none, as S3 does (gofakes3 answers 404).
 func TestListMultipartUploadsOnFreshBucket(t *testing.T) {
-	st := localstack.StartForTest(t, localstack.Options{})
+	st := localtest.StartForTest(t, localstack.Options{})
 	cfg, err := awsconf.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)

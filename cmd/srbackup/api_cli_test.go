@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/srbackup/srbackup/localstack"
-	"github.com/srbackup/srbackup/localstack/mariadb"
+	"github.com/srbackup/srbackup/localstack/localtest"
+	"github.com/srbackup/srbackup/localstack/mariadb/mariadbtest"
 )
 
 // TestCLIAgainstLocalStack runs `srbackup local up` in-process and drives it
 // with `srbackup sql` and `srbackup wait`.
 func TestCLIAgainstLocalStack(t *testing.T) {
-	localstack.RequireNodeTools(t)
-	mariadb.ForTest(t).Close() // skips (or fails under CI) without MariaDB
+	localtest.RequireNodeTools(t)
+	mariadbtest.ForTest(t).Close() // skips (or fails under CI) without MariaDB
 
 	ctx, cancel := context.WithCancel(context.Background())
 	endpoint := make(chan string, 1)
@@ -107,4 +107,8 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 	if code != 0 || !strings.Contains(pout.String(), "       -> ") || !strings.Contains(pout.String(), "| cli2 ") || !strings.Contains(pout.String(), "   1  SHOW BACKUP FROM shop;") {
 		t.Fatalf("prompt: %d\n%s\n%s", code, pout.String(), perr.String())
 	}
+
+	// The client generated from openapi.yaml, against the same server (last:
+	// its BACKUP becomes shop's last job).
+	t.Run("generated client", func(t *testing.T) { testGeneratedClient(t, ep) })
 }

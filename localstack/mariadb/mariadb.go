@@ -12,6 +12,9 @@
 // grace period) and removes the folder. If the parent process dies without
 // calling Close, Linux's parent-death signal (SysProcAttr.Pdeathsig) kills
 // mariadbd, and the next Start removes the orphaned folder.
+//
+// Tests get their server through package mariadbtest (ForTest, Shared), which
+// also honours SRBACKUP_TEST_MYSQL_DSN; this package does not import testing.
 package mariadb
 
 import (

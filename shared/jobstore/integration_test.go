@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/srbackup/srbackup/localstack"
+	"github.com/srbackup/srbackup/localstack/localtest"
 	"github.com/srbackup/srbackup/shared/awsconf"
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/jobstore"
@@ -32,7 +33,7 @@ type env struct {
 
 func setup(t *testing.T, opts ...jobstore.Option) *env {
 	t.Helper()
-	st := localstack.StartForTest(t, localstack.Options{})
+	st := localtest.StartForTest(t, localstack.Options{})
 	cfg, err := awsconf.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)

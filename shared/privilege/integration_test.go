@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/srbackup/srbackup/localstack"
+	"github.com/srbackup/srbackup/localstack/localtest"
 	"github.com/srbackup/srbackup/shared/awsconf"
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/jobstore"
@@ -41,7 +42,7 @@ type env struct {
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	st := localstack.StartForTest(t, localstack.Options{})
+	st := localtest.StartForTest(t, localstack.Options{})
 	cfg, err := awsconf.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -411,7 +412,7 @@ func (c *countingDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...fu
 // principal holding one role: the first question reads the grants, the
 // rest of the request reuses them.
 func BenchmarkCheckerOneRole(b *testing.B) {
-	st := localstack.StartForTest(b, localstack.Options{})
+	st := localtest.StartForTest(b, localstack.Options{})
 	cfg, err := awsconf.Load(context.Background())
 	if err != nil {
 		b.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/srbackup/srbackup/localstack"
+	"github.com/srbackup/srbackup/localstack/localtest"
 	"github.com/srbackup/srbackup/shared/awsconf"
 	"github.com/srbackup/srbackup/shared/repository"
 )
@@ -60,7 +61,7 @@ func (l *headerLog) take() []string {
 
 func TestUploadsCarrySHA256Checksums(t *testing.T) {
 	log := &headerLog{}
-	st := localstack.StartForTest(t, localstack.Options{S3Middleware: log.wrap})
+	st := localtest.StartForTest(t, localstack.Options{S3Middleware: log.wrap})
 	ctx := context.Background()
 	cfg, err := awsconf.Load(ctx)
 	if err != nil {
@@ -105,7 +106,7 @@ func TestUploadsCarrySHA256Checksums(t *testing.T) {
 }
 
 func BenchmarkPutStream64MiB(b *testing.B) {
-	st := localstack.StartForTest(b, localstack.Options{})
+	st := localtest.StartForTest(b, localstack.Options{})
 	ctx := context.Background()
 	cfg, err := awsconf.Load(ctx)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/srbackup/srbackup/localstack"
+	"github.com/srbackup/srbackup/localstack/localtest"
 	"github.com/srbackup/srbackup/shared/awsconf"
 	"github.com/srbackup/srbackup/shared/repository"
 )
@@ -32,7 +33,7 @@ type env struct {
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	st := localstack.StartForTest(t, localstack.Options{})
+	st := localtest.StartForTest(t, localstack.Options{})
 	cfg, err := awsconf.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -19,8 +19,10 @@ import (
 
 	"github.com/srbackup/srbackup/localstack"
 	"github.com/srbackup/srbackup/localstack/fixture"
+	"github.com/srbackup/srbackup/localstack/localtest"
 	"github.com/srbackup/srbackup/localstack/sandbox"
 	"github.com/srbackup/srbackup/shared/api"
+	"github.com/srbackup/srbackup/shared/api/apitest"
 	"github.com/srbackup/srbackup/shared/app"
 	"github.com/srbackup/srbackup/shared/awsconf"
 )
@@ -112,7 +114,7 @@ func startAPIEnv(t *testing.T) *apiEnv {
 	// (privilege_test.go covers everyone else).
 	stackOpts := sandbox.StackOptions(map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN(""), "SRBACKUP_ADMINS": testPrincipal}, log)
 	stackOpts.RetryInterval = 50 * time.Millisecond
-	st := localstack.StartForTest(t, stackOpts)
+	st := localtest.StartForTest(t, stackOpts)
 	gate := newUploadGate()
 	st.Lambda.RegisterHandler("upload", gate.wrap(st.Lambda.Handler("upload")))
 	t.Cleanup(gate.release)
@@ -166,6 +168,7 @@ func (e *apiEnv) call(method, path, query, contentType, body string) events.APIG
 	if err != nil {
 		e.t.Fatalf("%s %s: handler error %v", method, path, err)
 	}
+	apitest.CheckEvent(e.t, ev, resp) // every response must be one openapi.yaml describes
 	return resp
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/srbackup/srbackup/localstack"
 	"github.com/srbackup/srbackup/localstack/fixture"
+	"github.com/srbackup/srbackup/localstack/localtest"
 	"github.com/srbackup/srbackup/localstack/mariadb"
 	"github.com/srbackup/srbackup/localstack/sandbox"
 	"github.com/srbackup/srbackup/shared/awsconf"
@@ -73,7 +74,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	}
 	stackOpts := sandbox.StackOptions(fnEnv, log)
 	stackOpts.RetryInterval = 20 * time.Millisecond
-	st := localstack.StartForTest(t, stackOpts)
+	st := localtest.StartForTest(t, stackOpts)
 	if opts.wrap != nil {
 		opts.wrap(st)
 	}

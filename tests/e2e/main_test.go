@@ -7,11 +7,11 @@ import (
 	"os"
 	"testing"
 
-	"github.com/srbackup/srbackup/localstack/mariadb"
+	"github.com/srbackup/srbackup/localstack/mariadb/mariadbtest"
 )
 
 // shared is the MariaDB server every test of the package uses; each test
 // works in databases of its own.
-var shared = &mariadb.Shared{}
+var shared = &mariadbtest.Shared{}
 
 func TestMain(m *testing.M) { os.Exit(shared.Run(m)) }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/srbackup/srbackup/shared/api"
+	"github.com/srbackup/srbackup/shared/api/apitest"
 	"github.com/srbackup/srbackup/shared/app"
 )
 
@@ -123,6 +124,7 @@ func (p *privEnv) callAs(principal, method, path, query, body string) events.API
 	if err != nil {
 		p.t.Fatalf("%s %s: %v", method, path, err)
 	}
+	apitest.CheckEvent(p.t, ev, resp) // every response must be one openapi.yaml describes
 	return resp
 }
 

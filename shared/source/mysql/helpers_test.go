@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/srbackup/srbackup/localstack/mariadb"
+	"github.com/srbackup/srbackup/localstack/mariadb/mariadbtest"
 	"github.com/srbackup/srbackup/shared/source"
 	"github.com/srbackup/srbackup/shared/source/mysql"
 )
@@ -16,7 +17,7 @@ import (
 // server is the throwaway MariaDB (or SRBACKUP_TEST_MYSQL_DSN) shared by
 // the tests of this package. Its buffer pool holds the benchmarks' data;
 // the tests touch little of it, and InnoDB allocates it as it fills.
-var server = mariadb.Shared{Options: mariadb.Options{BufferPoolSize: 2 << 30, RedoLogSize: 512 << 20}}
+var server = mariadbtest.Shared{Options: mariadb.Options{BufferPoolSize: 2 << 30, RedoLogSize: 512 << 20}}
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
@@ -39,7 +40,7 @@ func newEnv(t *testing.T) *env {
 	srv := server.Server(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
-	name := srv.NewDatabase(t)
+	name := mariadbtest.NewDatabase(t, srv)
 	db, err := srv.Open(name)
 	if err != nil {
 		t.Fatal(err)

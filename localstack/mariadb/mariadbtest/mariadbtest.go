@@ -1,9 +1,12 @@
-package mariadb
+// Package mariadbtest gives tests a MariaDB server: a throwaway one (see
+// package mariadb) or the existing one EnvDSN names, with the skip-or-fail
+// rules of a missing install. It imports testing, so only _test files import
+// it: no shipped binary links it.
+package mariadbtest
 
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/srbackup/srbackup/localstack/mariadb"
 )
 
 // EnvDSN names the environment variable that points tests at an existing
@@ -23,20 +28,20 @@ const EnvDSN = "SRBACKUP_TEST_MYSQL_DSN"
 // throwaway one that tb's cleanup stops. When neither is possible because
 // the binaries are missing, the test is skipped, or fails when CI=true.
 // Tests of one binary should share a server through Shared instead.
-func ForTest(tb testing.TB) *Server {
+func ForTest(tb testing.TB) *mariadb.Server {
 	tb.Helper()
-	return forTest(tb, Options{}, os.Getenv)
+	return forTest(tb, mariadb.Options{}, os.Getenv)
 }
 
 // ForTestWith is ForTest with options for the throwaway server, e.g. a
 // larger buffer pool for a benchmark. The options do not apply to an
 // EnvDSN server.
-func ForTestWith(tb testing.TB, opts Options) *Server {
+func ForTestWith(tb testing.TB, opts mariadb.Options) *mariadb.Server {
 	tb.Helper()
 	return forTest(tb, opts, os.Getenv)
 }
 
-func forTest(tb testing.TB, opts Options, getenv func(string) string) *Server {
+func forTest(tb testing.TB, opts mariadb.Options, getenv func(string) string) *mariadb.Server {
 	tb.Helper()
 	s, err := open(context.Background(), opts, getenv)
 	if err != nil {
@@ -52,15 +57,15 @@ func forTest(tb testing.TB, opts Options, getenv func(string) string) *Server {
 }
 
 // open wraps the EnvDSN server when set, else starts a throwaway one.
-func open(ctx context.Context, opts Options, getenv func(string) string) (*Server, error) {
+func open(ctx context.Context, opts mariadb.Options, getenv func(string) string) (*mariadb.Server, error) {
 	if dsn := getenv(EnvDSN); dsn != "" {
-		s, err := Existing(dsn)
+		s, err := mariadb.Existing(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", EnvDSN, err)
 		}
 		return s, nil
 	}
-	return Start(ctx, opts)
+	return mariadb.Start(ctx, opts)
 }
 
 // unavailable ends a test that cannot get a server. A missing install is a
@@ -69,7 +74,7 @@ func open(ctx context.Context, opts Options, getenv func(string) string) (*Serve
 func unavailable(tb testing.TB, err error, getenv func(string) string) {
 	tb.Helper()
 	msg := fmt.Sprintf("no MariaDB for this test: %v (or set %s to an existing server)", err, EnvDSN)
-	if errors.Is(err, ErrNotInstalled) && getenv("CI") != "true" {
+	if errors.Is(err, mariadb.ErrNotInstalled) && getenv("CI") != "true" {
 		tb.Skip(msg)
 	}
 	tb.Fatal(msg)
@@ -79,22 +84,22 @@ func unavailable(tb testing.TB, err error, getenv func(string) string) {
 // first use and stopped when the tests end. Declare it as a variable of the
 // test package and run the tests through it:
 //
-//	var db mariadb.Shared
+//	var db mariadbtest.Shared
 //
 //	func TestMain(m *testing.M) { os.Exit(db.Run(m)) }
 //
 //	func TestSomething(t *testing.T) {
 //		srv := db.Server(t)
-//		name := srv.NewDatabase(t) // a fresh database, dropped after the test
+//		name := mariadbtest.NewDatabase(t, srv) // a fresh database, dropped after the test
 //		...
 //	}
 type Shared struct {
 	// Options configure the throwaway server; they are read on first use.
-	Options Options
+	Options mariadb.Options
 
 	mu      sync.Mutex
 	running bool // inside Run
-	srv     *Server
+	srv     *mariadb.Server
 	err     error
 }
 
@@ -125,12 +130,12 @@ func (sh *Shared) Run(m *testing.M) int {
 // Server returns the shared server, starting it on first use, with
 // ForTest's rules when none is available. Outside Run (no TestMain) it
 // falls back to a server per test, which is correct but slow.
-func (sh *Shared) Server(tb testing.TB) *Server {
+func (sh *Shared) Server(tb testing.TB) *mariadb.Server {
 	tb.Helper()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if !sh.running {
-		tb.Log("mariadb.Shared used without TestMain calling Run: starting a server for this test only")
+		tb.Log("mariadbtest.Shared used without TestMain calling Run: starting a server for this test only")
 		return forTest(tb, sh.Options, os.Getenv)
 	}
 	if sh.srv == nil && sh.err == nil {
@@ -142,39 +147,9 @@ func (sh *Shared) Server(tb testing.TB) *Server {
 	return sh.srv
 }
 
-// admin returns a connection pool without a default database.
-func (s *Server) admin() (*sql.DB, error) {
-	s.adminOnce.Do(func() { s.adminDB, s.adminErr = s.Open("") })
-	return s.adminDB, s.adminErr
-}
-
-// CreateDatabase creates database name with the utf8mb4 character set.
-func (s *Server) CreateDatabase(ctx context.Context, name string) error {
-	db, err := s.admin()
-	if err != nil {
-		return err
-	}
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name)+" CHARACTER SET utf8mb4"); err != nil {
-		return fmt.Errorf("create database %s: %w", quoteIdent(name), err)
-	}
-	return nil
-}
-
-// DropDatabase drops database name if it exists.
-func (s *Server) DropDatabase(ctx context.Context, name string) error {
-	db, err := s.admin()
-	if err != nil {
-		return err
-	}
-	if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(name)); err != nil {
-		return fmt.Errorf("drop database %s: %w", quoteIdent(name), err)
-	}
-	return nil
-}
-
-// NewDatabase creates a database with a unique name derived from the test's
-// name, drops it when the test ends, and returns the name.
-func (s *Server) NewDatabase(tb testing.TB) string {
+// NewDatabase creates a database on s with a unique name derived from the
+// test's name, drops it when the test ends, and returns the name.
+func NewDatabase(tb testing.TB, s *mariadb.Server) string {
 	tb.Helper()
 	name := uniqueName(tb.Name())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -210,9 +185,4 @@ func uniqueName(testName string) string {
 	suffix := make([]byte, 6)
 	_, _ = rand.Read(suffix) // crypto/rand.Read never fails
 	return "t_" + base + "_" + hex.EncodeToString(suffix)
-}
-
-// quoteIdent quotes a MariaDB identifier with backticks.
-func quoteIdent(name string) string {
-	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 }

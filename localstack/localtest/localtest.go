@@ -1,4 +1,6 @@
-package localstack
+// Package localtest holds the test helpers of the local AWS stack. It
+// imports testing, so only _test files import it: no shipped binary links it.
+package localtest
 
 import (
 	"context"
@@ -6,17 +8,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/srbackup/srbackup/localstack"
 )
 
 // StartForTest starts a stack for a test and stops it when the test ends.
 // When the stack needs Step Functions and node or the npm tools are missing,
 // the test fails if CI=true and is skipped otherwise, naming what is missing.
-func StartForTest(tb testing.TB, opts Options) *Stack {
+func StartForTest(tb testing.TB, opts localstack.Options) *localstack.Stack {
 	tb.Helper()
 	if opts.StepFunctions {
 		RequireNodeTools(tb)
 	}
-	s, err := Start(context.Background(), opts)
+	s, err := localstack.Start(context.Background(), opts)
 	if err != nil {
 		tb.Fatalf("start local AWS stack: %v", err)
 	}
@@ -32,7 +36,7 @@ func RequireNodeTools(tb testing.TB) {
 	missing := ""
 	if _, err := exec.LookPath("node"); err != nil {
 		missing = "node is not in PATH (install Node.js 20+)"
-	} else if root, err := Root(); err != nil {
+	} else if root, err := localstack.Root(); err != nil {
 		missing = err.Error()
 	} else if _, err := os.Stat(filepath.Join(root, "_tools", "node_modules", "aws-local-stepfunctions")); err != nil {
 		missing = "_tools/node_modules is not installed (run `make tools`)"
