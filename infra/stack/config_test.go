@@ -21,7 +21,8 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.StackName != "SrBackup" || c.LambdaZipDir != "/repo/_build/lambda" || c.StateMachineDefinition != "/repo/statemachine/backup.asl.json" {
+	if c.StackName != "SrBackup" || c.LambdaZipDir != "/repo/_build/lambda" || c.StateMachineDefinition != "/repo/statemachine/backup.asl.json" ||
+		c.RestoreStateMachineDefinition != "/repo/statemachine/restore.asl.json" || c.RestoreSecretArn != "" {
 		t.Errorf("names and paths: %+v", c)
 	}
 	if c.LogRetentionDays != 30 || c.JobHistoryTTLDays != 30 || c.APIThrottleRate != 10 || c.APIThrottleBurst != 20 ||
@@ -76,6 +77,7 @@ func TestConfigErrors(t *testing.T) {
 		want string
 	}{
 		"secret not an ARN":       {map[string]any{stack.CtxSourceSecretArn: "my-secret"}, stack.CtxSourceSecretArn},
+		"restore secret not ARN":  {map[string]any{stack.CtxRestoreSecretArn: "arn:aws:iam::123456789012:role/x"}, stack.CtxRestoreSecretArn},
 		"subnets without vpc":     {map[string]any{stack.CtxSubnetIDs: "subnet-01"}, stack.CtxVpcID},
 		"vpc without subnets":     {map[string]any{stack.CtxVpcID: "vpc-01"}, stack.CtxSubnetIDs},
 		"bad subnet":              {map[string]any{stack.CtxVpcID: "vpc-01", stack.CtxSubnetIDs: "sub-1"}, stack.CtxSubnetIDs},
