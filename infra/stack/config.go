@@ -27,6 +27,7 @@ const (
 	CtxBucketName            = "srbackup:bucketName"
 	CtxRepositoryBuckets     = "srbackup:repositoryBuckets"
 	CtxKMSKeyArn             = "srbackup:kmsKeyArn"
+	CtxBucketAccessLogs      = "srbackup:bucketAccessLogs"
 	CtxSchedules             = "srbackup:schedules"
 	CtxAdmins                = "srbackup:admins"
 	CtxAlarmEmail            = "srbackup:alarmEmail"
@@ -89,6 +90,9 @@ type Config struct {
 	// KMSKeyArn encrypts the created bucket (else SSE-S3) and is granted to the
 	// functions that read or write repository objects.
 	KMSKeyArn string
+	// BucketAccessLogs turns on S3 server access logging of the created
+	// bucket into a log bucket of its own (the default).
+	BucketAccessLogs bool
 
 	Schedules  []Schedule
 	Admins     []string
@@ -173,7 +177,8 @@ func ConfigFromContext(lookup func(key string) any, root string) (Config, error)
 		Schedules:                     r.schedules(CtxSchedules),
 		Admins:                        r.list(CtxAdmins),
 		AlarmEmail:                    r.str(CtxAlarmEmail, ""),
-		Tracing:                       r.boolean(CtxTracing),
+		Tracing:                       r.boolean(CtxTracing, false),
+		BucketAccessLogs:              r.boolean(CtxBucketAccessLogs, true),
 		LogRetentionDays:              r.integer(CtxLogRetentionDays, DefaultLogRetentionDays),
 		JobHistoryTTLDays:             r.integer(CtxJobHistoryTTLDays, DefaultJobHistoryTTLDays),
 		NoncurrentVersionDays:         r.integer(CtxNoncurrentVersionDays, DefaultNoncurrentVersionDays),
@@ -369,10 +374,10 @@ func (r *contextReader) list(key string) []string {
 	return out
 }
 
-func (r *contextReader) boolean(key string) bool {
+func (r *contextReader) boolean(key string, def bool) bool {
 	v, ok := r.get(key)
 	if !ok {
-		return false
+		return def
 	}
 	switch b := v.(type) {
 	case bool:
@@ -385,7 +390,7 @@ func (r *contextReader) boolean(key string) bool {
 		return p
 	}
 	r.fail(key, v, "true or false")
-	return false
+	return def
 }
 
 func (r *contextReader) number(key string, def float64) float64 {

@@ -235,11 +235,15 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 
 	vars := map[string]*string{EnvTable: env.table.TableName()}
 	if len(spec.tableActions) > 0 {
-		resources := []*string{env.table.TableArn()}
+		role.AddToPolicy(policy(spec.tableActions, env.table.TableArn()))
 		if slices.Contains(spec.tableActions, "dynamodb:Query") {
-			resources = append(resources, jsii.String(*env.table.TableArn()+"/index/*"))
+			// Each index by name: Query reads the job history through them.
+			var indexes []*string
+			for _, name := range tableIndexNames() {
+				indexes = append(indexes, jsii.String(*env.table.TableArn()+"/index/"+name))
+			}
+			role.AddToPolicy(policy([]string{"dynamodb:Query"}, indexes...))
 		}
-		role.AddToPolicy(policy(spec.tableActions, resources...))
 		if slices.ContainsFunc(spec.tableActions, isTableWrite) {
 			vars[EnvJobHistoryTTLDays] = jsii.String(strconv.Itoa(env.jobHistoryTTL))
 		}
@@ -258,11 +262,19 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 		}
 		role.AddToPolicy(policy(spec.objectActions, resources...))
 		if env.key != nil {
-			// Multipart uploads to SSE-KMS need Decrypt as well as GenerateDataKey.
+			// What S3 asks of KMS on the caller's behalf: GenerateDataKey for
+			// a PUT, Decrypt for a GET and for each part of a multipart upload.
+			// (The CDK's GrantEncryptDecrypt adds ReEncrypt* and
+			// GenerateDataKey*, which S3 never uses.)
+			var kms []string
 			if slices.Contains(spec.objectActions, "s3:PutObject") {
-				env.key.GrantEncryptDecrypt(role)
-			} else if slices.Contains(spec.objectActions, "s3:GetObject") {
-				env.key.GrantDecrypt(role)
+				kms = append(kms, "kms:GenerateDataKey")
+			}
+			if slices.Contains(spec.objectActions, "s3:PutObject") || slices.Contains(spec.objectActions, "s3:GetObject") {
+				kms = append(kms, "kms:Decrypt")
+			}
+			if len(kms) > 0 {
+				role.AddToPolicy(policy(kms, env.key.KeyArn()))
 			}
 		}
 	}
@@ -298,12 +310,19 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 			props.Vpc = n.vpc
 			props.VpcSubnets = &awsec2.SubnetSelection{Subnets: &n.subnets}
 			props.SecurityGroups = &n.groups
-			role.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaVPCAccessExecutionRole")))
+			// The EC2 half of AWSLambdaVPCAccessExecutionRole, without its
+			// logs:* on every log group. EC2 scopes none of these to the
+			// function's own interfaces (see nag.go).
+			role.AddToPolicy(policy(vpcENIActions, jsii.String("*")))
 		}
 	}
 	fn := awslambda.NewFunction(scope, jsii.String(id+"Function"), props)
 	return fn
 }
+
+// vpcENIActions let Lambda manage a VPC function's network interfaces.
+var vpcENIActions = []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+	"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}
 
 var secretActions = []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 

@@ -67,7 +67,7 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 	if err != nil {
 		return nil, err
 	}
-	bucket := newRepositoryBucket(st, cfg, key)
+	bucket, accessLogs := newRepositoryBucket(st, cfg, key)
 	buckets := []awss3.IBucket{bucket}
 	for i, name := range cfg.RepositoryBuckets {
 		buckets = append(buckets, awss3.Bucket_FromBucketName(st, jsii.String(fmt.Sprintf("RepositoryBucket%d", i+1)), jsii.String(name)))
@@ -126,6 +126,15 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 	if topic != nil {
 		output(st, "AlarmTopicArn", topic.TopicArn(), "SNS topic the alarms notify")
 	}
+	if accessLogs != nil {
+		output(st, "AccessLogBucketName", accessLogs.BucketName(), "S3 server access logs of the repository bucket")
+	}
+	suppressFindings(st, cfg, suppressible{
+		inVPC:           network != nil,
+		createdSecret:   cfg.SourceSecretArn == "",
+		createdBucket:   cfg.BucketName == "",
+		accessLogBucket: accessLogs != nil,
+	})
 	return s, nil
 }
 

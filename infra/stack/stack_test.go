@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -283,7 +284,19 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 					}
 				}
 			}
-			checkResources("dynamodb:", "${"+tableID+".Arn}", "${"+tableID+".Arn}/index/*")
+			for _, a := range actions(stmts) {
+				if !strings.HasPrefix(a, "dynamodb:") {
+					continue
+				}
+				// Query also reads the index, by name; nothing else touches it.
+				want := []string{"${" + tableID + ".Arn}"}
+				if a == "dynamodb:Query" {
+					want = append(want, "${"+tableID+".Arn}/index/"+jobstore.IndexByDB)
+				}
+				if got := resourcesFor(stmts, a); !slices.Equal(got, want) {
+					t.Errorf("%s on %v, want %v", a, got, want)
+				}
+			}
 			checkResources("secretsmanager:", "${"+secretID+"}")
 			checkResources("s3:ListBucket", "${"+bucketID+".Arn}")
 			for _, a := range []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"} {
@@ -356,8 +369,11 @@ func checkStateMachine(t *testing.T, s *synthesized, m machineExpectation) {
 		t.Errorf("type %v, want STANDARD", p["StateMachineType"])
 	}
 	logging, _ := p["LoggingConfiguration"].(map[string]any)
-	if logging["Level"] != "ERROR" || logging["IncludeExecutionData"] != true || len(asSlice(logging["Destinations"])) != 1 {
-		t.Errorf("logging %v, want level ERROR with execution data to one log group", logging)
+	if logging["Level"] != "ALL" || logging["IncludeExecutionData"] != true || len(asSlice(logging["Destinations"])) != 1 {
+		t.Errorf("logging %v, want level ALL with execution data to one log group", logging)
+	}
+	if tracing, _ := p["TracingConfiguration"].(map[string]any); tracing["Enabled"] != true {
+		t.Errorf("tracing %v, want X-Ray on whatever srbackup:tracing says", tracing)
 	}
 	lg := render(asSlice(logging["Destinations"])[0].(map[string]any)["CloudWatchLogsLogGroup"].(map[string]any)["LogGroupArn"])
 	if !strings.HasPrefix(lg, "${"+m.id+"Logs") {
@@ -410,11 +426,12 @@ func checkStateMachine(t *testing.T, s *synthesized, m machineExpectation) {
 		if got := render(subs[v]); got != "${"+fnID+".Arn}" {
 			t.Errorf("substitution %s = %s, want the ARN of %s", v, got, fnID)
 		}
-		invokable = append(invokable, "${"+fnID+".Arn}", "${"+fnID+".Arn}:*")
+		// Unqualified: the definition invokes no version or alias.
+		invokable = append(invokable, "${"+fnID+".Arn}")
 		named = append(named, fn)
 	}
-	if len(subs) != len(invokable)/2 {
-		t.Errorf("substitutions %v: want exactly the %d variables the definition uses", slices.Sorted(maps.Keys(subs)), len(invokable)/2)
+	if len(subs) != len(invokable) {
+		t.Errorf("substitutions %v: want exactly the %d variables the definition uses", slices.Sorted(maps.Keys(subs)), len(invokable))
 	}
 	if !slices.Equal(sorted(named), sorted(m.functions)) {
 		t.Errorf("the definition calls %v, want %v", sorted(named), sorted(m.functions))
@@ -501,7 +518,9 @@ func TestTableMatchesJobstoreSchema(t *testing.T) {
 
 func TestRepositoryBucket(t *testing.T) {
 	s := defaults.get(t)
-	must(t, "one bucket", func() { s.assert.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(1)) })
+	must(t, "the repository bucket and its access-log bucket", func() {
+		s.assert.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(2))
+	})
 	id, r := s.resource(t, "AWS::S3::Bucket", "Repository")
 	must(t, "versioned, encrypted, private, aborts multipart uploads after a day", func() {
 		s.assert.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
@@ -592,8 +611,15 @@ func TestHTTPAPIRequiresIAM(t *testing.T) {
 	})
 	_, invoke := s.resource(t, "AWS::IAM::ManagedPolicy", "ApiInvokePolicy")
 	st := statementsOf(props(invoke)["PolicyDocument"])
-	if len(st) != 1 || !slices.Equal(st[0].Actions, []string{"execute-api:Invoke"}) || !strings.HasSuffix(st[0].Resources[0], "/*/*/v1/*") {
-		t.Errorf("ApiInvokePolicy %v: want execute-api:Invoke on the /v1 routes", st)
+	apiRef := "${" + strings.TrimSuffix(strings.TrimPrefix(render(props(stage)["ApiId"]), "${"), "}") + "}"
+	var wantRoutes []string
+	for _, r := range want {
+		method, path, _ := strings.Cut(r, " ")
+		path = regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(path, "*")
+		wantRoutes = append(wantRoutes, "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"+apiRef+"/$default/"+method+path)
+	}
+	if len(st) != 1 || !slices.Equal(st[0].Actions, []string{"execute-api:Invoke"}) || !slices.Equal(sorted(st[0].Resources), sorted(wantRoutes)) {
+		t.Errorf("ApiInvokePolicy %v: want execute-api:Invoke on exactly\n%v", st, sorted(wantRoutes))
 	}
 }
 
@@ -742,11 +768,27 @@ func TestFullConfiguration(t *testing.T) {
 					!slices.Equal(strs(vpc["SecurityGroupIds"]), []string{"sg-0ccc3333"}) {
 					t.Errorf("VpcConfig %v, want the configured subnets and security group", vpc)
 				}
-				if len(managed) != 1 || !strings.HasSuffix(managed[0], ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole") {
-					t.Errorf("managed policies %v, want AWSLambdaVPCAccessExecutionRole", managed)
+				// The EC2 half of AWSLambdaVPCAccessExecutionRole, without its logs:* on *.
+				for _, a := range []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface"} {
+					if got := resourcesFor(stmts, a); !slices.Equal(got, []string{"*"}) {
+						t.Errorf("%s on %v, want * (Lambda manages the function's interfaces)", a, got)
+					}
 				}
-			} else if vpc != nil || len(managed) > 0 {
-				t.Errorf("%s does not connect to the source but is in the VPC: %v %v", name, vpc, managed)
+			} else if vpc != nil || slices.ContainsFunc(actions(stmts), func(a string) bool { return strings.HasPrefix(a, "ec2:") }) {
+				t.Errorf("%s does not connect to the source but is in the VPC: %v %v", name, vpc, actions(stmts))
+			}
+			if len(managed) > 0 {
+				t.Errorf("managed policies %v, want none", managed)
+			}
+			// Resource * only where the service has no resource-level permissions.
+			for _, st := range stmts {
+				if slices.Contains(st.Resources, "*") {
+					for _, a := range st.Actions {
+						if !strings.HasPrefix(a, "ec2:") && !strings.HasPrefix(a, "xray:") {
+							t.Errorf("%s on *", a)
+						}
+					}
+				}
 			}
 			// Each function reads one secret at most: the backup functions
 			// the source's, RESTORE's the restore secret; never both.

@@ -153,9 +153,9 @@ func (d *definition) body(timeout time.Duration) (string, error) {
 	return string(bytes.TrimSpace(buf.Bytes())), nil
 }
 
-// newStateMachine creates the standard-type state machine m, logging errors
-// with execution data, and lets its role invoke exactly the functions the
-// definition names. cfg.ExecutionTimeout is the ceiling of both machines.
+// newStateMachine creates the standard-type state machine m, logging every
+// event with execution data and traced by X-Ray, and lets its role invoke
+// exactly the functions the definition names. cfg.ExecutionTimeout is the ceiling of both machines.
 func newStateMachine(scope awscdk.Stack, cfg Config, m machine, def *definition, fns map[string]awslambda.Function) (awsstepfunctions.StateMachine, error) {
 	body, err := def.body(cfg.ExecutionTimeout)
 	if err != nil {
@@ -176,16 +176,29 @@ func newStateMachine(scope awscdk.Stack, cfg Config, m machine, def *definition,
 		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(body)),
 		DefinitionSubstitutions: &subs,
 		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
+		// Every event, with its data: the data is the statement, the job
+		// spec (database, label, repository, object and partition names,
+		// properties), the plan's S3 key and batch numbers, and error causes.
+		// It holds no credentials and no row data (the shard plan, whose
+		// key-range bounds are row values, stays in S3), and the job table
+		// and SHOW BACKUP already show all of it; without it a failed
+		// execution cannot be followed once its history has expired.
 		Logs: &awsstepfunctions.LogOptions{
 			Destination:          logs,
-			Level:                awsstepfunctions.LogLevel_ERROR,
+			Level:                awsstepfunctions.LogLevel_ALL,
 			IncludeExecutionData: jsii.Bool(true),
 		},
-		TracingEnabled: jsii.Bool(cfg.Tracing),
+		// Always traced: the trace of an execution is its per-state latency
+		// and Lambda invoke times; srbackup:tracing adds the functions' own.
+		TracingEnabled: jsii.Bool(true),
 	})
+	// The definition calls the functions by unqualified ARN (no versions or
+	// aliases are published), so the role needs no "<arn>:*".
+	var invoked []*string
 	for _, v := range def.variables {
-		fns[m.subs[v]].GrantInvoke(sm)
+		invoked = append(invoked, fns[m.subs[v]].FunctionArn())
 	}
+	sm.AddToRolePolicy(policy([]string{"lambda:InvokeFunction"}, invoked...))
 	return sm, nil
 }
 
