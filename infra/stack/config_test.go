@@ -26,7 +26,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Errorf("names and paths: %+v", c)
 	}
 	if c.LogRetentionDays != 30 || c.JobHistoryTTLDays != 30 || c.APIThrottleRate != 10 || c.APIThrottleBurst != 20 ||
-		c.ExecutionTimeout != 0 || c.UploadMemoryMB != 2048 || c.Tracing || c.SourceSecretArn != "" || c.BucketName != "" {
+		c.ExecutionTimeout != 0 || c.UploadMemoryMB != 2048 || c.Tracing || c.SourceSecretArn != "" || c.BucketName != "" || !c.BucketAccessLogs {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -38,6 +38,7 @@ func TestConfigValueForms(t *testing.T) {
 		stack.CtxSecurityGroupIDs:      `["sg-01"]`,
 		stack.CtxRepositoryBuckets:     []any{"a-bucket", "b.bucket"},
 		stack.CtxTracing:               true,
+		stack.CtxBucketAccessLogs:      "false",
 		stack.CtxLogRetentionDays:      "365",
 		stack.CtxExecutionTimeoutHours: 36.0,
 		stack.CtxSchedules:             `[{"name": "n1", "cron": "cron(0 1 * * ? *)", "sql": "BACKUP SNAPSHOT d.s TO r"}]`,
@@ -50,7 +51,7 @@ func TestConfigValueForms(t *testing.T) {
 		!slices.Equal(c.RepositoryBuckets, []string{"a-bucket", "b.bucket"}) {
 		t.Errorf("lists: %q %q %q", c.SubnetIDs, c.SecurityGroupIDs, c.RepositoryBuckets)
 	}
-	if !c.Tracing || c.LogRetentionDays != 365 || c.ExecutionTimeout != 36*time.Hour || c.LambdaZipDir != "/abs/zips" {
+	if !c.Tracing || c.BucketAccessLogs || c.LogRetentionDays != 365 || c.ExecutionTimeout != 36*time.Hour || c.LambdaZipDir != "/abs/zips" {
 		t.Errorf("scalars: %+v", c)
 	}
 	if len(c.Schedules) != 1 || c.Schedules[0].Expression() != "cron(0 1 * * ? *)" {
@@ -95,6 +96,7 @@ func TestConfigErrors(t *testing.T) {
 		"admin not an ARN":        {map[string]any{stack.CtxAdmins: "alice"}, stack.CtxAdmins},
 		"bad e-mail":              {map[string]any{stack.CtxAlarmEmail: "ops"}, stack.CtxAlarmEmail},
 		"tracing not a bool":      {map[string]any{stack.CtxTracing: "yes please"}, stack.CtxTracing},
+		"access logs not a bool":  {map[string]any{stack.CtxBucketAccessLogs: "off"}, stack.CtxBucketAccessLogs},
 		"retention not accepted":  {map[string]any{stack.CtxLogRetentionDays: 31}, stack.CtxLogRetentionDays},
 		"retention not a number":  {map[string]any{stack.CtxLogRetentionDays: "a month"}, stack.CtxLogRetentionDays},
 		"ttl zero":                {map[string]any{stack.CtxJobHistoryTTLDays: 0}, stack.CtxJobHistoryTTLDays},
