@@ -118,6 +118,8 @@ type synthesized struct {
 	assert assertions.Template
 	// messages are the stack's annotations: cdk-nag findings and CDK warnings.
 	messages []message
+	// paths maps logical ids to construct paths.
+	paths map[string]string
 }
 
 // newApp returns an app with cdk.json's context, the placeholder zips and overrides.
@@ -148,7 +150,7 @@ func synth(name string, overrides map[string]any) (*synthesized, error) {
 	}
 	// Every fixture is also checked by cdk-nag (TestAwsSolutions): an
 	// aspect adds annotations only, so the template is the same.
-	stack.CheckAwsSolutions(app, false)
+	stack.CheckAwsSolutions(app, false, true)
 	// An unsuppressed cdk-nag error fails the synth (cdk.json's
 	// @aws-cdk/core:annotationsInValidationReport) after the template and
 	// the validation report are written: keep both, so that TestAwsSolutions
@@ -173,6 +175,12 @@ func synth(name string, overrides map[string]any) (*synthesized, error) {
 		return nil, err
 	}
 	s.messages = append(s.messages, findings...)
+	s.paths = map[string]string{}
+	for _, m := range s.messages {
+		if m.Level == "logicalId" {
+			s.paths[m.Text] = m.Path
+		}
+	}
 	return s, nil
 }
 
@@ -209,12 +217,19 @@ func readValidationReport(outdir string) ([]message, error) {
 
 // message is one annotation of the synthesized stack.
 type message struct {
-	Level string // "error", "warning" or "info"
+	Level string // "error", "warning" or "info"; "logicalId" names a resource's logical id
 	Path  string // construct path
 	Text  string
 }
 
-// readMessages reads a stack's annotations from the cloud assembly manifest.
+// metadataEntries maps construct paths to their metadata entries.
+type metadataEntries map[string][]struct {
+	Type string `json:"type"`
+	Data any    `json:"data"`
+}
+
+// readMessages reads a stack's annotations from the cloud assembly: the
+// manifest's metadata, or the file it names (additionalMetadataFile).
 func readMessages(outdir, artifactID string) ([]message, error) {
 	b, err := os.ReadFile(filepath.Join(outdir, "manifest.json"))
 	if err != nil {
@@ -222,10 +237,8 @@ func readMessages(outdir, artifactID string) ([]message, error) {
 	}
 	var manifest struct {
 		Artifacts map[string]struct {
-			Metadata map[string][]struct {
-				Type string `json:"type"`
-				Data any    `json:"data"`
-			} `json:"metadata"`
+			Metadata               metadataEntries `json:"metadata"`
+			AdditionalMetadataFile string          `json:"additionalMetadataFile"`
 		} `json:"artifacts"`
 	}
 	if err := json.Unmarshal(b, &manifest); err != nil {
@@ -235,9 +248,32 @@ func readMessages(outdir, artifactID string) ([]message, error) {
 	if !ok {
 		return nil, fmt.Errorf("manifest.json has no artifact %s", artifactID)
 	}
+	metadata := art.Metadata
+	if art.AdditionalMetadataFile != "" {
+		b, err := os.ReadFile(filepath.Join(outdir, art.AdditionalMetadataFile))
+		if err != nil {
+			return nil, err
+		}
+		var more metadataEntries
+		if err := json.Unmarshal(b, &more); err != nil {
+			return nil, fmt.Errorf("%s: %w", art.AdditionalMetadataFile, err)
+		}
+		if metadata == nil {
+			metadata = metadataEntries{}
+		}
+		for path, entries := range more {
+			metadata[path] = append(metadata[path], entries...)
+		}
+	}
+	if len(metadata) == 0 {
+		return nil, fmt.Errorf("no metadata for %s in the cloud assembly: where did the annotations go?", artifactID)
+	}
 	var out []message
-	for path, entries := range art.Metadata {
+	for path, entries := range metadata {
 		for _, e := range entries {
+			if id, ok := e.Data.(string); ok && e.Type == "aws:cdk:logicalId" {
+				out = append(out, message{Level: "logicalId", Path: path, Text: id})
+			}
 			level, ok := strings.CutPrefix(e.Type, "aws:cdk:")
 			if !ok || (level != "error" && level != "warning" && level != "info") {
 				continue
