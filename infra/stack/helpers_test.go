@@ -174,7 +174,12 @@ func synth(name string, overrides map[string]any) (*synthesized, error) {
 	if s.messages, err = readMessages(outdir, *st.ArtifactId()); err != nil {
 		return nil, err
 	}
-	s.messages = append(s.messages, findings...)
+	// The report repeats the errors of the metadata; keep one of each.
+	for _, f := range findings {
+		if !slices.Contains(s.messages, f) {
+			s.messages = append(s.messages, f)
+		}
+	}
 	s.paths = map[string]string{}
 	for _, m := range s.messages {
 		if m.Level == "logicalId" {
@@ -283,7 +288,7 @@ func readMessages(outdir, artifactID string) ([]message, error) {
 				b, _ := json.Marshal(e.Data)
 				text = string(b)
 			}
-			out = append(out, message{Level: level, Path: path, Text: text})
+			out = append(out, message{Level: level, Path: path, Text: strings.TrimSpace(text)})
 		}
 	}
 	slices.SortFunc(out, func(a, b message) int { return strings.Compare(a.Path+a.Text, b.Path+b.Text) })
