@@ -37,6 +37,9 @@ func run() error {
 	if _, err := stack.New(app, cfg, nil); err != nil {
 		return err
 	}
+	// cdk-nag's AwsSolutions pack: an unsuppressed finding fails `cdk synth`
+	// and `cdk deploy`; its CSV report is written next to the template.
+	stack.CheckAwsSolutions(app, true, false)
 	app.Synth(nil)
 	return nil
 }

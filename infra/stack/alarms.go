@@ -15,7 +15,7 @@ import (
 // newAlarms alarms on failed and timed-out executions and on every function's
 // errors and throttles. With an alarm e-mail they notify an SNS topic, which
 // is returned; otherwise the alarms only show in CloudWatch and it is nil.
-func newAlarms(scope constructs.Construct, cfg Config, sm awsstepfunctions.StateMachine, fns map[string]awslambda.Function) awssns.Topic {
+func newAlarms(scope constructs.Construct, cfg Config, sms map[string]awsstepfunctions.StateMachine, fns map[string]awslambda.Function) awssns.Topic {
 	var topic awssns.Topic
 	if cfg.AlarmEmail != "" {
 		topic = awssns.NewTopic(scope, jsii.String("AlarmTopic"), &awssns.TopicProps{
@@ -37,8 +37,11 @@ func newAlarms(scope constructs.Construct, cfg Config, sm awsstepfunctions.State
 			a.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
 		}
 	}
-	alarm("ExecutionsFailedAlarm", "srbackup: a backup execution failed", sm.MetricFailed(period))
-	alarm("ExecutionsTimedOutAlarm", "srbackup: a backup execution timed out", sm.MetricTimedOut(period))
+	for _, m := range machines {
+		sm := sms[m.kind]
+		alarm(m.alarmPrefix+"ExecutionsFailedAlarm", "srbackup: a "+m.kind+" execution failed", sm.MetricFailed(period))
+		alarm(m.alarmPrefix+"ExecutionsTimedOutAlarm", "srbackup: a "+m.kind+" execution timed out", sm.MetricTimedOut(period))
+	}
 	for _, name := range FunctionNames {
 		fn := fns[name]
 		id := constructID(name)

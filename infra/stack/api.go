@@ -2,6 +2,7 @@ package stack
 
 import (
 	"encoding/json"
+	"regexp"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
@@ -20,6 +21,11 @@ type Route struct {
 	Method awsapigatewayv2.HttpMethod
 	Path   string
 }
+
+var pathParamRe = regexp.MustCompile(`\{[^}/]+\}`)
+
+// ARNPath is the route's path in an execute-api ARN: each {parameter} is *.
+func (r Route) ARNPath() string { return pathParamRe.ReplaceAllString(r.Path, "*") }
 
 // Routes are the HTTP API's routes; every one requires AWS_IAM (SigV4) authorization.
 var Routes = []Route{
@@ -95,11 +101,14 @@ func newAPI(scope constructs.Construct, cfg Config, fn awslambda.Function) *api 
 			format:      awsapigateway.AccessLogFormat_Custom(jsii.String(string(format))),
 		},
 	})
+	// One ARN per route, on the one stage; a path parameter is a *.
+	var routes []*string
+	for _, r := range Routes {
+		routes = append(routes, httpAPI.ArnForExecuteApi(jsii.String(string(r.Method)), jsii.String(r.ARNPath()), stage.StageName()))
+	}
 	invoke := awsiam.NewManagedPolicy(scope, jsii.String("ApiInvokePolicy"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("Call the srbackup HTTP API; attach to the users and roles that run srbackup statements"),
-		Statements: &[]awsiam.PolicyStatement{
-			policy([]string{"execute-api:Invoke"}, httpAPI.ArnForExecuteApi(jsii.String("*"), jsii.String("/v1/*"), jsii.String("*"))),
-		},
+		Statements:  &[]awsiam.PolicyStatement{policy([]string{"execute-api:Invoke"}, routes...)},
 	})
 	return &api{url: stage.Url(), invokePolicy: invoke}
 }

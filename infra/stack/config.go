@@ -20,12 +20,14 @@ const (
 	CtxStackName             = "srbackup:stackName"
 	CtxLambdaZipDir          = "srbackup:lambdaZipDir"
 	CtxSourceSecretArn       = "srbackup:sourceSecretArn"
+	CtxRestoreSecretArn      = "srbackup:restoreSecretArn"
 	CtxVpcID                 = "srbackup:vpcId"
 	CtxSubnetIDs             = "srbackup:subnetIds"
 	CtxSecurityGroupIDs      = "srbackup:securityGroupIds"
 	CtxBucketName            = "srbackup:bucketName"
 	CtxRepositoryBuckets     = "srbackup:repositoryBuckets"
 	CtxKMSKeyArn             = "srbackup:kmsKeyArn"
+	CtxBucketAccessLogs      = "srbackup:bucketAccessLogs"
 	CtxSchedules             = "srbackup:schedules"
 	CtxAdmins                = "srbackup:admins"
 	CtxAlarmEmail            = "srbackup:alarmEmail"
@@ -52,8 +54,11 @@ const (
 	DefaultUploadMemoryMB        = 2048
 )
 
-// StateMachineFile is the backup state machine definition, relative to the repository root.
-const StateMachineFile = "statemachine/backup.asl.json"
+// The state machine definitions, relative to the repository root.
+const (
+	StateMachineFile        = "statemachine/backup.asl.json"
+	RestoreStateMachineFile = "statemachine/restore.asl.json"
+)
 
 // Config is everything the stack needs to know about one deployment.
 type Config struct {
@@ -62,10 +67,16 @@ type Config struct {
 	LambdaZipDir string
 	// StateMachineDefinition is the ASL file of the backup state machine (absolute).
 	StateMachineDefinition string
+	// RestoreStateMachineDefinition is the ASL file of the restore state machine (absolute).
+	RestoreStateMachineDefinition string
 
 	// SourceSecretArn is the Secrets Manager secret of the source database;
 	// empty means the stack creates an empty secret to be filled in after deploy.
 	SourceSecretArn string
+	// RestoreSecretArn is the secret the RESTORE functions connect to the
+	// target with (a user with DDL rights that the backup functions never
+	// read); empty means they use the source secret.
+	RestoreSecretArn string
 	// VpcID, SubnetIDs and SecurityGroupIDs place the functions that connect to
 	// the source database in a VPC. All empty means no VPC.
 	VpcID            string
@@ -79,6 +90,9 @@ type Config struct {
 	// KMSKeyArn encrypts the created bucket (else SSE-S3) and is granted to the
 	// functions that read or write repository objects.
 	KMSKeyArn string
+	// BucketAccessLogs turns on S3 server access logging of the created
+	// bucket into a log bucket of its own (the default).
+	BucketAccessLogs bool
 
 	Schedules  []Schedule
 	Admins     []string
@@ -148,27 +162,30 @@ var (
 func ConfigFromContext(lookup func(key string) any, root string) (Config, error) {
 	r := contextReader{lookup: lookup}
 	c := Config{
-		StackName:              r.str(CtxStackName, DefaultStackName),
-		LambdaZipDir:           r.str(CtxLambdaZipDir, DefaultLambdaZipDir),
-		StateMachineDefinition: filepath.Join(root, StateMachineFile),
-		SourceSecretArn:        r.str(CtxSourceSecretArn, ""),
-		VpcID:                  r.str(CtxVpcID, ""),
-		SubnetIDs:              r.list(CtxSubnetIDs),
-		SecurityGroupIDs:       r.list(CtxSecurityGroupIDs),
-		BucketName:             r.str(CtxBucketName, ""),
-		RepositoryBuckets:      r.list(CtxRepositoryBuckets),
-		KMSKeyArn:              r.str(CtxKMSKeyArn, ""),
-		Schedules:              r.schedules(CtxSchedules),
-		Admins:                 r.list(CtxAdmins),
-		AlarmEmail:             r.str(CtxAlarmEmail, ""),
-		Tracing:                r.boolean(CtxTracing),
-		LogRetentionDays:       r.integer(CtxLogRetentionDays, DefaultLogRetentionDays),
-		JobHistoryTTLDays:      r.integer(CtxJobHistoryTTLDays, DefaultJobHistoryTTLDays),
-		NoncurrentVersionDays:  r.integer(CtxNoncurrentVersionDays, DefaultNoncurrentVersionDays),
-		APIThrottleRate:        r.number(CtxAPIThrottleRate, DefaultAPIThrottleRate),
-		APIThrottleBurst:       r.integer(CtxAPIThrottleBurst, DefaultAPIThrottleBurst),
-		ExecutionTimeout:       time.Duration(r.integer(CtxExecutionTimeoutHours, 0)) * time.Hour,
-		UploadMemoryMB:         r.integer(CtxUploadMemoryMB, DefaultUploadMemoryMB),
+		StackName:                     r.str(CtxStackName, DefaultStackName),
+		LambdaZipDir:                  r.str(CtxLambdaZipDir, DefaultLambdaZipDir),
+		StateMachineDefinition:        filepath.Join(root, StateMachineFile),
+		RestoreStateMachineDefinition: filepath.Join(root, RestoreStateMachineFile),
+		SourceSecretArn:               r.str(CtxSourceSecretArn, ""),
+		RestoreSecretArn:              r.str(CtxRestoreSecretArn, ""),
+		VpcID:                         r.str(CtxVpcID, ""),
+		SubnetIDs:                     r.list(CtxSubnetIDs),
+		SecurityGroupIDs:              r.list(CtxSecurityGroupIDs),
+		BucketName:                    r.str(CtxBucketName, ""),
+		RepositoryBuckets:             r.list(CtxRepositoryBuckets),
+		KMSKeyArn:                     r.str(CtxKMSKeyArn, ""),
+		Schedules:                     r.schedules(CtxSchedules),
+		Admins:                        r.list(CtxAdmins),
+		AlarmEmail:                    r.str(CtxAlarmEmail, ""),
+		Tracing:                       r.boolean(CtxTracing, false),
+		BucketAccessLogs:              r.boolean(CtxBucketAccessLogs, true),
+		LogRetentionDays:              r.integer(CtxLogRetentionDays, DefaultLogRetentionDays),
+		JobHistoryTTLDays:             r.integer(CtxJobHistoryTTLDays, DefaultJobHistoryTTLDays),
+		NoncurrentVersionDays:         r.integer(CtxNoncurrentVersionDays, DefaultNoncurrentVersionDays),
+		APIThrottleRate:               r.number(CtxAPIThrottleRate, DefaultAPIThrottleRate),
+		APIThrottleBurst:              r.integer(CtxAPIThrottleBurst, DefaultAPIThrottleBurst),
+		ExecutionTimeout:              time.Duration(r.integer(CtxExecutionTimeoutHours, 0)) * time.Hour,
+		UploadMemoryMB:                r.integer(CtxUploadMemoryMB, DefaultUploadMemoryMB),
 	}
 	if r.err != nil {
 		return Config{}, r.err
@@ -192,6 +209,9 @@ func (c Config) Validate() error {
 	}
 	if c.SourceSecretArn != "" && !secretArnRe.MatchString(c.SourceSecretArn) {
 		return bad(CtxSourceSecretArn, "%q is not a Secrets Manager secret ARN", c.SourceSecretArn)
+	}
+	if c.RestoreSecretArn != "" && !secretArnRe.MatchString(c.RestoreSecretArn) {
+		return bad(CtxRestoreSecretArn, "%q is not a Secrets Manager secret ARN", c.RestoreSecretArn)
 	}
 	if c.VpcID == "" && (len(c.SubnetIDs) > 0 || len(c.SecurityGroupIDs) > 0) {
 		return bad(CtxVpcID, "required when %s or %s is set", CtxSubnetIDs, CtxSecurityGroupIDs)
@@ -354,10 +374,10 @@ func (r *contextReader) list(key string) []string {
 	return out
 }
 
-func (r *contextReader) boolean(key string) bool {
+func (r *contextReader) boolean(key string, def bool) bool {
 	v, ok := r.get(key)
 	if !ok {
-		return false
+		return def
 	}
 	switch b := v.(type) {
 	case bool:
@@ -370,7 +390,7 @@ func (r *contextReader) boolean(key string) bool {
 		return p
 	}
 	r.fail(key, v, "true or false")
-	return false
+	return def
 }
 
 func (r *contextReader) number(key string, def float64) float64 {

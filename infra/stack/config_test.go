@@ -21,11 +21,12 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.StackName != "SrBackup" || c.LambdaZipDir != "/repo/_build/lambda" || c.StateMachineDefinition != "/repo/statemachine/backup.asl.json" {
+	if c.StackName != "SrBackup" || c.LambdaZipDir != "/repo/_build/lambda" || c.StateMachineDefinition != "/repo/statemachine/backup.asl.json" ||
+		c.RestoreStateMachineDefinition != "/repo/statemachine/restore.asl.json" || c.RestoreSecretArn != "" {
 		t.Errorf("names and paths: %+v", c)
 	}
 	if c.LogRetentionDays != 30 || c.JobHistoryTTLDays != 30 || c.APIThrottleRate != 10 || c.APIThrottleBurst != 20 ||
-		c.ExecutionTimeout != 0 || c.UploadMemoryMB != 2048 || c.Tracing || c.SourceSecretArn != "" || c.BucketName != "" {
+		c.ExecutionTimeout != 0 || c.UploadMemoryMB != 2048 || c.Tracing || c.SourceSecretArn != "" || c.BucketName != "" || !c.BucketAccessLogs {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -37,6 +38,7 @@ func TestConfigValueForms(t *testing.T) {
 		stack.CtxSecurityGroupIDs:      `["sg-01"]`,
 		stack.CtxRepositoryBuckets:     []any{"a-bucket", "b.bucket"},
 		stack.CtxTracing:               true,
+		stack.CtxBucketAccessLogs:      "false",
 		stack.CtxLogRetentionDays:      "365",
 		stack.CtxExecutionTimeoutHours: 36.0,
 		stack.CtxSchedules:             `[{"name": "n1", "cron": "cron(0 1 * * ? *)", "sql": "BACKUP SNAPSHOT d.s TO r"}]`,
@@ -49,7 +51,7 @@ func TestConfigValueForms(t *testing.T) {
 		!slices.Equal(c.RepositoryBuckets, []string{"a-bucket", "b.bucket"}) {
 		t.Errorf("lists: %q %q %q", c.SubnetIDs, c.SecurityGroupIDs, c.RepositoryBuckets)
 	}
-	if !c.Tracing || c.LogRetentionDays != 365 || c.ExecutionTimeout != 36*time.Hour || c.LambdaZipDir != "/abs/zips" {
+	if !c.Tracing || c.BucketAccessLogs || c.LogRetentionDays != 365 || c.ExecutionTimeout != 36*time.Hour || c.LambdaZipDir != "/abs/zips" {
 		t.Errorf("scalars: %+v", c)
 	}
 	if len(c.Schedules) != 1 || c.Schedules[0].Expression() != "cron(0 1 * * ? *)" {
@@ -76,6 +78,7 @@ func TestConfigErrors(t *testing.T) {
 		want string
 	}{
 		"secret not an ARN":       {map[string]any{stack.CtxSourceSecretArn: "my-secret"}, stack.CtxSourceSecretArn},
+		"restore secret not ARN":  {map[string]any{stack.CtxRestoreSecretArn: "arn:aws:iam::123456789012:role/x"}, stack.CtxRestoreSecretArn},
 		"subnets without vpc":     {map[string]any{stack.CtxSubnetIDs: "subnet-01"}, stack.CtxVpcID},
 		"vpc without subnets":     {map[string]any{stack.CtxVpcID: "vpc-01"}, stack.CtxSubnetIDs},
 		"bad subnet":              {map[string]any{stack.CtxVpcID: "vpc-01", stack.CtxSubnetIDs: "sub-1"}, stack.CtxSubnetIDs},
@@ -93,6 +96,7 @@ func TestConfigErrors(t *testing.T) {
 		"admin not an ARN":        {map[string]any{stack.CtxAdmins: "alice"}, stack.CtxAdmins},
 		"bad e-mail":              {map[string]any{stack.CtxAlarmEmail: "ops"}, stack.CtxAlarmEmail},
 		"tracing not a bool":      {map[string]any{stack.CtxTracing: "yes please"}, stack.CtxTracing},
+		"access logs not a bool":  {map[string]any{stack.CtxBucketAccessLogs: "off"}, stack.CtxBucketAccessLogs},
 		"retention not accepted":  {map[string]any{stack.CtxLogRetentionDays: 31}, stack.CtxLogRetentionDays},
 		"retention not a number":  {map[string]any{stack.CtxLogRetentionDays: "a month"}, stack.CtxLogRetentionDays},
 		"ttl zero":                {map[string]any{stack.CtxJobHistoryTTLDays: 0}, stack.CtxJobHistoryTTLDays},

@@ -32,18 +32,29 @@ const (
 	FnUpload   = "upload"
 	FnFinalize = "finalize"
 	FnCleanup  = "cleanup"
+
+	// The RESTORE job's own steps; it shares FnLock with BACKUP.
+	FnRestoreParse   = "restoreparse"
+	FnRestorePrepare = "restoreprepare"
+	FnRestoreLoad    = "restoreload"
+	FnRestoreCommit  = "restorecommit"
+	FnRestoreCleanup = "restorecleanup"
 )
 
-// FunctionNames lists every function in pipeline order.
-var FunctionNames = []string{FnAPI, FnParse, FnLock, FnSnapshot, FnUpload, FnFinalize, FnCleanup}
+// FunctionNames lists every function: the API, then the backup and restore
+// pipelines in order. Each has a functions/<name> directory.
+var FunctionNames = []string{FnAPI, FnParse, FnLock, FnSnapshot, FnUpload, FnFinalize, FnCleanup,
+	FnRestoreParse, FnRestorePrepare, FnRestoreLoad, FnRestoreCommit, FnRestoreCleanup}
 
 // Environment variables the stack sets on the functions.
 const (
-	EnvTable             = "SRBACKUP_TABLE"
-	EnvStateMachineArn   = "SRBACKUP_STATE_MACHINE_ARN"
-	EnvSourceSecretArn   = "SRBACKUP_SOURCE_SECRET_ARN"
-	EnvAdmins            = "SRBACKUP_ADMINS"
-	EnvJobHistoryTTLDays = "SRBACKUP_JOB_HISTORY_TTL_DAYS"
+	EnvTable                  = "SRBACKUP_TABLE"
+	EnvStateMachineArn        = "SRBACKUP_STATE_MACHINE_ARN"
+	EnvRestoreStateMachineArn = "SRBACKUP_RESTORE_STATE_MACHINE_ARN"
+	EnvSourceSecretArn        = "SRBACKUP_SOURCE_SECRET_ARN"
+	EnvTargetSecretArn        = "SRBACKUP_TARGET_SECRET_ARN"
+	EnvAdmins                 = "SRBACKUP_ADMINS"
+	EnvJobHistoryTTLDays      = "SRBACKUP_JOB_HISTORY_TTL_DAYS"
 )
 
 // functionSpec is what one function is and what it may touch. The actions
@@ -55,6 +66,9 @@ type functionSpec struct {
 	timeout     time.Duration
 	// readsSource functions read the source secret and run in the source VPC.
 	readsSource bool
+	// connectsTarget functions (RESTORE's) read the target secret (the
+	// restore secret, else the source one) and run in the source VPC.
+	connectsTarget bool
 	// tableActions apply to the table, and Query also to its indexes.
 	tableActions []string
 	// bucketActions apply to the repository buckets themselves.
@@ -121,7 +135,54 @@ func functionSpecs(cfg Config) []functionSpec {
 		tableActions:  []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
 		objectActions: []string{"s3:DeleteObject", "s3:AbortMultipartUpload"},
-	}}
+	},
+		// RESTORE keeps no files in S3: its functions read the repository and
+		// never write or delete there. Each one's table access mirrors its
+		// backup counterpart's. DynamoDB has no TransactWriteItems permission:
+		// a transaction needs the actions of its parts (a lock release is a
+		// conditional Delete, a job update an Update).
+		{
+			name:           FnRestoreParse,
+			description:    "srbackup RESTORE Parse step: parses and validates a RESTORE statement into a job spec",
+			memoryMB:       256,
+			timeout:        2 * time.Minute,
+			connectsTarget: true,
+			tableActions:   []string{"dynamodb:GetItem", "dynamodb:Query"},
+			bucketActions:  []string{"s3:ListBucket"},
+			objectActions:  []string{"s3:GetObject"},
+		}, {
+			name:           FnRestorePrepare,
+			description:    "srbackup RESTORE Prepare step: verifies the snapshot, compares schemas, creates staging tables and plans the load",
+			memoryMB:       512,
+			timeout:        15 * time.Minute,
+			connectsTarget: true,
+			tableActions:   []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+			bucketActions:  []string{"s3:ListBucket"},
+			objectActions:  []string{"s3:GetObject"},
+		}, {
+			name:           FnRestoreLoad,
+			description:    "srbackup RESTORE LoadBatch step: streams Parquet files from S3 into the staging tables, verifying checksums",
+			memoryMB:       1024,
+			timeout:        15 * time.Minute,
+			connectsTarget: true,
+			tableActions:   []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+			bucketActions:  []string{"s3:ListBucket"},
+			objectActions:  []string{"s3:GetObject"},
+		}, {
+			name:           FnRestoreCommit,
+			description:    "srbackup RESTORE Commit step: swaps the staging tables in, restores views and routines, marks the job FINISHED, releases the lock",
+			memoryMB:       512,
+			timeout:        15 * time.Minute,
+			connectsTarget: true,
+			tableActions:   []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+		}, {
+			name:           FnRestoreCleanup,
+			description:    "srbackup RESTORE Cleanup step: cancels a failed, timed-out or cancelled restore, drops staging tables, releases the lock",
+			memoryMB:       256,
+			timeout:        15 * time.Minute,
+			connectsTarget: true,
+			tableActions:   []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+		}}
 }
 
 // environment is what the functions share.
@@ -129,8 +190,8 @@ type environment struct {
 	table         awsdynamodb.Table
 	buckets       []awss3.IBucket
 	key           awskms.IKey
-	secretArn     *string
-	secretPartial bool // the ARN came from context and may lack the random suffix
+	source        secretRef // the source database's secret
+	target        secretRef // the secret RESTORE connects to the target with
 	network       *network
 	jobHistoryTTL int
 }
@@ -174,11 +235,15 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 
 	vars := map[string]*string{EnvTable: env.table.TableName()}
 	if len(spec.tableActions) > 0 {
-		resources := []*string{env.table.TableArn()}
+		role.AddToPolicy(policy(spec.tableActions, env.table.TableArn()))
 		if slices.Contains(spec.tableActions, "dynamodb:Query") {
-			resources = append(resources, jsii.String(*env.table.TableArn()+"/index/*"))
+			// Each index by name: Query reads the job history through them.
+			var indexes []*string
+			for _, name := range tableIndexNames() {
+				indexes = append(indexes, jsii.String(*env.table.TableArn()+"/index/"+name))
+			}
+			role.AddToPolicy(policy([]string{"dynamodb:Query"}, indexes...))
 		}
-		role.AddToPolicy(policy(spec.tableActions, resources...))
 		if slices.ContainsFunc(spec.tableActions, isTableWrite) {
 			vars[EnvJobHistoryTTLDays] = jsii.String(strconv.Itoa(env.jobHistoryTTL))
 		}
@@ -197,11 +262,19 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 		}
 		role.AddToPolicy(policy(spec.objectActions, resources...))
 		if env.key != nil {
-			// Multipart uploads to SSE-KMS need Decrypt as well as GenerateDataKey.
+			// What S3 asks of KMS on the caller's behalf: GenerateDataKey for
+			// a PUT, Decrypt for a GET and for each part of a multipart upload.
+			// (The CDK's GrantEncryptDecrypt adds ReEncrypt* and
+			// GenerateDataKey*, which S3 never uses.)
+			var kms []string
 			if slices.Contains(spec.objectActions, "s3:PutObject") {
-				env.key.GrantEncryptDecrypt(role)
-			} else if slices.Contains(spec.objectActions, "s3:GetObject") {
-				env.key.GrantDecrypt(role)
+				kms = append(kms, "kms:GenerateDataKey")
+			}
+			if slices.Contains(spec.objectActions, "s3:PutObject") || slices.Contains(spec.objectActions, "s3:GetObject") {
+				kms = append(kms, "kms:Decrypt")
+			}
+			if len(kms) > 0 {
+				role.AddToPolicy(policy(kms, env.key.KeyArn()))
 			}
 		}
 	}
@@ -225,22 +298,47 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 		props.Tracing = awslambda.Tracing_ACTIVE
 	}
 	if spec.readsSource {
-		secretResources := []*string{env.secretArn}
-		if env.secretPartial {
-			// A partial ARN (without the random suffix) names the secret too.
-			secretResources = append(secretResources, jsii.String(*env.secretArn+"-??????"))
-		}
-		role.AddToPolicy(policy([]string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, secretResources...))
-		vars[EnvSourceSecretArn] = env.secretArn
+		role.AddToPolicy(policy(secretActions, env.source.resources()...))
+		vars[EnvSourceSecretArn] = env.source.arn
+	}
+	if spec.connectsTarget {
+		role.AddToPolicy(policy(secretActions, env.target.resources()...))
+		vars[EnvTargetSecretArn] = env.target.arn
+	}
+	if spec.readsSource || spec.connectsTarget {
 		if n := env.network; n != nil {
 			props.Vpc = n.vpc
 			props.VpcSubnets = &awsec2.SubnetSelection{Subnets: &n.subnets}
 			props.SecurityGroups = &n.groups
-			role.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaVPCAccessExecutionRole")))
+			// The EC2 half of AWSLambdaVPCAccessExecutionRole, without its
+			// logs:* on every log group. EC2 scopes none of these to the
+			// function's own interfaces (see nag.go).
+			role.AddToPolicy(policy(vpcENIActions, jsii.String("*")))
 		}
 	}
 	fn := awslambda.NewFunction(scope, jsii.String(id+"Function"), props)
 	return fn
+}
+
+// vpcENIActions let Lambda manage a VPC function's network interfaces.
+var vpcENIActions = []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+	"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}
+
+var secretActions = []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+
+// secretRef is a Secrets Manager secret the functions read.
+type secretRef struct {
+	arn     *string
+	partial bool // the ARN came from context and may lack the random suffix
+}
+
+// resources are the ARNs that name the secret in a policy.
+func (s secretRef) resources() []*string {
+	if !s.partial {
+		return []*string{s.arn}
+	}
+	// A partial ARN (without the random suffix) names the secret too.
+	return []*string{s.arn, jsii.String(*s.arn + "-??????")}
 }
 
 // constructID turns a function name into a construct id prefix: "api" → "Api".

@@ -57,7 +57,11 @@ func run(m *testing.M) (int, error) {
 	if outRoot, err = os.MkdirTemp("", "srbackup-infra-test-"); err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(outRoot)
+	defer func() {
+		if os.Getenv("KEEP_OUT") == "" {
+			os.RemoveAll(outRoot)
+		}
+	}()
 	zipDir = filepath.Join(outRoot, "lambda")
 	if err := writePlaceholderZips(zipDir); err != nil {
 		return 0, err
@@ -112,6 +116,10 @@ type synthesized struct {
 	path   string         // the template file
 	json   map[string]any // its content
 	assert assertions.Template
+	// messages are the stack's annotations: cdk-nag findings and CDK warnings.
+	messages []message
+	// paths maps logical ids to construct paths.
+	paths map[string]string
 }
 
 // newApp returns an app with cdk.json's context, the placeholder zips and overrides.
@@ -140,11 +148,19 @@ func synth(name string, overrides map[string]any) (*synthesized, error) {
 	if err != nil {
 		return nil, err
 	}
-	var path string
-	if err := catch(func() {
-		path = *app.Synth(nil).GetStackByName(st.StackName()).TemplateFullPath()
-	}); err != nil {
-		return nil, fmt.Errorf("synth: %w", err)
+	// Every fixture is also checked by cdk-nag (TestAwsSolutions): an
+	// aspect adds annotations only, so the template is the same.
+	stack.CheckAwsSolutions(app, false, true)
+	// An unsuppressed cdk-nag error fails the synth (cdk.json's
+	// @aws-cdk/core:annotationsInValidationReport) after the template and
+	// the validation report are written: keep both, so that TestAwsSolutions
+	// lists the findings and the other tests still run.
+	path := filepath.Join(outdir, *st.ArtifactId()+".template.json")
+	var findings []message
+	if err := catch(func() { app.Synth(nil) }); err != nil {
+		if findings, _ = readValidationReport(outdir); len(findings) == 0 {
+			return nil, fmt.Errorf("synth: %w", err)
+		}
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -155,7 +171,128 @@ func synth(name string, overrides map[string]any) (*synthesized, error) {
 		return nil, err
 	}
 	s.assert = assertions.Template_FromJSON(&s.json, nil)
+	if s.messages, err = readMessages(outdir, *st.ArtifactId()); err != nil {
+		return nil, err
+	}
+	// The report repeats the errors of the metadata; keep one of each.
+	for _, f := range findings {
+		if !slices.Contains(s.messages, f) {
+			s.messages = append(s.messages, f)
+		}
+	}
+	s.paths = map[string]string{}
+	for _, m := range s.messages {
+		if m.Level == "logicalId" {
+			s.paths[m.Text] = m.Path
+		}
+	}
 	return s, nil
+}
+
+// readValidationReport returns the violations of a failed synth's report.
+func readValidationReport(outdir string) ([]message, error) {
+	b, err := os.ReadFile(filepath.Join(outdir, "validation-report.json"))
+	if err != nil {
+		return nil, err
+	}
+	var report struct {
+		PluginReports []struct {
+			Violations []struct {
+				Description         string `json:"description"`
+				Severity            string `json:"severity"`
+				ViolatingConstructs []struct {
+					ConstructPath string `json:"constructPath"`
+				} `json:"violatingConstructs"`
+			} `json:"violations"`
+		} `json:"pluginReports"`
+	}
+	if err := json.Unmarshal(b, &report); err != nil {
+		return nil, fmt.Errorf("validation-report.json: %w", err)
+	}
+	var out []message
+	for _, p := range report.PluginReports {
+		for _, v := range p.Violations {
+			for _, c := range v.ViolatingConstructs {
+				out = append(out, message{Level: v.Severity, Path: "/" + c.ConstructPath, Text: strings.TrimSpace(v.Description)})
+			}
+		}
+	}
+	return out, nil
+}
+
+// message is one annotation of the synthesized stack.
+type message struct {
+	Level string // "error", "warning" or "info"; "logicalId" names a resource's logical id
+	Path  string // construct path
+	Text  string
+}
+
+// metadataEntries maps construct paths to their metadata entries.
+type metadataEntries map[string][]struct {
+	Type string `json:"type"`
+	Data any    `json:"data"`
+}
+
+// readMessages reads a stack's annotations from the cloud assembly: the
+// manifest's metadata, or the file it names (additionalMetadataFile).
+func readMessages(outdir, artifactID string) ([]message, error) {
+	b, err := os.ReadFile(filepath.Join(outdir, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	var manifest struct {
+		Artifacts map[string]struct {
+			Metadata               metadataEntries `json:"metadata"`
+			AdditionalMetadataFile string          `json:"additionalMetadataFile"`
+		} `json:"artifacts"`
+	}
+	if err := json.Unmarshal(b, &manifest); err != nil {
+		return nil, fmt.Errorf("manifest.json: %w", err)
+	}
+	art, ok := manifest.Artifacts[artifactID]
+	if !ok {
+		return nil, fmt.Errorf("manifest.json has no artifact %s", artifactID)
+	}
+	metadata := art.Metadata
+	if art.AdditionalMetadataFile != "" {
+		b, err := os.ReadFile(filepath.Join(outdir, art.AdditionalMetadataFile))
+		if err != nil {
+			return nil, err
+		}
+		var more metadataEntries
+		if err := json.Unmarshal(b, &more); err != nil {
+			return nil, fmt.Errorf("%s: %w", art.AdditionalMetadataFile, err)
+		}
+		if metadata == nil {
+			metadata = metadataEntries{}
+		}
+		for path, entries := range more {
+			metadata[path] = append(metadata[path], entries...)
+		}
+	}
+	if len(metadata) == 0 {
+		return nil, fmt.Errorf("no metadata for %s in the cloud assembly: where did the annotations go?", artifactID)
+	}
+	var out []message
+	for path, entries := range metadata {
+		for _, e := range entries {
+			if id, ok := e.Data.(string); ok && e.Type == "aws:cdk:logicalId" {
+				out = append(out, message{Level: "logicalId", Path: path, Text: id})
+			}
+			level, ok := strings.CutPrefix(e.Type, "aws:cdk:")
+			if !ok || (level != "error" && level != "warning" && level != "info") {
+				continue
+			}
+			text, isString := e.Data.(string)
+			if !isString {
+				b, _ := json.Marshal(e.Data)
+				text = string(b)
+			}
+			out = append(out, message{Level: level, Path: path, Text: strings.TrimSpace(text)})
+		}
+	}
+	slices.SortFunc(out, func(a, b message) int { return strings.Compare(a.Path+a.Text, b.Path+b.Text) })
+	return out, nil
 }
 
 // fixture synthesizes once per test binary and shares the result.

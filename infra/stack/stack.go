@@ -1,5 +1,5 @@
 // Package stack defines the srbackup CloudFormation stack: the Lambda
-// functions, the backup state machine, the DynamoDB job table, the S3
+// functions, the backup and restore state machines, the DynamoDB job table, the S3
 // repository bucket, the HTTP API, schedules and alarms.
 //
 // The stack is environment-agnostic and makes no lookups, so it synthesizes
@@ -26,8 +26,9 @@ import (
 type Stack struct {
 	awscdk.Stack
 	// Functions by name (FnAPI, FnParse, …).
-	Functions    map[string]awslambda.Function
-	StateMachine awsstepfunctions.StateMachine
+	Functions           map[string]awslambda.Function
+	StateMachine        awsstepfunctions.StateMachine // BACKUP
+	RestoreStateMachine awsstepfunctions.StateMachine
 }
 
 // New adds the srbackup stack to scope. It fails, rather than panics, when a
@@ -36,9 +37,13 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	def, err := loadDefinition(cfg.StateMachineDefinition)
-	if err != nil {
-		return nil, err
+	defs := map[string]*definition{}
+	for _, m := range machines {
+		d, err := loadDefinition(m.path(cfg), m)
+		if err != nil {
+			return nil, err
+		}
+		defs[m.kind] = d
 	}
 	if err := checkBundles(cfg.LambdaZipDir); err != nil {
 		return nil, err
@@ -62,20 +67,24 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 	if err != nil {
 		return nil, err
 	}
-	bucket := newRepositoryBucket(st, cfg, key)
+	bucket, accessLogs := newRepositoryBucket(st, cfg, key)
 	buckets := []awss3.IBucket{bucket}
 	for i, name := range cfg.RepositoryBuckets {
 		buckets = append(buckets, awss3.Bucket_FromBucketName(st, jsii.String(fmt.Sprintf("RepositoryBucket%d", i+1)), jsii.String(name)))
 	}
-	secretArn, secretPartial := sourceSecret(st, cfg)
+	source := sourceSecret(st, cfg)
+	target := source
+	if cfg.RestoreSecretArn != "" {
+		target = secretRef{arn: jsii.String(cfg.RestoreSecretArn), partial: true}
+	}
 	network := sourceNetwork(st, cfg)
 
 	env := environment{
 		table:         table,
 		buckets:       buckets,
 		key:           key,
-		secretArn:     secretArn,
-		secretPartial: secretPartial,
+		source:        source,
+		target:        target,
 		network:       network,
 		jobHistoryTTL: cfg.JobHistoryTTLDays,
 	}
@@ -83,33 +92,49 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 		s.Functions[spec.name] = newFunction(st, cfg, spec, env)
 	}
 
-	sm, err := newStateMachine(st, cfg, def, s.Functions)
-	if err != nil {
-		return nil, err
+	sms := map[string]awsstepfunctions.StateMachine{}
+	for _, m := range machines {
+		sm, err := newStateMachine(st, cfg, m, defs[m.kind], s.Functions)
+		if err != nil {
+			return nil, err
+		}
+		sms[m.kind] = sm
+		grantExecutionAccess(st, m, sm, s.Functions)
+		newCleanupTrigger(st, m, sm, s.Functions[m.cleanup])
 	}
-	s.StateMachine = sm
-	grantExecutionAccess(st, sm, s.Functions)
+	s.StateMachine, s.RestoreStateMachine = sms[backupMachine.kind], sms[restoreMachine.kind]
+	sm := s.StateMachine
 	s.Functions[FnAPI].AddEnvironment(jsii.String(EnvStateMachineArn), sm.StateMachineArn(), nil)
+	s.Functions[FnAPI].AddEnvironment(jsii.String(EnvRestoreStateMachineArn), s.RestoreStateMachine.StateMachineArn(), nil)
 	if len(cfg.Admins) > 0 {
 		s.Functions[FnAPI].AddEnvironment(jsii.String(EnvAdmins), jsii.String(strings.Join(cfg.Admins, ",")), nil)
 	}
-	newCleanupTrigger(st, sm, s.Functions[FnCleanup])
 	newSchedules(st, cfg, sm)
 	api := newAPI(st, cfg, s.Functions[FnAPI])
-	topic := newAlarms(st, cfg, sm, s.Functions)
+	topic := newAlarms(st, cfg, sms, s.Functions)
 
 	output(st, "ApiUrl", api.url, "Base URL of the HTTP API (requests are SigV4-signed for service execute-api)")
 	output(st, "ApiInvokePolicyArn", api.invokePolicy.ManagedPolicyArn(), "Managed policy that lets a principal call the HTTP API")
 	output(st, "StateMachineArn", sm.StateMachineArn(), "Backup state machine; start it with {\"sql\": \"BACKUP …\"}")
+	output(st, "RestoreStateMachineArn", s.RestoreStateMachine.StateMachineArn(), "Restore state machine; start it with {\"sql\": \"RESTORE …\"}")
 	output(st, "TableName", table.TableName(), "DynamoDB table of jobs, locks and repositories")
 	output(st, "BucketName", bucket.BucketName(), "S3 repository bucket")
-	output(st, "SourceSecretArn", secretArn, "Secrets Manager secret holding the source database connection")
+	output(st, "SourceSecretArn", source.arn, "Secrets Manager secret holding the source database connection")
 	if network != nil && network.createdGroup != nil {
 		output(st, "SourceSecurityGroupId", network.createdGroup.SecurityGroupId(), "Security group of the functions that connect to the source; allow it in the database's security group")
 	}
 	if topic != nil {
 		output(st, "AlarmTopicArn", topic.TopicArn(), "SNS topic the alarms notify")
 	}
+	if accessLogs != nil {
+		output(st, "AccessLogBucketName", accessLogs.BucketName(), "S3 server access logs of the repository bucket")
+	}
+	suppressFindings(st, cfg, suppressible{
+		inVPC:           network != nil,
+		createdSecret:   cfg.SourceSecretArn == "",
+		createdBucket:   cfg.BucketName == "",
+		accessLogBucket: accessLogs != nil,
+	})
 	return s, nil
 }
 
@@ -120,17 +145,17 @@ func output(scope constructs.Construct, id string, value *string, description st
 	})
 }
 
-// sourceSecret returns the ARN of the source database secret: the configured
-// one (possibly partial, i.e. without the random suffix), or that of a new
-// secret the operator fills in after deploying.
-func sourceSecret(scope constructs.Construct, cfg Config) (arn *string, partial bool) {
+// sourceSecret returns the source database secret: the configured one
+// (possibly partial, i.e. without the random suffix), or a new secret the
+// operator fills in after deploying.
+func sourceSecret(scope constructs.Construct, cfg Config) secretRef {
 	if cfg.SourceSecretArn != "" {
-		return jsii.String(cfg.SourceSecretArn), true
+		return secretRef{arn: jsii.String(cfg.SourceSecretArn), partial: true}
 	}
 	secret := awssecretsmanager.NewSecret(scope, jsii.String("SourceSecret"), &awssecretsmanager.SecretProps{
 		Description: jsii.String("srbackup source database connection; replace the generated value with the connection fields after deploying"),
 	})
-	return secret.SecretArn(), false
+	return secretRef{arn: secret.SecretArn()}
 }
 
 // network is where the functions that connect to the source database run.

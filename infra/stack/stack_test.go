@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -24,6 +25,7 @@ var defaults = &fixture{name: "default"}
 var full = &fixture{name: "full", overrides: map[string]any{
 	stack.CtxStackName:         "SrBackupProd",
 	stack.CtxSourceSecretArn:   "arn:aws:secretsmanager:eu-west-1:123456789012:secret:srbackup/source",
+	stack.CtxRestoreSecretArn:  "arn:aws:secretsmanager:eu-west-1:123456789012:secret:srbackup/restore-target",
 	stack.CtxVpcID:             "vpc-0123456789abcdef0",
 	stack.CtxSubnetIDs:         "subnet-0aaa1111, subnet-0bbb2222",
 	stack.CtxSecurityGroupIDs:  []any{"sg-0ccc3333"},
@@ -68,7 +70,7 @@ var logActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
 var expectedFunctions = map[string]functionExpectation{
 	stack.FnAPI: {
 		memory: 512, timeout: 30,
-		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn, stack.EnvStateMachineArn},
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn, stack.EnvStateMachineArn, stack.EnvRestoreStateMachineArn},
 		allowed: []string{
 			"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
 			"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
@@ -119,7 +121,50 @@ var expectedFunctions = map[string]functionExpectation{
 			"states:DescribeExecution"},
 		forbidden: []string{"secretsmanager:GetSecretValue", "s3:PutObject", "states:StartExecution"},
 	},
+	// RESTORE keeps no files in S3: no function of it writes or deletes there.
+	stack.FnRestoreParse: {
+		memory: 256, timeout: 120,
+		env:       []string{stack.EnvTable, stack.EnvTargetSecretArn},
+		allowed:   []string{"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:ListBucket", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+		forbidden: append([]string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "states:StartExecution"}, restoreForbidden...),
+	},
+	stack.FnRestorePrepare: {
+		memory: 512, timeout: 900,
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvTargetSecretArn},
+		allowed: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+			"s3:GetObject", "s3:ListBucket", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+		forbidden: append([]string{"dynamodb:DeleteItem"}, restoreForbidden...),
+	},
+	stack.FnRestoreLoad: {
+		memory: 1024, timeout: 900,
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvTargetSecretArn},
+		allowed: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+			"s3:GetObject", "s3:ListBucket", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+		// It must not be able to delete the lock.
+		forbidden: append([]string{"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}, restoreForbidden...),
+	},
+	stack.FnRestoreCommit: {
+		memory: 512, timeout: 900,
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvTargetSecretArn},
+		allowed: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
+			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+		forbidden: append([]string{"s3:GetObject", "s3:ListBucket"}, restoreForbidden...),
+	},
+	stack.FnRestoreCleanup: {
+		memory: 256, timeout: 900,
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvTargetSecretArn},
+		allowed: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
+			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "states:DescribeExecution"},
+		forbidden: append([]string{"s3:GetObject", "states:StartExecution"}, restoreForbidden...),
+	},
 }
+
+// restoreFunctions are RESTORE's own functions: they connect to the target.
+var restoreFunctions = []string{stack.FnRestoreParse, stack.FnRestorePrepare, stack.FnRestoreLoad, stack.FnRestoreCommit, stack.FnRestoreCleanup}
+
+// restoreForbidden: the restore job keeps no files in S3 and starts nothing.
+var restoreForbidden = []string{"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload",
+	"states:StopExecution", "lambda:InvokeFunction"}
 
 func constructID(name string) string { return strings.ToUpper(name[:1]) + name[1:] }
 
@@ -137,7 +182,7 @@ func (s *synthesized) function(t *testing.T, name string) (id string, p map[stri
 
 func TestLambdaFunctions(t *testing.T) {
 	s := defaults.get(t)
-	must(t, "seven functions", func() {
+	must(t, "one function per name", func() {
 		s.assert.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(stack.FunctionNames))))
 	})
 	maxMemory := 0.0
@@ -197,9 +242,13 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 	bucketID, _ := s.resource(t, "AWS::S3::Bucket", "Repository")
 	secretID, _ := s.resource(t, "AWS::SecretsManager::Secret", "SourceSecret")
 	smID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", "BackupStateMachine")
+	restoreID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", "RestoreStateMachine")
 	for _, name := range stack.FunctionNames {
 		t.Run(name, func(t *testing.T) {
-			want := expectedFunctions[name]
+			want, ok := expectedFunctions[name]
+			if !ok {
+				t.Fatalf("no expectation for function %s: add it to expectedFunctions", name)
+			}
 			_, p, roleID := s.function(t, name)
 			stmts, managed := s.rolePolicies(roleID)
 			if got, all := actions(stmts), sorted(append(want.allowed, logActions...)); !slices.Equal(got, all) {
@@ -235,13 +284,25 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 					}
 				}
 			}
-			checkResources("dynamodb:", "${"+tableID+".Arn}", "${"+tableID+".Arn}/index/*")
+			for _, a := range actions(stmts) {
+				if !strings.HasPrefix(a, "dynamodb:") {
+					continue
+				}
+				// Query also reads the index, by name; nothing else touches it.
+				want := []string{"${" + tableID + ".Arn}"}
+				if a == "dynamodb:Query" {
+					want = append(want, "${"+tableID+".Arn}/index/"+jobstore.IndexByDB)
+				}
+				if got := resourcesFor(stmts, a); !slices.Equal(got, want) {
+					t.Errorf("%s on %v, want %v", a, got, want)
+				}
+			}
 			checkResources("secretsmanager:", "${"+secretID+"}")
 			checkResources("s3:ListBucket", "${"+bucketID+".Arn}")
 			for _, a := range []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"} {
 				checkResources(a, "${"+bucketID+".Arn}/"+stack.RepositoryKeyPattern)
 			}
-			checkResources("states:StartExecution", "${"+smID+"}")
+			checkResources("states:StartExecution", "${"+smID+"}", "${"+restoreID+"}")
 			lg := render(p["LoggingConfig"].(map[string]any)["LogGroup"])
 			checkResources("logs:", strings.TrimSuffix(lg, "}")+".Arn}")
 		})
@@ -273,28 +334,62 @@ func states(def map[string]any, visit func(name string, st map[string]any)) {
 	}
 }
 
-func TestStateMachine(t *testing.T) {
+// machineExpectation is one state machine of the stack.
+type machineExpectation struct {
+	kind, id, file string
+	subs           map[string]string
+	functions      []string // exactly the functions it may invoke
+	cleanup        string   // the function its execution-ended rule runs
+	ruleID         string
+}
+
+var expectedMachines = []machineExpectation{
+	{kind: "backup", id: "BackupStateMachine", file: stack.StateMachineFile, subs: stack.DefinitionSubstitutions,
+		functions: []string{stack.FnParse, stack.FnLock, stack.FnSnapshot, stack.FnUpload, stack.FnFinalize, stack.FnCleanup},
+		cleanup:   stack.FnCleanup, ruleID: "ExecutionEndedRule"},
+	{kind: "restore", id: "RestoreStateMachine", file: stack.RestoreStateMachineFile, subs: stack.RestoreDefinitionSubstitutions,
+		functions: []string{stack.FnRestoreParse, stack.FnLock, stack.FnRestorePrepare, stack.FnRestoreLoad, stack.FnRestoreCommit, stack.FnRestoreCleanup},
+		cleanup:   stack.FnRestoreCleanup, ruleID: "RestoreExecutionEndedRule"},
+}
+
+func TestStateMachines(t *testing.T) {
 	s := defaults.get(t)
-	_, r := s.resource(t, "AWS::StepFunctions::StateMachine", "BackupStateMachine")
+	must(t, "two state machines", func() {
+		s.assert.ResourceCountIs(jsii.String("AWS::StepFunctions::StateMachine"), jsii.Number(float64(len(expectedMachines))))
+	})
+	for _, m := range expectedMachines {
+		t.Run(m.kind, func(t *testing.T) { checkStateMachine(t, s, m) })
+	}
+}
+
+func checkStateMachine(t *testing.T, s *synthesized, m machineExpectation) {
+	_, r := s.resource(t, "AWS::StepFunctions::StateMachine", m.id)
 	p := props(r)
 	if p["StateMachineType"] != "STANDARD" {
 		t.Errorf("type %v, want STANDARD", p["StateMachineType"])
 	}
 	logging, _ := p["LoggingConfiguration"].(map[string]any)
-	if logging["Level"] != "ERROR" || logging["IncludeExecutionData"] != true || len(asSlice(logging["Destinations"])) != 1 {
-		t.Errorf("logging %v, want level ERROR with execution data to one log group", logging)
+	if logging["Level"] != "ALL" || logging["IncludeExecutionData"] != true || len(asSlice(logging["Destinations"])) != 1 {
+		t.Errorf("logging %v, want level ALL with execution data to one log group", logging)
+	}
+	if tracing, _ := p["TracingConfiguration"].(map[string]any); tracing["Enabled"] != true {
+		t.Errorf("tracing %v, want X-Ray on whatever srbackup:tracing says", tracing)
+	}
+	lg := render(asSlice(logging["Destinations"])[0].(map[string]any)["CloudWatchLogsLogGroup"].(map[string]any)["LogGroupArn"])
+	if !strings.HasPrefix(lg, "${"+m.id+"Logs") {
+		t.Errorf("logs go to %s, want the %sLogs log group", lg, m.id)
 	}
 
 	text, ok := p["DefinitionString"].(string)
 	if !ok {
 		t.Fatalf("DefinitionString is not a literal string: %v", p["DefinitionString"])
 	}
-	file, err := os.ReadFile(filepath.Join(repoRoot, stack.StateMachineFile))
+	file, err := os.ReadFile(filepath.Join(repoRoot, m.file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if text != strings.TrimSpace(string(file)) {
-		t.Errorf("the template's definition differs from %s", stack.StateMachineFile)
+		t.Errorf("the template's definition differs from %s", m.file)
 	}
 	var def map[string]any
 	if err := json.Unmarshal([]byte(text), &def); err != nil {
@@ -319,10 +414,11 @@ func TestStateMachine(t *testing.T) {
 		t.Errorf("definition has %d Map, %d Retry, %d Catch states; want each", maps_, retries, catches)
 	}
 
-	// Every ${…} of the definition is substituted by the ARN of its function.
+	// Every ${…} of the definition is substituted by the ARN of its function,
+	// and those are exactly the functions expected.
 	subs, _ := p["DefinitionSubstitutions"].(map[string]any)
-	var invokable []string
-	for v, fn := range stack.DefinitionSubstitutions {
+	var invokable, named []string
+	for v, fn := range m.subs {
 		if !strings.Contains(text, "${"+v+"}") {
 			continue
 		}
@@ -330,10 +426,15 @@ func TestStateMachine(t *testing.T) {
 		if got := render(subs[v]); got != "${"+fnID+".Arn}" {
 			t.Errorf("substitution %s = %s, want the ARN of %s", v, got, fnID)
 		}
-		invokable = append(invokable, "${"+fnID+".Arn}", "${"+fnID+".Arn}:*")
+		// Unqualified: the definition invokes no version or alias.
+		invokable = append(invokable, "${"+fnID+".Arn}")
+		named = append(named, fn)
 	}
-	if len(subs) != len(invokable)/2 {
-		t.Errorf("substitutions %v: want exactly the %d variables the definition uses", slices.Sorted(maps.Keys(subs)), len(invokable)/2)
+	if len(subs) != len(invokable) {
+		t.Errorf("substitutions %v: want exactly the %d variables the definition uses", slices.Sorted(maps.Keys(subs)), len(invokable))
+	}
+	if !slices.Equal(sorted(named), sorted(m.functions)) {
+		t.Errorf("the definition calls %v, want %v", sorted(named), sorted(m.functions))
 	}
 
 	// Its role may invoke these functions and nothing else.
@@ -417,7 +518,9 @@ func TestTableMatchesJobstoreSchema(t *testing.T) {
 
 func TestRepositoryBucket(t *testing.T) {
 	s := defaults.get(t)
-	must(t, "one bucket", func() { s.assert.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(1)) })
+	must(t, "the repository bucket and its access-log bucket", func() {
+		s.assert.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(2))
+	})
 	id, r := s.resource(t, "AWS::S3::Bucket", "Repository")
 	must(t, "versioned, encrypted, private, aborts multipart uploads after a day", func() {
 		s.assert.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
@@ -508,44 +611,116 @@ func TestHTTPAPIRequiresIAM(t *testing.T) {
 	})
 	_, invoke := s.resource(t, "AWS::IAM::ManagedPolicy", "ApiInvokePolicy")
 	st := statementsOf(props(invoke)["PolicyDocument"])
-	if len(st) != 1 || !slices.Equal(st[0].Actions, []string{"execute-api:Invoke"}) || !strings.HasSuffix(st[0].Resources[0], "/*/*/v1/*") {
-		t.Errorf("ApiInvokePolicy %v: want execute-api:Invoke on the /v1 routes", st)
+	apiRef := "${" + strings.TrimSuffix(strings.TrimPrefix(render(props(stage)["ApiId"]), "${"), "}") + "}"
+	var wantRoutes []string
+	for _, r := range want {
+		method, path, _ := strings.Cut(r, " ")
+		path = regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(path, "*")
+		wantRoutes = append(wantRoutes, "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"+apiRef+"/$default/"+method+path)
+	}
+	if len(st) != 1 || !slices.Equal(st[0].Actions, []string{"execute-api:Invoke"}) || !slices.Equal(sorted(st[0].Resources), sorted(wantRoutes)) {
+		t.Errorf("ApiInvokePolicy %v: want execute-api:Invoke on exactly\n%v", st, sorted(wantRoutes))
 	}
 }
 
 func TestExecutionEndRuleRunsCleanup(t *testing.T) {
 	s := defaults.get(t)
-	smID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", "BackupStateMachine")
-	cleanupID, _, cleanupRole := s.function(t, stack.FnCleanup)
-	_, rule := s.resource(t, "AWS::Events::Rule", "ExecutionEndedRule")
-	p := props(rule)
-	pattern, _ := json.Marshal(p["EventPattern"])
-	want := `{"detail":{"stateMachineArn":[{"Ref":"` + smID + `"}],"status":["ABORTED","FAILED","TIMED_OUT"]},"detail-type":["Step Functions Execution Status Change"],"source":["aws.states"]}`
-	if string(pattern) != want {
-		t.Errorf("event pattern\n got %s\nwant %s", pattern, want)
+	for _, m := range expectedMachines {
+		t.Run(m.kind, func(t *testing.T) {
+			smID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", m.id)
+			cleanupID, _, cleanupRole := s.function(t, m.cleanup)
+			_, rule := s.resource(t, "AWS::Events::Rule", m.ruleID)
+			p := props(rule)
+			pattern, _ := json.Marshal(p["EventPattern"])
+			want := `{"detail":{"stateMachineArn":[{"Ref":"` + smID + `"}],"status":["ABORTED","FAILED","TIMED_OUT"]},"detail-type":["Step Functions Execution Status Change"],"source":["aws.states"]}`
+			if string(pattern) != want {
+				t.Errorf("event pattern\n got %s\nwant %s", pattern, want)
+			}
+			targets := asSlice(p["Targets"])
+			if len(targets) != 1 || render(targets[0].(map[string]any)["Arn"]) != "${"+cleanupID+".Arn}" {
+				t.Errorf("rule targets %v, want the %s function", targets, m.cleanup)
+			}
+			// Cleanup can look the execution up, through a policy of its own (no cycle).
+			stmts, _ := s.rolePolicies(cleanupRole)
+			res := resourcesFor(stmts, "states:DescribeExecution")
+			if len(res) != 1 || !strings.Contains(res[0], ":execution:${"+smID+".Name}:*") {
+				t.Errorf("%s may describe %v, want the executions of %s", m.cleanup, res, smID)
+			}
+		})
 	}
-	targets := asSlice(p["Targets"])
-	if len(targets) != 1 || render(targets[0].(map[string]any)["Arn"]) != "${"+cleanupID+".Arn}" {
-		t.Errorf("rule targets %v, want the cleanup function", targets)
+	must(t, "one rule per state machine", func() {
+		s.assert.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(float64(len(expectedMachines))))
+	})
+}
+
+// TestAPIRunsBothStateMachines: the api function starts, stops and
+// describes executions of both machines, and knows both ARNs.
+func TestAPIRunsBothStateMachines(t *testing.T) {
+	s := defaults.get(t)
+	_, p, roleID := s.function(t, stack.FnAPI)
+	stmts, _ := s.rolePolicies(roleID)
+	vars := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+	var started []string
+	for _, m := range expectedMachines {
+		smID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", m.id)
+		started = append(started, "${"+smID+"}")
+		for _, a := range []string{"states:StopExecution", "states:DescribeExecution"} {
+			// GrantExecution names the executions by the machine's name, cut out of its ARN.
+			if !slices.ContainsFunc(resourcesFor(stmts, a), func(r string) bool {
+				return strings.Contains(r, ":execution:") && strings.Contains(r, `{"Ref":"`+smID+`"}`) && strings.HasSuffix(r, ":*")
+			}) {
+				t.Errorf("api may not %s executions of %s: %v", a, smID, resourcesFor(stmts, a))
+			}
+		}
 	}
-	// Cleanup can look the execution up, through a policy of its own (no cycle).
-	stmts, _ := s.rolePolicies(cleanupRole)
-	res := resourcesFor(stmts, "states:DescribeExecution")
-	if len(res) != 1 || !strings.Contains(res[0], ":execution:${"+smID+".Name}:*") {
-		t.Errorf("cleanup may describe %v, want the executions of %s", res, smID)
+	if got := resourcesFor(stmts, "states:StartExecution"); !slices.Equal(got, sorted(started)) {
+		t.Errorf("api may start %v, want exactly %v", got, sorted(started))
+	}
+	backupID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", "BackupStateMachine")
+	restoreID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", "RestoreStateMachine")
+	if render(vars[stack.EnvStateMachineArn]) != "${"+backupID+"}" || render(vars[stack.EnvRestoreStateMachineArn]) != "${"+restoreID+"}" {
+		t.Errorf("%s=%v, %s=%v; want the backup and restore state machines", stack.EnvStateMachineArn, vars[stack.EnvStateMachineArn],
+			stack.EnvRestoreStateMachineArn, vars[stack.EnvRestoreStateMachineArn])
+	}
+}
+
+// TestRestoreFunctions: without a restore secret, RESTORE connects with the
+// source secret; it never writes to S3; nothing else connects to the target.
+func TestRestoreFunctions(t *testing.T) {
+	s := defaults.get(t)
+	secretID, _ := s.resource(t, "AWS::SecretsManager::Secret", "SourceSecret")
+	for _, name := range stack.FunctionNames {
+		_, p, roleID := s.function(t, name)
+		stmts, _ := s.rolePolicies(roleID)
+		vars := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+		restore := slices.Contains(restoreFunctions, name)
+		if got, ok := vars[stack.EnvTargetSecretArn]; ok != restore || (ok && render(got) != "${"+secretID+"}") {
+			t.Errorf("%s: %s=%v; want the source secret on the restore functions only", name, stack.EnvTargetSecretArn, got)
+		}
+		if !restore {
+			continue
+		}
+		if _, ok := vars[stack.EnvSourceSecretArn]; ok {
+			t.Errorf("%s has %s: restore functions connect to the target", name, stack.EnvSourceSecretArn)
+		}
+		for _, a := range actions(stmts) {
+			if strings.HasPrefix(a, "s3:") && a != "s3:GetObject" && a != "s3:ListBucket" {
+				t.Errorf("%s may %s: the restore job only reads S3", name, a)
+			}
+		}
 	}
 }
 
 func TestOutputsAndAlarms(t *testing.T) {
 	s := defaults.get(t)
 	outputs, _ := s.json["Outputs"].(map[string]any)
-	for _, o := range []string{"ApiUrl", "ApiInvokePolicyArn", "StateMachineArn", "TableName", "BucketName", "SourceSecretArn"} {
+	for _, o := range []string{"ApiUrl", "ApiInvokePolicyArn", "StateMachineArn", "RestoreStateMachineArn", "TableName", "BucketName", "SourceSecretArn"} {
 		if outputs[o] == nil {
 			t.Errorf("output %s missing (have %v)", o, slices.Sorted(maps.Keys(outputs)))
 		}
 	}
 	alarms := s.resources("AWS::CloudWatch::Alarm")
-	if want := 2 + 2*len(stack.FunctionNames); len(alarms) != want {
+	if want := 2*len(expectedMachines) + 2*len(stack.FunctionNames); len(alarms) != want {
 		t.Errorf("%d alarms, want %d", len(alarms), want)
 	}
 	var metrics []string
@@ -576,9 +751,12 @@ func TestFullConfiguration(t *testing.T) {
 		s.assert.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(0))
 	})
 	secret := full.overrides[stack.CtxSourceSecretArn].(string)
+	restoreSecret := full.overrides[stack.CtxRestoreSecretArn].(string)
 	key := full.overrides[stack.CtxKMSKeyArn].(string)
-	inVPC := []string{stack.FnAPI, stack.FnParse, stack.FnSnapshot, stack.FnUpload}
-	withKey := []string{stack.FnAPI, stack.FnSnapshot, stack.FnUpload, stack.FnFinalize}
+	readsSource := []string{stack.FnAPI, stack.FnParse, stack.FnSnapshot, stack.FnUpload}
+	inVPC := append(slices.Clone(readsSource), restoreFunctions...)
+	withKey := []string{stack.FnAPI, stack.FnSnapshot, stack.FnUpload, stack.FnFinalize,
+		stack.FnRestoreParse, stack.FnRestorePrepare, stack.FnRestoreLoad}
 
 	for _, name := range stack.FunctionNames {
 		t.Run(name, func(t *testing.T) {
@@ -590,14 +768,41 @@ func TestFullConfiguration(t *testing.T) {
 					!slices.Equal(strs(vpc["SecurityGroupIds"]), []string{"sg-0ccc3333"}) {
 					t.Errorf("VpcConfig %v, want the configured subnets and security group", vpc)
 				}
-				if len(managed) != 1 || !strings.HasSuffix(managed[0], ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole") {
-					t.Errorf("managed policies %v, want AWSLambdaVPCAccessExecutionRole", managed)
+				// The EC2 half of AWSLambdaVPCAccessExecutionRole, without its logs:* on *.
+				for _, a := range []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface"} {
+					if got := resourcesFor(stmts, a); !slices.Equal(got, []string{"*"}) {
+						t.Errorf("%s on %v, want * (Lambda manages the function's interfaces)", a, got)
+					}
 				}
-				if got := resourcesFor(stmts, "secretsmanager:GetSecretValue"); !slices.Equal(got, []string{secret, secret + "-??????"}) {
-					t.Errorf("secret access on %v, want the partial ARN and its suffixed form", got)
+			} else if vpc != nil || slices.ContainsFunc(actions(stmts), func(a string) bool { return strings.HasPrefix(a, "ec2:") }) {
+				t.Errorf("%s does not connect to the source but is in the VPC: %v %v", name, vpc, actions(stmts))
+			}
+			if len(managed) > 0 {
+				t.Errorf("managed policies %v, want none", managed)
+			}
+			// Resource * only where the service has no resource-level permissions.
+			for _, st := range stmts {
+				if slices.Contains(st.Resources, "*") {
+					for _, a := range st.Actions {
+						if !strings.HasPrefix(a, "ec2:") && !strings.HasPrefix(a, "xray:") {
+							t.Errorf("%s on *", a)
+						}
+					}
 				}
-			} else if vpc != nil || len(managed) > 0 {
-				t.Errorf("%s does not connect to the source but is in the VPC: %v %v", name, vpc, managed)
+			}
+			// Each function reads one secret at most: the backup functions
+			// the source's, RESTORE's the restore secret; never both.
+			var wantSecret []string
+			switch {
+			case slices.Contains(readsSource, name):
+				wantSecret = []string{secret, secret + "-??????"}
+			case slices.Contains(restoreFunctions, name):
+				wantSecret = []string{restoreSecret, restoreSecret + "-??????"}
+			}
+			for _, a := range []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"} {
+				if got := resourcesFor(stmts, a); !slices.Equal(got, wantSecret) {
+					t.Errorf("%s on %v, want %v", a, got, wantSecret)
+				}
 			}
 			for _, a := range []string{"s3:ListBucket", "s3:PutObject", "s3:GetObject", "s3:DeleteObject"} {
 				for _, r := range resourcesFor(stmts, a) {
@@ -623,20 +828,29 @@ func TestFullConfiguration(t *testing.T) {
 			if name == stack.FnAPI && vars[stack.EnvAdmins] != "arn:aws:iam::123456789012:role/dba,arn:aws:iam::123456789012:user/alice" {
 				t.Errorf("%s=%v", stack.EnvAdmins, vars[stack.EnvAdmins])
 			}
+			if got, ok := vars[stack.EnvTargetSecretArn]; slices.Contains(restoreFunctions, name) != ok || (ok && got != restoreSecret) {
+				t.Errorf("%s=%v, want the restore secret on the restore functions only", stack.EnvTargetSecretArn, got)
+			}
+			if got, ok := vars[stack.EnvSourceSecretArn]; slices.Contains(readsSource, name) != ok || (ok && got != secret) {
+				t.Errorf("%s=%v, want the source secret on the backup functions that read the source only", stack.EnvSourceSecretArn, got)
+			}
 			if name == stack.FnUpload && p["MemorySize"] != 4096.0 {
 				t.Errorf("upload memory %v, want 4096", p["MemorySize"])
 			}
 		})
 	}
 
-	smID, sm := s.resource(t, "AWS::StepFunctions::StateMachine", "BackupStateMachine")
-	var def map[string]any
-	if err := json.Unmarshal([]byte(props(sm)["DefinitionString"].(string)), &def); err != nil || def["TimeoutSeconds"] != 48*3600.0 {
-		t.Errorf("definition TimeoutSeconds %v (%v), want 48 h", def["TimeoutSeconds"], err)
+	for _, m := range expectedMachines {
+		_, sm := s.resource(t, "AWS::StepFunctions::StateMachine", m.id)
+		var def map[string]any
+		if err := json.Unmarshal([]byte(props(sm)["DefinitionString"].(string)), &def); err != nil || def["TimeoutSeconds"] != 48*3600.0 {
+			t.Errorf("%s definition TimeoutSeconds %v (%v), want 48 h", m.kind, def["TimeoutSeconds"], err)
+		}
+		if props(sm)["TracingConfiguration"].(map[string]any)["Enabled"] != true {
+			t.Errorf("%s state machine tracing is off", m.kind)
+		}
 	}
-	if props(sm)["TracingConfiguration"].(map[string]any)["Enabled"] != true {
-		t.Errorf("state machine tracing is off")
-	}
+	smID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", "BackupStateMachine")
 
 	schedules := s.resources("AWS::Scheduler::Schedule")
 	if len(schedules) != 2 {
@@ -713,12 +927,21 @@ func TestBadDefinitionsAreReported(t *testing.T) {
 		}
 		return p
 	}
-	cases := map[string]struct{ path, want string }{
-		"missing":   {filepath.Join(dir, "absent.asl.json"), "not found"},
-		"not JSON":  {write("bad.asl.json", `{"StartAt": `), "unexpected end of JSON"},
-		"no states": {write("empty.asl.json", `{"Comment": "x"}`), "StartAt and States are required"},
-		"unknown variable": {write("unknown.asl.json",
-			`{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"${RestoreFunctionArn}","End":true}}}`), "${RestoreFunctionArn}"},
+	cases := map[string]struct {
+		path, want string
+		restore    bool
+	}{
+		"missing":   {path: filepath.Join(dir, "absent.asl.json"), want: "not found"},
+		"not JSON":  {path: write("bad.asl.json", `{"StartAt": `), want: "unexpected end of JSON"},
+		"no states": {path: write("empty.asl.json", `{"Comment": "x"}`), want: "StartAt and States are required"},
+		"unknown variable": {path: write("unknown.asl.json",
+			`{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"${RestoreFunctionArn}","End":true}}}`), want: "${RestoreFunctionArn}"},
+		// Each machine substitutes its own functions only.
+		"restore step in backup": {path: write("mixed.asl.json",
+			`{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"${RestoreloadFunctionArn}","End":true}}}`), want: "${RestoreloadFunctionArn}"},
+		"restore missing": {path: filepath.Join(dir, "absent-restore.asl.json"), want: stack.RestoreStateMachineFile, restore: true},
+		"backup step in restore": {path: write("mixed-restore.asl.json",
+			`{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"${UploadFunctionArn}","End":true}}}`), want: "in the restore state machine", restore: true},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -727,10 +950,38 @@ func TestBadDefinitionsAreReported(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg.StateMachineDefinition = c.path
+			if c.restore {
+				cfg.RestoreStateMachineDefinition = c.path
+			} else {
+				cfg.StateMachineDefinition = c.path
+			}
 			if _, err := stack.New(app, cfg, nil); err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %v, want one containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestEveryFunctionDirIsDeployed ties functions/* to FunctionNames: a
+// function without a directory cannot be built, and a directory the stack
+// does not deploy is dead code (or a missing role).
+func TestEveryFunctionDirIsDeployed(t *testing.T) {
+	entries, err := os.ReadDir(filepath.Join(repoRoot, "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			if _, err := os.Stat(filepath.Join(repoRoot, "functions", e.Name(), "main.go")); err == nil {
+				dirs = append(dirs, e.Name())
+			}
+		}
+	}
+	if !slices.Equal(sorted(dirs), sorted(stack.FunctionNames)) {
+		t.Errorf("functions/* %v, stack.FunctionNames %v: want the same names", sorted(dirs), sorted(stack.FunctionNames))
+	}
+	if len(expectedFunctions) != len(stack.FunctionNames) {
+		t.Errorf("expectedFunctions has %d entries for %d functions", len(expectedFunctions), len(stack.FunctionNames))
 	}
 }

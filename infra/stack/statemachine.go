@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -24,8 +25,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// DefinitionSubstitutions maps each ${…} variable of the ASL to the function
-// whose ARN replaces it. The state machine may invoke these functions only.
+// DefinitionSubstitutions maps each ${…} variable of the backup ASL to the
+// function whose ARN replaces it. The state machine may invoke these
+// functions only.
 var DefinitionSubstitutions = map[string]string{
 	"ParseFunctionArn":    FnParse,
 	"LockFunctionArn":     FnLock,
@@ -34,6 +36,56 @@ var DefinitionSubstitutions = map[string]string{
 	"FinalizeFunctionArn": FnFinalize,
 	"CleanupFunctionArn":  FnCleanup,
 }
+
+// RestoreDefinitionSubstitutions is DefinitionSubstitutions for the restore
+// ASL. Lock is the same function: one BACKUP or RESTORE per database.
+var RestoreDefinitionSubstitutions = map[string]string{
+	"RestoreparseFunctionArn":   FnRestoreParse,
+	"LockFunctionArn":           FnLock,
+	"RestoreprepareFunctionArn": FnRestorePrepare,
+	"RestoreloadFunctionArn":    FnRestoreLoad,
+	"RestorecommitFunctionArn":  FnRestoreCommit,
+	"RestorecleanupFunctionArn": FnRestoreCleanup,
+}
+
+// machine is what differs between the backup and the restore state machines.
+type machine struct {
+	id      string // construct id prefix: BackupStateMachine, BackupStateMachineLogs
+	kind    string // "backup", "restore"
+	comment string
+	file    string // the definition, relative to the repository root
+	path    func(Config) string
+	subs    map[string]string
+	// cleanup is the function the execution-ended rule runs, under ruleID.
+	cleanup string
+	ruleID  string
+	// alarmPrefix starts the ids of the execution alarms.
+	alarmPrefix string
+}
+
+var (
+	backupMachine = machine{
+		id: "Backup", kind: "backup",
+		comment:     "srbackup BACKUP job: Parse, Lock, SnapshotShard, UploadBatch (Map), Finalize; Cleanup on failure",
+		file:        StateMachineFile,
+		path:        func(c Config) string { return c.StateMachineDefinition },
+		subs:        DefinitionSubstitutions,
+		cleanup:     FnCleanup,
+		ruleID:      "ExecutionEndedRule",
+		alarmPrefix: "",
+	}
+	restoreMachine = machine{
+		id: "Restore", kind: "restore",
+		comment:     "srbackup RESTORE job: Parse, Lock, Prepare, LoadBatch (Map), Commit; Cleanup on failure",
+		file:        RestoreStateMachineFile,
+		path:        func(c Config) string { return c.RestoreStateMachineDefinition },
+		subs:        RestoreDefinitionSubstitutions,
+		cleanup:     FnRestoreCleanup,
+		ruleID:      "RestoreExecutionEndedRule",
+		alarmPrefix: "Restore",
+	}
+	machines = []machine{backupMachine, restoreMachine}
+)
 
 var placeholderRe = regexp.MustCompile(`\$\{([^}]*)\}`)
 
@@ -47,12 +99,12 @@ type definition struct {
 	variables []string
 }
 
-// loadDefinition reads the ASL file and checks that it is JSON with states
-// and uses only the substitution variables the stack provides.
-func loadDefinition(path string) (*definition, error) {
+// loadDefinition reads the ASL file of m and checks that it is JSON with
+// states and uses only the substitution variables the stack provides for it.
+func loadDefinition(path string, m machine) (*definition, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("state machine definition %s not found (it is %s in the repository)", path, StateMachineFile)
+		return nil, fmt.Errorf("state machine definition %s not found (it is %s in the repository)", path, m.file)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("state machine definition: %w", err)
@@ -64,10 +116,11 @@ func loadDefinition(path string) (*definition, error) {
 	if d.fields["StartAt"] == nil || d.fields["States"] == nil {
 		return nil, fmt.Errorf("state machine definition %s: StartAt and States are required", path)
 	}
-	for _, m := range placeholderRe.FindAllSubmatch(b, -1) {
-		v := string(m[1])
-		if _, ok := DefinitionSubstitutions[v]; !ok {
-			return nil, fmt.Errorf("state machine definition %s uses ${%s}, which the stack does not substitute (known: ParseFunctionArn, LockFunctionArn, SnapshotFunctionArn, UploadFunctionArn, FinalizeFunctionArn, CleanupFunctionArn)", path, v)
+	for _, match := range placeholderRe.FindAllSubmatch(b, -1) {
+		v := string(match[1])
+		if _, ok := m.subs[v]; !ok {
+			return nil, fmt.Errorf("state machine definition %s uses ${%s}, which the stack does not substitute in the %s state machine (known: %s)",
+				path, v, m.kind, strings.Join(slices.Sorted(maps.Keys(m.subs)), ", "))
 		}
 		if !slices.Contains(d.variables, v) {
 			d.variables = append(d.variables, v)
@@ -100,47 +153,60 @@ func (d *definition) body(timeout time.Duration) (string, error) {
 	return string(bytes.TrimSpace(buf.Bytes())), nil
 }
 
-// newStateMachine creates the standard-type backup state machine, logging
-// errors with execution data, and lets its role invoke exactly the functions
-// the definition names.
-func newStateMachine(scope awscdk.Stack, cfg Config, def *definition, fns map[string]awslambda.Function) (awsstepfunctions.StateMachine, error) {
+// newStateMachine creates the standard-type state machine m, logging every
+// event with execution data and traced by X-Ray, and lets its role invoke
+// exactly the functions the definition names. cfg.ExecutionTimeout is the ceiling of both machines.
+func newStateMachine(scope awscdk.Stack, cfg Config, m machine, def *definition, fns map[string]awslambda.Function) (awsstepfunctions.StateMachine, error) {
 	body, err := def.body(cfg.ExecutionTimeout)
 	if err != nil {
 		return nil, err
 	}
-	logs := awslogs.NewLogGroup(scope, jsii.String("BackupStateMachineLogs"), &awslogs.LogGroupProps{
+	logs := awslogs.NewLogGroup(scope, jsii.String(m.id+"StateMachineLogs"), &awslogs.LogGroupProps{
 		// The /aws/vendedlogs/ prefix keeps the account's log resource policy small.
-		LogGroupName:  jsii.String(fmt.Sprintf("/aws/vendedlogs/states/%s-backup", *scope.StackName())),
+		LogGroupName:  jsii.String(fmt.Sprintf("/aws/vendedlogs/states/%s-%s", *scope.StackName(), m.kind)),
 		Retention:     retention(cfg.LogRetentionDays),
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	subs := map[string]*string{}
 	for _, v := range def.variables {
-		subs[v] = fns[DefinitionSubstitutions[v]].FunctionArn()
+		subs[v] = fns[m.subs[v]].FunctionArn()
 	}
-	sm := awsstepfunctions.NewStateMachine(scope, jsii.String("BackupStateMachine"), &awsstepfunctions.StateMachineProps{
-		Comment:                 jsii.String("srbackup BACKUP job: Parse, Lock, SnapshotShard, UploadBatch (Map), Finalize; Cleanup on failure"),
+	sm := awsstepfunctions.NewStateMachine(scope, jsii.String(m.id+"StateMachine"), &awsstepfunctions.StateMachineProps{
+		Comment:                 jsii.String(m.comment),
 		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(body)),
 		DefinitionSubstitutions: &subs,
 		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
+		// Every event, with its data: the data is the statement, the job
+		// spec (database, label, repository, object and partition names,
+		// properties), the plan's S3 key and batch numbers, and error causes.
+		// It holds no credentials and no row data (the shard plan, whose
+		// key-range bounds are row values, stays in S3), and the job table
+		// and SHOW BACKUP already show all of it; without it a failed
+		// execution cannot be followed once its history has expired.
 		Logs: &awsstepfunctions.LogOptions{
 			Destination:          logs,
-			Level:                awsstepfunctions.LogLevel_ERROR,
+			Level:                awsstepfunctions.LogLevel_ALL,
 			IncludeExecutionData: jsii.Bool(true),
 		},
-		TracingEnabled: jsii.Bool(cfg.Tracing),
+		// Always traced: the trace of an execution is its per-state latency
+		// and Lambda invoke times; srbackup:tracing adds the functions' own.
+		TracingEnabled: jsii.Bool(true),
 	})
+	// The definition calls the functions by unqualified ARN (no versions or
+	// aliases are published), so the role needs no "<arn>:*".
+	var invoked []*string
 	for _, v := range def.variables {
-		fns[DefinitionSubstitutions[v]].GrantInvoke(sm)
+		invoked = append(invoked, fns[m.subs[v]].FunctionArn())
 	}
+	sm.AddToRolePolicy(policy([]string{"lambda:InvokeFunction"}, invoked...))
 	return sm, nil
 }
 
-// grantExecutionAccess lets the API start, stop and describe executions, and
-// cleanup describe them. Cleanup's grant is a separate policy: the state
-// machine depends on the cleanup function, which depends on its role's
-// default policy, so that policy cannot name the state machine.
-func grantExecutionAccess(scope awscdk.Stack, sm awsstepfunctions.StateMachine, fns map[string]awslambda.Function) {
+// grantExecutionAccess lets the API start, stop and describe executions of
+// m, and m's cleanup function describe them. Cleanup's grant is a separate
+// policy: the state machine depends on the cleanup function, which depends on
+// its role's default policy, so that policy cannot name the state machine.
+func grantExecutionAccess(scope awscdk.Stack, m machine, sm awsstepfunctions.StateMachine, fns map[string]awslambda.Function) {
 	api := fns[FnAPI]
 	sm.GrantStartExecution(api.Role())
 	sm.GrantExecution(api.Role(), jsii.String("states:StopExecution"), jsii.String("states:DescribeExecution"))
@@ -151,18 +217,19 @@ func grantExecutionAccess(scope awscdk.Stack, sm awsstepfunctions.StateMachine, 
 		ResourceName: jsii.String(*sm.StateMachineName() + ":*"),
 		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	})
-	awsiam.NewPolicy(scope, jsii.String("CleanupExecutionAccess"), &awsiam.PolicyProps{
-		Roles:      &[]awsiam.IRole{fns[FnCleanup].Role()},
+	awsiam.NewPolicy(scope, jsii.String(constructID(m.cleanup)+"ExecutionAccess"), &awsiam.PolicyProps{
+		Roles:      &[]awsiam.IRole{fns[m.cleanup].Role()},
 		Statements: &[]awsiam.PolicyStatement{policy([]string{"states:DescribeExecution"}, executions)},
 	})
 }
 
-// newCleanupTrigger runs cleanup when an execution ends without reaching its
-// own Cleanup state: StopExecution (CANCEL BACKUP) runs no Catch, and a
-// timed-out or failed execution may not have cleaned up either.
-func newCleanupTrigger(scope constructs.Construct, sm awsstepfunctions.StateMachine, cleanup awslambda.Function) {
-	awsevents.NewRule(scope, jsii.String("ExecutionEndedRule"), &awsevents.RuleProps{
-		Description: jsii.String("srbackup: clean up after aborted, failed or timed-out backup executions"),
+// newCleanupTrigger runs m's cleanup function when an execution ends without
+// reaching its own Cleanup state: StopExecution (CANCEL BACKUP, CANCEL
+// RESTORE) runs no Catch, and a timed-out or failed execution may not have
+// cleaned up either.
+func newCleanupTrigger(scope constructs.Construct, m machine, sm awsstepfunctions.StateMachine, cleanup awslambda.Function) {
+	awsevents.NewRule(scope, jsii.String(m.ruleID), &awsevents.RuleProps{
+		Description: jsii.String("srbackup: clean up after aborted, failed or timed-out " + m.kind + " executions"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings("aws.states"),
 			DetailType: jsii.Strings("Step Functions Execution Status Change"),

@@ -60,6 +60,15 @@ func newTable(scope constructs.Construct) (awsdynamodb.Table, error) {
 	return table, nil
 }
 
+// tableIndexNames are the names of the table's global secondary indexes.
+func tableIndexNames() []string {
+	var names []string
+	for _, gsi := range jobstore.CreateTableInput("").GlobalSecondaryIndexes {
+		names = append(names, *gsi.IndexName)
+	}
+	return names
+}
+
 // keyAttribute returns the key of the given type, or nil when the schema has none.
 func keyAttribute(schema []types.KeySchemaElement, kt types.KeyType, attrType map[string]awsdynamodb.AttributeType) *awsdynamodb.Attribute {
 	for _, k := range schema {
@@ -83,10 +92,12 @@ func dynamoAttributeType(t types.ScalarAttributeType) (awsdynamodb.AttributeType
 }
 
 // newRepositoryBucket imports the configured bucket, or creates one that is
-// versioned, encrypted, private, TLS-only and retained on stack deletion.
-func newRepositoryBucket(scope constructs.Construct, cfg Config, key awskms.IKey) awss3.IBucket {
+// versioned, encrypted, private, TLS-only, retained on stack deletion and,
+// unless cfg.BucketAccessLogs is off, logs every request into an access-log
+// bucket of its own (returned; nil when there is none).
+func newRepositoryBucket(scope constructs.Construct, cfg Config, key awskms.IKey) (awss3.IBucket, awss3.Bucket) {
 	if cfg.BucketName != "" {
-		return awss3.Bucket_FromBucketName(scope, jsii.String("Repository"), jsii.String(cfg.BucketName))
+		return awss3.Bucket_FromBucketName(scope, jsii.String("Repository"), jsii.String(cfg.BucketName)), nil
 	}
 	props := &awss3.BucketProps{
 		Versioned:         jsii.Bool(true),
@@ -114,5 +125,30 @@ func newRepositoryBucket(scope constructs.Construct, cfg Config, key awskms.IKey
 		props.EncryptionKey = key
 		props.BucketKeyEnabled = jsii.Bool(true)
 	}
-	return awss3.NewBucket(scope, jsii.String("Repository"), props)
+	var logs awss3.Bucket
+	if cfg.BucketAccessLogs {
+		logs = newAccessLogBucket(scope, cfg)
+		props.ServerAccessLogsBucket = logs
+		props.ServerAccessLogsPrefix = jsii.String("repository/")
+	}
+	return awss3.NewBucket(scope, jsii.String("Repository"), props), logs
+}
+
+// newAccessLogBucket creates the bucket the repository bucket's server
+// access logs go to: SSE-S3 (S3 cannot deliver access logs to a bucket whose
+// default encryption is SSE-KMS), private, TLS-only, logs expired after
+// cfg.LogRetentionDays, retained on stack deletion like the bucket it audits.
+func newAccessLogBucket(scope constructs.Construct, cfg Config) awss3.Bucket {
+	return awss3.NewBucket(scope, jsii.String("RepositoryAccessLogs"), &awss3.BucketProps{
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		EnforceSSL:        jsii.Bool(true),
+		MinimumTLSVersion: jsii.Number(1.2),
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:         jsii.String("expire-access-logs"),
+			Expiration: awscdk.Duration_Days(jsii.Number(float64(cfg.LogRetentionDays))),
+		}},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
 }

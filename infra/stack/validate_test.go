@@ -33,7 +33,7 @@ func TestTemplatesPassCloudFormationValidate(t *testing.T) {
 	requireTool(t, filepath.Join(repoRoot, "_tools/node_modules/@aws/cloudformation-validate/package.json"), "run `make tools`")
 	// One engine run for both templates: loading the WASM engine is most of the time.
 	args := []string{filepath.Join(repoRoot, "infra/validate/cfn-validate.js"), "--strict"}
-	for _, f := range []*fixture{defaults, full} {
+	for _, f := range []*fixture{defaults, full, vpcKMS, noAccessLogs} {
 		args = append(args, f.get(t).path)
 	}
 	if out, err := exec.Command(node, args...).CombinedOutput(); err != nil {
