@@ -1,0 +1,288 @@
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/repository"
+)
+
+// bank is the money test's fixture: two partitioned account tables and an
+// unpartitioned log of every transfer between them. A transfer moves money
+// from an account of one table to an account of the other and logs it, in
+// one transaction, so at any one point in time the balances sum to the
+// money that exists, and each balance is its opening balance plus what the
+// log says.
+type bank struct {
+	e          *env
+	accounts   int   // per table
+	opening    int64 // per account
+	transfers  atomic.Int64
+	pool       *sql.DB
+	stop       chan struct{}
+	wg         sync.WaitGroup
+	writeErr   error
+	writeErrMu sync.Mutex
+}
+
+const bankPad = "REPEAT('x', 150)"
+
+func newBank(e *env, accounts int) *bank {
+	b := &bank{e: e, accounts: accounts, opening: 1000}
+	db := quote(e.db)
+	e.exec(
+		"CREATE TABLE "+db+".acct_a (id INT NOT NULL PRIMARY KEY, balance BIGINT NOT NULL, pad VARCHAR(200) NOT NULL) PARTITION BY RANGE (id) "+
+			"(PARTITION p0 VALUES LESS THAN ("+strconv.Itoa(accounts/4)+"), PARTITION p1 VALUES LESS THAN ("+strconv.Itoa(accounts/2)+"), "+
+			"PARTITION p2 VALUES LESS THAN ("+strconv.Itoa(3*accounts/4)+"), PARTITION p3 VALUES LESS THAN MAXVALUE)",
+		"CREATE TABLE "+db+".acct_b (id INT NOT NULL PRIMARY KEY, balance BIGINT NOT NULL, pad VARCHAR(200) NOT NULL) PARTITION BY HASH (id) PARTITIONS 4",
+		"CREATE TABLE "+db+".transfers (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, a_id INT NOT NULL, b_id INT NOT NULL, to_b BIGINT NOT NULL)",
+		"INSERT INTO "+db+".acct_a SELECT n + 1, "+strconv.FormatInt(b.opening, 10)+", "+bankPad+" FROM "+numbers(accounts),
+		"INSERT INTO "+db+".acct_b SELECT n + 1, "+strconv.FormatInt(b.opening, 10)+", "+bankPad+" FROM "+numbers(accounts),
+		"ANALYZE TABLE "+db+".acct_a, "+db+".acct_b",
+	)
+	var err error
+	if b.pool, err = e.srv.Open(e.db); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { b.pool.Close() })
+	return b
+}
+
+// total is the money that exists.
+func (b *bank) total() int64 { return 2 * int64(b.accounts) * b.opening }
+
+// start runs writers transfers concurrently until halt.
+func (b *bank) start(writers int) {
+	b.stop = make(chan struct{})
+	for w := range writers {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+			for {
+				select {
+				case <-b.stop:
+					return
+				default:
+				}
+				if err := b.transfer(rng); err != nil {
+					b.writeErrMu.Lock()
+					b.writeErr = err
+					b.writeErrMu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+}
+
+// transfer moves a random amount between a random account of each table,
+// always locking acct_a first so that writers never deadlock.
+func (b *bank) transfer(rng *rand.Rand) error {
+	ctx := context.Background()
+	a, bb := rng.IntN(b.accounts)+1, rng.IntN(b.accounts)+1
+	toB := int64(rng.IntN(100) - 50)
+	tx, err := b.pool.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, st := range []struct {
+		q    string
+		args []any
+	}{
+		{"UPDATE acct_a SET balance = balance - ? WHERE id = ?", []any{toB, a}},
+		{"UPDATE acct_b SET balance = balance + ? WHERE id = ?", []any{toB, bb}},
+		{"INSERT INTO transfers (a_id, b_id, to_b) VALUES (?, ?, ?)", []any{a, bb, toB}},
+	} {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	b.transfers.Add(1)
+	return nil
+}
+
+func (b *bank) halt() {
+	b.e.t.Helper()
+	close(b.stop)
+	b.wg.Wait()
+	if b.writeErr != nil {
+		b.e.t.Fatalf("transfer: %v", b.writeErr)
+	}
+}
+
+// backupWhileTransferring runs a BACKUP while transfers commit, and
+// returns its job record and how many transfers committed while the job
+// was UPLOADING.
+func (b *bank) backupWhileTransferring(stmt string) (job.Record, int64, time.Duration) {
+	e := b.e
+	e.t.Helper()
+	b.start(2)
+	for b.transfers.Load() < 50 { // transfers are really under way
+		time.Sleep(time.Millisecond)
+	}
+	began := time.Now()
+	arn := e.start(stmt)
+	id := localstackJobID(arn)
+	var first, last int64 = -1, -1
+	done := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if rec, err := e.store.Get(context.Background(), id); err == nil && rec.State == job.Uploading {
+				n := b.transfers.Load()
+				if first < 0 {
+					first = n
+				}
+				last = n
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	d := e.wait(arn)
+	took := time.Since(began)
+	close(done)
+	<-watched
+	b.halt()
+	rec, err := e.store.Get(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if d.Status != "SUCCEEDED" || rec.State != job.Finished {
+		e.t.Fatalf("%s: execution %s (%s: %s), job %s %s", stmt, d.Status, *orEmpty(d.Error), *orEmpty(d.Cause), rec.State, rec.Status)
+	}
+	return rec, last - first, took
+}
+
+func orEmpty(s *string) *string {
+	if s == nil {
+		empty := ""
+		return &empty
+	}
+	return s
+}
+
+// audit reads a snapshot of the bank back from its Parquet files and
+// returns how far its balances are from the money that exists, the
+// number of accounts whose balance disagrees with the transfer log, and
+// the row counts of the two account tables.
+func (b *bank) audit(label string, info repository.Info) (missing int64, torn int, rowsA, rowsB int) {
+	e := b.e
+	e.t.Helper()
+	balances := map[string]map[int64]int64{"acct_a": {}, "acct_b": {}}
+	expect := map[string]map[int64]int64{"acct_a": {}, "acct_b": {}}
+	for _, o := range info.Objects {
+		for _, p := range o.Partitions {
+			for _, f := range p.Files {
+				rows := e.readRows(label, f)
+				if int64(len(rows)) != f.Rows {
+					e.t.Errorf("%s: %d rows, manifest says %d", f.Key, len(rows), f.Rows)
+				}
+				for _, r := range rows {
+					switch o.Name {
+					case "acct_a", "acct_b":
+						id := atoi(e.t.(*testing.T), r[0])
+						if _, dup := balances[o.Name][id]; dup {
+							e.t.Errorf("%s: account %d read twice", o.Name, id)
+						}
+						balances[o.Name][id] = atoi(e.t.(*testing.T), r[1])
+					case "transfers":
+						a, bb, toB := atoi(e.t.(*testing.T), r[1]), atoi(e.t.(*testing.T), r[2]), atoi(e.t.(*testing.T), r[3])
+						expect["acct_a"][a] -= toB
+						expect["acct_b"][bb] += toB
+					}
+				}
+			}
+		}
+	}
+	var sum int64
+	for tbl, accts := range balances {
+		for id, bal := range accts {
+			sum += bal
+			if bal != b.opening+expect[tbl][id] {
+				torn++
+			}
+		}
+	}
+	return b.total() - sum, torn, len(balances["acct_a"]), len(balances["acct_b"])
+}
+
+// TestPointInTimeMoney is issue 13's scenario: transfers keep committing
+// between two partitioned tables (logged in a third, unpartitioned one)
+// while a parallel BACKUP with many small shards is UPLOADING. With the
+// default consistency the snapshot holds exactly the money that exists,
+// every balance agrees with the transfer log, and commits were held for
+// well under 5 s. Repeated, since a torn snapshot depends on timing.
+func TestPointInTimeMoney(t *testing.T) {
+	const accounts, rounds = 40000, 3
+	e := newEnv(t, envOptions{})
+	b := newBank(e, accounts)
+	stmt := func(label, extra string) string {
+		return "BACKUP DATABASE " + e.db + " SNAPSHOT " + label + " TO repo ON (TABLE acct_a, TABLE acct_b, TABLE transfers) " +
+			`PROPERTIES ("parallelism" = "4", "shard_size" = "1MB"` + extra + ")"
+	}
+	for round := 1; round <= rounds; round++ {
+		label := "money_" + strconv.Itoa(round)
+		rec, during, took := b.backupWhileTransferring(stmt(label, ""))
+		info := e.snapshot(label)
+		pit := info.PointInTime
+		if info.Consistency != "snapshot" || pit == nil {
+			t.Fatalf("%s: consistency %q, point in time %v", label, info.Consistency, pit)
+		}
+		missing, torn, rowsA, rowsB := b.audit(label, info)
+		t.Logf("%s: %d shards, %d workers, %s: lock window %d ms (lock wait %d ms), %d transfers committed while UPLOADING, backup %s",
+			label, rec.ShardsTotal, pit.Workers, pit.LockMethod, pit.LockWindowMS, pit.LockWaitMS, during, took.Round(time.Millisecond))
+		if rec.ShardsTotal < 16 || pit.Workers != 4 {
+			t.Errorf("%s: %d shards over %d workers; want many small shards over 4", label, rec.ShardsTotal, pit.Workers)
+		}
+		if during <= 0 {
+			t.Errorf("%s: no transfer committed while the job was UPLOADING", label)
+		}
+		if missing != 0 || torn != 0 {
+			t.Errorf("%s: the snapshot's balances miss %d of the money that exists; %d balances disagree with the transfer log", label, missing, torn)
+		}
+		if rowsA != accounts || rowsB != accounts {
+			t.Errorf("%s: %d and %d accounts in the snapshot, want %d each", label, rowsA, rowsB, accounts)
+		}
+		if pit.LockWindowMS >= 5000 || pit.LockWindowMS < 0 {
+			t.Errorf("%s: commits were held for %d ms", label, pit.LockWindowMS)
+		}
+	}
+	// The source itself, once the writers stopped, still holds all the money.
+	var sum int64
+	if err := b.pool.QueryRow("SELECT (SELECT SUM(balance) FROM acct_a) + (SELECT SUM(balance) FROM acct_b)").Scan(&sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum != b.total() {
+		t.Fatalf("the source holds %d, want %d", sum, b.total())
+	}
+
+	// "shard" consistency is lock-free and consistent per shard only: the
+	// same backup may miss or double money. Logged, not asserted (it
+	// depends on timing), to show what the default protects from.
+	rec, during, took := b.backupWhileTransferring(stmt("money_shard", `, "consistency" = "shard"`))
+	info := e.snapshot("money_shard")
+	if info.Consistency != "shard" || info.PointInTime != nil {
+		t.Errorf("shard mode: consistency %q, point in time %v", info.Consistency, info.PointInTime)
+	}
+	missing, torn, _, _ := b.audit("money_shard", info)
+	t.Logf("consistency=shard: %d shards, %d transfers while UPLOADING, backup %s: balances off by %d, %d balances disagree with the log",
+		rec.ShardsTotal, during, took.Round(time.Millisecond), missing, torn)
+}
