@@ -119,8 +119,13 @@ func batchShards(shards []PlanShard, parallelism int) [][]int {
 // parallelism workers, one batch each: every worker must run at the same
 // time (each opens its transaction in the one window) and reads its whole
 // share in that transaction. Shards go largest first to the least-loaded
-// worker, then each share is in shard order.
+// worker, then each share is in shard order. No shards (a backup of views
+// and functions only) means no workers: the coordinator still records the
+// point in time.
 func workerShares(shards []PlanShard, parallelism int) [][]int {
+	if len(shards) == 0 {
+		return [][]int{}
+	}
 	workers := max(1, min(parallelism, len(shards)))
 	order := slices.Clone(shards)
 	slices.SortStableFunc(order, func(a, b PlanShard) int {

@@ -84,6 +84,10 @@ func (c PointInTimeConfig) maxShareBytes() int64 {
 	return int64(c.ShareTime.Seconds()) * c.WorkerBytesPerSecond
 }
 
+// errHeld marks a coordinator error once commits may have been held: the
+// rendezvous must then fail, a retry could not continue it.
+var errHeld = errors.New("commits were held")
+
 // holdIdleMargin is added to JoinWait for the holding connection's
 // wait_timeout: the server drops it, releasing the lock, only if the
 // coordinator is gone.
@@ -200,6 +204,12 @@ func (p *Pipeline) Coordinate(ctx context.Context, ev BatchEvent) (BatchResult, 
 	res, err := p.coordinate(ctx, ev)
 	if err != nil {
 		err = p.deadline(spec, err)
+		var te *job.TransientError
+		if errors.As(err, &te) && !errors.Is(err, errHeld) {
+			// Nothing is held: the state machine retries the coordinator,
+			// which picks the rendezvous up where it is.
+			return out, err
+		}
 		if ferr := p.Store.PITFail(context.WithoutCancel(ctx), spec.JobID, errMessage(err)); ferr != nil {
 			p.log().Warn("mark point in time failed", "jobId", spec.JobID, "error", ferr)
 		}
@@ -220,9 +230,15 @@ func errMessage(err error) string {
 	return err.Error()
 }
 
-func (p *Pipeline) coordinate(ctx context.Context, ev BatchEvent) (BatchResult, error) {
+func (p *Pipeline) coordinate(ctx context.Context, ev BatchEvent) (_ BatchResult, err error) {
 	spec := ev.Job
 	out := BatchResult{Batch: -1}
+	heldCommits := false
+	defer func() {
+		if err != nil && heldCommits {
+			err = fmt.Errorf("%w: %w", errHeld, err)
+		}
+	}()
 	cfg := p.PointInTime.withDefaults()
 	pitSrc, err := p.pitSource()
 	if err != nil {
@@ -241,10 +257,16 @@ func (p *Pipeline) coordinate(ctx context.Context, ev BatchEvent) (BatchResult, 
 	}
 	// 1. Every worker started and connected; no lock yet.
 	started := time.Now()
-	_, err = p.awaitPIT(ctx, spec.JobID, cfg.ReadyWait,
+	pit, err := p.awaitPIT(ctx, spec.JobID, cfg.ReadyWait,
 		func(pit jobstore.PIT) (bool, error) {
-			if pit.Phase != jobstore.PITWaiting {
-				return false, pitError("the coordinator was restarted after the window opened (phase %s)", pit.Phase)
+			switch {
+			case pit.Phase == jobstore.PITClosed && pit.Verified:
+				return true, nil // a retry after a success whose answer was lost
+			case pit.Phase != jobstore.PITWaiting:
+				// A coordinator before this one took the lock and was lost:
+				// the server released the lock with its connection, at a
+				// moment nobody knows.
+				return false, pitError("the coordinator was lost while commits were held (phase %s)", pit.Phase)
 			}
 			return pit.Ready >= pit.Workers, nil
 		},
@@ -253,6 +275,9 @@ func (p *Pipeline) coordinate(ctx context.Context, ev BatchEvent) (BatchResult, 
 		})
 	if err != nil {
 		return out, err
+	}
+	if pit.Phase == jobstore.PITClosed {
+		return out, nil
 	}
 	readyAfter := time.Since(started)
 	// 2. Hold commits and publish where.
@@ -266,6 +291,7 @@ func (p *Pipeline) coordinate(ctx context.Context, ev BatchEvent) (BatchResult, 
 		return out, pitError("could not hold commits: %v", err)
 	}
 	held := time.Now()
+	heldCommits = true
 	released := false
 	release := func() error {
 		if released {
