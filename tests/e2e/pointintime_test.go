@@ -3,13 +3,16 @@ package e2e
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/srbackup/srbackup/localstack/mariadb"
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/repository"
 )
@@ -285,4 +288,78 @@ func TestPointInTimeMoney(t *testing.T) {
 	missing, torn, _, _ := b.audit("money_shard", info)
 	t.Logf("consistency=shard: %d shards, %d transfers while UPLOADING, backup %s: balances off by %d, %d balances disagree with the log",
 		rec.ShardsTotal, during, took.Round(time.Millisecond), missing, torn)
+}
+
+// TestPointInTimeBinlog: on a server with binary logging, __info records
+// the binlog file:position and GTID at which commits were held, and they
+// are exactly the snapshot's: every transfer up to that GTID is in it, none
+// after (each transfer is one transaction, so one GTID), and the binlog's
+// next event is the first transfer the snapshot does not hold.
+func TestPointInTimeBinlog(t *testing.T) {
+	srv := mariadb.ForTestWith(t, mariadb.Options{ExtraArgs: []string{"--log-bin=binlog", "--server-id=1", "--binlog-format=ROW"}})
+	e := newEnv(t, envOptions{server: srv})
+	b := newBank(e, 20000)
+	var before string
+	if err := b.pool.QueryRow("SELECT @@gtid_binlog_pos").Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	_, _, took := b.backupWhileTransferring("BACKUP DATABASE " + e.db + ` SNAPSHOT binlog TO repo ON (TABLE acct_a, TABLE acct_b, TABLE transfers) PROPERTIES ("parallelism" = "4", "shard_size" = "1MB")`)
+	info := e.snapshot("binlog")
+	pit := info.PointInTime
+	if pit == nil || !pit.Binlog || pit.BinlogFile == "" || pit.BinlogPosition == 0 || pit.GTIDVariable != "gtid_binlog_pos" || pit.GTID == "" || pit.Note != "" {
+		t.Fatalf("point in time %+v: want the binlog position and GTID", pit)
+	}
+	t.Logf("point in time %+v; backup %s", *pit, took.Round(time.Millisecond))
+	missing, torn, _, _ := b.audit("binlog", info)
+	if missing != 0 || torn != 0 {
+		t.Errorf("balances off by %d, %d balances disagree with the log", missing, torn)
+	}
+	var inSnapshot int64
+	for _, o := range info.Objects {
+		if o.Name == "transfers" {
+			for _, p := range o.Partitions {
+				inSnapshot += p.Rows
+			}
+		}
+	}
+	seq := func(gtid string) int64 { // domain-server-seq, one domain here
+		parts := strings.Split(gtid, "-")
+		if len(parts) != 3 {
+			t.Fatalf("GTID %q: want one domain-server-seq", gtid)
+		}
+		return atoi(t, parts[2])
+	}
+	if got, want := seq(pit.GTID), seq(before)+inSnapshot; got != want {
+		t.Errorf("GTID %s: seq %d, want %d (%s before the transfers + the %d transfers in the snapshot)", pit.GTID, got, want, before, inSnapshot)
+	}
+	if total := b.transfers.Load(); total <= inSnapshot {
+		t.Fatalf("%d transfers in all, %d in the snapshot: none committed after the point in time", total, inSnapshot)
+	}
+	// The first transaction after the position is the first transfer the
+	// snapshot does not hold.
+	rows, err := b.pool.Query(fmt.Sprintf("SHOW BINLOG EVENTS IN '%s' FROM %d LIMIT 1", pit.BinlogFile, pit.BinlogPosition))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	if !rows.Next() {
+		t.Fatalf("no binlog event at %s:%d", pit.BinlogFile, pit.BinlogPosition)
+	}
+	vals := make([]sql.NullString, len(cols))
+	dest := make([]any, len(cols))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	if err := rows.Scan(dest...); err != nil {
+		t.Fatal(err)
+	}
+	event := map[string]string{}
+	for i, c := range cols {
+		event[c] = vals[i].String
+	}
+	next := fmt.Sprintf("%s-%d", pit.GTID[:strings.LastIndexByte(pit.GTID, '-')], seq(pit.GTID)+1)
+	if event["Event_type"] != "Gtid" || !strings.Contains(event["Info"], "GTID "+next) {
+		t.Errorf("the event at %s:%d is %v, want the GTID %s of the next transaction", pit.BinlogFile, pit.BinlogPosition, event, next)
+	}
 }
