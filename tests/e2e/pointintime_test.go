@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -12,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/srbackup/srbackup/localstack/mariadb"
 	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/repository"
 )
 
@@ -361,5 +365,134 @@ func TestPointInTimeBinlog(t *testing.T) {
 	next := fmt.Sprintf("%s-%d", pit.GTID[:strings.LastIndexByte(pit.GTID, '-')], seq(pit.GTID)+1)
 	if event["Event_type"] != "Gtid" || !strings.Contains(event["Info"], "GTID "+next) {
 		t.Errorf("the event at %s:%d is %v, want the GTID %s of the next transaction", pit.BinlogFile, pit.BinlogPosition, event, next)
+	}
+}
+
+// TestPointInTimeWithoutReload is the fallback: a source user without
+// RELOAD (as on Amazon RDS, which refuses FTWRL) still gets one point in
+// time, through LOCK TABLES … READ on the job's tables, and the job records
+// the method.
+func TestPointInTimeWithoutReload(t *testing.T) {
+	srv := shared.Server(t)
+	admin, err := srv.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	user := fmt.Sprintf("norel_%d", time.Now().UnixNano()%1_000_000)
+	for _, s := range []string{"CREATE USER '" + user + "'@'%'", "GRANT SELECT, LOCK TABLES, SHOW VIEW ON *.* TO '" + user + "'@'%'"} {
+		if _, err := admin.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { admin.Exec("DROP USER '" + user + "'@'%'") })
+	cfg := srv.Config("")
+	cfg.User = user
+	e := newEnv(t, envOptions{extraEnv: map[string]string{"SRBACKUP_SOURCE_DSN": cfg.FormatDSN()}})
+	b := newBank(e, 20000)
+	b.backupWhileTransferring("BACKUP DATABASE " + e.db + ` SNAPSHOT norel TO repo ON (TABLE acct_a, TABLE acct_b, TABLE transfers) PROPERTIES ("parallelism" = "4", "shard_size" = "1MB")`)
+	info := e.snapshot("norel")
+	if pit := info.PointInTime; pit == nil || pit.LockMethod != "LOCK TABLES READ" {
+		t.Fatalf("point in time %+v: want LOCK TABLES READ", pit)
+	}
+	if missing, torn, _, _ := b.audit("norel", info); missing != 0 || torn != 0 {
+		t.Errorf("balances off by %d, %d balances disagree with the log", missing, torn)
+	}
+}
+
+// TestPointInTimeLockTimeout: a table lock held elsewhere makes the
+// coordinator give up within its bound (SRBACKUP_PIT_LOCK_WAIT_SECONDS=1):
+// the job ends CANCELLED with a Status that says why, with its lock and
+// label released and no file left; the same BACKUP then succeeds.
+func TestPointInTimeLockTimeout(t *testing.T) {
+	var e *env
+	var lockConn *sql.Conn
+	opts := wrapUpload(func(real lambda.Handler) handlerFunc {
+		return func(ctx context.Context, payload []byte) ([]byte, error) {
+			var ev pipeline.BatchEvent
+			if json.Unmarshal(payload, &ev) == nil && ev.Coordinate && lockConn == nil {
+				c, err := e.pool().Conn(ctx)
+				if err != nil {
+					return nil, err
+				}
+				if _, err := c.ExecContext(ctx, "LOCK TABLES "+quote(e.db)+".held WRITE"); err != nil {
+					return nil, err
+				}
+				lockConn = c
+			}
+			return real.Invoke(ctx, payload)
+		}
+	})
+	opts.extraEnv = map[string]string{"SRBACKUP_PIT_LOCK_WAIT_SECONDS": "1"}
+	e = newEnv(t, opts)
+	e.exec("CREATE TABLE "+quote(e.db)+".held (id INT PRIMARY KEY)", "INSERT INTO "+quote(e.db)+".held VALUES (1), (2), (3)")
+	began := time.Now()
+	r := e.run("BACKUP DATABASE " + e.db + " SNAPSHOT held TO repo ON (TABLE held)")
+	took := time.Since(began)
+	if lockConn == nil {
+		t.Fatal("the coordinator never ran")
+	}
+	lockConn.ExecContext(context.Background(), "UNLOCK TABLES")
+	lockConn.Close()
+	if r.rec.State != job.Cancelled || !strings.HasPrefix(r.rec.Status.String(), "[COMMON_ERROR, msg: point in time: could not hold commits within 1s (a long-running statement or a table lock is in the way)") {
+		t.Fatalf("job %s %s (execution %s %s: %s)", r.rec.State, r.rec.Status, r.status, r.errName, r.cause)
+	}
+	t.Logf("gave up after %s: %s", took.Round(time.Millisecond), r.rec.Status)
+	if h := e.lockHolder(e.db); h != "" {
+		t.Errorf("database still locked by %s", h)
+	}
+	if files := e.snapshotFiles(e.repo, "held"); len(files) != 0 {
+		t.Errorf("leftover objects: %v", files)
+	}
+	e.mustFinish("BACKUP DATABASE " + e.db + " SNAPSHOT held TO repo ON (TABLE held)")
+}
+
+// TestPointInTimeWorkerLost: the Lambda running one upload worker is lost
+// after the window closed, mid-share, and Step Functions retries it. The
+// retry cannot open the same snapshot again, so it must not read at all:
+// the job ends CANCELLED saying why, and commits nothing.
+func TestPointInTimeWorkerLost(t *testing.T) {
+	var e *env
+	var lost atomic.Bool
+	e = newEnv(t, wrapUpload(func(real lambda.Handler) handlerFunc {
+		return func(ctx context.Context, payload []byte) ([]byte, error) {
+			var ev pipeline.BatchEvent
+			if json.Unmarshal(payload, &ev) != nil || ev.Coordinate || ev.Batch != 1 || !lost.CompareAndSwap(false, true) {
+				return real.Invoke(ctx, payload)
+			}
+			// Lose this invocation as soon as the worker has joined.
+			ctx, cancel := context.WithCancel(ctx)
+			go func() {
+				defer cancel()
+				for ctx.Err() == nil {
+					if pit, ok, _ := e.store.GetPIT(context.Background(), ev.Job.JobID); ok {
+						if _, joined := pit.WorkerPositions[1]; joined {
+							return
+						}
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			real.Invoke(ctx, payload)
+			return nil, &TransientError{Message: "injected: the Lambda running upload worker 1 was lost"}
+		}
+	}))
+	newBank(e, 40000)
+	r := e.run("BACKUP DATABASE " + e.db + ` SNAPSHOT lost TO repo ON (TABLE acct_a, TABLE acct_b) PROPERTIES ("parallelism" = "4", "shard_size" = "1MB")`)
+	if !lost.Load() {
+		t.Fatal("worker 1 never ran")
+	}
+	if r.rec.State != job.Cancelled || !strings.Contains(r.rec.Status.String(), "upload worker 1 of 4 cannot join the point in time") {
+		t.Fatalf("job %s %s (execution %s %s: %s)", r.rec.State, r.rec.Status, r.status, r.errName, r.cause)
+	}
+	t.Logf("%s", r.rec.Status)
+	if ts, err := e.repo.Timestamps(context.Background(), "lost"); err != nil || len(ts) != 0 {
+		t.Errorf("a snapshot was committed: %v %v", ts, err)
+	}
+	if files := e.snapshotFiles(e.repo, "lost"); len(files) != 0 {
+		t.Errorf("leftover objects: %v", files)
+	}
+	if h := e.lockHolder(e.db); h != "" {
+		t.Errorf("database still locked by %s", h)
 	}
 }
