@@ -12,6 +12,10 @@
 //	SRBACKUP_MIN_TIMEOUT        smallest `timeout` property in seconds (default 600; tests lower it)
 //	SRBACKUP_JOB_HISTORY_TTL_DAYS how long finished jobs stay in SHOW BACKUP history (default 30)
 //	SRBACKUP_LOG_LEVEL          debug, info (default), warn or error
+//	SRBACKUP_PIT_READY_WAIT_SECONDS  "snapshot" consistency: bound on the wait for every upload worker to start (default 120)
+//	SRBACKUP_PIT_LOCK_WAIT_SECONDS   bound on the wait for the lock that holds commits (default 10)
+//	SRBACKUP_PIT_JOIN_WAIT_SECONDS   bound on how long commits stay held for the workers to join (default 10)
+//	SRBACKUP_WORKER_BYTES_PER_SECOND read throughput assumed per upload worker, which sizes a worker's share (default 52428800)
 package app
 
 import (
@@ -66,6 +70,7 @@ type Config struct {
 	TargetDSN      string
 	TargetSecret   string
 	TargetRequired bool
+	PointInTime    pipeline.PointInTimeConfig
 }
 
 // LoadConfig reads the configuration of function name from getenv.
@@ -97,6 +102,29 @@ func LoadConfig(name string, getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("SRBACKUP_JOB_HISTORY_TTL_DAYS=%q: want a positive number of days", v)
 		}
 		c.Retention = time.Duration(n) * 24 * time.Hour
+	}
+	for _, d := range []struct {
+		env string
+		to  *time.Duration
+	}{
+		{"SRBACKUP_PIT_READY_WAIT_SECONDS", &c.PointInTime.ReadyWait},
+		{"SRBACKUP_PIT_LOCK_WAIT_SECONDS", &c.PointInTime.LockWait},
+		{"SRBACKUP_PIT_JOIN_WAIT_SECONDS", &c.PointInTime.JoinWait},
+	} {
+		if v := getenv(d.env); v != "" {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil || n <= 0 {
+				return c, fmt.Errorf("%s=%q: want a positive number of seconds", d.env, v)
+			}
+			*d.to = time.Duration(n * float64(time.Second))
+		}
+	}
+	if v := getenv("SRBACKUP_WORKER_BYTES_PER_SECOND"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("SRBACKUP_WORKER_BYTES_PER_SECOND=%q: want a positive number of bytes", v)
+		}
+		c.PointInTime.WorkerBytesPerSecond = n
 	}
 	if v := getenv("SRBACKUP_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -196,7 +224,7 @@ func (d *Deps) OpenRepository(_ context.Context, rec jobstore.Repository) (*repo
 func (d *Deps) Pipeline() *pipeline.Pipeline {
 	return &pipeline.Pipeline{
 		Store: d.Store, Source: d.Source, Open: d.OpenRepository,
-		MinTimeout: d.Config.MinTimeout, Log: d.Log,
+		MinTimeout: d.Config.MinTimeout, PointInTime: d.Config.PointInTime, Log: d.Log,
 	}
 }
 

@@ -37,14 +37,28 @@ type Object struct {
 }
 
 // Options are the job's properties after parsing: StarRocks' own (type,
-// timeout) and srbackup's (compression, shard size, parallelism).
+// timeout) and srbackup's (compression, shard size, parallelism,
+// consistency).
 type Options struct {
 	Type           string `json:"type"`            // "FULL"
 	TimeoutSeconds int64  `json:"timeout_seconds"` // from "timeout"
 	Compression    string `json:"compression"`     // "zstd", "snappy" or "none"
 	ShardSize      int64  `json:"shard_size"`      // target bytes of source data per shard
 	Parallelism    int    `json:"parallelism"`     // upload Map MaxConcurrency
+	// Consistency is "snapshot" (one point in time for the whole job) or
+	// "shard" (each shard consistent on its own, no lock). Empty, in a
+	// job recorded before the property existed, means "shard".
+	Consistency string `json:"consistency,omitempty"`
 }
+
+// Consistency modes (the values of the "consistency" property).
+const (
+	ConsistencySnapshot = "snapshot"
+	ConsistencyShard    = "shard"
+)
+
+// PointInTime reports whether the job reads all its data at one point in time.
+func (o Options) PointInTime() bool { return o.Consistency == ConsistencySnapshot }
 
 // Job types. A spec without a type is a BACKUP (every spec written before
 // RESTORE existed).

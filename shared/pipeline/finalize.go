@@ -65,6 +65,12 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 	if err := verifyShards(&plan, results, present, dir); err != nil {
 		return FinalizeResult{}, err
 	}
+	var pit *repository.PointInTime
+	if plan.PointInTime() {
+		if pit, err = p.verifyPointInTime(ctx, spec, &plan); err != nil {
+			return FinalizeResult{}, err
+		}
+	}
 	if _, err := p.Store.Advance(ctx, spec.JobID, job.SaveMeta, p.now()); err != nil {
 		return FinalizeResult{}, err
 	}
@@ -81,6 +87,7 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 		return FinalizeResult{}, err
 	}
 	info := buildInfo(spec, &plan, results, src, metaRef)
+	info.PointInTime = pit
 	ts, err := repo.WriteInfo(ctx, info)
 	if err != nil {
 		return FinalizeResult{}, transient("write __info", err)
@@ -187,7 +194,7 @@ func buildInfo(spec job.Spec, plan *Plan, results []job.ShardResult, src reposit
 	info := repository.Info{
 		FormatVersion: repository.FormatVersion, Name: spec.Label, Database: spec.Database, JobID: spec.JobID,
 		BackupTime: spec.CreatedAt.UnixMilli(), SnapshotTime: plan.Time, BackupResult: "OK",
-		Source: src, Compression: spec.Options.Compression, Meta: meta,
+		Source: src, Compression: spec.Options.Compression, Meta: meta, Consistency: plan.Consistency,
 	}
 	files := map[[2]string][]job.ShardResult{}
 	for _, r := range results {

@@ -27,8 +27,10 @@ type Pipeline struct {
 	// LockGrace is how long past a job's deadline its database lock lasts,
 	// so that cleanup can run before another job may take the database.
 	LockGrace time.Duration
-	Now       func() time.Time
-	Log       *slog.Logger
+	// PointInTime tunes "snapshot" consistency; zero fields take defaults.
+	PointInTime PointInTimeConfig
+	Now         func() time.Time
+	Log         *slog.Logger
 }
 
 func (p *Pipeline) now() time.Time {

@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
+	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/source"
 )
 
@@ -35,9 +38,17 @@ type Plan struct {
 	Time    time.Time    `json:"time"`
 	Objects []PlanObject `json:"objects"`
 	Shards  []PlanShard  `json:"shards"`
-	// Batches lists the shard numbers of each batch.
+	// Batches lists the shard numbers of each batch. In "snapshot"
+	// consistency a batch is one worker's share: everything it reads in its
+	// one transaction.
 	Batches [][]int `json:"batches"`
+	// Consistency is the job's mode ("snapshot" or "shard"); empty in
+	// plans written before it existed, which are "shard".
+	Consistency string `json:"consistency,omitempty"`
 }
+
+// PointInTime reports whether the plan is read at one point in time.
+func (p *Plan) PointInTime() bool { return p.Consistency == job.ConsistencySnapshot }
 
 // PlanObject is one backed-up object with what __meta needs about it.
 type PlanObject struct {
@@ -61,6 +72,9 @@ type PlanRef struct {
 	Batches []int  `json:"batches"`
 	Shards  int    `json:"shards"`
 	Bytes   int64  `json:"bytes"`
+	// Consistency chooses the state machine's path: "snapshot" runs the
+	// coordinator beside the upload workers, "shard" the upload Map alone.
+	Consistency string `json:"consistency"`
 }
 
 // batchesPerWorker is how many batches each of the Map's parallel workers
@@ -99,4 +113,54 @@ func batchShards(shards []PlanShard, parallelism int) [][]int {
 		curBytes += b
 	}
 	return append(out, cur)
+}
+
+// workerShares splits the shards of a point-in-time job among at most
+// parallelism workers, one batch each: every worker must run at the same
+// time (each opens its transaction in the one window) and reads its whole
+// share in that transaction. Shards go largest first to the least-loaded
+// worker, then each share is in shard order. No shards (a backup of views
+// and functions only) means no workers: the coordinator still records the
+// point in time.
+func workerShares(shards []PlanShard, parallelism int) [][]int {
+	if len(shards) == 0 {
+		return [][]int{}
+	}
+	workers := max(1, min(parallelism, len(shards)))
+	order := slices.Clone(shards)
+	slices.SortStableFunc(order, func(a, b PlanShard) int {
+		return cmp.Compare(max(b.Shard.EstBytes, 1), max(a.Shard.EstBytes, 1))
+	})
+	out := make([][]int, workers)
+	load := make([]int64, workers)
+	for _, s := range order {
+		w := 0
+		for i := range load {
+			if load[i] < load[w] {
+				w = i
+			}
+		}
+		out[w] = append(out[w], s.N)
+		load[w] += max(s.Shard.EstBytes, 1)
+	}
+	for i := range out {
+		slices.Sort(out[i])
+		if out[i] == nil {
+			out[i] = []int{}
+		}
+	}
+	return out
+}
+
+// shareBytes is the estimated source bytes of the largest worker share.
+func shareBytes(plan *Plan) int64 {
+	var most int64
+	for _, b := range plan.Batches {
+		var n int64
+		for _, i := range b {
+			n += plan.Shards[i].Shard.EstBytes
+		}
+		most = max(most, n)
+	}
+	return most
 }

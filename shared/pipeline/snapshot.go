@@ -27,6 +27,11 @@ func (p *Pipeline) SnapshotShard(ctx context.Context, st JobState) (JobState, er
 	if err != nil {
 		return JobState{}, err
 	}
+	if plan.PointInTime() {
+		if err := p.planPointInTime(ctx, spec, plan); err != nil {
+			return JobState{}, err
+		}
+	}
 	key := planFile(spec.JobID)
 	if _, err := repo.PutJSON(ctx, spec.Label, key, plan); err != nil {
 		return JobState{}, transient("write shard plan", err)
@@ -43,12 +48,12 @@ func (p *Pipeline) SnapshotShard(ctx context.Context, st JobState) (JobState, er
 			return JobState{}, err
 		}
 	}
-	ref := &PlanRef{Key: key, Batches: make([]int, len(plan.Batches)), Shards: len(plan.Shards), Bytes: bytes}
+	ref := &PlanRef{Key: key, Batches: make([]int, len(plan.Batches)), Shards: len(plan.Shards), Bytes: bytes, Consistency: plan.Consistency}
 	for i := range ref.Batches {
 		ref.Batches[i] = i
 	}
 	st.Plan = ref
-	p.log().Info("snapshot planned", "jobId", spec.JobID, "objects", len(plan.Objects), "shards", len(plan.Shards), "batches", len(plan.Batches), "bytes", bytes)
+	p.log().Info("snapshot planned", "jobId", spec.JobID, "consistency", plan.Consistency, "objects", len(plan.Objects), "shards", len(plan.Shards), "batches", len(plan.Batches), "bytes", bytes)
 	return st, nil
 }
 
@@ -58,7 +63,11 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 	if err != nil {
 		return nil, sourceError(err)
 	}
-	plan := &Plan{JobID: spec.JobID, Database: spec.Database, Version: version, Time: p.now()}
+	consistency := spec.Options.Consistency
+	if consistency == "" {
+		consistency = job.ConsistencyShard
+	}
+	plan := &Plan{JobID: spec.JobID, Database: spec.Database, Version: version, Time: p.now(), Consistency: consistency}
 	db := spec.Database
 	for _, o := range spec.Objects {
 		if err := ctx.Err(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/parquetio"
 	"github.com/srbackup/srbackup/shared/repository"
+	"github.com/srbackup/srbackup/shared/source"
 )
 
 // BatchEvent is the UploadBatch state's payload: one Map item.
@@ -16,6 +17,10 @@ type BatchEvent struct {
 	Job     job.Spec `json:"job"`
 	PlanKey string   `json:"planKey"`
 	Batch   int      `json:"batch"`
+	// Coordinate asks for the coordinator of a point-in-time job instead of
+	// a batch (see Coordinate). The upload function plays it because it
+	// already has exactly the access it needs: the source and the job store.
+	Coordinate bool `json:"coordinate,omitempty"`
 }
 
 // BatchResult is what an UploadBatch returns (and the Map discards: the
@@ -33,7 +38,13 @@ type BatchResult struct {
 // attempt is skipped, so a retried batch never duplicates a file. Before
 // each shard it checks that the job is neither cancelled nor past its
 // deadline, and the job's deadline bounds the whole call.
+//
+// In a point-in-time job a batch is one worker's share, read in one
+// transaction opened inside the job's window (see uploadWorker).
 func (p *Pipeline) UploadBatch(ctx context.Context, ev BatchEvent) (BatchResult, error) {
+	if ev.Coordinate {
+		return p.Coordinate(ctx, ev)
+	}
 	spec := ev.Job
 	out := BatchResult{Batch: ev.Batch}
 	ctx, cancel := context.WithDeadline(ctx, spec.Deadline)
@@ -56,6 +67,14 @@ func (p *Pipeline) UploadBatch(ctx context.Context, ev BatchEvent) (BatchResult,
 		if n < 0 || n >= len(plan.Shards) {
 			return out, fmt.Errorf("shard %d is not in the plan of job %s", n, spec.JobID)
 		}
+	}
+	if plan.PointInTime() {
+		return p.uploadWorker(ctx, repo, spec, &plan, ev.Batch)
+	}
+	for _, n := range plan.Batches[ev.Batch] {
+		if n < 0 || n >= len(plan.Shards) {
+			return out, fmt.Errorf("shard %d is not in the plan of job %s", n, spec.JobID)
+		}
 		out.Shards++
 		if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
 			return out, p.deadline(spec, err)
@@ -67,7 +86,7 @@ func (p *Pipeline) UploadBatch(ctx context.Context, ev BatchEvent) (BatchResult,
 			out.Bytes += r.Bytes
 			continue
 		}
-		r, err := p.uploadShard(ctx, repo, spec, &plan, plan.Shards[n])
+		r, err := p.uploadShard(ctx, repo, spec, &plan, plan.Shards[n], p.Source)
 		if err != nil {
 			err = p.deadline(spec, err)
 			if _, domain := job.AsError(err); !domain {
@@ -85,10 +104,11 @@ func (p *Pipeline) UploadBatch(ctx context.Context, ev BatchEvent) (BatchResult,
 	return out, nil
 }
 
-// uploadShard streams one shard: source rows → Parquet encoder → pipe →
+// uploadShard streams one shard, read through src (the source itself, or a
+// point-in-time worker's snapshot): source rows → Parquet encoder → pipe →
 // multipart upload, hashing on the way; memory stays bounded by the
 // encoder's row group and the upload's part buffers, whatever the shard size.
-func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec job.Spec, plan *Plan, ps PlanShard) (job.ShardResult, error) {
+func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec job.Spec, plan *Plan, ps PlanShard, src source.Reader) (job.ShardResult, error) {
 	sh := ps.Shard
 	rel, err := repository.ContentPath(spec.Database, sh.Table, sh.Partition, ps.N, spec.JobID)
 	if err != nil {
@@ -98,7 +118,7 @@ func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec 
 	if err != nil {
 		return job.ShardResult{}, err
 	}
-	rows, err := p.Source.OpenShard(ctx, sh)
+	rows, err := src.OpenShard(ctx, sh)
 	if err != nil {
 		return job.ShardResult{}, fmt.Errorf("open shard %d (%s.%s %s): %w", ps.N, sh.Database, sh.Table, sh.Partition, err)
 	}

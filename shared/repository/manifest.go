@@ -55,9 +55,39 @@ type Info struct {
 	BackupResult string    `json:"backup_result"` // "OK"
 	Source       Source    `json:"source"`
 	Compression  string    `json:"compression"` // Parquet codec: "zstd", "snappy" or "none"
+	// Consistency is "snapshot" (every row of every table as of one point
+	// in time, PointInTime) or "shard" (each shard as of its own moment).
+	// Empty in snapshots written before it existed, which are "shard".
+	Consistency string       `json:"consistency,omitempty"`
+	PointInTime *PointInTime `json:"point_in_time,omitempty"`
 	// Meta is __meta, which must match this checksum.
 	Meta    FileRef      `json:"meta"`
 	Objects []ObjectData `json:"backup_objects"`
+}
+
+// PointInTime is the moment a "snapshot" consistency backup reflects: every
+// transaction committed before it and none after. It is the server's clock
+// and, with binary logging on, the replication position, from which an
+// incremental backup or point-in-time restore can continue.
+type PointInTime struct {
+	ServerTime     time.Time `json:"server_time"`
+	Binlog         bool      `json:"binlog"` // binary logging was on
+	BinlogFile     string    `json:"binlog_file,omitempty"`
+	BinlogPosition uint64    `json:"binlog_position,omitempty"`
+	// GTIDVariable is gtid_binlog_pos (MariaDB) or gtid_executed (MySQL).
+	GTIDVariable string `json:"gtid_variable,omitempty"`
+	GTID         string `json:"gtid,omitempty"`
+	// LockMethod is how commits were held while the readers opened their
+	// transactions: "BACKUP STAGE BLOCK_COMMIT", "FLUSH TABLES WITH READ
+	// LOCK" or "LOCK TABLES READ" (the job's tables only).
+	LockMethod string `json:"lock_method"`
+	// LockWaitMS is how long the lock took to get; LockWindowMS how long
+	// commits were held.
+	LockWaitMS   int64 `json:"lock_wait_ms"`
+	LockWindowMS int64 `json:"lock_window_ms"`
+	// Workers is how many readers share the point in time.
+	Workers int    `json:"workers"`
+	Note    string `json:"note,omitempty"`
 }
 
 // ObjectData is one object of a snapshot and, for tables, its data.

@@ -23,7 +23,7 @@ func TestBackupOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := sql.BackupOptions{Type: "FULL", Timeout: 86400 * time.Second, Compression: "zstd", ShardSize: 268435456, Parallelism: 4}
+	want := sql.BackupOptions{Type: "FULL", Timeout: 86400 * time.Second, Compression: "zstd", ShardSize: 268435456, Parallelism: 4, Consistency: "snapshot"}
 	if got != want {
 		t.Errorf("Options() = %+v, want %+v", got, want)
 	}
@@ -34,12 +34,12 @@ func TestBackupOptionsDefaults(t *testing.T) {
 
 func TestBackupOptionsTyped(t *testing.T) {
 	s := parseBackup(t, `BACKUP SNAPSHOT db.l TO r PROPERTIES ("type"="full", "timeout"="3600", "compression"="Snappy",
-		"shard_size"="64 MiB", "parallelism"="16", "label_suffix"="time")`, sql.Options{})
+		"shard_size"="64 MiB", "parallelism"="16", "label_suffix"="time", "consistency"="Shard")`, sql.Options{})
 	got, err := s.Options()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := sql.BackupOptions{Type: "FULL", Timeout: time.Hour, Compression: "snappy", ShardSize: 64 << 20, Parallelism: 16, LabelSuffix: "time"}
+	want := sql.BackupOptions{Type: "FULL", Timeout: time.Hour, Compression: "snappy", ShardSize: 64 << 20, Parallelism: 16, LabelSuffix: "time", Consistency: "shard"}
 	if got != want {
 		t.Errorf("Options() = %+v, want %+v", got, want)
 	}
@@ -60,6 +60,7 @@ func TestBackupOptionsRejectsHandBuiltValues(t *testing.T) {
 		{"shard_size": "0"},
 		{"parallelism": "0"},
 		{"label_suffix": "date"},
+		{"consistency": "global"},
 		{"other": "x"},
 	} {
 		s := &sql.BackupStmt{Database: "db", Snapshot: "l", Repository: "r", Properties: props}

@@ -9,7 +9,7 @@ import (
 )
 
 // Property keys. type and timeout are StarRocks'; compression, shard_size,
-// parallelism and label_suffix are srbackup's own. Keys are case-sensitive,
+// parallelism, label_suffix and consistency are srbackup's own. Keys are case-sensitive,
 // as in StarRocks ("TIMEOUT" is unknown).
 const (
 	PropType            = "type"
@@ -18,6 +18,7 @@ const (
 	PropShardSize       = "shard_size"
 	PropParallelism     = "parallelism"
 	PropLabelSuffix     = "label_suffix"
+	PropConsistency     = "consistency"
 	PropBackupTimestamp = "backup_timestamp" // RESTORE
 	PropReplicationNum  = "replication_num"  // RESTORE
 	// PropStarRocksMetaVersion is RESTORE's starrocks_meta_version.
@@ -42,7 +43,15 @@ const (
 	// time (UTC) to the snapshot name, so a scheduled statement makes a new
 	// snapshot each run.
 	LabelSuffixTime = "time"
+	// ConsistencySnapshot (the default) reads every table of the job at one
+	// point in time; ConsistencyShard reads each shard at its own moment,
+	// without holding commits at all.
+	ConsistencySnapshot = "snapshot"
+	ConsistencyShard    = "shard"
 )
+
+// consistencies are the values of the consistency property.
+var consistencies = []string{ConsistencySnapshot, ConsistencyShard}
 
 // Compressions srbackup writes Parquet with.
 var compressions = []string{"zstd", "snappy", "none"}
@@ -59,6 +68,7 @@ type BackupOptions struct {
 	ShardSize   int64
 	Parallelism int
 	LabelSuffix string
+	Consistency string
 }
 
 // SnapshotLabel returns the snapshot name a run triggered at eventTime
@@ -83,6 +93,7 @@ func (s *BackupStmt) Options() (BackupOptions, error) {
 		Compression: DefaultCompression,
 		ShardSize:   DefaultShardSize,
 		Parallelism: DefaultParallelism,
+		Consistency: ConsistencySnapshot,
 	}
 	lenient := Options{MinTimeout: time.Second, MinShardSize: 1}
 	for _, key := range sortedKeys(s.Properties) {
@@ -103,6 +114,8 @@ func (s *BackupStmt) Options() (BackupOptions, error) {
 			o.Parallelism, detail = parseParallelism(val)
 		case PropLabelSuffix:
 			o.LabelSuffix, detail = parseLabelSuffix(val)
+		case PropConsistency:
+			o.Consistency, detail = parseConsistency(val)
 		default:
 			detail = fmt.Sprintf("Unknown backup job properties: [%s]", key)
 		}
@@ -126,13 +139,13 @@ func normalizeBackupProperties(props []property, opts Options) (map[string]strin
 	byKey := make(map[string]property)
 	for _, pr := range propertyMap(props) {
 		switch pr.key {
-		case PropTimeout, PropType, PropCompression, PropShardSize, PropParallelism, PropLabelSuffix:
+		case PropTimeout, PropType, PropCompression, PropShardSize, PropParallelism, PropLabelSuffix, PropConsistency:
 			byKey[pr.key] = pr
 		default:
 			unknown = append(unknown, pr)
 		}
 	}
-	for _, key := range []string{PropTimeout, PropType, PropCompression, PropShardSize, PropParallelism, PropLabelSuffix} {
+	for _, key := range []string{PropTimeout, PropType, PropCompression, PropShardSize, PropParallelism, PropLabelSuffix, PropConsistency} {
 		pr, ok := byKey[key]
 		if !ok {
 			continue
@@ -157,6 +170,8 @@ func normalizeBackupProperties(props []property, opts Options) (map[string]strin
 			val = strconv.Itoa(n)
 		case PropLabelSuffix:
 			val, detail = parseLabelSuffix(pr.val)
+		case PropConsistency:
+			val, detail = parseConsistency(pr.val)
 		}
 		if detail != "" {
 			return nil, analysisErrorf(pr.valPos, "%s", detail)
@@ -345,11 +360,21 @@ func parseLabelSuffix(val string) (string, string) {
 	return LabelSuffixTime, ""
 }
 
+func parseConsistency(val string) (string, string) {
+	v := strings.ToLower(val)
+	for _, c := range consistencies {
+		if v == c {
+			return c, ""
+		}
+	}
+	return "", fmt.Sprintf("Invalid consistency: %s, supported: %s", clip(val), strings.Join(consistencies, ", "))
+}
+
 // propertyOrder is the order properties are printed in: StarRocks' keys,
 // srbackup's, RESTORE's, then any other key alphabetically.
 var propertyOrder = map[string]int{
 	PropType: 1, PropTimeout: 2, PropCompression: 3, PropShardSize: 4, PropParallelism: 5,
-	PropLabelSuffix: 6, PropBackupTimestamp: 7, PropReplicationNum: 8, PropAllowLoad: 9, PropMetaVersion: 10, PropStarRocksMetaVersion: 11,
+	PropLabelSuffix: 6, PropConsistency: 7, PropBackupTimestamp: 8, PropReplicationNum: 9, PropAllowLoad: 10, PropMetaVersion: 11, PropStarRocksMetaVersion: 12,
 }
 
 // sortedKeys returns the keys of props in propertyOrder.

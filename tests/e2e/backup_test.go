@@ -46,6 +46,9 @@ func TestWholeDatabaseBackup(t *testing.T) {
 		}
 	}
 	info := e.snapshot("full_1")
+	if pit := info.PointInTime; info.Consistency != "snapshot" || pit == nil || pit.ServerTime.IsZero() || pit.LockMethod == "" || pit.Workers < 1 {
+		t.Errorf("consistency %q, point in time %+v: want one point in time by default", info.Consistency, pit)
+	}
 	tables, views, functions := e.sourceObjects()
 	if got := objectNames(info.Objects, repository.KindTable); !slices.Equal(got, tables) {
 		t.Errorf("tables in snapshot %v, source %v", got, tables)

@@ -60,7 +60,8 @@ func atoi(t *testing.T, s string) int64 {
 	return n
 }
 
-// TestShardConsistency is behaviour 7: each shard is one consistent read.
+// TestShardConsistency is behaviour 7 in "consistency" = "shard" (the
+// lock-free mode): each shard is one consistent read.
 // While the upload reads, a writer commits pairs of rows (+x, -x) of the
 // same group, which always land in the same partition; after the upload it
 // inserts more rows. Every shard must hold whole pairs only, and no row
@@ -107,12 +108,15 @@ func TestShardConsistency(t *testing.T) {
 		"CREATE TABLE "+quote(e.db)+".quiet (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)",
 		"INSERT INTO "+quote(e.db)+".quiet SELECT n + 1, CONCAT('row ', n + 1) FROM "+numbers(quietRows),
 	)
-	rec := e.mustFinish("BACKUP DATABASE " + e.db + " SNAPSHOT consistent TO repo ON (TABLE ledger, TABLE quiet)")
+	rec := e.mustFinish("BACKUP DATABASE " + e.db + ` SNAPSHOT consistent TO repo ON (TABLE ledger, TABLE quiet) PROPERTIES ("consistency" = "shard")`)
 	t.Logf("%d shards; the writer committed %d pairs while the upload ran", rec.ShardsTotal, racing)
 	if got := e.count("quiet"); got != quietRows+100 {
 		t.Fatalf("quiet has %d rows in the source, want %d", got, quietRows+100)
 	}
 	info := e.snapshot("consistent")
+	if info.Consistency != "shard" || info.PointInTime != nil {
+		t.Errorf("consistency %q, point in time %+v; want shard mode, no lock", info.Consistency, info.PointInTime)
+	}
 	var ledgerRows int64
 	for _, o := range info.Objects {
 		for _, p := range o.Partitions {

@@ -48,6 +48,8 @@ type envOptions struct {
 	wrap func(st *localstack.Stack)
 	// extraEnv is added to the functions' environment.
 	extraEnv map[string]string
+	// server replaces the shared MariaDB, e.g. one started with --log-bin.
+	server *mariadb.Server
 }
 
 var dbSeq atomic.Int64
@@ -55,7 +57,10 @@ var dbSeq atomic.Int64
 func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
-	srv := shared.Server(t)
+	srv := opts.server
+	if srv == nil {
+		srv = shared.Server(t)
+	}
 	db := fmt.Sprintf("shop_%d_%d", os.Getpid(), dbSeq.Add(1))
 	pool, err := srv.Open("")
 	if err != nil {

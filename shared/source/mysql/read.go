@@ -24,53 +24,85 @@ const cleanupTimeout = 10 * time.Second
 // table altered between the snapshot and the lock fails the read with the
 // server's "Table definition has changed, please retry transaction".
 func (s *Source) OpenShard(ctx context.Context, sh source.Shard) (rows source.Rows, err error) {
-	if err := checkTable(sh.Database, sh.Table); err != nil {
+	from, err := checkShard(sh)
+	if err != nil {
 		return nil, err
 	}
-	if sh.Partitioned {
-		if err := checkIdent("partition", sh.Partition); err != nil {
-			return nil, err
-		}
-	}
-	from := fromClause(sh)
 	ctx, cancel := context.WithCancel(ctx)
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("read %s: %w", from, err)
 	}
-	r := &shardRows{conn: conn, cancel: cancel}
+	r := &shardRows{conn: conn, cancel: cancel, owned: true}
 	defer func() {
 		if err != nil {
 			r.abort()
 			err = fmt.Errorf("read shard %d of %s: %w", sh.Index, from, err)
 		}
 	}()
+	if r.snapshot, err = begin(ctx, conn); err != nil {
+		return nil, err
+	}
+	if err := s.query(ctx, conn, sh, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
 
+// checkShard checks a shard's names and returns its FROM clause.
+func checkShard(sh source.Shard) (string, error) {
+	if err := checkTable(sh.Database, sh.Table); err != nil {
+		return "", err
+	}
+	if sh.Partitioned {
+		if err := checkIdent("partition", sh.Partition); err != nil {
+			return "", err
+		}
+	}
+	return fromClause(sh), nil
+}
+
+// begin starts a REPEATABLE READ transaction with a consistent snapshot on
+// conn and returns the server's UTC time right after.
+func begin(ctx context.Context, conn *sql.Conn) (time.Time, error) {
 	for _, stmt := range []string{
 		"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 		"START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
 	} {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return nil, err
+			return time.Time{}, err
 		}
 	}
 	var snap string
 	if err := conn.QueryRowContext(ctx, "SELECT UTC_TIMESTAMP(6)").Scan(&snap); err != nil {
-		return nil, err
+		return time.Time{}, err
 	}
-	if r.snapshot, err = time.Parse("2006-01-02 15:04:05.999999", snap); err != nil {
-		return nil, fmt.Errorf("parse snapshot time %q: %w", snap, err)
+	t, err := parseServerTime(snap)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse snapshot time %q: %w", snap, err)
 	}
+	return t, nil
+}
+
+func parseServerTime(s string) (time.Time, error) {
+	return time.Parse("2006-01-02 15:04:05.999999", s)
+}
+
+// query starts the streaming SELECT of a shard on conn, inside its
+// transaction, filling r's columns and rows.
+func (s *Source) query(ctx context.Context, conn *sql.Conn, sh source.Shard, r *shardRows) error {
+	from := fromClause(sh)
 	// Take the metadata lock before reading the columns.
 	if _, err := conn.ExecContext(ctx, "SELECT 1 FROM "+from+" LIMIT 0"); err != nil {
 		if isNoSuchObject(err) {
-			return nil, fmt.Errorf("%w: %w", source.ErrNotFound, err)
+			return fmt.Errorf("%w: %w", source.ErrNotFound, err)
 		}
-		return nil, err
+		return err
 	}
+	var err error
 	if r.cols, err = columns(ctx, conn, s, sh.Database, sh.Table); err != nil {
-		return nil, err
+		return err
 	}
 	var key *source.Column
 	exprs := make([]string, len(r.cols))
@@ -82,11 +114,11 @@ func (s *Source) OpenShard(ctx context.Context, sh source.Shard) (rows source.Ro
 	}
 	where, err := whereClause(sh, key)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// No arguments: the driver uses the text protocol and streams.
 	if r.rows, err = conn.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+from+where); err != nil {
-		return nil, err
+		return err
 	}
 	r.raw = make([]sql.RawBytes, len(r.cols))
 	r.dest = make([]any, len(r.cols))
@@ -94,13 +126,18 @@ func (s *Source) OpenShard(ctx context.Context, sh source.Shard) (rows source.Ro
 	for i := range r.raw {
 		r.dest[i] = &r.raw[i]
 	}
-	return r, nil
+	return nil
 }
 
 // shardRows implements source.Rows over one connection.
 type shardRows struct {
-	conn     *sql.Conn
-	cancel   context.CancelFunc
+	conn   *sql.Conn
+	cancel context.CancelFunc
+	// owned says the rows own their connection and transaction (a shard
+	// read on its own); otherwise they are one read of a snapshot, which
+	// ends the transaction itself.
+	owned    bool
+	snap     *snapshot // the snapshot of a not-owned read
 	rows     *sql.Rows
 	cols     []source.Column
 	snapshot time.Time
@@ -164,6 +201,10 @@ func (r *shardRows) Close() error {
 		r.discard()
 		return fmt.Errorf("close rows: %w", err)
 	}
+	if !r.owned {
+		r.snap.busy = false
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	if _, err := r.conn.ExecContext(ctx, "COMMIT"); err != nil {
@@ -177,6 +218,9 @@ func (r *shardRows) Close() error {
 // rolls the read-only transaction back when the connection closes.
 func (r *shardRows) abort() {
 	r.closed = true
+	if r.snap != nil {
+		r.snap.broken = true
+	}
 	r.cancel() // the driver closes the network connection of a cancelled query
 	if r.rows != nil {
 		_ = r.rows.Close()
