@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/srbackup/srbackup/localstack/mariadb"
+	"github.com/srbackup/srbackup/localstack/mariadb/mariadbtest"
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/repository"
@@ -300,7 +301,7 @@ func TestPointInTimeMoney(t *testing.T) {
 // after (each transfer is one transaction, so one GTID), and the binlog's
 // next event is the first transfer the snapshot does not hold.
 func TestPointInTimeBinlog(t *testing.T) {
-	srv := mariadb.ForTestWith(t, mariadb.Options{ExtraArgs: []string{"--log-bin=binlog", "--server-id=1", "--binlog-format=ROW"}})
+	srv := mariadbtest.ForTestWith(t, mariadb.Options{ExtraArgs: []string{"--log-bin=binlog", "--server-id=1", "--binlog-format=ROW"}})
 	e := newEnv(t, envOptions{server: srv})
 	b := newBank(e, 20000)
 	var before string
