@@ -34,7 +34,7 @@ type Plan struct {
 	// Files and Bytes are the totals of the data files to load.
 	Files   int64   `json:"files"`
 	Bytes   int64   `json:"bytes"`
-	Batches []Batch `json:"batches,omitempty"`
+	Batches []Batch `json:"batches"` // never null: the Map reads it
 }
 
 // TablePlan is one restored table.
@@ -132,7 +132,7 @@ const maxBatches = 1000
 // the Map's MaxConcurrency decides how many load at once.
 func batches(files []FileTask) []Batch {
 	n := min(len(files), maxBatches)
-	out := make([]Batch, n)
+	out := make([]Batch, n) // empty, not nil, without files
 	for i, f := range files {
 		out[i%n].Files = append(out[i%n].Files, f)
 	}
