@@ -270,7 +270,8 @@ func (s *Server) listRestores(ctx context.Context, req *request) events.APIGatew
 // restoreJob looks up a RESTORE job by id; a BACKUP job's id is not found.
 func (s *Server) restoreJob(ctx context.Context, id string) (job.Record, error) {
 	rec, err := s.Store.Get(ctx, id)
-	if err == nil && !rec.Spec.IsRestore() {
+	var nf *job.NotFoundError
+	if err == nil && !rec.Spec.IsRestore() || errors.As(err, &nf) {
 		err = &job.NotFoundError{Message: fmt.Sprintf("restore job %s does not exist", id)}
 	}
 	return rec, err
