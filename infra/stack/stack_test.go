@@ -570,8 +570,9 @@ func TestHTTPAPIRequiresIAM(t *testing.T) {
 		})
 	})
 	want := []string{
-		"DELETE /v1/backups/{jobId}", "GET /v1/backups", "GET /v1/backups/{jobId}",
-		"GET /v1/repositories", "GET /v1/repositories/{repo}/snapshots", "POST /v1/sql",
+		"DELETE /v1/backups/{jobId}", "DELETE /v1/restores/{jobId}", "GET /v1/backups", "GET /v1/backups/{jobId}",
+		"GET /v1/openapi.yaml", "GET /v1/repositories", "GET /v1/repositories/{repo}/snapshots",
+		"GET /v1/restores", "GET /v1/restores/{jobId}", "POST /v1/sql",
 	}
 	var got []string
 	for id, r := range s.resources("AWS::ApiGatewayV2::Route") {
