@@ -468,6 +468,9 @@ func TestPointInTimeWorkerLost(t *testing.T) {
 				for ctx.Err() == nil {
 					if pit, ok, _ := e.store.GetPIT(context.Background(), ev.Job.JobID); ok {
 						if _, joined := pit.WorkerPositions[1]; joined {
+							// Let the worker hear its join answered and start
+							// reading: it is lost mid-share, not while joining.
+							time.Sleep(50 * time.Millisecond)
 							return
 						}
 					}
@@ -490,7 +493,13 @@ func TestPointInTimeWorkerLost(t *testing.T) {
 	if ts, err := e.repo.Timestamps(context.Background(), "lost"); err != nil || len(ts) != 0 {
 		t.Errorf("a snapshot was committed: %v %v", ts, err)
 	}
-	if files := e.snapshotFiles(e.repo, "lost"); len(files) != 0 {
+	// Workers still running when the job was cancelled delete the file
+	// they were writing when they next look at the job.
+	files := e.snapshotFiles(e.repo, "lost")
+	for deadline := time.Now().Add(15 * time.Second); len(files) != 0 && time.Now().Before(deadline); files = e.snapshotFiles(e.repo, "lost") {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(files) != 0 {
 		t.Errorf("leftover objects: %v", files)
 	}
 	if h := e.lockHolder(e.db); h != "" {
