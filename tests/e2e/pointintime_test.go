@@ -442,7 +442,7 @@ func TestPointInTimeLockTimeout(t *testing.T) {
 	if h := e.lockHolder(e.db); h != "" {
 		t.Errorf("database still locked by %s", h)
 	}
-	if files := e.snapshotFiles(e.repo, "held"); len(files) != 0 {
+	if files := e.settledFiles(e.repo, "held"); len(files) != 0 {
 		t.Errorf("leftover objects: %v", files)
 	}
 	e.mustFinish("BACKUP DATABASE " + e.db + " SNAPSHOT held TO repo ON (TABLE held)")
@@ -493,13 +493,7 @@ func TestPointInTimeWorkerLost(t *testing.T) {
 	if ts, err := e.repo.Timestamps(context.Background(), "lost"); err != nil || len(ts) != 0 {
 		t.Errorf("a snapshot was committed: %v %v", ts, err)
 	}
-	// Workers still running when the job was cancelled delete the file
-	// they were writing when they next look at the job.
-	files := e.snapshotFiles(e.repo, "lost")
-	for deadline := time.Now().Add(15 * time.Second); len(files) != 0 && time.Now().Before(deadline); files = e.snapshotFiles(e.repo, "lost") {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if len(files) != 0 {
+	if files := e.settledFiles(e.repo, "lost"); len(files) != 0 {
 		t.Errorf("leftover objects: %v", files)
 	}
 	if h := e.lockHolder(e.db); h != "" {
