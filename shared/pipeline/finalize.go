@@ -161,7 +161,7 @@ func buildMeta(spec job.Spec, plan *Plan, src repository.Source) (repository.Met
 	m := repository.Meta{FormatVersion: repository.FormatVersion, Name: spec.Label, Database: spec.Database, JobID: spec.JobID, Source: src}
 	for _, o := range plan.Objects {
 		if o.Kind == string(job.KindFunction) {
-			m.Functions = append(m.Functions, repository.FunctionMeta{Name: o.Name, DDL: o.DDL.Statement})
+			m.Functions = append(m.Functions, repository.FunctionMeta{Name: o.Name, DDL: o.DDL.Statement, SQLMode: o.DDL.SQLMode})
 			continue
 		}
 		om := repository.ObjectMeta{Kind: o.Kind, Name: o.Name, DDL: o.DDL.Statement}
@@ -186,6 +186,15 @@ func buildMeta(spec job.Spec, plan *Plan, src repository.Source) (repository.Met
 			}
 		}
 		m.Objects = append(m.Objects, om)
+	}
+	for _, tr := range plan.Triggers {
+		m.Triggers = append(m.Triggers, repository.TriggerMeta{Name: tr.Name, Table: tr.Table, DDL: tr.DDL.Statement, SQLMode: tr.DDL.SQLMode})
+	}
+	for _, r := range plan.Procedures {
+		m.Procedures = append(m.Procedures, repository.FunctionMeta{Name: r.Name, DDL: r.DDL.Statement, SQLMode: r.DDL.SQLMode})
+	}
+	for _, r := range plan.Events {
+		m.Events = append(m.Events, repository.FunctionMeta{Name: r.Name, DDL: r.DDL.Statement, SQLMode: r.DDL.SQLMode, TimeZone: r.DDL.TimeZone})
 	}
 	return m, nil
 }

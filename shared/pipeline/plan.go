@@ -45,6 +45,11 @@ type Plan struct {
 	// Consistency is the job's mode ("snapshot" or "shard"); empty in
 	// plans written before it existed, which are "shard".
 	Consistency string `json:"consistency,omitempty"`
+	// Triggers of the job's tables; Procedures and Events of a
+	// whole-database job.
+	Triggers   []source.Trigger `json:"triggers,omitempty"`
+	Procedures []source.Routine `json:"procedures,omitempty"`
+	Events     []source.Routine `json:"events,omitempty"`
 }
 
 // PointInTime reports whether the plan is read at one point in time.

@@ -90,9 +90,10 @@ func Prepare(ctx context.Context, cat source.Catalog, repos RepositoryRegistry, 
 			Parallelism:    opts.Parallelism,
 			Consistency:    opts.Consistency,
 		},
-		SQL:       req.SQL,
-		CreatedAt: now,
-		Deadline:  now.Add(opts.Timeout),
+		SQL:           req.SQL,
+		CreatedAt:     now,
+		Deadline:      now.Add(opts.Timeout),
+		WholeDatabase: len(st.Objects) == 0,
 	}
 	return spec, repo, spec.Validate()
 }

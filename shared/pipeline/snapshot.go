@@ -110,6 +110,33 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 		}
 		plan.Objects = append(plan.Objects, po)
 	}
+	// A table brings its triggers; a whole-database backup also takes the
+	// procedures and events.
+	tables := map[string]bool{}
+	for _, o := range spec.Objects {
+		if o.Kind == job.KindTable && len(o.Partitions) == 0 {
+			tables[o.Name] = true
+		}
+	}
+	if len(tables) > 0 {
+		triggers, err := p.Source.Triggers(ctx, db)
+		if err != nil {
+			return nil, sourceError(err)
+		}
+		for _, tr := range triggers {
+			if tables[tr.Table] {
+				plan.Triggers = append(plan.Triggers, tr)
+			}
+		}
+	}
+	if spec.WholeDatabase {
+		if plan.Procedures, err = p.Source.Procedures(ctx, db); err != nil {
+			return nil, sourceError(err)
+		}
+		if plan.Events, err = p.Source.Events(ctx, db); err != nil {
+			return nil, sourceError(err)
+		}
+	}
 	plan.Batches = batchShards(plan.Shards, spec.Options.Parallelism)
 	return plan, nil
 }

@@ -122,6 +122,19 @@ type Meta struct {
 	Source        Source         `json:"source"`
 	Objects       []ObjectMeta   `json:"objects"`
 	Functions     []FunctionMeta `json:"functions,omitempty"`
+	// Triggers of the tables backed up whole, and the database's
+	// procedures and events (whole-database backups only).
+	Triggers   []TriggerMeta  `json:"triggers,omitempty"`
+	Procedures []FunctionMeta `json:"procedures,omitempty"`
+	Events     []FunctionMeta `json:"events,omitempty"`
+}
+
+// TriggerMeta is one trigger of a table.
+type TriggerMeta struct {
+	Name    string `json:"name"`
+	Table   string `json:"table"`
+	DDL     string `json:"ddl"` // SHOW CREATE TRIGGER
+	SQLMode string `json:"sql_mode,omitempty"`
 }
 
 // ObjectMeta describes a table or view.
@@ -150,10 +163,13 @@ type PartitionMeta struct {
 	Description string `json:"description,omitempty"`
 }
 
-// FunctionMeta is one stored function.
+// FunctionMeta is one stored function, procedure or event.
 type FunctionMeta struct {
 	Name string `json:"name"`
-	DDL  string `json:"ddl"` // SHOW CREATE FUNCTION
+	DDL  string `json:"ddl"` // SHOW CREATE FUNCTION, PROCEDURE or EVENT
+	// SQLMode is the sql_mode it was created with (and runs with).
+	SQLMode  string `json:"sql_mode,omitempty"`
+	TimeZone string `json:"time_zone,omitempty"` // events
 }
 
 // Timestamp is the name of the info file: the backup time as

@@ -61,6 +61,12 @@ type Catalog interface {
 	// ErrUnsupported for sources that have none (see Features).
 	MaterializedViews(ctx context.Context, db string) ([]string, error)
 	ExternalCatalogs(ctx context.Context) ([]string, error)
+	// Triggers lists db's triggers, Procedures its stored procedures and
+	// Events its events, each with its SHOW CREATE statement and session
+	// settings.
+	Triggers(ctx context.Context, db string) ([]Trigger, error)
+	Procedures(ctx context.Context, db string) ([]Routine, error)
+	Events(ctx context.Context, db string) ([]Routine, error)
 	// TableDDL, ViewDDL and FunctionDDL return SHOW CREATE … output, with
 	// identifiers quoted.
 	TableDDL(ctx context.Context, db, table string) (DDL, error)
@@ -154,6 +160,19 @@ type Function struct {
 	Returns string `json:"returns"` // the return type, e.g. "int(11)"
 }
 
+// Trigger is a trigger of a table.
+type Trigger struct {
+	Name  string `json:"name"`
+	Table string `json:"table"`
+	DDL   DDL    `json:"ddl"`
+}
+
+// Routine is a stored procedure or an event.
+type Routine struct {
+	Name string `json:"name"`
+	DDL  DDL    `json:"ddl"`
+}
+
 // DDL is a SHOW CREATE statement with the session settings it needs to be
 // replayed exactly.
 type DDL struct {
@@ -162,6 +181,7 @@ type DDL struct {
 	CharacterSetClient  string `json:"character_set_client,omitempty"`
 	CollationConnection string `json:"collation_connection,omitempty"`
 	DatabaseCollation   string `json:"database_collation,omitempty"`
+	TimeZone            string `json:"time_zone,omitempty"` // events
 }
 
 // Shard is a part of one partition: the whole partition, or a half-open
