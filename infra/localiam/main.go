@@ -24,6 +24,7 @@ func main() {
 	flag.Parse()
 	// No CloudFormation validation: the policies are all that is read.
 	os.Setenv("CDK_VALIDATION", "false")
+	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 	jsii.Close() // jsii read the environment at init
 	b, err := run()
 	jsii.Close()
