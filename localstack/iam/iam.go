@@ -200,8 +200,9 @@ type Authorizer struct {
 	policies *Policies
 	keys     map[string]Principal
 
-	mu   sync.Mutex
-	used map[string]map[string]bool // role → action pattern → used
+	mu     sync.Mutex
+	used   map[string]map[string]bool // role → action pattern → used
+	denied []DeniedError
 }
 
 // NewAuthorizer returns an authorizer over p.
@@ -234,10 +235,21 @@ func (a *Authorizer) Authorize(key, action string, resources ...string) error {
 	}
 	for _, r := range resources {
 		if d := a.decide(p, action, r); d != Allowed {
-			return &DeniedError{Principal: p, Action: action, Resource: r, Explicit: d == ExplicitDeny}
+			e := DeniedError{Principal: p, Action: action, Resource: r, Explicit: d == ExplicitDeny}
+			a.mu.Lock()
+			a.denied = append(a.denied, e)
+			a.mu.Unlock()
+			return &e
 		}
 	}
 	return nil
+}
+
+// Denied returns every refusal so far, in order.
+func (a *Authorizer) Denied() []DeniedError {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.denied)
 }
 
 func (a *Authorizer) decide(p Principal, action, resource string) Decision {
