@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -29,6 +30,8 @@ type Stack struct {
 	Functions           map[string]awslambda.Function
 	StateMachine        awsstepfunctions.StateMachine // BACKUP
 	RestoreStateMachine awsstepfunctions.StateMachine
+	Table               awsdynamodb.Table
+	Bucket              awss3.IBucket // the repository bucket, created or imported
 }
 
 // New adds the srbackup stack to scope. It fails, rather than panics, when a
@@ -68,6 +71,7 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 		return nil, err
 	}
 	bucket, accessLogs := newRepositoryBucket(st, cfg, key)
+	s.Table, s.Bucket = table, bucket
 	buckets := []awss3.IBucket{bucket}
 	for i, name := range cfg.RepositoryBuckets {
 		buckets = append(buckets, awss3.Bucket_FromBucketName(st, jsii.String(fmt.Sprintf("RepositoryBucket%d", i+1)), jsii.String(name)))
