@@ -73,7 +73,8 @@ type rateMeter struct {
 
 const barWidth = 30
 
-// line formats one progress line: state, bar, shards, bytes, rate, ETA.
+// line formats one progress line: state, bar, shards, bytes and rows read
+// (of totals corrected as shards are read), rate, ETA.
 func (m *rateMeter) line(j api.Job, now time.Time) string {
 	p := j.Progress
 	if m.start.IsZero() {
@@ -92,8 +93,8 @@ func (m *rateMeter) line(j api.Job, now time.Time) string {
 	frac = min(max(frac, 0), 1)
 	filled := int(frac * barWidth)
 	bar := strings.Repeat("#", filled) + strings.Repeat("-", barWidth-filled)
-	s := fmt.Sprintf("%-15s [%s] %3.0f%%  %d/%d shards  %s/%s", j.State, bar, frac*100,
-		p.ShardsDone, p.ShardsTotal, humanBytes(p.BytesDone), humanBytes(p.BytesTotal))
+	s := fmt.Sprintf("%-15s [%s] %3.0f%%  %d/%d shards  %s/%s  %d/%d rows", j.State, bar, frac*100,
+		p.ShardsDone, p.ShardsTotal, humanBytes(p.BytesDone), humanBytes(p.BytesTotal), p.RowsDone, p.RowsTotal)
 	if el := now.Sub(m.start).Seconds(); el >= 1 && p.BytesDone > m.startBytes {
 		rate := float64(p.BytesDone-m.startBytes) / el
 		s += fmt.Sprintf("  %s/s", humanBytes(int64(rate)))

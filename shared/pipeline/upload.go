@@ -146,7 +146,8 @@ func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec 
 	}
 	res := job.ShardResult{
 		Shard: ps.N, Object: sh.Table, Partition: sh.Partition, Key: rel,
-		Rows: enc.stats.Rows, Bytes: size, SHA256: sum, SourceBytes: sh.EstBytes,
+		Rows: enc.stats.Rows, Bytes: size, SHA256: sum, SourceBytes: enc.stats.SourceBytes,
+		EstBytes: sh.EstBytes, EstRows: sh.EstRows,
 	}
 	if err := p.Store.RecordShard(ctx, spec.JobID, res); err != nil {
 		var c *job.CancelledError
