@@ -61,8 +61,8 @@ func (s *Store) RecordShard(ctx context.Context, jobID string, r job.ShardResult
 	}
 	failed, err := s.transact(ctx, []types.TransactWriteItem{
 		{Update: &types.Update{
-			TableName:                aws.String(s.table),
-			Key:                      key(jobPK(jobID), skJob),
+			TableName:           aws.String(s.table),
+			Key:                 key(jobPK(jobID), skJob),
 			UpdateExpression:    aws.String("ADD #sd :done, #bd :bytes, #rd :rows, #bt :dbytes, #rt :drows"),
 			ConditionExpression: aws.String("#state = :uploading"),
 			ExpressionAttributeNames: map[string]string{
