@@ -107,6 +107,17 @@ type Rows interface {
 	Close() error
 }
 
+// KeyedRows is implemented by the Rows of a shard read in the order of its
+// Key (the primary key: an InnoDB table's own order, so ordering costs
+// nothing). KeyBound is the current row's Key value in the bound encoding
+// of the key's Kind, valid until the next call to Next, or nil when the
+// rows are not in key order: a reader can end a piece of the shard where
+// the value changes and describe the rest as the range from there.
+type KeyedRows interface {
+	Rows
+	KeyBound() []byte
+}
+
 // Table kinds.
 const (
 	KindTable    = "TABLE"
