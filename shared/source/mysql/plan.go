@@ -68,19 +68,24 @@ func (s *Source) PlanPartition(ctx context.Context, db, table string, p source.P
 	whole.Key, whole.KeyIndex = key.col.Name, key.uniqueIndex()
 	// Small by statistics that look right: one shard, after one bounded
 	// look that the partition really is small.
-	if p.DataBytes <= targetBytes/2 && plausible(p, cols) {
-		small, err := s.hasRowAt(ctx, whole, max(2*p.Rows, minProbeRows))
+	trusted := plausible(p, cols)
+	if trusted && p.DataBytes <= targetBytes/2 {
+		more, err := s.hasRowAt(ctx, whole, max(2*p.Rows, minProbeRows))
 		if err != nil {
 			return nil, err
 		}
-		if !small {
+		if !more {
 			return []source.Shard{whole}, nil
 		}
+		trusted = false
 	}
-	// Planned by real facts: the width of sampled rows, and a walk of the
-	// key that counts rows.
-	rowBytes, err := s.sampleRowBytes(ctx, whole, key.col, cols)
-	if err != nil {
+	// Planned by real facts: a walk of the key that counts rows, in steps
+	// of the statistics' bytes per row where they look right, else of the
+	// width of sampled rows.
+	var rowBytes int64
+	if trusted && p.Rows > 0 {
+		rowBytes = max(p.DataBytes/p.Rows, 1)
+	} else if rowBytes, err = s.sampleRowBytes(ctx, whole, key.col, cols); err != nil {
 		return nil, err
 	}
 	step := max(targetBytes/rowBytes, 1)
@@ -179,9 +184,11 @@ func (s *Source) hasRowAt(ctx context.Context, sh source.Shard, n int64) (bool, 
 	return true, nil
 }
 
-// sampleRowBytes measures the average size of a row's values, the unit of
-// shard sizes, over sampleRows rows at each end of the key: two index
-// dives and a few pages each, whatever the table's statistics say.
+// sampleRowBytes estimates the bytes a row takes in InnoDB (the unit of
+// DATA_LENGTH and so of shard_size) from the average size of the values of
+// sampleRows rows at each end of the key — two index dives and a few pages
+// each, whatever the statistics say — plus the record's fixed part, at the
+// 15/16 page fill of rows inserted in key order.
 func (s *Source) sampleRowBytes(ctx context.Context, sh source.Shard, key source.Column, cols []source.Column) (int64, error) {
 	from := fromClause(sh)
 	names := make([]string, len(cols))
@@ -205,7 +212,7 @@ func (s *Source) sampleRowBytes(ctx context.Context, sh source.Shard, key source
 	if rows == 0 {
 		return 1, nil
 	}
-	return max(bytes/rows, 1), nil
+	return max((bytes/rows+minRecordBytes(cols))*16/15, 1), nil
 }
 
 // countRange counts the rows of a shard's key range (at most one step of

@@ -165,7 +165,7 @@ func TestStaleStatistics(t *testing.T) {
 			est += sh.EstRows
 		}
 		if len(shards) < 6 || len(shards) > 12 {
-			t.Errorf("%s: %d shards, want about 8", table, len(shards))
+			t.Errorf("%s: %d shards, want about 10", table, len(shards))
 		}
 		if est != rows {
 			t.Errorf("%s: the plan estimates %d rows, the table has %d", table, est, rows)
