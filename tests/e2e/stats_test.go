@@ -91,8 +91,9 @@ func TestFreshLoadIsSplit(t *testing.T) {
 	if row := rec.ShowBackupRow(); !strings.Contains(*row[11], "[warning: table "+e.db+".heap is read whole") {
 		t.Errorf("TaskErrMsg %q", *row[11])
 	}
-	t.Logf("statistics said %d rows in %d bytes; real %d bytes; %d shards (%s) by %d workers; backup %s",
-		statRows, statBytes, realBytes, len(files), strings.Join(sizes, " "), info.PointInTime.Workers, took.Round(time.Millisecond))
+	t.Logf("statistics said %d rows in %d bytes; real %d bytes; %d shards (%s) by %d workers; backup %s (planned in %s, uploaded in %s)",
+		statRows, statBytes, realBytes, len(files), strings.Join(sizes, " "), info.PointInTime.Workers, took.Round(time.Millisecond),
+		rec.SnapshotFinishedTime.Sub(rec.CreateTime).Round(time.Millisecond), rec.UploadFinishedTime.Sub(rec.SnapshotFinishedTime).Round(time.Millisecond))
 }
 
 // TestShardSplitWhileRead backs up a table whose sampled ends are narrow
