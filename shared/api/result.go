@@ -62,6 +62,9 @@ type Job struct {
 	TaskErrors           map[int]string `json:"taskErrors,omitempty"` // last error by shard number
 	Warnings             []string       `json:"warnings,omitempty"`
 	ExecutionARN         string         `json:"executionArn,omitempty"`
+	// Restore marks a RESTORE job shown in this shape by a client (never
+	// sent: the API shows RESTORE jobs as RestoreJob).
+	Restore bool `json:"-"`
 }
 
 // Progress counts a job's shards, and the bytes of values and rows read:
