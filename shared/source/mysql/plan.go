@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/srbackup/srbackup/shared/source"
 )
@@ -53,11 +54,7 @@ func (s *Source) PlanPartition(ctx context.Context, db, table string, p source.P
 		Database: db, Table: table, Partition: p.Name, Partitioned: p.Method != "NONE",
 		EstBytes: p.DataBytes, EstRows: p.Rows,
 	}
-	cols, err := s.Columns(ctx, db, table)
-	if err != nil {
-		return nil, err
-	}
-	key, err := s.splitKey(ctx, db, table, cols)
+	cols, key, err := s.tableKey(ctx, db, table)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +67,7 @@ func (s *Source) PlanPartition(ctx context.Context, db, table string, p source.P
 	// look that the partition really is small.
 	trusted := plausible(p, cols)
 	if trusted && p.DataBytes <= targetBytes/2 {
-		more, err := s.hasRowAt(ctx, whole, max(2*p.Rows, minProbeRows))
+		more, err := s.partitionMore(ctx, whole, p, cols, targetBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -118,6 +115,92 @@ func (s *Source) PlanPartition(ctx context.Context, db, table string, p source.P
 		shards = append(shards, sh)
 	}
 	return shards, nil
+}
+
+// keyCacheTTL is how long a table's columns and split key are reused for
+// its next partitions: long enough for a table of thousands of partitions,
+// planned one after another, short enough that no later job sees a key
+// changed since.
+const keyCacheTTL = 10 * time.Second
+
+// tableKey returns a table's columns and split key, reusing those of the
+// table planned last if it is the same one and recent.
+func (s *Source) tableKey(ctx context.Context, db, table string) ([]source.Column, *splitKeyInfo, error) {
+	s.keyMu.Lock()
+	c := s.keyCache
+	s.keyMu.Unlock()
+	if c != nil && c.db == db && c.table == table && time.Since(c.at) < keyCacheTTL {
+		return c.cols, c.key, nil
+	}
+	cols, err := s.Columns(ctx, db, table)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := s.splitKey(ctx, db, table, cols)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.keyMu.Lock()
+	s.keyCache = &tableKeyCache{db: db, table: table, at: time.Now(), cols: cols, key: key}
+	s.keyMu.Unlock()
+	return cols, key, nil
+}
+
+// tableKeyCache is the last table tableKey looked up.
+type tableKeyCache struct {
+	db, table string
+	at        time.Time
+	cols      []source.Column
+	key       *splitKeyInfo
+	// small records, by target size, that the whole (partitioned) table
+	// was found as small as its statistics say.
+	small map[int64]bool
+}
+
+// partitionMore reports whether a partition that is small by plausible
+// statistics has more than twice their rows (at least minProbeRows). For
+// a partitioned table that is small as a whole, one probe of the table
+// answers for all its partitions: a statement on a table of thousands of
+// partitions costs milliseconds to open.
+func (s *Source) partitionMore(ctx context.Context, sh source.Shard, p source.Partition, cols []source.Column, targetBytes int64) (bool, error) {
+	if !sh.Partitioned {
+		return s.hasRowAt(ctx, sh, max(2*p.Rows, minProbeRows))
+	}
+	s.keyMu.Lock()
+	c := s.keyCache
+	small, known := false, false
+	if c != nil && c.db == sh.Database && c.table == sh.Table {
+		small, known = c.small[targetBytes]
+	}
+	s.keyMu.Unlock()
+	if !known {
+		var rows, bytes int64
+		if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0) FROM information_schema.TABLES
+			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`+s.exact("TABLE_SCHEMA", "TABLE_NAME"), s.exactArgs(sh.Database, sh.Table)...).Scan(&rows, &bytes); err != nil {
+			return false, fmt.Errorf("read the size of %s.%s: %w", quoteIdent(sh.Database), quoteIdent(sh.Table), err)
+		}
+		whole := sh
+		whole.Partitioned = false
+		if bytes <= targetBytes/2 && plausible(source.Partition{Rows: rows, DataBytes: bytes}, cols) {
+			more, err := s.hasRowAt(ctx, whole, max(2*rows, minProbeRows))
+			if err != nil {
+				return false, err
+			}
+			small = !more
+		}
+		s.keyMu.Lock()
+		if c != nil && c.db == sh.Database && c.table == sh.Table {
+			if c.small == nil {
+				c.small = map[int64]bool{}
+			}
+			c.small[targetBytes] = small
+		}
+		s.keyMu.Unlock()
+	}
+	if small {
+		return false, nil
+	}
+	return s.hasRowAt(ctx, sh, max(2*p.Rows, minProbeRows))
 }
 
 // minProbeRows is the least offset probed to check that a partition is as
