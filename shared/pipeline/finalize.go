@@ -131,24 +131,31 @@ func (p *Pipeline) finished(ctx context.Context, repo *repository.Repo, spec job
 	return FinalizeResult{Job: spec, Snapshot: ref}, nil
 }
 
-// verifyShards checks every planned shard has exactly one result and that
-// each result's file is present with the recorded size.
+// verifyShards checks every planned shard is recorded completely (one
+// result, or the unbroken chain of pieces its reader split it into) and
+// that each result's file is present with the recorded size.
 func verifyShards(plan *Plan, results []job.ShardResult, present map[string]int64, dir string) error {
-	byShard := make(map[int]job.ShardResult, len(results))
+	byShard := make(map[int][]job.ShardResult, len(results))
 	for _, r := range results {
-		byShard[r.Shard] = r
+		byShard[r.Shard] = append(byShard[r.Shard], r)
 	}
 	for _, s := range plan.Shards {
-		r, ok := byShard[s.N]
-		if !ok {
+		rs := byShard[s.N]
+		if len(rs) == 0 {
 			return fmt.Errorf("shard %d (%s.%s %s) has no recorded result", s.N, s.Shard.Database, s.Shard.Table, s.Shard.Partition)
 		}
-		size, ok := present[dir+r.Key]
-		if !ok {
-			return fmt.Errorf("shard %d: file %s is missing from the repository", s.N, r.Key)
-		}
-		if size != r.Bytes {
-			return fmt.Errorf("shard %d: file %s has %d bytes, recorded %d", s.N, r.Key, size, r.Bytes)
+		sort.Slice(rs, func(i, j int) bool { return rs[i].Piece < rs[j].Piece })
+		for i, r := range rs {
+			if r.Piece != i || r.More != (i < len(rs)-1) {
+				return fmt.Errorf("shard %d: its pieces are incomplete (piece %d of %d, more %t)", s.N, r.Piece, len(rs), r.More)
+			}
+			size, ok := present[dir+r.Key]
+			if !ok {
+				return fmt.Errorf("shard %d: file %s is missing from the repository", s.N, r.Key)
+			}
+			if size != r.Bytes {
+				return fmt.Errorf("shard %d: file %s has %d bytes, recorded %d", s.N, r.Key, size, r.Bytes)
+			}
 		}
 	}
 	if len(byShard) != len(plan.Shards) {
@@ -214,12 +221,14 @@ func buildInfo(spec job.Spec, plan *Plan, results []job.ShardResult, src reposit
 		od := repository.ObjectData{Kind: o.Kind, Name: o.Name}
 		for _, part := range o.Partitions {
 			rs := files[[2]string{o.Name, part.Name}]
-			sort.Slice(rs, func(i, j int) bool { return rs[i].Shard < rs[j].Shard })
+			sort.Slice(rs, func(i, j int) bool {
+				return rs[i].Shard < rs[j].Shard || rs[i].Shard == rs[j].Shard && rs[i].Piece < rs[j].Piece
+			})
 			pd := repository.PartitionData{Name: part.Name, Files: []repository.DataFile{}}
 			for _, r := range rs {
 				pd.Rows += r.Rows
 				pd.Bytes += r.Bytes
-				pd.Files = append(pd.Files, repository.DataFile{FileRef: repository.FileRef{Key: r.Key, Bytes: r.Bytes, SHA256: r.SHA256}, Shard: r.Shard, Rows: r.Rows})
+				pd.Files = append(pd.Files, repository.DataFile{FileRef: repository.FileRef{Key: r.Key, Bytes: r.Bytes, SHA256: r.SHA256}, Shard: r.Shard, Piece: r.Piece, Rows: r.Rows})
 			}
 			od.Partitions = append(od.Partitions, pd)
 		}

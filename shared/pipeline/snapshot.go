@@ -36,11 +36,16 @@ func (p *Pipeline) SnapshotShard(ctx context.Context, st JobState) (JobState, er
 	if _, err := repo.PutJSON(ctx, spec.Label, key, plan); err != nil {
 		return JobState{}, transient("write shard plan", err)
 	}
-	var bytes int64
+	var bytes, rows int64
 	for _, s := range plan.Shards {
 		bytes += s.Shard.EstBytes
+		rows += s.Shard.EstRows
 	}
-	if err := p.Store.SetPlan(ctx, spec.JobID, int64(len(plan.Shards)), bytes); err != nil {
+	warnings := plan.warnings()
+	for _, w := range warnings {
+		p.log().Warn("backup warning", "jobId", spec.JobID, "warning", w)
+	}
+	if err := p.Store.SetBackupPlan(ctx, spec.JobID, int64(len(plan.Shards)), bytes, rows, warnings); err != nil {
 		return JobState{}, err
 	}
 	for _, to := range []job.State{job.UploadSnapshot, job.Uploading} {

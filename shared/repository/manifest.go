@@ -109,7 +109,9 @@ type PartitionData struct {
 // DataFile is one Parquet file: one shard of a partition.
 type DataFile struct {
 	FileRef
-	Shard int   `json:"shard"`
+	Shard int `json:"shard"`
+	// Piece numbers the files of a shard its reader split (see the README).
+	Piece int   `json:"piece,omitempty"`
 	Rows  int64 `json:"rows"`
 }
 
