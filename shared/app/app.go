@@ -21,6 +21,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -292,7 +293,13 @@ func step[In, Out any](log *slog.Logger, fn func(context.Context, In) (Out, erro
 	return func(ctx context.Context, in In) (Out, error) {
 		out, err := fn(ctx, in)
 		if err != nil {
-			log.Warn("step failed", "error", err.Error())
+			attrs := []any{"error", err.Error()}
+			var pe *job.PermissionError
+			if errors.As(err, &pe) {
+				// The job's status omits AWS's text; the log keeps it.
+				attrs = append(attrs, "cause", pe.Err.Error())
+			}
+			log.Warn("step failed", attrs...)
 			return out, job.ForLambda(err)
 		}
 		return out, nil

@@ -122,6 +122,64 @@ func (e *TransientError) HTTPStatus() int { return http.StatusServiceUnavailable
 // Code is "TRANSIENT".
 func (e *TransientError) Code() string { return "TRANSIENT" }
 
+// PermissionError is a request AWS refused for lack of a permission (an
+// IAM policy, a bucket policy, an SCP). Retrying cannot help, so it is not
+// retried: the job is cancelled at once. The message names what was refused
+// and the AWS error code, not AWS's text, which can carry role ARNs; the
+// step logs the full error.
+type PermissionError struct {
+	Message string
+	Err     error
+}
+
+func (e *PermissionError) Error() string { return e.Message }
+
+// Unwrap returns the cause.
+func (e *PermissionError) Unwrap() error { return e.Err }
+
+// HTTPStatus is 500: the deployment, not the caller, lacks the permission
+// (a caller's missing StarRocks privilege is privilege.AccessDeniedError).
+func (e *PermissionError) HTTPStatus() int { return http.StatusInternalServerError }
+
+// Code is "INTERNAL".
+func (e *PermissionError) Code() string { return "INTERNAL" }
+
+// accessDeniedCodes are the AWS error codes of a refused permission: S3's,
+// and DynamoDB's, Step Functions', Lambda's, KMS's and STS's.
+var accessDeniedCodes = map[string]bool{
+	"AccessDenied":          true,
+	"AccessDeniedException": true,
+	"AllAccessDisabled":     true,
+}
+
+// AccessDenied returns err as a PermissionError if AWS refused the
+// request for lack of a permission (any error in the chain with an
+// ErrorCode method, as smithy.APIError has, answering one of AWS's
+// access-denied codes), or nil.
+func AccessDenied(what string, err error) *PermissionError {
+	var coded interface{ ErrorCode() string }
+	if !errors.As(err, &coded) || !accessDeniedCodes[coded.ErrorCode()] {
+		return nil
+	}
+	return &PermissionError{
+		Message: fmt.Sprintf("%s: access denied by AWS (%s): the function's IAM role lacks a permission it needs", what, coded.ErrorCode()),
+		Err:     err,
+	}
+}
+
+// Transient classifies a failure of what: a domain error is returned as
+// is, AWS refusing a permission becomes a PermissionError (not retried),
+// and anything else a TransientError (retried).
+func Transient(what string, err error) error {
+	if _, ok := AsError(err); ok {
+		return err
+	}
+	if ad := AccessDenied(what, err); ad != nil {
+		return ad
+	}
+	return &TransientError{Message: what, Err: err}
+}
+
 // AsError returns the outermost domain error in err's chain.
 func AsError(err error) (Error, bool) {
 	for e := err; e != nil; {

@@ -298,3 +298,41 @@ func TestStatusForFailures(t *testing.T) {
 		t.Errorf("StatusOf other: %v", s)
 	}
 }
+
+// apiError is an AWS SDK error as smithy.APIError shapes it.
+type apiError struct{ code, msg string }
+
+func (e apiError) Error() string     { return "api error " + e.code + ": " + e.msg }
+func (e apiError) ErrorCode() string { return e.code }
+
+// TestTransientRefusesAccessDenied: AWS refusing a permission is not
+// retried (issue 12 §2): it becomes a PermissionError, which the state
+// machine's Retry does not list, with a message that names the AWS code but
+// not AWS's text (it carries the role ARN).
+func TestTransientRefusesAccessDenied(t *testing.T) {
+	arn := "arn:aws:sts::123456789012:assumed-role/upload/fn"
+	for _, code := range []string{"AccessDenied", "AccessDeniedException"} {
+		cause := fmt.Errorf("operation error S3: GetObject: %w", apiError{code, "User: " + arn + " is not authorized"})
+		err := Transient("read shard plan", cause)
+		var pe *PermissionError
+		if !errors.As(err, &pe) || typeName(ForLambda(err)) != "PermissionError" {
+			t.Fatalf("%s: got %T %v, want a PermissionError", code, err, err)
+		}
+		if want := "read shard plan: access denied by AWS (" + code + ")"; !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), arn) {
+			t.Errorf("%s: message %q, want it to start %q and not name the role", code, err.Error(), want)
+		}
+		if !errors.Is(err, cause) {
+			t.Errorf("%s: the cause is lost", code)
+		}
+	}
+	slow := fmt.Errorf("op: %w", apiError{"SlowDown", "reduce your request rate"})
+	if typeName(Transient("put", slow)) != "TransientError" {
+		t.Error("SlowDown is transient")
+	}
+	if typeName(Transient("x", errors.New("reset"))) != "TransientError" {
+		t.Error("a plain error is transient")
+	}
+	if Transient("x", ErrDatabaseBusy()).Error() != ErrDatabaseBusy().Error() {
+		t.Error("a domain error passes through")
+	}
+}

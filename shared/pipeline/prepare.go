@@ -268,9 +268,4 @@ func sourceError(err error) error {
 	return transient("source database", err)
 }
 
-func transient(what string, err error) error {
-	if _, ok := job.AsError(err); ok {
-		return err
-	}
-	return &job.TransientError{Message: what, Err: err}
-}
+func transient(what string, err error) error { return job.Transient(what, err) }

@@ -93,7 +93,7 @@ func (p *Pipeline) UploadBatch(ctx context.Context, ev BatchEvent) (BatchResult,
 		if err != nil {
 			err = p.deadline(spec, err)
 			if _, domain := job.AsError(err); !domain {
-				err = &job.TransientError{Message: fmt.Sprintf("shard %d", n), Err: err}
+				err = job.Transient(fmt.Sprintf("shard %d", n), err)
 			}
 			if rerr := p.Store.RecordTaskError(context.WithoutCancel(ctx), spec.JobID, n, err.Error()); rerr != nil {
 				p.log().Warn("record task error", "jobId", spec.JobID, "shard", n, "error", rerr)

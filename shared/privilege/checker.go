@@ -86,7 +86,7 @@ func (c *Checker) load(ctx context.Context) (*Grants, error) {
 	}
 	g, err := c.a.store.Grants(ctx, c.principal)
 	if err != nil {
-		return nil, &job.TransientError{Message: "read privileges", Err: err}
+		return nil, job.Transient("read privileges", err)
 	}
 	c.grants = g
 	return g, nil

@@ -49,7 +49,7 @@ func (c *Checker) Execute(ctx context.Context, stmt sql.Statement) error {
 	}
 	if _, domain := job.AsError(err); err != nil && !domain {
 		// A store failure: the statements are idempotent, so a retry is safe.
-		return &job.TransientError{Message: "update privileges", Err: err}
+		return job.Transient("update privileges", err)
 	}
 	return err
 }

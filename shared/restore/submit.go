@@ -252,9 +252,4 @@ func isWhole(o repository.ObjectData) bool {
 	return len(o.Partitions) == 1 && o.Partitions[0].Name == o.Name
 }
 
-func transient(what string, err error) error {
-	if _, ok := job.AsError(err); ok {
-		return err
-	}
-	return &job.TransientError{Message: what, Err: err}
-}
+func transient(what string, err error) error { return job.Transient(what, err) }

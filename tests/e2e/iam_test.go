@@ -26,6 +26,17 @@ func deniedTo(st *localstack.Stack, role, action string) bool {
 	return false
 }
 
+// deniedCount is how many times the stack refused action to role.
+func deniedCount(st *localstack.Stack, role, action string) int {
+	n := 0
+	for _, d := range st.IAM.Denied() {
+		if d.Principal.Role == role && d.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
 // without returns the deployed policies with role's action taken away.
 func without(t *testing.T, role, action string) *iam.Policies {
 	t.Helper()
@@ -85,10 +96,18 @@ func TestIAMGrants(t *testing.T) {
 	t.Run("without upload's s3:GetObject", func(t *testing.T) {
 		e := newEnv(t, envOptions{policies: without(t, "upload", "s3:GetObject")})
 		r := e.run("BACKUP DATABASE " + e.db + " SNAPSHOT p1 TO repo ON (TABLE customers)")
-		// Upload cannot read its shard plan: every backup fails.
+		// Upload cannot read its shard plan: every backup fails, at once
+		// (AccessDenied is not retried), with a message that says why and
+		// does not carry AWS's text (the role ARN).
 		if r.status != sfntypes.ExecutionStatusFailed || r.rec.State != job.Cancelled ||
-			!strings.Contains(r.rec.Status.String(), "AccessDenied") || !deniedTo(e.st, "upload", "s3:GetObject") {
+			!strings.Contains(r.rec.Status.String(), "read shard plan: access denied by AWS (AccessDenied)") ||
+			strings.Contains(r.rec.Status.String(), "arn:") || !deniedTo(e.st, "upload", "s3:GetObject") {
 			t.Errorf("execution %s, job %s %s; want CANCELLED with AccessDenied", r.status, r.rec.State, r.rec.Status)
+		}
+		// At most once for each of the plan's two batches the Map starts;
+		// retried as transient, it was refused 9 times.
+		if n := deniedCount(e.st, "upload", "s3:GetObject"); n > 2 {
+			t.Errorf("upload was refused s3:GetObject %d times; want once per batch, never retried", n)
 		}
 	})
 	t.Run("without finalize's s3:DeleteObject", func(t *testing.T) {
