@@ -297,8 +297,13 @@ func TestStateTransitionsAndProgress(t *testing.T) {
 	if err := e.store.SetExecutionARN(ctx, spec.JobID, "arn:aws:states:us-east-1:123456789012:execution:backup:x"); err != nil {
 		t.Fatal(err)
 	}
-	// Relock after the ARN was set keeps the record (the state machine's Lock state).
-	mustLock(t, e, spec)
+	// Relock by that execution after the ARN was set keeps the record (the
+	// state machine's Lock state).
+	again := job.NewRecord(spec)
+	again.ExecutionARN = "arn:aws:states:us-east-1:123456789012:execution:backup:x"
+	if err := e.store.Lock(ctx, again, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 
 	// Skipping a state is refused before any write.
 	if _, err := e.store.UpdateState(ctx, spec.JobID, []job.State{job.Pending}, job.Uploading, time.Now()); err == nil {
@@ -579,4 +584,36 @@ func rawItem(t *testing.T, e *env, pk, sk string) map[string]types.AttributeValu
 		t.Fatal(err)
 	}
 	return out.Item
+}
+
+// TestRelockOnlyByItsExecution: a second execution of the same job (the
+// console's "New execution" copies the input, jobId included) can not lock
+// it again (issue 12 §2); the execution recorded for it can, and the lock
+// stays with the job.
+func TestRelockOnlyByItsExecution(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	spec := newSpec(t, "shop", "repo", "twice")
+	arn := "arn:aws:states:us-east-1:123456789012:execution:backup:" + spec.JobID
+	rec := job.NewRecord(spec)
+	rec.ExecutionARN = arn
+	if err := e.store.Lock(ctx, rec, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Lock(ctx, rec, time.Minute); err != nil {
+		t.Fatalf("re-lock by the job's own execution: %v", err)
+	}
+	for _, other := range []string{"arn:aws:states:us-east-1:123456789012:execution:backup:copy", ""} {
+		second := job.NewRecord(spec)
+		second.ExecutionARN = other
+		wantConflict(t, e.store.Lock(ctx, second, time.Minute),
+			"backup job "+spec.JobID+" is run by another execution; this one can not run it too")
+	}
+	got, err := e.store.Get(ctx, spec.JobID)
+	if err != nil || got.ExecutionARN != arn {
+		t.Fatalf("job's execution %q, %v; want %q", got.ExecutionARN, err, arn)
+	}
+	if holder, _, _, _ := e.store.Holder(ctx, "shop"); holder != spec.JobID {
+		t.Fatalf("holder %s, want the job", holder)
+	}
 }

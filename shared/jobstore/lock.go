@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -84,25 +85,33 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, grace time.Duration) e
 }
 
 // relock re-asserts the lock and the name of a job whose record exists:
-// the idempotent path of Lock. The record is left alone (it may already
-// carry an execution ARN); the condition check refuses a final job.
+// the idempotent path of Lock. The record is left alone; the condition check
+// refuses a final job, and a job recorded for another execution (the
+// console's "New execution" copies the input, jobId included): only the
+// execution that holds the job may lock it again.
 func (s *Store) relock(ctx context.Context, rec job.Record, grace time.Duration) error {
 	spec := rec.Spec
+	values := map[string]types.AttributeValue{
+		":db":        str(spec.Database),
+		":finished":  str(string(job.Finished)),
+		":cancelled": str(string(job.Cancelled)),
+	}
+	owner := "attribute_not_exists(#arn)"
+	if rec.ExecutionARN != "" {
+		owner = "(attribute_not_exists(#arn) OR #arn = :arn)"
+		values[":arn"] = str(rec.ExecutionARN)
+	}
 	items := []types.TransactWriteItem{
 		{Put: s.lockPut(rec, grace)},
 		{Put: s.snapPut(spec)},
 		{ConditionCheck: &types.ConditionCheck{
 			TableName:           aws.String(s.table),
 			Key:                 key(jobPK(spec.JobID), skJob),
-			ConditionExpression: aws.String("#db = :db AND NOT #state IN (:finished, :cancelled)"),
+			ConditionExpression: aws.String("#db = :db AND NOT #state IN (:finished, :cancelled) AND " + owner),
 			ExpressionAttributeNames: map[string]string{
-				"#db": "database", "#state": attrState,
+				"#db": "database", "#state": attrState, "#arn": attrExecARN,
 			},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":db":        str(spec.Database),
-				":finished":  str(string(job.Finished)),
-				":cancelled": str(string(job.Cancelled)),
-			},
+			ExpressionAttributeValues: values,
 		}},
 	}
 	if spec.IsRestore() {
@@ -129,6 +138,10 @@ func (s *Store) relock(ctx context.Context, rec job.Record, grace time.Duration)
 	}
 	if cur.State == job.Cancelled {
 		return job.ErrJobCancelled(cur)
+	}
+	if cur.ExecutionARN != "" && cur.ExecutionARN != rec.ExecutionARN && cur.Spec.Database == spec.Database {
+		return &job.ConflictError{Message: fmt.Sprintf("%s job %s is run by another execution; this one can not run it too",
+			strings.ToLower(spec.Kind()), spec.JobID)}
 	}
 	return &job.ConflictError{Message: fmt.Sprintf("backup job %s is %s in database %s; it can not be locked again",
 		spec.JobID, cur.State, cur.Spec.Database)}

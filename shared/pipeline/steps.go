@@ -111,7 +111,8 @@ func (p *Pipeline) Lock(ctx context.Context, st JobState) (JobState, error) {
 func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, spec job.Spec, executionARN string, grace time.Duration) error {
 	if _, err := store.Get(ctx, spec.JobID); err == nil {
 		// This job already holds its lock: re-lock idempotently, without the
-		// S3 check (its own files may exist by now).
+		// S3 check (its own files may exist by now). Only the execution
+		// recorded for the job may (jobstore.Store.Lock).
 		rec := job.NewRecord(spec)
 		rec.ExecutionARN = executionARN
 		return store.Lock(ctx, rec, grace)
