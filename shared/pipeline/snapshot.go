@@ -33,8 +33,8 @@ func (p *Pipeline) SnapshotShard(ctx context.Context, st JobState) (JobState, er
 		}
 	}
 	key := planFile(spec.JobID)
-	if _, err := repo.PutJSON(ctx, spec.Label, key, plan); err != nil {
-		return JobState{}, transient("write shard plan", err)
+	if plan, err = p.writePlanOnce(ctx, repo, spec, key, plan); err != nil {
+		return JobState{}, err
 	}
 	var bytes, rows int64
 	for _, s := range plan.Shards {

@@ -153,6 +153,35 @@ func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, sp
 // snapshot look present; Finalize and cleanup delete it.
 func planFile(jobID string) string { return "__plan_" + jobID + ".json" }
 
+// writePlanOnce writes a job's shard plan only if it has none yet, and
+// returns the plan the job runs: the one written first. A retried
+// SnapshotShard thus keeps the plan its earlier attempt wrote (and a
+// point-in-time rendezvous sized for it), so the plan the upload batches
+// read never changes under them.
+func (p *Pipeline) writePlanOnce(ctx context.Context, repo *repository.Repo, spec job.Spec, key string, plan *Plan) (*Plan, error) {
+	_, created, err := repo.CreateJSON(ctx, spec.Label, key, plan)
+	if err != nil {
+		return nil, transient("write shard plan", err)
+	}
+	if created {
+		return plan, nil
+	}
+	var stored Plan
+	if _, err := repo.GetJSON(ctx, spec.Label, key, &stored); err != nil {
+		return nil, transient("read shard plan", err)
+	}
+	if stored.JobID != spec.JobID || stored.Database != spec.Database {
+		return nil, fmt.Errorf("shard plan %s names job %s of database %s, not job %s of %s", key, stored.JobID, stored.Database, spec.JobID, spec.Database)
+	}
+	if stored.PointInTime() {
+		if err := p.Store.CreatePIT(ctx, spec.JobID, len(stored.Batches), spec.Deadline); err != nil {
+			return nil, transient("create point-in-time rendezvous", err)
+		}
+	}
+	p.log().Info("shard plan kept from an earlier attempt", "jobId", spec.JobID)
+	return &stored, nil
+}
+
 // repoFor opens the repository of a job.
 func (p *Pipeline) repoFor(ctx context.Context, spec job.Spec) (*repository.Repo, error) {
 	rec, ok, err := p.Store.GetRepository(ctx, spec.Repository)

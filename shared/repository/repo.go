@@ -286,6 +286,27 @@ func (r *Repo) PutJSON(ctx context.Context, label, rel string, v any) (FileRef, 
 	return FileRef{Key: rel, Bytes: int64(len(b)), SHA256: sum}, nil
 }
 
+// CreateJSON is PutJSON only if rel does not exist yet (If-None-Match: *):
+// created is false, and nothing is written, if it does.
+func (r *Repo) CreateJSON(ctx context.Context, label, rel string, v any) (ref FileRef, created bool, err error) {
+	key, err := r.SnapshotKey(label, rel)
+	if err != nil {
+		return FileRef{}, false, err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return FileRef{}, false, fmt.Errorf("encode %s: %w", rel, err)
+	}
+	sum, err := r.putBytes(ctx, key, b, true)
+	if errors.Is(err, errExists) {
+		return FileRef{}, false, nil
+	}
+	if err != nil {
+		return FileRef{}, false, err
+	}
+	return FileRef{Key: rel, Bytes: int64(len(b)), SHA256: sum}, true, nil
+}
+
 // GetJSON reads rel inside a snapshot into v, verifying its S3 checksum.
 func (r *Repo) GetJSON(ctx context.Context, label, rel string, v any) (FileRef, error) {
 	key, err := r.SnapshotKey(label, rel)
