@@ -56,6 +56,10 @@ const (
 	EnvTargetSecretArn        = "SRBACKUP_TARGET_SECRET_ARN"
 	EnvAdmins                 = "SRBACKUP_ADMINS"
 	EnvJobHistoryTTLDays      = "SRBACKUP_JOB_HISTORY_TTL_DAYS"
+	// EnvExecutionTimeout tells the functions that lock jobs a configured
+	// execution timeout, which bounds a lock's lease (unset: the
+	// definitions' 7 days).
+	EnvExecutionTimeout = "SRBACKUP_EXECUTION_TIMEOUT_SECONDS"
 )
 
 // functionSpec is what one function is and what it may touch. The actions
@@ -262,6 +266,9 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 	role.AddToPolicy(policy([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, logs.LogGroupArn()))
 
 	vars := map[string]*string{EnvTable: env.table.TableName()}
+	if cfg.ExecutionTimeout != 0 && (spec.name == FnAPI || spec.name == FnLock) {
+		vars[EnvExecutionTimeout] = jsii.String(strconv.Itoa(int(cfg.ExecutionTimeout.Seconds())))
+	}
 	if len(spec.tableActions) > 0 {
 		role.AddToPolicy(policy(spec.tableActions, env.table.TableArn()))
 		if slices.Contains(spec.tableActions, "dynamodb:Query") {

@@ -841,6 +841,11 @@ func TestFullConfiguration(t *testing.T) {
 			if ttl, ok := vars[stack.EnvJobHistoryTTLDays]; ok && ttl != "90" {
 				t.Errorf("%s=%v, want 90", stack.EnvJobHistoryTTLDays, ttl)
 			}
+			// The functions that lock jobs bound the lock by the execution
+			// timeout (48 hours here).
+			if got, ok := vars[stack.EnvExecutionTimeout]; (name == stack.FnAPI || name == stack.FnLock) != ok || (ok && got != "172800") {
+				t.Errorf("%s=%v, want 172800 on the api and lock functions only", stack.EnvExecutionTimeout, got)
+			}
 			if name == stack.FnAPI && vars[stack.EnvAdmins] != "arn:aws:iam::123456789012:role/dba,arn:aws:iam::123456789012:user/alice" {
 				t.Errorf("%s=%v", stack.EnvAdmins, vars[stack.EnvAdmins])
 			}

@@ -68,6 +68,9 @@ type Server struct {
 	// LockGrace is how long past a job's deadline its lock lasts (zero: the
 	// pipeline's default).
 	LockGrace time.Duration
+	// MaxRun is the state machines' execution timeout (zero: the
+	// pipeline's default), which bounds a job's lock.
+	MaxRun time.Duration
 	// Authorizer decides who may run what; nil allows every authenticated
 	// principal.
 	Authorizer Authorizer
@@ -96,11 +99,12 @@ func (s *Server) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func (s *Server) lockGrace() time.Duration {
-	if s.LockGrace > 0 {
-		return s.LockGrace
-	}
-	return pipeline.DefaultLockGrace
+// lease is the API's lease of a job's lock: short, until the job's
+// execution locks it again in its Lock state with the full lease.
+func (s *Server) lease() jobstore.Lease {
+	l := pipeline.Lease(s.LockGrace, s.MaxRun)
+	l.Pending = pipeline.DefaultPendingLease
+	return l
 }
 
 // ExecutionARN is the ARN the execution named name of the state machine

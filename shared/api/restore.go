@@ -101,7 +101,7 @@ func (s *Server) restore(ctx context.Context, req *request, st *sql.RestoreStmt)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := pipeline.LockJob(ctx, s.Store, s.Open, spec, arn, s.lockGrace()); err != nil {
+	if err := pipeline.LockJob(ctx, s.Store, s.Open, spec, arn, s.lease()); err != nil {
 		return Result{}, err
 	}
 	input, err := json.Marshal(pipeline.ExecutionInput{SQL: text, JobID: spec.JobID})

@@ -76,6 +76,7 @@ func NewAPIServer(ctx context.Context, getenv func(string) string, log *slog.Log
 		// Optional: a deployment without it refuses RESTORE with a clear error.
 		RestoreStateMachineARN: getenv("SRBACKUP_RESTORE_STATE_MACHINE_ARN"),
 		MinTimeout:             d.Config.MinTimeout,
+		MaxRun:                 d.Config.MaxRun,
 		Privileges:             privileges,
 		Log:                    d.Log,
 	}, nil

@@ -10,6 +10,7 @@
 //	SRBACKUP_TARGET_SECRET_ARN  the RESTORE target's secret (a user with DDL rights), or
 //	SRBACKUP_TARGET_DSN         its DSN; both default to the source's
 //	SRBACKUP_MIN_TIMEOUT        smallest `timeout` property in seconds (default 600; tests lower it)
+//	SRBACKUP_EXECUTION_TIMEOUT_SECONDS the state machines' execution timeout, which bounds a job's lock (default 604800)
 //	SRBACKUP_JOB_HISTORY_TTL_DAYS how long finished jobs stay in SHOW BACKUP history (default 30)
 //	SRBACKUP_LOG_LEVEL          debug, info (default), warn or error
 //	SRBACKUP_PIT_READY_WAIT_SECONDS  "snapshot" consistency: bound on the wait for every upload worker to start (default 120)
@@ -63,6 +64,7 @@ type Config struct {
 	SourceDSN      string
 	SourceSecret   string
 	MinTimeout     time.Duration
+	MaxRun         time.Duration // the state machines' execution timeout; zero: pipeline.DefaultMaxRun
 	Retention      time.Duration
 	LogLevel       slog.Level
 	SourceRequired bool
@@ -96,6 +98,13 @@ func LoadConfig(name string, getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("SRBACKUP_MIN_TIMEOUT=%q: want a positive number of seconds", v)
 		}
 		c.MinTimeout = time.Duration(n) * time.Second
+	}
+	if v := getenv("SRBACKUP_EXECUTION_TIMEOUT_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("SRBACKUP_EXECUTION_TIMEOUT_SECONDS=%q: want a positive number of seconds", v)
+		}
+		c.MaxRun = time.Duration(n) * time.Second
 	}
 	if v := getenv("SRBACKUP_JOB_HISTORY_TTL_DAYS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -227,7 +236,7 @@ func (d *Deps) OpenRepository(_ context.Context, rec jobstore.Repository) (*repo
 func (d *Deps) Pipeline() *pipeline.Pipeline {
 	return &pipeline.Pipeline{
 		Store: d.Store, Source: d.Source, Open: d.OpenRepository,
-		MinTimeout: d.Config.MinTimeout, PointInTime: d.Config.PointInTime, Log: d.Log,
+		MinTimeout: d.Config.MinTimeout, MaxRun: d.Config.MaxRun, PointInTime: d.Config.PointInTime, Log: d.Log,
 	}
 }
 

@@ -65,7 +65,7 @@ func newSpecAt(t *testing.T, db, repo, label string, created time.Time) job.Spec
 
 func lock(t *testing.T, e *env, spec job.Spec) error {
 	t.Helper()
-	return e.store.Lock(context.Background(), job.NewRecord(spec), time.Minute)
+	return e.store.Lock(context.Background(), job.NewRecord(spec), jobstore.Lease{Grace: time.Minute})
 }
 
 func mustLock(t *testing.T, e *env, spec job.Spec) {
@@ -234,7 +234,7 @@ func TestReleaseDoesNotTouchAnotherJobsLock(t *testing.T) {
 		t.Fatalf("holder %s, want the newer job", holder)
 	}
 	// The old job relocking fails: the database is busy.
-	wantConflict(t, e.store.Lock(ctx, job.NewRecord(old), time.Minute),
+	wantConflict(t, e.store.Lock(ctx, job.NewRecord(old), jobstore.Lease{Grace: time.Minute}),
 		"Can only run one backup or restore job of a database at same time")
 	// Cancelling the old job must not release the newer job's lock.
 	rec, err := e.store.Cancel(ctx, old.JobID, job.StatusTimeout(), now)
@@ -282,7 +282,7 @@ func TestCancelReleasesLockAndName(t *testing.T) {
 		t.Fatalf("Active after cancel: %v", err)
 	}
 	// Relocking a cancelled job fails with CancelledError.
-	if err := e.store.Lock(ctx, job.NewRecord(spec), time.Minute); !errors.As(err, &ce) {
+	if err := e.store.Lock(ctx, job.NewRecord(spec), jobstore.Lease{Grace: time.Minute}); !errors.As(err, &ce) {
 		t.Fatalf("Lock of a cancelled job: %T %v", err, err)
 	}
 	// Lock and label are free: the same label works in the same repository.
@@ -301,7 +301,7 @@ func TestStateTransitionsAndProgress(t *testing.T) {
 	// state machine's Lock state).
 	again := job.NewRecord(spec)
 	again.ExecutionARN = "arn:aws:states:us-east-1:123456789012:execution:backup:x"
-	if err := e.store.Lock(ctx, again, time.Minute); err != nil {
+	if err := e.store.Lock(ctx, again, jobstore.Lease{Grace: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -597,16 +597,16 @@ func TestRelockOnlyByItsExecution(t *testing.T) {
 	arn := "arn:aws:states:us-east-1:123456789012:execution:backup:" + spec.JobID
 	rec := job.NewRecord(spec)
 	rec.ExecutionARN = arn
-	if err := e.store.Lock(ctx, rec, time.Minute); err != nil {
+	if err := e.store.Lock(ctx, rec, jobstore.Lease{Grace: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.Lock(ctx, rec, time.Minute); err != nil {
+	if err := e.store.Lock(ctx, rec, jobstore.Lease{Grace: time.Minute}); err != nil {
 		t.Fatalf("re-lock by the job's own execution: %v", err)
 	}
 	for _, other := range []string{"arn:aws:states:us-east-1:123456789012:execution:backup:copy", ""} {
 		second := job.NewRecord(spec)
 		second.ExecutionARN = other
-		wantConflict(t, e.store.Lock(ctx, second, time.Minute),
+		wantConflict(t, e.store.Lock(ctx, second, jobstore.Lease{Grace: time.Minute}),
 			"backup job "+spec.JobID+" is run by another execution; this one can not run it too")
 	}
 	got, err := e.store.Get(ctx, spec.JobID)
@@ -616,4 +616,59 @@ func TestRelockOnlyByItsExecution(t *testing.T) {
 	if holder, _, _, _ := e.store.Holder(ctx, "shop"); holder != spec.JobID {
 		t.Fatalf("holder %s, want the job", holder)
 	}
+}
+
+// TestLockLease (issue 12 §2): a lock ends at the job's deadline bounded
+// by the execution timeout, plus the grace; the API's lock, taken before
+// the execution starts, ends after a short Pending lease unless the
+// execution locks the job again.
+func TestLockLease(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	e := setup(t, jobstore.WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	lease := jobstore.Lease{Grace: time.Minute, MaxRun: 7 * 24 * time.Hour}
+
+	// timeout = 365 days: the lock lasts the execution's 7 days, not a year.
+	long := newSpecAt(t, "shop", "repo", "long", now)
+	long.Options.TimeoutSeconds = 365 * 86400
+	long.Deadline = now.Add(365 * 24 * time.Hour)
+	if err := e.store.Lock(ctx, job.NewRecord(long), lease); err != nil {
+		t.Fatal(err)
+	}
+	if _, exp, _, _ := e.store.Holder(ctx, "shop"); !exp.Equal(now.Add(7*24*time.Hour + time.Minute)) {
+		t.Errorf("lock of a 365-day job expires %v, want 7 days and the grace from now", exp)
+	}
+	// A short timeout keeps its own deadline.
+	short := newSpecAt(t, "crm", "repo", "short", now)
+	if err := e.store.Lock(ctx, job.NewRecord(short), lease); err != nil {
+		t.Fatal(err)
+	}
+	if _, exp, _, _ := e.store.Holder(ctx, "crm"); !exp.Equal(short.Deadline.Add(time.Minute)) {
+		t.Errorf("lock expires %v, want the deadline and the grace", exp)
+	}
+
+	// The API's lock is pending: 15 minutes, until its execution locks again.
+	pending := lease
+	pending.Pending = 15 * time.Minute
+	started := newSpecAt(t, "erp", "repo", "started", now)
+	if err := e.store.Lock(ctx, job.NewRecord(started), pending); err != nil {
+		t.Fatal(err)
+	}
+	if _, exp, _, _ := e.store.Holder(ctx, "erp"); !exp.Equal(now.Add(15 * time.Minute)) {
+		t.Errorf("pending lock expires %v, want in 15 minutes", exp)
+	}
+	if err := e.store.Lock(ctx, job.NewRecord(started), lease); err != nil {
+		t.Fatalf("the execution's re-lock: %v", err)
+	}
+	if _, exp, _, _ := e.store.Holder(ctx, "erp"); !exp.Equal(started.Deadline.Add(time.Minute)) {
+		t.Errorf("re-locked lock expires %v, want the full lease", exp)
+	}
+	// An API that died before StartExecution: the database is free once
+	// the pending lease ends.
+	lost := newSpecAt(t, "hr", "repo", "lost", now)
+	if err := e.store.Lock(ctx, job.NewRecord(lost), pending); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(16 * time.Minute)
+	mustLock(t, e, newSpecAt(t, "hr", "repo", "next", now))
 }

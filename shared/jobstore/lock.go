@@ -20,9 +20,9 @@ import (
 //   - the job record JOB#<id> (rec, normally job.NewRecord(spec));
 //   - the database's last-job pointer that SHOW BACKUP reads.
 //
-// The lock expires grace after the job's deadline, so that a crashed
-// execution never blocks its database for ever while a live job never loses
-// it: pass the time cleanup needs after a timeout.
+// The lock expires when lease says (Lease.Expires), so that a crashed
+// execution, or an API that died before starting one, never blocks its
+// database for ever while a live job never loses it.
 //
 // Lock is idempotent for a job that already holds its lock: the API locks
 // synchronously and the state machine's Lock state locks again. It fails
@@ -31,7 +31,7 @@ import (
 // CancelledError or ConflictError.
 //
 // Checking S3 for an existing __ss_<label> folder is the caller's part.
-func (s *Store) Lock(ctx context.Context, rec job.Record, grace time.Duration) error {
+func (s *Store) Lock(ctx context.Context, rec job.Record, lease Lease) error {
 	spec := rec.Spec
 	if err := spec.Validate(); err != nil {
 		return err
@@ -44,7 +44,7 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, grace time.Duration) e
 		return err
 	}
 	items := []types.TransactWriteItem{
-		{Put: s.lockPut(rec, grace)},
+		{Put: s.lockPut(rec, lease)},
 		{Put: s.snapPut(spec)},
 		{Put: &types.Put{
 			TableName:           aws.String(s.table),
@@ -79,7 +79,7 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, grace time.Duration) e
 	case failed[1]:
 		return job.ErrSnapshotExists(spec.Label)
 	case failed[2]:
-		return s.relock(ctx, rec, grace)
+		return s.relock(ctx, rec, lease)
 	}
 	return fmt.Errorf("lock job %s: transaction cancelled without a reason", spec.JobID)
 }
@@ -89,7 +89,7 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, grace time.Duration) e
 // refuses a final job, and a job recorded for another execution (the
 // console's "New execution" copies the input, jobId included): only the
 // execution that holds the job may lock it again.
-func (s *Store) relock(ctx context.Context, rec job.Record, grace time.Duration) error {
+func (s *Store) relock(ctx context.Context, rec job.Record, lease Lease) error {
 	spec := rec.Spec
 	values := map[string]types.AttributeValue{
 		":db":        str(spec.Database),
@@ -102,7 +102,7 @@ func (s *Store) relock(ctx context.Context, rec job.Record, grace time.Duration)
 		values[":arn"] = str(rec.ExecutionARN)
 	}
 	items := []types.TransactWriteItem{
-		{Put: s.lockPut(rec, grace)},
+		{Put: s.lockPut(rec, lease)},
 		{Put: s.snapPut(spec)},
 		{ConditionCheck: &types.ConditionCheck{
 			TableName:           aws.String(s.table),
@@ -147,14 +147,50 @@ func (s *Store) relock(ctx context.Context, rec job.Record, grace time.Duration)
 		spec.JobID, cur.State, cur.Spec.Database)}
 }
 
-func (s *Store) lockPut(rec job.Record, grace time.Duration) *types.Put {
+// Lease says how long a job's database lock lasts.
+type Lease struct {
+	// Grace is how long the lock outlives the job's deadline: time for
+	// cleanup to run after a timeout.
+	Grace time.Duration
+	// MaxRun is the state machine's execution timeout: nothing runs a job
+	// longer, whatever its `timeout` (up to 365 days), so the lock ends at
+	// most MaxRun plus Grace after the job was created. Zero: no bound but
+	// the deadline.
+	MaxRun time.Duration
+	// Pending, when non-zero, is the lease of a lock taken before the job's
+	// execution has started (the API's): the execution's own Lock state
+	// locks the job again with the full lease. A job whose execution never
+	// started (the API died between Lock and StartExecution) frees its
+	// database after Pending.
+	Pending time.Duration
+}
+
+// Expires is when a lock taken at now for spec ends: the deadline, bounded
+// by MaxRun, plus Grace; with Pending, at most Pending after now.
+func (l Lease) Expires(spec job.Spec, now time.Time) time.Time {
+	end := spec.Deadline
+	if l.MaxRun > 0 {
+		if ceiling := spec.CreatedAt.Add(l.MaxRun); ceiling.Before(end) {
+			end = ceiling
+		}
+	}
+	end = end.Add(l.Grace)
+	if l.Pending > 0 {
+		if pending := now.Add(l.Pending); pending.Before(end) {
+			end = pending
+		}
+	}
+	return end
+}
+
+func (s *Store) lockPut(rec job.Record, lease Lease) *types.Put {
 	spec := rec.Spec
 	return &types.Put{
 		TableName: aws.String(s.table),
 		Item: map[string]types.AttributeValue{
 			AttrPK: str(lockPK(spec.Database)), AttrSK: str(skLock),
 			attrJobID: str(spec.JobID), "kind": str(spec.Kind()), "label": str(spec.Label),
-			"database": str(spec.Database), attrExpiresAt: num(spec.Deadline.Add(grace).Unix()),
+			"database": str(spec.Database), attrExpiresAt: num(lease.Expires(spec, s.now()).Unix()),
 		},
 		ConditionExpression:      aws.String("attribute_not_exists(pk) OR #exp < :now OR #job = :job"),
 		ExpressionAttributeNames: map[string]string{"#exp": attrExpiresAt, "#job": attrJobID},

@@ -68,7 +68,7 @@ func TestLockDecodesCancellationReasons(t *testing.T) {
 		{[]string{reasonNone, reasonCondition, reasonNone, reasonNone}, "Snapshot with name 'L' already exist in repository"},
 	} {
 		db := &fakeDB{transact: func(*dynamodb.TransactWriteItemsInput) error { return cancelled(tc.codes...) }}
-		err := New(db, "t").Lock(context.Background(), job.NewRecord(testSpec()), time.Minute)
+		err := New(db, "t").Lock(context.Background(), job.NewRecord(testSpec()), Lease{Grace: time.Minute})
 		var c *job.ConflictError
 		if !errors.As(err, &c) || err.Error() != tc.want {
 			t.Errorf("reasons %v: got %T %v, want %q", tc.codes, err, err, tc.want)
@@ -84,7 +84,7 @@ func TestTransactRetriesContention(t *testing.T) {
 		}
 		return nil
 	}
-	if err := New(db, "t").Lock(context.Background(), job.NewRecord(testSpec()), time.Minute); err != nil {
+	if err := New(db, "t").Lock(context.Background(), job.NewRecord(testSpec()), Lease{Grace: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	if db.calls != 3 {
@@ -93,7 +93,7 @@ func TestTransactRetriesContention(t *testing.T) {
 
 	// Persistent contention ends with an error, not a wrong StarRocks text.
 	db = &fakeDB{transact: func(*dynamodb.TransactWriteItemsInput) error { return cancelled(reasonThrottling) }}
-	err := New(db, "t").Lock(context.Background(), job.NewRecord(testSpec()), time.Minute)
+	err := New(db, "t").Lock(context.Background(), job.NewRecord(testSpec()), Lease{Grace: time.Minute})
 	var c *job.ConflictError
 	if err == nil || errors.As(err, &c) || db.calls != maxTransactAttempts {
 		t.Errorf("after %d calls: %v", db.calls, err)
@@ -101,7 +101,7 @@ func TestTransactRetriesContention(t *testing.T) {
 
 	// An unknown reason is an error at once.
 	db = &fakeDB{transact: func(*dynamodb.TransactWriteItemsInput) error { return cancelled("ValidationError") }}
-	if err := New(db, "t").Lock(context.Background(), job.NewRecord(testSpec()), time.Minute); err == nil || db.calls != 1 {
+	if err := New(db, "t").Lock(context.Background(), job.NewRecord(testSpec()), Lease{Grace: time.Minute}); err == nil || db.calls != 1 {
 		t.Errorf("validation error: %v after %d calls", err, db.calls)
 	}
 }
@@ -110,12 +110,12 @@ func TestLockRejectsBadInput(t *testing.T) {
 	s := New(&fakeDB{}, "t")
 	bad := testSpec()
 	bad.Label = ""
-	if err := s.Lock(context.Background(), job.NewRecord(bad), time.Minute); err == nil {
+	if err := s.Lock(context.Background(), job.NewRecord(bad), Lease{Grace: time.Minute}); err == nil {
 		t.Error("spec without label locked")
 	}
 	rec := job.NewRecord(testSpec())
 	rec.State = job.Uploading
-	if err := s.Lock(context.Background(), rec, time.Minute); err == nil {
+	if err := s.Lock(context.Background(), rec, Lease{Grace: time.Minute}); err == nil {
 		t.Error("non-PENDING record locked")
 	}
 }

@@ -5,6 +5,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -27,6 +28,9 @@ type Pipeline struct {
 	// LockGrace is how long past a job's deadline its database lock lasts,
 	// so that cleanup can run before another job may take the database.
 	LockGrace time.Duration
+	// MaxRun is the state machine's execution timeout (zero:
+	// DefaultMaxRun), which bounds a job's lock (jobstore.Lease).
+	MaxRun time.Duration
 	// PointInTime tunes "snapshot" consistency; zero fields take defaults.
 	PointInTime PointInTimeConfig
 	Now         func() time.Time
@@ -51,9 +55,20 @@ func (p *Pipeline) log() *slog.Logger {
 // unless configured: time for cleanup to run after a timeout.
 const DefaultLockGrace = 15 * time.Minute
 
-func (p *Pipeline) lockGrace() time.Duration {
-	if p.LockGrace > 0 {
-		return p.LockGrace
-	}
-	return DefaultLockGrace
+// DefaultMaxRun is the execution timeout of the state machines as
+// statemachine/*.asl.json set it (TimeoutSeconds 604800), and the ceiling
+// of a job's lock when no other is configured.
+const DefaultMaxRun = 7 * 24 * time.Hour
+
+// DefaultPendingLease is the lease of the API's lock, before the job's
+// execution has started and locked it again: time for StartExecution and
+// the Parse state's retries.
+const DefaultPendingLease = 15 * time.Minute
+
+// Lease is the lease of a job's lock under the given settings (zero: the
+// defaults): the deadline bounded by maxRun, plus grace.
+func Lease(grace, maxRun time.Duration) jobstore.Lease {
+	return jobstore.Lease{Grace: cmp.Or(grace, DefaultLockGrace), MaxRun: cmp.Or(maxRun, DefaultMaxRun)}
 }
+
+func (p *Pipeline) lease() jobstore.Lease { return Lease(p.LockGrace, p.MaxRun) }

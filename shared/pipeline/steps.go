@@ -100,22 +100,23 @@ func (p *Pipeline) Parse(ctx context.Context, ev ParseEvent) (JobState, error) {
 // Lock claims the database and the snapshot name and records the job
 // (PENDING). It is idempotent for a job that already holds its lock.
 func (p *Pipeline) Lock(ctx context.Context, st JobState) (JobState, error) {
-	if err := LockJob(ctx, p.Store, p.Open, st.Job, st.ExecutionARN, p.lockGrace()); err != nil {
+	if err := LockJob(ctx, p.Store, p.Open, st.Job, st.ExecutionARN, p.lease()); err != nil {
 		return JobState{}, err
 	}
 	return st, nil
 }
 
 // LockJob is the Lock step, shared with the API, which locks synchronously
-// so the caller gets StarRocks' conflict errors at once.
-func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, spec job.Spec, executionARN string, grace time.Duration) error {
+// so the caller gets StarRocks' conflict errors at once (with a Pending
+// lease, which the Lock step extends).
+func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, spec job.Spec, executionARN string, lease jobstore.Lease) error {
 	if _, err := store.Get(ctx, spec.JobID); err == nil {
 		// This job already holds its lock: re-lock idempotently, without the
 		// S3 check (its own files may exist by now). Only the execution
 		// recorded for the job may (jobstore.Store.Lock).
 		rec := job.NewRecord(spec)
 		rec.ExecutionARN = executionARN
-		return store.Lock(ctx, rec, grace)
+		return store.Lock(ctx, rec, lease)
 	} else if _, notFound := err.(*job.NotFoundError); !notFound {
 		return transient("read job", err)
 	}
@@ -123,7 +124,7 @@ func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, sp
 		// A RESTORE takes the database lock only: it writes no snapshot.
 		rec := job.NewRecord(spec)
 		rec.ExecutionARN = executionARN
-		return store.Lock(ctx, rec, grace)
+		return store.Lock(ctx, rec, lease)
 	}
 	repoRec, ok, err := store.GetRepository(ctx, spec.Repository)
 	if err != nil {
@@ -145,7 +146,7 @@ func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, sp
 	}
 	rec := job.NewRecord(spec)
 	rec.ExecutionARN = executionARN
-	return store.Lock(ctx, rec, grace)
+	return store.Lock(ctx, rec, lease)
 }
 
 // planFile is where a job's shard plan lives in the snapshot directory.

@@ -7,11 +7,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/srbackup/srbackup/shared/api"
+	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/pipeline"
 )
 
 // TestAPI drives every statement through POST /v1/sql and the REST
@@ -151,6 +154,12 @@ func TestAPI(t *testing.T) {
 		}
 		<-e.gate.entered
 		e.waitState("shop", "UPLOADING")
+		// The API locked for a short pending lease; the execution's Lock
+		// state extended it to the full lease (issue 12 §2).
+		want := out.Results[0].Job.Deadline.Add(pipeline.DefaultLockGrace).Truncate(time.Second)
+		if _, exp, ok, err := jobstore.New(e.ddb, e.stack.Table).Holder(context.Background(), "shop"); err != nil || !ok || !exp.Equal(want) {
+			t.Fatalf("lock expires %v (%v %v), want %v", exp, ok, err, want)
+		}
 		e.mustSQL("CANCEL BACKUP FROM shop")
 		res := e.mustSQL("SHOW BACKUP FROM shop")[0]
 		if cell(t, res, 0, "State") != "CANCELLED" || cell(t, res, 0, "Status") != "[COMMON_ERROR, msg: user cancelled]" {
