@@ -87,6 +87,11 @@ type Spec struct {
 	WholeDatabase bool `json:"whole_database,omitempty"`
 	// Restore is set for a RESTORE job.
 	Restore *RestoreSpec `json:"restore,omitempty"`
+	// RepositoryID and RepositoryLocation pin the registered repository the
+	// job was locked with: one dropped and created again under the same
+	// name fails the job instead of redirecting it (pipeline.PinRepository).
+	RepositoryID       int64  `json:"repository_id,omitempty"`
+	RepositoryLocation string `json:"repository_location,omitempty"`
 }
 
 // IsRestore reports whether the spec is a RESTORE job's.

@@ -149,6 +149,11 @@ func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, statu
 func (p *Pipeline) removeFiles(ctx context.Context, rec job.Record) error {
 	spec := rec.Spec
 	repo, err := p.repoFor(ctx, spec)
+	if changed := (*job.ConflictError)(nil); errors.As(err, &changed) {
+		// CheckPinned: the name was registered again. The job's own files
+		// (named by its id) are where it was locked.
+		repo, err = p.Open(ctx, pinnedRepository(spec))
+	}
 	if err != nil {
 		var nf *job.AnalysisError
 		if errors.As(err, &nf) {

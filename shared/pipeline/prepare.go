@@ -95,6 +95,7 @@ func Prepare(ctx context.Context, cat source.Catalog, repos RepositoryRegistry, 
 		Deadline:      now.Add(opts.Timeout),
 		WholeDatabase: len(st.Objects) == 0,
 	}
+	PinRepository(&spec, repo)
 	return spec, repo, spec.Validate()
 }
 

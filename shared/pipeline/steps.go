@@ -133,6 +133,9 @@ func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, sp
 	if !ok {
 		return job.ErrRepositoryNotFound(spec.Repository)
 	}
+	if err := CheckPinned(spec, repoRec); err != nil {
+		return err
+	}
 	repo, err := open(ctx, repoRec)
 	if err != nil {
 		return err
@@ -183,7 +186,29 @@ func (p *Pipeline) writePlanOnce(ctx context.Context, repo *repository.Repo, spe
 	return &stored, nil
 }
 
-// repoFor opens the repository of a job.
+// PinRepository records in spec the registered repository the job runs
+// against (Prepare and restore.Submit pin it; Lock writes it with the job).
+func PinRepository(spec *job.Spec, repo jobstore.Repository) {
+	spec.RepositoryID, spec.RepositoryLocation = repo.ID, repo.Location
+}
+
+// pinnedRepository is the repository spec was locked with.
+func pinnedRepository(spec job.Spec) jobstore.Repository {
+	return jobstore.Repository{ID: spec.RepositoryID, Name: spec.Repository, Location: spec.RepositoryLocation}
+}
+
+// CheckPinned fails a job whose repository name now means another
+// repository than the one it was locked with: dropped and created again,
+// elsewhere or at the same location. A job without a pin passes.
+func CheckPinned(spec job.Spec, repo jobstore.Repository) error {
+	if spec.RepositoryLocation == "" || (repo.ID == spec.RepositoryID && repo.Location == spec.RepositoryLocation) {
+		return nil
+	}
+	return &job.ConflictError{Message: fmt.Sprintf("repository %s was dropped and created again while %s job %s ran (id %d at %s, now id %d at %s): the job stops",
+		spec.Repository, strings.ToLower(spec.Kind()), spec.JobID, spec.RepositoryID, spec.RepositoryLocation, repo.ID, repo.Location)}
+}
+
+// repoFor opens the repository of a job, the one it was locked with.
 func (p *Pipeline) repoFor(ctx context.Context, spec job.Spec) (*repository.Repo, error) {
 	rec, ok, err := p.Store.GetRepository(ctx, spec.Repository)
 	if err != nil {
@@ -191,6 +216,9 @@ func (p *Pipeline) repoFor(ctx context.Context, spec job.Spec) (*repository.Repo
 	}
 	if !ok {
 		return nil, job.ErrRepositoryNotFound(spec.Repository)
+	}
+	if err := CheckPinned(spec, rec); err != nil {
+		return nil, err
 	}
 	return p.Open(ctx, rec)
 }

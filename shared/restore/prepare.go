@@ -381,6 +381,9 @@ func (r *Restorer) repo(ctx context.Context, spec job.Spec) (*repository.Repo, e
 	if !ok {
 		return nil, job.NewCheckError(job.CodeCommonError, "failed to get repository: "+spec.Repository)
 	}
+	if err := pipeline.CheckPinned(spec, rec); err != nil {
+		return nil, err
+	}
 	return r.Open(ctx, rec)
 }
 

@@ -116,6 +116,7 @@ func Submit(ctx context.Context, repos pipeline.RepositoryRegistry, open pipelin
 			ReplicationNum:   replication,
 		},
 	}
+	pipeline.PinRepository(&spec, rec)
 	return spec, spec.Validate()
 }
 

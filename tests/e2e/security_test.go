@@ -12,7 +12,9 @@ import (
 
 	"github.com/srbackup/srbackup/localstack"
 	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/jobstore"
 	"github.com/srbackup/srbackup/shared/pipeline"
+	"github.com/srbackup/srbackup/shared/repository"
 )
 
 // Tests of issue 12 §2's findings that need the whole stack.
@@ -58,4 +60,58 @@ func TestSameJobRunTwice(t *testing.T) {
 		t.Fatalf("job %s %s run by %s (%v); want FINISHED by %s", rec.State, rec.Status, rec.ExecutionARN, err, first)
 	}
 	e.snapshot("twice")
+}
+
+// TestRepositoryPinned: a repository dropped and created again under the
+// same name while a job runs does not redirect the job: the next step fails
+// it, nothing is written to the new location, and cleanup removes the
+// job's files where it was locked.
+func TestRepositoryPinned(t *testing.T) {
+	swapped := make(chan struct{})
+	e := newEnv(t, envOptions{wrap: func(st *localstack.Stack) {
+		h := st.Lambda.Handler("upload")
+		st.Lambda.RegisterHandler("upload", handlerFunc(func(ctx context.Context, payload []byte) ([]byte, error) {
+			select {
+			case <-swapped:
+			case <-time.After(90 * time.Second):
+			}
+			return h.Invoke(ctx, payload)
+		}))
+	}})
+	arn := e.start("BACKUP DATABASE " + e.db + " SNAPSHOT pinned TO repo ON (TABLE customers)")
+	id := localstackJobID(arn)
+	ctx := context.Background()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(25 * time.Millisecond) {
+		if rec, err := e.store.Get(ctx, id); err == nil && rec.State == job.Uploading {
+			if rec.Spec.RepositoryLocation != "s3://"+e.st.Bucket+"/backups" || rec.Spec.RepositoryID == 0 {
+				t.Fatalf("job pins %d at %q", rec.Spec.RepositoryID, rec.Spec.RepositoryLocation)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the job never reached UPLOADING")
+		}
+	}
+	if err := e.store.DeleteRepository(ctx, "repo"); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := "s3://" + e.st.Bucket + "/elsewhere"
+	if _, err := e.store.PutRepository(ctx, jobstore.Repository{Name: "repo", Location: elsewhere}); err != nil {
+		t.Fatal(err)
+	}
+	close(swapped)
+	d := e.wait(arn)
+	rec, _ := e.store.Get(ctx, id)
+	e.mustCancel(t, failedRun{status: d.Status, errName: aws.ToString(d.Error), cause: aws.ToString(d.Cause), rec: rec}, "pinned", rec.Status.String())
+	if !strings.Contains(rec.Status.String(), "repository repo was dropped and created again") {
+		t.Errorf("status %s; want the repository change named", rec.Status)
+	}
+	loc, _ := repository.ParseLocation(elsewhere)
+	moved, err := repository.New(e.s3, "repo", loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files := e.snapshotFiles(moved, "pinned"); len(files) != 0 {
+		t.Errorf("files written to the new location: %v", files)
+	}
 }
