@@ -72,7 +72,7 @@ func (r *Repo) ListSnapshots(ctx context.Context, names []string) ([]SnapshotRow
 			ts, err := r.Timestamps(gctx, name)
 			switch {
 			case err != nil:
-				rows[i].Status = statusGetInfo + err.Error()
+				rows[i].Status = infoStatus(err)
 			case len(ts) == 0:
 				rows[i].Status = StatusNoSnapshot
 			default:
@@ -153,7 +153,7 @@ func (r *Repo) Snapshot(ctx context.Context, name, timestamp string) (SnapshotDe
 		d.Status = StatusNoSnapshot
 		return d, nil
 	case err != nil:
-		d.Status = statusGetInfo + err.Error()
+		d.Status = infoStatus(err)
 		return d, nil
 	}
 	det := Details{Name: info.Name, Database: info.Database, BackupTime: info.BackupTime,
