@@ -163,6 +163,9 @@ func planFile(jobID string) string { return "__plan_" + jobID + ".json" }
 // point-in-time rendezvous sized for it), so the plan the upload batches
 // read never changes under them.
 func (p *Pipeline) writePlanOnce(ctx context.Context, repo *repository.Repo, spec job.Spec, key string, plan *Plan) (*Plan, error) {
+	if err := checkKeyLengths(repo, spec, key, plan); err != nil {
+		return nil, err
+	}
 	_, created, err := repo.CreateJSON(ctx, spec.Label, key, plan)
 	if err != nil {
 		return nil, transient("write shard plan", err)
@@ -190,6 +193,39 @@ func (p *Pipeline) writePlanOnce(ctx context.Context, repo *repository.Repo, spe
 // against (Prepare and restore.Submit pin it; Lock writes it with the job).
 func PinRepository(spec *job.Spec, repo jobstore.Repository) {
 	spec.RepositoryID, spec.RepositoryLocation = repo.ID, repo.Location
+}
+
+// maxPieces is the most pieces an upload splits one shard into
+// (repository.PieceContentPath's limit).
+const maxPieces = 9999
+
+// checkKeyLengths refuses, at planning, a job one of whose files would have
+// a key over S3's 1,024 bytes (long database, table or partition names, a
+// long label or repository prefix), rather than failing an upload later:
+// the plan, and the longest name each partition's data files can get (the
+// highest shard number, the last piece). The data files' keys are longer
+// than __meta's and __info's, which name neither table nor job.
+func checkKeyLengths(repo *repository.Repo, spec job.Spec, planKey string, plan *Plan) error {
+	rels := []string{planKey}
+	seen := map[[2]string]bool{}
+	for _, s := range plan.Shards {
+		sh := s.Shard
+		if seen[[2]string{sh.Table, sh.Partition}] {
+			continue
+		}
+		seen[[2]string{sh.Table, sh.Partition}] = true
+		rel, err := repository.PieceContentPath(spec.Database, sh.Table, sh.Partition, len(plan.Shards)-1, maxPieces, spec.JobID)
+		if err != nil {
+			return &job.AnalysisError{Detail: fmt.Sprintf("table %s partition %s: %v", sh.Table, sh.Partition, err)}
+		}
+		rels = append(rels, rel)
+	}
+	for _, rel := range rels {
+		if _, err := repo.SnapshotKey(spec.Label, rel); err != nil {
+			return &job.AnalysisError{Detail: err.Error() + ": use shorter names, label or repository prefix"}
+		}
+	}
+	return nil
 }
 
 // pinnedRepository is the repository spec was locked with.
