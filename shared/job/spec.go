@@ -3,6 +3,7 @@ package job
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -92,6 +93,19 @@ type Spec struct {
 	// name fails the job instead of redirecting it (pipeline.PinRepository).
 	RepositoryID       int64  `json:"repository_id,omitempty"`
 	RepositoryLocation string `json:"repository_location,omitempty"`
+	// FoldedNames says the source compares database names
+	// case-insensitively (lower_case_table_names 1 or 2): SHOP and shop
+	// are one database, and one lock (LockName).
+	FoldedNames bool `json:"folded_names,omitempty"`
+}
+
+// LockName is the name the job's database lock is taken under: the
+// database, lower-cased where the server folds names.
+func (s Spec) LockName() string {
+	if s.FoldedNames {
+		return strings.ToLower(s.Database)
+	}
+	return s.Database
 }
 
 // IsRestore reports whether the spec is a RESTORE job's.

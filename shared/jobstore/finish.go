@@ -53,7 +53,7 @@ func (s *Store) Finish(ctx context.Context, jobID string, at time.Time) (job.Rec
 					":from": str(string(last)),
 				},
 			}},
-			{Delete: s.releaseLock(rec.Spec.Database, jobID)},
+			{Delete: s.releaseLock(rec.Spec.LockName(), jobID)},
 		}
 		if !rec.Spec.IsRestore() {
 			items = append(items, types.TransactWriteItem{Update: &types.Update{
@@ -112,7 +112,7 @@ func (s *Store) Cancel(ctx context.Context, jobID string, status job.Status, at 
 					":at": str(formatTime(at)), ":ttl": s.ttlAfter(at),
 				},
 			}},
-			{Delete: s.releaseLock(rec.Spec.Database, jobID)},
+			{Delete: s.releaseLock(rec.Spec.LockName(), jobID)},
 		}
 		if !rec.Spec.IsRestore() {
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{

@@ -672,3 +672,23 @@ func TestLockLease(t *testing.T) {
 	now = now.Add(16 * time.Minute)
 	mustLock(t, e, newSpecAt(t, "hr", "repo", "next", now))
 }
+
+// TestLockFollowsFoldedNames (issue 12 §2): on a server that folds names
+// (lower_case_table_names 1 or 2) SHOP and shop are one database and one
+// lock; on a case-sensitive one they are two.
+func TestLockFollowsFoldedNames(t *testing.T) {
+	e := setup(t)
+	upper, lower := newSpec(t, "SHOP", "repo", "u1"), newSpec(t, "shop", "repo", "l1")
+	mustLock(t, e, upper)
+	mustLock(t, e, lower)
+
+	upper, lower = newSpec(t, "CRM", "repo", "u2"), newSpec(t, "crm", "repo", "l2")
+	upper.FoldedNames, lower.FoldedNames = true, true
+	mustLock(t, e, upper)
+	wantConflict(t, lock(t, e, lower), "Can only run one backup or restore job of a database at same time")
+	// Finishing releases the folded lock.
+	if _, err := e.store.Cancel(context.Background(), upper.JobID, job.Status{}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	mustLock(t, e, lower)
+}

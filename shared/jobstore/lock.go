@@ -188,7 +188,7 @@ func (s *Store) lockPut(rec job.Record, lease Lease) *types.Put {
 	return &types.Put{
 		TableName: aws.String(s.table),
 		Item: map[string]types.AttributeValue{
-			AttrPK: str(lockPK(spec.Database)), AttrSK: str(skLock),
+			AttrPK: str(lockPK(spec.LockName())), AttrSK: str(skLock),
 			attrJobID: str(spec.JobID), "kind": str(spec.Kind()), "label": str(spec.Label),
 			"database": str(spec.Database), attrExpiresAt: num(lease.Expires(spec, s.now()).Unix()),
 		},
@@ -214,7 +214,8 @@ func (s *Store) snapPut(spec job.Spec) *types.Put {
 	}
 }
 
-// releaseLock deletes the database lock if this job holds it.
+// releaseLock deletes the database lock (of db, a Spec.LockName) if this
+// job holds it.
 func (s *Store) releaseLock(db, jobID string) *types.Delete {
 	return &types.Delete{
 		TableName:                 aws.String(s.table),
@@ -225,8 +226,9 @@ func (s *Store) releaseLock(db, jobID string) *types.Delete {
 	}
 }
 
-// Holder returns the id of the job holding the database lock and when the
-// lock expires; ok is false when the database is free.
+// Holder returns the id of the job holding the database lock (of db, a
+// Spec.LockName) and when the lock expires; ok is false when the database
+// is free.
 func (s *Store) Holder(ctx context.Context, db string) (jobID string, expires time.Time, ok bool, err error) {
 	out, err := s.getItem(ctx, key(lockPK(db), skLock))
 	if err != nil || out == nil {

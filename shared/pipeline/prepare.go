@@ -96,6 +96,7 @@ func Prepare(ctx context.Context, cat source.Catalog, repos RepositoryRegistry, 
 		WholeDatabase: len(st.Objects) == 0,
 	}
 	PinRepository(&spec, repo)
+	spec.FoldedNames = cat.Features().FoldedNames
 	return spec, repo, spec.Validate()
 }
 

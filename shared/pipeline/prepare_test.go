@@ -21,7 +21,10 @@ type fakeCatalog struct {
 	parts          map[string][]source.Partition
 	views          []source.View
 	funcs          []source.Function
+	folded         bool
 }
+
+func (f *fakeCatalog) Features() source.Features { return source.Features{FoldedNames: f.folded} }
 
 func (f *fakeCatalog) DatabaseExists(_ context.Context, db string) (bool, error) {
 	return f.dbs[db], nil
@@ -184,5 +187,25 @@ func TestBatchShards(t *testing.T) {
 	// Beyond the batch limit the batches grow instead of multiplying.
 	if b := batchShards(shards(1_000_000, 1), 1000); len(b) > maxBatches || count(b) != 1_000_000 {
 		t.Errorf("a million shards: %d batches, %d shards", len(b), count(b))
+	}
+}
+
+// TestPrepareRecordsFoldedNames: a job of a server that folds names locks
+// its database under the folded name (issue 12 §2), and pins the
+// repository it was prepared with.
+func TestPrepareRecordsFoldedNames(t *testing.T) {
+	cat := shopCatalog()
+	cat.dbs["SHOP"] = true
+	spec, err := prepare(t, cat, "BACKUP DATABASE SHOP SNAPSHOT s TO repo ON (TABLE orders)")
+	if err != nil || spec.FoldedNames || spec.LockName() != "SHOP" {
+		t.Fatalf("case-sensitive server: %+v %v", spec, err)
+	}
+	cat.folded = true
+	spec, err = prepare(t, cat, "BACKUP DATABASE SHOP SNAPSHOT s TO repo ON (TABLE orders)")
+	if err != nil || !spec.FoldedNames || spec.LockName() != "shop" || spec.Database != "SHOP" {
+		t.Fatalf("folding server: %+v %v", spec, err)
+	}
+	if spec.RepositoryLocation != "s3://b/p" {
+		t.Errorf("repository pinned at %q", spec.RepositoryLocation)
 	}
 }

@@ -37,6 +37,9 @@ type Features struct {
 	Dialect           string // DialectMySQL, …
 	MaterializedViews bool
 	ExternalCatalogs  bool
+	// FoldedNames says database and table names compare
+	// case-insensitively (MariaDB's lower_case_table_names 1 or 2).
+	FoldedNames bool
 }
 
 // Catalog lists a database's objects and their definitions.

@@ -91,7 +91,7 @@ func (s *Source) Close() error { return s.db.Close() }
 // Features reports that MariaDB and MySQL have neither materialized views
 // nor external catalogs.
 func (s *Source) Features() source.Features {
-	return source.Features{Dialect: source.DialectMySQL}
+	return source.Features{Dialect: source.DialectMySQL, FoldedNames: !s.exactNames}
 }
 
 // Version returns the server's version string.
