@@ -87,6 +87,11 @@ func errBadUser(name string) *job.AnalysisError {
 		"(arn:aws:iam::<account>:user/<name>, arn:aws:iam::<account>:role/<name> or an assumed-role ARN)", name)}
 }
 
+// errFederatedUser refuses a grant to a federated user (ErrFederatedUser).
+func errFederatedUser(name string) *job.AnalysisError {
+	return &job.AnalysisError{Detail: fmt.Sprintf("cannot find user '%s': %v", name, ErrFederatedUser)}
+}
+
 // errNoDatabase is StarRocks' ERR_NO_DB_ERROR: srbackup has no current
 // database, so a table privilege must name its database (db.table).
 func errNoDatabase() *job.AnalysisError {

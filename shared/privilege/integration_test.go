@@ -227,6 +227,11 @@ func TestRoleStatements(t *testing.T) {
 	if ae := (*job.AnalysisError)(nil); !errors.As(err, &ae) || !strings.HasPrefix(ae.Detail, "cannot find user 'alice': a USER is an IAM principal ARN") {
 		t.Errorf("bad user: %v", err)
 	}
+	// A federated user's name is the caller's choice: no grant (issue 12 §2).
+	err = e.exec(admin, "GRANT REPOSITORY ON SYSTEM TO USER 'arn:aws:sts::123456789012:federated-user/alice'")
+	if ae := (*job.AnalysisError)(nil); !errors.As(err, &ae) || !strings.Contains(ae.Detail, "GetFederationToken") {
+		t.Errorf("federated user: %v", err)
+	}
 	err = e.exec(admin, "CREATE ROLE `"+strings.Repeat("x", 65)+"`")
 	if ae := (*job.AnalysisError)(nil); !errors.As(err, &ae) {
 		t.Errorf("long role name: %v", err)

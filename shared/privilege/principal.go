@@ -1,6 +1,7 @@
 package privilege
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -25,7 +26,11 @@ const maxPrincipal = 1024
 //   - a role ARN loses its path (arn:aws:iam::<acct>:role/<path>/<Role> is
 //     arn:aws:iam::<acct>:role/<Role>), because session ARNs carry no path and
 //     role names are unique in an account whatever their path;
-//   - IAM user, federated-user and root ARNs are kept as they are.
+//   - IAM user and root ARNs are kept as they are;
+//   - a federated user (arn:aws:sts::<acct>:federated-user/<name>) is refused
+//     with ErrFederatedUser: its name is whatever the caller of
+//     GetFederationToken chose, so it does not identify anyone, and a grant
+//     to it would go to every user allowed to call GetFederationToken.
 //
 // Anything else is an error.
 func NormalizePrincipal(arn string) (string, error) {
@@ -47,10 +52,13 @@ func NormalizePrincipal(arn string) (string, error) {
 	case service == "iam" && (kind == "user" || kind == "root"):
 		return arn, nil
 	case service == "sts" && kind == "federated-user":
-		return arn, nil
+		return "", fmt.Errorf("%q: %w", arn, ErrFederatedUser)
 	}
 	return "", fmt.Errorf("%q is not an IAM principal ARN: %s is not an %s resource", arn, kind, service)
 }
+
+// ErrFederatedUser refuses a federated-user ARN as a principal.
+var ErrFederatedUser = errors.New("a federated user's name is chosen by whoever calls sts:GetFederationToken, so it can hold no privileges: grant to the IAM user or role instead")
 
 func roleARN(partition, account, name string) string {
 	return "arn:" + partition + ":iam::" + account + ":role/" + name

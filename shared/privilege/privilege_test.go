@@ -22,7 +22,6 @@ func TestNormalizePrincipal(t *testing.T) {
 		"arn:aws-cn:sts::123456789012:assumed-role/R/s":                           "arn:aws-cn:iam::123456789012:role/R",
 		"arn:aws-us-gov:iam::123456789012:role/a/b/R":                             "arn:aws-us-gov:iam::123456789012:role/R",
 		"arn:aws:iam::123456789012:root":                                          "arn:aws:iam::123456789012:root",
-		"arn:aws:sts::123456789012:federated-user/carol":                          "arn:aws:sts::123456789012:federated-user/carol",
 	} {
 		got, err := NormalizePrincipal(in)
 		if err != nil || got != want {
@@ -301,4 +300,20 @@ func parse(t *testing.T, text string) sql.Statement {
 		t.Fatalf("parse %s: %v", text, err)
 	}
 	return stmts[0]
+}
+
+// TestFederatedUsersHoldNothing (issue 12 §2): a federated user's name is
+// the choice of whoever calls GetFederationToken, so it is no principal:
+// not as an admin, not as a grantee, not as a caller.
+func TestFederatedUsersHoldNothing(t *testing.T) {
+	fed := "arn:aws:sts::123456789012:federated-user/carol"
+	if _, err := NormalizePrincipal(fed); !errors.Is(err, ErrFederatedUser) {
+		t.Errorf("NormalizePrincipal: %v, want ErrFederatedUser", err)
+	}
+	if _, err := ParseAdmins(fed); !errors.Is(err, ErrFederatedUser) {
+		t.Errorf("ParseAdmins: %v, want ErrFederatedUser", err)
+	}
+	if e := errFederatedUser(fed); !strings.Contains(e.Error(), "GetFederationToken") {
+		t.Errorf("GRANT's error %q does not say why", e)
+	}
 }

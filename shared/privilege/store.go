@@ -259,6 +259,9 @@ func (s *Store) purgeRole(ctx context.Context, name, id string) error {
 func (s *Store) resolve(ctx context.Context, g sql.Grantee, context string) (holder, error) {
 	if g.Type != sql.GranteeRole {
 		p, err := NormalizePrincipal(g.Name)
+		if errors.Is(err, ErrFederatedUser) {
+			return holder{}, errFederatedUser(g.Name)
+		}
 		if err != nil {
 			return holder{}, errBadUser(g.Name)
 		}
