@@ -28,7 +28,8 @@ func runLocal(ctx context.Context, args []string, std stdio) int {
 	}
 	fs := flag.NewFlagSet("local up", flag.ContinueOnError)
 	fs.SetOutput(std.err)
-	addr := fs.String("addr", defaultLocalAddr, "address to serve the API on (keep it on 127.0.0.1)")
+	addr := fs.String("addr", defaultLocalAddr, "address to serve the API on: a loopback address unless -allow-remote")
+	allowRemote := fs.Bool("allow-remote", false, "serve on a non-loopback -addr too: anyone who reaches it is the local admin")
 	size := fs.Int64("size", 8<<20, "target size in bytes of the sample database `shop`")
 	fs.Usage = func() {
 		fmt.Fprintln(std.err, `usage: srbackup local up [flags]
@@ -45,11 +46,36 @@ srbackup --local sql "SHOW BACKUP" (or --endpoint with the printed URL).`)
 		}
 		return 2
 	}
+	if err := checkLocalAddr(*addr, *allowRemote); err != nil {
+		fmt.Fprintln(std.err, "srbackup local up:", err)
+		return 2
+	}
 	if err := localUp(ctx, *addr, *size, std, nil); err != nil {
 		fmt.Fprintln(std.err, "srbackup local up:", err)
 		return 1
 	}
 	return 0
+}
+
+// checkLocalAddr refuses an address that is not loopback unless
+// allowRemote: the local API trusts a principal header and makes every
+// caller without one the admin, so it must not be reachable from the
+// network by accident. An empty host (":8650") listens on every interface.
+func checkLocalAddr(addr string, allowRemote bool) error {
+	if allowRemote {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("-addr %q is not a loopback address: the local API makes every caller its admin; pass -allow-remote to serve it on the network anyway", addr)
 }
 
 // localUp runs the local deployment until ctx ends. ready, when set,
