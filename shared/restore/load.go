@@ -9,6 +9,7 @@ import (
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/parquetio"
 	"github.com/srbackup/srbackup/shared/repository"
+	"github.com/srbackup/srbackup/shared/target"
 )
 
 // LoadBatch is DOWNLOADING: it loads each file of the batch into its
@@ -34,6 +35,13 @@ func (r *Restorer) LoadBatch(ctx context.Context, ev LoadEvent) (LoadResult, err
 		return res, transient("connect to the target database", err)
 	}
 	defer sess.Close()
+	method, err := sess.LoadMethod(ctx)
+	if err != nil {
+		return res, transient("read the target's load settings", err)
+	}
+	if method == target.LoadInsert {
+		r.log().Warn("the target server has local_infile off: loading rows with INSERT statements, which is slower than LOAD DATA LOCAL INFILE", "job", spec.JobID)
+	}
 	for i, f := range ev.Batch.Files {
 		if i > 0 {
 			if _, err := r.Store.Active(ctx, spec.JobID); err != nil {
