@@ -38,12 +38,12 @@ func OpenStream(s Stream, size int64) (*File, error) {
 		return nil, fmt.Errorf("parquet file of %d bytes is too short", size)
 	}
 	sp := &sparseFile{size: size}
-	if _, err := io.ReadFull(s, sp.head[:]); err != nil {
-		return nil, fmt.Errorf("read parquet header: %w", err)
-	}
 	tail, err := s.ReadTail(min(size, tailRead))
 	if err != nil {
 		return nil, err
+	}
+	if _, err := io.ReadFull(s, sp.head[:]); err != nil {
+		return nil, fmt.Errorf("read parquet header: %w", err)
 	}
 	if n := int64(binary.LittleEndian.Uint32(tail[len(tail)-8:])) + 8; n > int64(len(tail)) && n <= size-4 {
 		if tail, err = s.ReadTail(n); err != nil {

@@ -652,36 +652,5 @@ func isNotFound(err error) bool {
 	return errors.As(err, &ae) && (ae.ErrorCode() == "NotFound" || ae.ErrorCode() == "NoSuchKey")
 }
 
-// ReadFile reads one data file of a snapshot into memory and checks its size
-// and SHA-256 against the manifest's reference; a mismatch wraps
-// ErrChecksum and a missing file ErrMissing. RESTORE loads rows only from
-// bytes that passed this check.
-func (r *Repo) ReadFile(ctx context.Context, label string, f FileRef) ([]byte, error) {
-	key, err := r.SnapshotKey(label, f.Key)
-	if err != nil {
-		return nil, err
-	}
-	out, err := r.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.loc.Bucket), Key: aws.String(key)})
-	if isNotFound(err) {
-		return nil, fmt.Errorf("s3://%s/%s: %w", r.loc.Bucket, key, ErrMissing)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get s3://%s/%s: %w", r.loc.Bucket, key, err)
-	}
-	defer out.Body.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, max(f.Bytes, 0)+bytes.MinRead))
-	h := sha256.New()
-	// One byte past the recorded size is enough to know it is wrong.
-	n, err := io.Copy(io.MultiWriter(buf, h), io.LimitReader(out.Body, f.Bytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read s3://%s/%s: %w", r.loc.Bucket, key, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 || n != f.Bytes {
-		return nil, fmt.Errorf("s3://%s/%s is %d bytes sha256 %s, the manifest says %d bytes %s: %w",
-			r.loc.Bucket, key, n, got, f.Bytes, f.SHA256, ErrChecksum)
-	}
-	return buf.Bytes(), nil
-}
-
 // ErrMissing reports a snapshot file that is not in the repository.
 var ErrMissing = errors.New("file is missing")
