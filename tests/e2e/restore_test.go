@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
@@ -568,6 +570,29 @@ func TestRestore(t *testing.T) {
 		e.cancelled(t, "shop_r", "disk on fire", before)
 		e.setFault(nil)
 
+		// The deadline passes while a batch loads: TIMEOUT with StarRocks'
+		// text, the target as before.
+		first.Store(false)
+		held, release = make(chan struct{}, 64), make(chan struct{})
+		e.setFault(func(ctx context.Context, payload []byte, real lambda.Handler) ([]byte, error) {
+			if first.CompareAndSwap(false, true) {
+				return real.Invoke(ctx, payload)
+			}
+			held <- struct{}{}
+			<-release
+			return real.Invoke(ctx, payload)
+		})
+		id := e.mustRestore(t, restoreSQL("r1", ts, "DATABASE shop AS shop_r"))
+		select {
+		case <-held:
+		case <-time.After(time.Minute):
+			t.Fatalf("no load started: %v", rowText(e.mustSQL("SHOW RESTORE FROM shop_r")[0]))
+		}
+		e.expire(id)
+		close(release)
+		e.cancelled(t, "shop_r", "[TIMEOUT, msg: restore job with label: r1  timeout.]", before)
+		e.setFault(nil)
+
 		// The view needs a function the target no longer has: creating it
 		// fails after the tables were swapped in.
 		e.exec("DROP FUNCTION shop_r.customer_label")
@@ -730,6 +755,31 @@ func (e *restoreEnv) compareValues(t *testing.T, table, srcDB, dstDB string) {
 }
 
 func (e *restoreEnv) store() *jobstore.Store { return jobstore.New(e.ddb, e.stack.Table) }
+
+// expire moves a job's deadline into the past, as if its timeout had run
+// out: the steps see it at their next look at the job.
+func (e *restoreEnv) expire(jobID string) {
+	e.t.Helper()
+	ctx := context.Background()
+	k := map[string]ddbtypes.AttributeValue{
+		jobstore.AttrPK: &ddbtypes.AttributeValueMemberS{Value: "JOB#" + jobstore.KeyPart(jobID)},
+		jobstore.AttrSK: &ddbtypes.AttributeValueMemberS{Value: "JOB"},
+	}
+	out, err := e.ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(e.stack.Table), Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil || out.Item == nil {
+		e.t.Fatalf("read job %s: %v", jobID, err)
+	}
+	var spec map[string]any
+	if err := json.Unmarshal([]byte(out.Item["spec"].(*ddbtypes.AttributeValueMemberS).Value), &spec); err != nil {
+		e.t.Fatal(err)
+	}
+	spec["deadline"] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano)
+	b, _ := json.Marshal(spec)
+	out.Item["spec"] = &ddbtypes.AttributeValueMemberS{Value: string(b)}
+	if _, err := e.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.stack.Table), Item: out.Item}); err != nil {
+		e.t.Fatal(err)
+	}
+}
 
 func (e *restoreEnv) repository() *repository.Repo {
 	e.t.Helper()
