@@ -288,11 +288,12 @@ func (s *Session) loadData(ctx context.Context, qualified string, specs []parque
 	}
 	if warnings > 0 {
 		var level, msg string
-		var code int
+		var code int // level is Note, Warning or Error: all fail the load
 		if err := s.conn.QueryRowContext(ctx, "SHOW WARNINGS LIMIT 1").Scan(&level, &code, &msg); err != nil {
 			return 0, fmt.Errorf("LOAD DATA gave %d warnings", warnings)
 		}
-		return 0, fmt.Errorf("LOAD DATA gave %d warnings, the first: %s %d: %s", warnings, level, code, msg)
+		// As the server's error, so it is handled as the strict INSERT's.
+		return 0, &driver.MySQLError{Number: uint16(code), Message: fmt.Sprintf("%s (the first of %d LOAD DATA warnings)", msg, warnings)}
 	}
 	if got, err := res.RowsAffected(); err != nil || got != rows {
 		return 0, fmt.Errorf("LOAD DATA loaded %d of %d rows (%v)", got, rows, err)

@@ -280,3 +280,37 @@ func BenchmarkLoad(b *testing.B) {
 		})
 	}
 }
+
+// TestLoadDataIsStrict: a value the column cannot hold fails LOAD DATA
+// (which LOCAL would turn into a warning) as it fails a strict INSERT, and
+// nothing is kept, journal row included.
+func TestLoadDataIsStrict(t *testing.T) {
+	e := newLoadEnv(t)
+	data, _ := orderFile(t, 50)
+	ctx := context.Background()
+	for _, m := range []target.LoadMethod{target.LoadInsert, target.LoadLocalData} {
+		if err := e.db.Exec(ctx, "DROP TABLE IF EXISTS loadtest.narrow", "CREATE TABLE loadtest.narrow "+orderDDL,
+			"ALTER TABLE loadtest.narrow MODIFY status VARCHAR(4) NOT NULL"); err != nil {
+			t.Fatal(err)
+		}
+		pf, err := parquetio.OpenFile(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, err := e.db.Session(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess.SetLoadMethod(m)
+		_, loaded, err := sess.Load(ctx, "loadtest", "narrow", "journal", "narrow-"+string(m), pf)
+		sess.Close()
+		if err == nil || loaded {
+			t.Errorf("%s: a too long value loaded (loaded %v, err %v)", m, loaded, err)
+		}
+		var rows, journal int
+		if err := e.raw.QueryRow("SELECT (SELECT COUNT(*) FROM narrow), (SELECT COUNT(*) FROM journal WHERE name = ?)", "narrow-"+string(m)).Scan(&rows, &journal); err != nil || rows != 0 || journal != 0 {
+			t.Errorf("%s: after the failed load %d rows and %d journal rows (%v)", m, rows, journal, err)
+		}
+		t.Logf("%s: %v", m, err)
+	}
+}
