@@ -35,6 +35,7 @@ const (
 	KindRevoke           = "REVOKE"
 	KindCreateRole       = "CREATE_ROLE"
 	KindDropRole         = "DROP_ROLE"
+	KindDropSnapshot     = "DROP_SNAPSHOT"
 )
 
 // ObjectType is the kind of one item of a BACKUP or RESTORE ON clause.

@@ -184,6 +184,8 @@ func (p *parser) parseStatement() (Statement, check) {
 		switch {
 		case p.atKw("REPOSITORY"):
 			return p.parseDropRepository(t.pos)
+		case p.atKw("SNAPSHOT"):
+			return p.parseDropSnapshot(t.pos)
 		case p.atKw("ROLE"):
 			return p.parseDropRole(t.pos)
 		}
