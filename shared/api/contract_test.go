@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,6 +22,7 @@ import (
 	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/api/apitest"
 	"github.com/srbackup/srbackup/shared/app"
+	"github.com/srbackup/srbackup/shared/repository"
 )
 
 const (
@@ -168,12 +170,24 @@ func TestContract(t *testing.T) {
 	e.expect(200, "GET", "/v1/backups", "db="+e.db+"&limit=5", "", "")
 	e.expect(200, "POST", "/v1/sql", "", "text/plain", "SHOW BACKUP FROM "+e.db+"; SHOW BACKUP")
 	e.expect(409, "POST", "/v1/sql", "", "text/plain", "SHOW BACKUP; BACKUP DATABASE "+e.db+" SNAPSHOT s2 TO repo") // one job per database
+	e.expect(409, "POST", "/v1/sql", "", "text/plain", "DROP REPOSITORY repo")                                      // in use by the job
+	e.expect(409, "POST", "/v1/sql", "", "text/plain", "DROP SNAPSHOT s1 ON repo")                                  // the BACKUP writes it
 	e.expect(200, "DELETE", "/v1/backups/"+id, "", "", "")
 	e.expect(409, "DELETE", "/v1/backups/"+id, "", "", "")
 	e.expect(409, "POST", "/v1/sql", "", "text/plain", "SHOW BACKUP FROM "+e.db+"; CANCEL BACKUP FROM "+e.db)
 	if len(e.execs.started) != 1 || len(e.execs.stops) != 1 {
 		t.Errorf("executions started %v, stopped %v; want one of each", e.execs.started, e.execs.stops)
 	}
+	// DROP SNAPSHOT: this deployment's snapshot, another's (FORCE), none.
+	e.commitSnapshot("mine", true)
+	e.commitSnapshot("theirs", false)
+	if body := sql(200, "DROP SNAPSHOT mine ON repo"); body != `{"results":[{"statement":"DROP_SNAPSHOT","ok":true}]}` {
+		t.Errorf("DROP SNAPSHOT answered %s", body)
+	}
+	sql(409, "DROP SNAPSHOT theirs ON repo")
+	sql(200, "DROP SNAPSHOT theirs ON repo FORCE")
+	sql(404, "DROP SNAPSHOT mine ON repo")
+	sql(400, "DROP SNAPSHOT mine ON nope")
 	e.expect(404, "GET", "/v1/backups/no-such-job", "", "", "")
 	e.expect(404, "DELETE", "/v1/backups/no-such-job", "", "", "")
 	e.expect(400, "GET", "/v1/backups", "db="+e.db+"&limit=0", "", "")
@@ -218,4 +232,34 @@ func TestContract(t *testing.T) {
 	t.Logf("RESTORE of a snapshot that does not exist: %d %s", r.StatusCode, r.Body)
 	// TODO(restore handler merged): GET /v1/restores, GET and DELETE
 	// /v1/restores/{jobId} here, as for /v1/backups.
+}
+
+// commitSnapshot writes a committed one-view snapshot straight into the
+// repository, as this deployment's (ours) or another's.
+func (e *contractEnv) commitSnapshot(label string, ours bool) {
+	e.t.Helper()
+	ctx := e.t.Context()
+	rec, _, err := e.srv.Store.GetRepository(ctx, "repo")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	repo, err := e.srv.Open(ctx, rec)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	meta, err := repo.WriteMeta(ctx, label, repository.Meta{Name: label, Database: e.db, JobID: "job-" + label})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	dep := "another-deployment"
+	if ours {
+		if dep, err = e.srv.Store.DeploymentID(ctx); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	info := repository.Info{Name: label, Database: e.db, JobID: "job-" + label, BackupTime: time.Now().UnixMilli(), BackupResult: "OK",
+		Meta: meta, DeploymentID: dep, Objects: []repository.ObjectData{{Kind: repository.KindView, Name: "v"}}}
+	if _, err := repo.WriteInfo(ctx, info); err != nil {
+		e.t.Fatal(err)
+	}
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/parquetio"
 	"github.com/srbackup/srbackup/shared/repository"
 	"github.com/srbackup/srbackup/shared/source"
+	"github.com/srbackup/srbackup/shared/sql"
 )
 
 // FinalizeResult is the Finalize state's output: the execution's result.
@@ -88,6 +90,9 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 	}
 	info := buildInfo(spec, &plan, results, src, metaRef)
 	info.PointInTime = pit
+	if err := p.stampLifecycle(ctx, spec, &info); err != nil {
+		return FinalizeResult{}, err
+	}
 	ts, err := repo.WriteInfo(ctx, info)
 	if err != nil {
 		return FinalizeResult{}, transient("write __info", err)
@@ -115,6 +120,25 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 	}
 	p.log().Info("snapshot committed", "jobId", spec.JobID, "label", spec.Label, "timestamp", ts, "files", ref.Files, "rows", ref.Rows, "bytes", ref.Bytes)
 	return FinalizeResult{Job: spec, Snapshot: ref}, nil
+}
+
+// stampLifecycle records in the info manifest who commits the snapshot and
+// when, and when it expires (the job's TTL after the commit).
+func (p *Pipeline) stampLifecycle(ctx context.Context, spec job.Spec, info *repository.Info) error {
+	id, err := p.Store.DeploymentID(ctx)
+	if err != nil {
+		return transient("read deployment id", err)
+	}
+	info.DeploymentID = id
+	info.FinishTime = p.now().UTC().Truncate(time.Millisecond)
+	if spec.Options.TTL != "" {
+		ttl, err := sql.ParseTTL(sql.PropTTL, spec.Options.TTL)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", spec.JobID, err)
+		}
+		info.TTL, info.ExpireTime = ttl.String(), ttl.After(info.FinishTime)
+	}
+	return nil
 }
 
 // finished describes the committed snapshot of a finished job.

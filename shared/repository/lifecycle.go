@@ -15,6 +15,8 @@ const showTimeLayout = "2006-01-02 15:04:05"
 // wrote it, when it was committed and when it expires. SHOW SNAPSHOT shows
 // it as ClusterId, FinishTime, TTL and ExpireTime.
 type Lifecycle struct {
+	// JobID is the job that wrote the run (not shown by SHOW SNAPSHOT).
+	JobID        string
 	DeploymentID string
 	FinishTime   time.Time
 	TTL          string
@@ -23,7 +25,7 @@ type Lifecycle struct {
 
 // LifecycleOf returns the lifecycle fields of an info manifest.
 func LifecycleOf(i Info) Lifecycle {
-	return Lifecycle{DeploymentID: i.DeploymentID, FinishTime: i.FinishTime, TTL: i.TTL, ExpireTime: i.ExpireTime}
+	return Lifecycle{JobID: i.JobID, DeploymentID: i.DeploymentID, FinishTime: i.FinishTime, TTL: i.TTL, ExpireTime: i.ExpireTime}
 }
 
 // Expired reports whether the run has an expire time and it has passed at now.

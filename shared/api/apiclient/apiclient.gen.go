@@ -217,7 +217,8 @@ func (e StatementKind) Valid() bool {
 // Error code is stable: SYNTAX_ERROR and ANALYSIS_ERROR are StarRocks' parse and analysis errors,
 // SUBMIT_ERROR a RESTORE refused at submission (its snapshot, timestamp or objects),
 // CHECK_FAILED a RESTORE check that failed against the target, CONFLICT a database lock, a
-// taken name or a job that can no longer be cancelled; message is StarRocks' text where
+// taken name, a job that can no longer be cancelled, or a snapshot or repository in use
+// (DROP SNAPSHOT, DROP REPOSITORY); message is StarRocks' text where
 // StarRocks has one.
 type Error struct {
 	Code ErrorCode `json:"code"`
@@ -234,7 +235,8 @@ type ErrorBody struct {
 	// Error code is stable: SYNTAX_ERROR and ANALYSIS_ERROR are StarRocks' parse and analysis errors,
 	// SUBMIT_ERROR a RESTORE refused at submission (its snapshot, timestamp or objects),
 	// CHECK_FAILED a RESTORE check that failed against the target, CONFLICT a database lock, a
-	// taken name or a job that can no longer be cancelled; message is StarRocks' text where
+	// taken name, a job that can no longer be cancelled, or a snapshot or repository in use
+	// (DROP SNAPSHOT, DROP REPOSITORY); message is StarRocks' text where
 	// StarRocks has one.
 	Error Error `json:"error"`
 }
@@ -352,7 +354,8 @@ type SQLFailure struct {
 	// Error code is stable: SYNTAX_ERROR and ANALYSIS_ERROR are StarRocks' parse and analysis errors,
 	// SUBMIT_ERROR a RESTORE refused at submission (its snapshot, timestamp or objects),
 	// CHECK_FAILED a RESTORE check that failed against the target, CONFLICT a database lock, a
-	// taken name or a job that can no longer be cancelled; message is StarRocks' text where
+	// taken name, a job that can no longer be cancelled, or a snapshot or repository in use
+	// (DROP SNAPSHOT, DROP REPOSITORY); message is StarRocks' text where
 	// StarRocks has one.
 	Error Error `json:"error"`
 
@@ -591,6 +594,13 @@ type ClientInterface interface {
 
 	// ShowSnapshots SHOW SNAPSHOT ON repo (read from S3 only); an unknown repository is 400 ANALYSIS_ERROR, as in StarRocks
 	//
+	// Columns: Snapshot, Timestamp, Status, ClusterId, FinishTime, TTL, ExpireTime; with one
+	// snapshot and a timestamp: Snapshot, Timestamp, Database, Details, Status, ClusterId,
+	// FinishTime, TTL, ExpireTime. ClusterId is the deployment that wrote the run; FinishTime and
+	// ExpireTime are yyyy-MM-dd HH:mm:ss (UTC), TTL as the BACKUP fixed it ("7 DAY"). A snapshot
+	// with several runs has one line per run in each of these cells, as in Timestamp; NULL when
+	// no run records one (snapshots written before srbackup recorded them).
+	//
 	// Corresponds with GET /v1/repositories/{repo}/snapshots (the `ShowSnapshots` operationId).
 	ShowSnapshots(ctx context.Context, repo string, params *ShowSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -620,9 +630,13 @@ type ClientInterface interface {
 	// Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 	// one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 	// EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-	// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+	// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 	// jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 	// job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+	// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+	// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
@@ -642,9 +656,13 @@ type ClientInterface interface {
 	// Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 	// one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 	// EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-	// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+	// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 	// jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 	// job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+	// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+	// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
@@ -664,9 +682,13 @@ type ClientInterface interface {
 	// Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 	// one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 	// EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-	// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+	// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 	// jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 	// job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+	// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+	// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
@@ -753,6 +775,13 @@ func (c *Client) ShowRepositories(ctx context.Context, reqEditors ...RequestEdit
 
 // ShowSnapshots SHOW SNAPSHOT ON repo (read from S3 only); an unknown repository is 400 ANALYSIS_ERROR, as in StarRocks
 //
+// Columns: Snapshot, Timestamp, Status, ClusterId, FinishTime, TTL, ExpireTime; with one
+// snapshot and a timestamp: Snapshot, Timestamp, Database, Details, Status, ClusterId,
+// FinishTime, TTL, ExpireTime. ClusterId is the deployment that wrote the run; FinishTime and
+// ExpireTime are yyyy-MM-dd HH:mm:ss (UTC), TTL as the BACKUP fixed it ("7 DAY"). A snapshot
+// with several runs has one line per run in each of these cells, as in Timestamp; NULL when
+// no run records one (snapshots written before srbackup recorded them).
+//
 // Corresponds with GET /v1/repositories/{repo}/snapshots (the `ShowSnapshots` operationId).
 func (c *Client) ShowSnapshots(ctx context.Context, repo string, params *ShowSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewShowSnapshotsRequest(c.Server, repo, params)
@@ -822,9 +851,13 @@ func (c *Client) GetRestore(ctx context.Context, jobId JobID, reqEditors ...Requ
 // Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 // one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 // EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 // jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 // job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
@@ -854,9 +887,13 @@ func (c *Client) RunSQLWithBody(ctx context.Context, contentType string, body io
 // Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 // one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 // EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 // jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 // job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
@@ -886,9 +923,13 @@ func (c *Client) RunSQL(ctx context.Context, body RunSQLJSONRequestBody, reqEdit
 // Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 // one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 // EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 // jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 // job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
@@ -1434,6 +1475,13 @@ type ClientWithResponsesInterface interface {
 
 	// ShowSnapshotsWithResponse SHOW SNAPSHOT ON repo (read from S3 only); an unknown repository is 400 ANALYSIS_ERROR, as in StarRocks
 	//
+	// Columns: Snapshot, Timestamp, Status, ClusterId, FinishTime, TTL, ExpireTime; with one
+	// snapshot and a timestamp: Snapshot, Timestamp, Database, Details, Status, ClusterId,
+	// FinishTime, TTL, ExpireTime. ClusterId is the deployment that wrote the run; FinishTime and
+	// ExpireTime are yyyy-MM-dd HH:mm:ss (UTC), TTL as the BACKUP fixed it ("7 DAY"). A snapshot
+	// with several runs has one line per run in each of these cells, as in Timestamp; NULL when
+	// no run records one (snapshots written before srbackup recorded them).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/repositories/{repo}/snapshots (the `ShowSnapshots` operationId).
@@ -1471,9 +1519,13 @@ type ClientWithResponsesInterface interface {
 	// Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 	// one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 	// EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-	// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+	// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 	// jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 	// job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+	// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+	// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
@@ -1493,9 +1545,13 @@ type ClientWithResponsesInterface interface {
 	// Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 	// one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 	// EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-	// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+	// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 	// jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 	// job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+	// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+	// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
@@ -1515,9 +1571,13 @@ type ClientWithResponsesInterface interface {
 	// Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 	// one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 	// EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-	// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+	// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 	// jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 	// job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+	// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+	// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
@@ -2382,6 +2442,13 @@ func (c *ClientWithResponses) ShowRepositoriesWithResponse(ctx context.Context, 
 
 // ShowSnapshotsWithResponse SHOW SNAPSHOT ON repo (read from S3 only); an unknown repository is 400 ANALYSIS_ERROR, as in StarRocks
 //
+// Columns: Snapshot, Timestamp, Status, ClusterId, FinishTime, TTL, ExpireTime; with one
+// snapshot and a timestamp: Snapshot, Timestamp, Database, Details, Status, ClusterId,
+// FinishTime, TTL, ExpireTime. ClusterId is the deployment that wrote the run; FinishTime and
+// ExpireTime are yyyy-MM-dd HH:mm:ss (UTC), TTL as the BACKUP fixed it ("7 DAY"). A snapshot
+// with several runs has one line per run in each of these cells, as in Timestamp; NULL when
+// no run records one (snapshots written before srbackup recorded them).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/repositories/{repo}/snapshots (the `ShowSnapshots` operationId).
@@ -2443,9 +2510,13 @@ func (c *ClientWithResponses) GetRestoreWithResponse(ctx context.Context, jobId 
 // Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 // one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 // EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 // jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 // job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
@@ -2471,9 +2542,13 @@ func (c *ClientWithResponses) RunSQLWithBodyWithResponse(ctx context.Context, co
 // Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 // one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 // EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 // jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 // job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
@@ -2499,9 +2574,13 @@ func (c *ClientWithResponses) RunSQLWithResponse(ctx context.Context, body RunSQ
 // Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 // one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 // EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 // jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 // job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
