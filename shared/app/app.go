@@ -37,6 +37,7 @@ import (
 	"github.com/srbackup/srbackup/shared/awsconf"
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/lifecycle"
 	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/repository"
 	"github.com/srbackup/srbackup/shared/restore"
@@ -47,7 +48,7 @@ import (
 
 // Functions are the names of the pipeline functions Handler builds.
 var Functions = []string{"parse", "lock", "snapshot", "upload", "finalize", "cleanup",
-	"restoreparse", "restoreprepare", "restoreload", "restorecommit", "restorecleanup"}
+	"restoreparse", "restoreprepare", "restoreload", "restorecommit", "restorecleanup", "sweep"}
 
 // needsSource says which functions connect to the source database; only
 // they get its secret.
@@ -220,6 +221,12 @@ func (d *Deps) OpenRepository(_ context.Context, rec jobstore.Repository) (*repo
 	return repository.New(d.S3, rec.Name, loc)
 }
 
+// Lifecycle returns DROP SNAPSHOT and the expiry sweep over the function's
+// clients.
+func (d *Deps) Lifecycle() *lifecycle.Lifecycle {
+	return &lifecycle.Lifecycle{Store: d.Store, Open: d.OpenRepository, Log: d.Log}
+}
+
 // Pipeline returns the pipeline over the function's clients.
 func (d *Deps) Pipeline() *pipeline.Pipeline {
 	return &pipeline.Pipeline{
@@ -279,6 +286,17 @@ func (d *Deps) Handler(name string) (any, error) {
 	case "restorecleanup":
 		r := d.Restorer()
 		return cleanupHandler(d.Log, r.Cleanup, r.StatusChanged), nil
+	case "sweep":
+		lc := d.Lifecycle()
+		return func(ctx context.Context, _ json.RawMessage) (lifecycle.SweepResult, error) {
+			res, err := lc.Sweep(ctx)
+			if err != nil {
+				d.Log.Warn("sweep failed", "error", err.Error())
+				return res, job.ForLambda(err)
+			}
+			d.Log.Info("sweep", "dropped", res.Dropped, "resumed", res.Resumed, "kept", res.Kept, "errors", res.Errors)
+			return res, nil
+		}, nil
 	}
 	return nil, fmt.Errorf("unknown function %q", name)
 }
