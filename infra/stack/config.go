@@ -39,6 +39,7 @@ const (
 	CtxAPIThrottleBurst      = "srbackup:apiThrottleBurst"
 	CtxExecutionTimeoutHours = "srbackup:executionTimeoutHours"
 	CtxUploadMemoryMB        = "srbackup:uploadMemoryMb"
+	CtxSweepSchedule         = "srbackup:sweepSchedule"
 )
 
 // Defaults of the optional settings.
@@ -52,6 +53,8 @@ const (
 	DefaultAPIThrottleBurst      = 20
 	DefaultExecutionTimeout      = 7 * 24 * time.Hour // when the definition sets no TimeoutSeconds
 	DefaultUploadMemoryMB        = 2048
+	// DefaultSweepSchedule runs the expiry sweep hourly; "off" disables it.
+	DefaultSweepSchedule = "rate(1 hour)"
 )
 
 // The state machine definitions, relative to the repository root.
@@ -107,6 +110,9 @@ type Config struct {
 	// ExecutionTimeout replaces the definition's TimeoutSeconds when non-zero.
 	ExecutionTimeout time.Duration
 	UploadMemoryMB   int
+	// SweepSchedule is the expiry sweep's EventBridge Scheduler expression
+	// ("rate(1 hour)", "cron(…)"), or "off".
+	SweepSchedule string
 }
 
 // Schedule is one EventBridge Scheduler schedule that starts the state machine
@@ -186,6 +192,7 @@ func ConfigFromContext(lookup func(key string) any, root string) (Config, error)
 		APIThrottleBurst:              r.integer(CtxAPIThrottleBurst, DefaultAPIThrottleBurst),
 		ExecutionTimeout:              time.Duration(r.integer(CtxExecutionTimeoutHours, 0)) * time.Hour,
 		UploadMemoryMB:                r.integer(CtxUploadMemoryMB, DefaultUploadMemoryMB),
+		SweepSchedule:                 r.str(CtxSweepSchedule, DefaultSweepSchedule),
 	}
 	if r.err != nil {
 		return Config{}, r.err
@@ -246,6 +253,9 @@ func (c Config) Validate() error {
 		return bad(CtxKMSKeyArn, "%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)", c.KMSKeyArn)
 	}
 	names := map[string]bool{}
+	if e := c.SweepSchedule; e != "off" && !((strings.HasPrefix(e, "rate(") || strings.HasPrefix(e, "cron(")) && strings.HasSuffix(e, ")")) {
+		return bad(CtxSweepSchedule, "%q is not an EventBridge Scheduler rate(…) or cron(…) expression, nor off", e)
+	}
 	for i, s := range c.Schedules {
 		switch {
 		case !scheduleNameRe.MatchString(s.Name):

@@ -39,12 +39,15 @@ const (
 	FnRestoreLoad    = "restoreload"
 	FnRestoreCommit  = "restorecommit"
 	FnRestoreCleanup = "restorecleanup"
+
+	// FnSweep drops expired snapshots on a schedule.
+	FnSweep = "sweep"
 )
 
 // FunctionNames lists every function: the API, then the backup and restore
 // pipelines in order. Each has a functions/<name> directory.
 var FunctionNames = []string{FnAPI, FnParse, FnLock, FnSnapshot, FnUpload, FnFinalize, FnCleanup,
-	FnRestoreParse, FnRestorePrepare, FnRestoreLoad, FnRestoreCommit, FnRestoreCleanup}
+	FnRestoreParse, FnRestorePrepare, FnRestoreLoad, FnRestoreCommit, FnRestoreCleanup, FnSweep}
 
 // Environment variables the stack sets on the functions.
 const (
@@ -75,6 +78,9 @@ type functionSpec struct {
 	bucketActions []string
 	// objectActions apply to repository objects (RepositoryKeyPattern).
 	objectActions []string
+	// snapshotObjectActions apply to snapshot objects only
+	// (SnapshotKeyPattern): DROP SNAPSHOT's and the sweep's deletes.
+	snapshotObjectActions []string
 }
 
 func functionSpecs(cfg Config) []functionSpec {
@@ -86,8 +92,10 @@ func functionSpecs(cfg Config) []functionSpec {
 		readsSource: true,
 		tableActions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
 			"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
-		bucketActions: []string{"s3:ListBucket"},
+		bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
 		objectActions: []string{"s3:GetObject", "s3:PutObject"},
+		// DROP SNAPSHOT: snapshot objects only, never __repo_info.
+		snapshotObjectActions: []string{"s3:DeleteObject", "s3:AbortMultipartUpload"},
 	}, {
 		name:         FnParse,
 		description:  "srbackup Parse step: parses and validates a statement into a job spec",
@@ -182,6 +190,17 @@ func functionSpecs(cfg Config) []functionSpec {
 			timeout:        15 * time.Minute,
 			connectsTarget: true,
 			tableActions:   []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+		}, {
+			name:        FnSweep,
+			description: "srbackup expiry sweep: drops this deployment's snapshots past their ExpireTime, finishes interrupted DROP SNAPSHOTs",
+			memoryMB:    256,
+			timeout:     15 * time.Minute,
+			// Jobs and repositories read; drop markers written and removed;
+			// name reservations removed. No job is ever written.
+			tableActions:  []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
+			bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
+			// Snapshot objects only: it can neither write nor touch __repo_info.
+			snapshotObjectActions: []string{"s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"},
 		}}
 }
 
@@ -276,6 +295,17 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 			if len(kms) > 0 {
 				role.AddToPolicy(policy(kms, env.key.KeyArn()))
 			}
+		}
+	}
+
+	if len(spec.snapshotObjectActions) > 0 {
+		var resources []*string
+		for _, b := range env.buckets {
+			resources = append(resources, b.ArnForObjects(jsii.String(SnapshotKeyPattern)))
+		}
+		role.AddToPolicy(policy(spec.snapshotObjectActions, resources...))
+		if env.key != nil && slices.Contains(spec.snapshotObjectActions, "s3:GetObject") && !slices.Contains(spec.objectActions, "s3:GetObject") {
+			role.AddToPolicy(policy([]string{"kms:Decrypt"}, env.key.KeyArn()))
 		}
 	}
 

@@ -54,6 +54,7 @@ const (
 // finding id, so they do not depend on logical ids.
 var (
 	repositoryKeysFinding = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.+\/\*__srbackup_repository_\*$/`)}
+	snapshotKeysFinding   = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.+\/\*__srbackup_repository_\*\/__ss_\*$/`)}
 	executionsFinding     = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.+:\*$/`)}
 	apiRouteFinding       = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<HttpApi[0-9A-F]{8}>\/\$default\/(GET|POST|DELETE)\/v1\/[a-z]+\/\*(\/[a-z]+)?$/`)}
 )
@@ -75,8 +76,15 @@ func iam5(reason string, appliesTo ...any) *cdknag.NagPackSuppression {
 func suppressFindings(st awscdk.Stack, cfg Config, res suppressible) {
 	for _, spec := range functionSpecs(cfg) {
 		policy := constructID(spec.name) + "Role/DefaultPolicy/Resource"
+		var keys []any
 		if len(spec.objectActions) > 0 {
-			suppress(st, policy, iam5(reasonRepositoryKeys, repositoryKeysFinding))
+			keys = append(keys, repositoryKeysFinding)
+		}
+		if len(spec.snapshotObjectActions) > 0 {
+			keys = append(keys, snapshotKeysFinding)
+		}
+		if len(keys) > 0 {
+			suppress(st, policy, iam5(reasonRepositoryKeys, keys...))
 		}
 		if spec.name == FnAPI {
 			suppress(st, policy, iam5(reasonExecutions, executionsFinding))

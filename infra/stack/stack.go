@@ -110,6 +110,7 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 		s.Functions[FnAPI].AddEnvironment(jsii.String(EnvAdmins), jsii.String(strings.Join(cfg.Admins, ",")), nil)
 	}
 	newSchedules(st, cfg, sm)
+	newSweepSchedule(st, cfg, s.Functions[FnSweep])
 	api := newAPI(st, cfg, s.Functions[FnAPI])
 	topic := newAlarms(st, cfg, sms, s.Functions)
 

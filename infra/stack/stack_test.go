@@ -74,11 +74,12 @@ var expectedFunctions = map[string]functionExpectation{
 		allowed: []string{
 			"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
 			"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
-			"s3:GetObject", "s3:ListBucket", "s3:PutObject",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject",
 			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
 			"states:DescribeExecution", "states:StartExecution", "states:StopExecution",
 		},
-		forbidden: []string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"},
+		// DROP SNAPSHOT deletes snapshot objects only (checked on resources below), never old versions.
+		forbidden: []string{"s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:BypassGovernanceRetention"},
 	},
 	stack.FnParse: {
 		memory: 256, timeout: 60,
@@ -157,7 +158,19 @@ var expectedFunctions = map[string]functionExpectation{
 			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "states:DescribeExecution"},
 		forbidden: append([]string{"s3:GetObject", "states:StartExecution"}, restoreForbidden...),
 	},
+	// The sweep deletes snapshot objects only; it writes nothing in S3 and no job.
+	stack.FnSweep: {
+		memory: 256, timeout: 900,
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays},
+		allowed: []string{"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads"},
+		forbidden: []string{"s3:PutObject", "s3:DeleteObjectVersion", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "states:StartExecution"},
+	},
 }
+
+// snapshotOnly are the functions whose S3 deletes are limited to snapshot
+// objects (stack.SnapshotKeyPattern).
+var snapshotOnly = map[string]bool{stack.FnAPI: true, stack.FnSweep: true}
 
 // restoreFunctions are RESTORE's own functions: they connect to the target.
 var restoreFunctions = []string{stack.FnRestoreParse, stack.FnRestorePrepare, stack.FnRestoreLoad, stack.FnRestoreCommit, stack.FnRestoreCleanup}
@@ -300,7 +313,15 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 			checkResources("secretsmanager:", "${"+secretID+"}")
 			checkResources("s3:ListBucket", "${"+bucketID+".Arn}")
 			for _, a := range []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"} {
-				checkResources(a, "${"+bucketID+".Arn}/"+stack.RepositoryKeyPattern)
+				checkResources(a, "${"+bucketID+".Arn}/"+stack.RepositoryKeyPattern, "${"+bucketID+".Arn}/"+stack.SnapshotKeyPattern)
+			}
+			if snapshotOnly[name] {
+				for _, a := range []string{"s3:DeleteObject", "s3:AbortMultipartUpload"} {
+					checkResources(a, "${"+bucketID+".Arn}/"+stack.SnapshotKeyPattern)
+				}
+				if name == stack.FnSweep {
+					checkResources("s3:GetObject", "${"+bucketID+".Arn}/"+stack.SnapshotKeyPattern)
+				}
 			}
 			checkResources("states:StartExecution", "${"+smID+"}", "${"+restoreID+"}")
 			lg := render(p["LoggingConfig"].(map[string]any)["LogGroup"])
@@ -756,7 +777,7 @@ func TestFullConfiguration(t *testing.T) {
 	readsSource := []string{stack.FnAPI, stack.FnParse, stack.FnSnapshot, stack.FnUpload}
 	inVPC := append(slices.Clone(readsSource), restoreFunctions...)
 	withKey := []string{stack.FnAPI, stack.FnSnapshot, stack.FnUpload, stack.FnFinalize,
-		stack.FnRestoreParse, stack.FnRestorePrepare, stack.FnRestoreLoad}
+		stack.FnRestoreParse, stack.FnRestorePrepare, stack.FnRestoreLoad, stack.FnSweep}
 
 	for _, name := range stack.FunctionNames {
 		t.Run(name, func(t *testing.T) {
@@ -853,8 +874,13 @@ func TestFullConfiguration(t *testing.T) {
 	smID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", "BackupStateMachine")
 
 	schedules := s.resources("AWS::Scheduler::Schedule")
-	if len(schedules) != 2 {
-		t.Fatalf("%d schedules, want 2", len(schedules))
+	if len(schedules) != 3 {
+		t.Fatalf("%d schedules, want the 2 configured and the sweep's", len(schedules))
+	}
+	sweepID, _, _ := s.function(t, stack.FnSweep)
+	sweep := schedules["SweepSchedule"]
+	if p := props(sweep); p["ScheduleExpression"] != stack.DefaultSweepSchedule || !strings.Contains(render(p["Target"].(map[string]any)["Arn"]), sweepID) {
+		t.Errorf("sweep schedule %v, want %s invoking the sweep function", p, stack.DefaultSweepSchedule)
 	}
 	for _, want := range full.overrides[stack.CtxSchedules].([]any) {
 		w := want.(map[string]any)

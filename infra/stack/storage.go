@@ -19,6 +19,11 @@ import (
 // functions get no access to other objects of a shared bucket.
 const RepositoryKeyPattern = "*__srbackup_repository_*"
 
+// SnapshotKeyPattern matches the keys of snapshots only (__ss_<label>/…),
+// never a repository's __repo_info: what DROP SNAPSHOT and the expiry sweep
+// may delete.
+const SnapshotKeyPattern = RepositoryKeyPattern + "/__ss_*"
+
 // newTable declares the job table from jobstore.CreateTableInput, so the code
 // and the stack cannot disagree on keys or indexes.
 func newTable(scope constructs.Construct) (awsdynamodb.Table, error) {
