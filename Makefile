@@ -6,8 +6,8 @@ BIN       := _tools/node_modules/.bin
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 ZIPS      := $(FUNCTIONS:%=_build/lambda/%.zip)
 GOTEST_TIMEOUT ?= 40m
-# Go build tools are pinned by their own module, _tools/go.mod, outside the product's dependency graph.
-OAPI_CODEGEN := $(GO) tool -modfile=_tools/go.mod oapi-codegen
+# Go build tools are pinned by their own module, _tools/gotools/go.mod (a directory of its own: go mod tidy would read the Go templates npm puts under _tools/node_modules), outside the product's dependency graph.
+OAPI_CODEGEN := $(GO) tool -modfile=_tools/gotools/go.mod oapi-codegen
 # Test-only packages and libraries that no shipped binary may link.
 TEST_ONLY := getkin/kin-openapi|oapi-codegen|srbackup/shared/api/apitest|srbackup/shared/api/apiclient|srbackup/localstack/localtest|srbackup/localstack/mariadb/mariadbtest
 
@@ -62,7 +62,7 @@ lint:
 	  if [ -n "$$bad" ]; then echo "./cmd/... link test machinery (move it to a test-only package such as localstack/localtest):"; echo "$$bad"; exit 1; fi
 	@# The OpenAPI document is valid and served as it is; the client generated from it is up to date.
 	$(GO) test -count=1 -run '^(TestOpenAPIDocumentIsValid|TestServedOpenAPIIsTheFile)$$' ./shared/api
-	@(cd _tools && $(GO) mod tidy -diff >/dev/null 2>&1) || { echo "_tools/go.mod is not tidy: run 'cd _tools && go mod tidy'"; exit 1; }
+	@(cd _tools/gotools && $(GO) mod tidy -diff >/dev/null 2>&1) || { echo "_tools/gotools/go.mod is not tidy: run 'cd _tools/gotools && go mod tidy'"; exit 1; }
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	  $(OAPI_CODEGEN) -config shared/api/apiclient/oapi-codegen.yaml -o "$$tmp/gen.go" shared/api/openapi.yaml || exit 1; \
 	  cmp -s "$$tmp/gen.go" shared/api/apiclient/apiclient.gen.go || { \

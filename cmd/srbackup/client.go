@@ -203,8 +203,23 @@ func (c *client) runSQL(ctx context.Context, text string) (api.Response, error) 
 }
 
 // getJob reads one job.
+// getJob reads a BACKUP job, or a RESTORE job shown in the same shape: its
+// data files count as its shards.
 func (c *client) getJob(ctx context.Context, id string) (api.Job, error) {
 	var j api.Job
 	err := c.do(ctx, http.MethodGet, "/v1/backups/"+url.PathEscape(id), nil, nil, &j)
-	return j, err
+	var f *apiFailure
+	if !errors.As(err, &f) || f.Status != http.StatusNotFound {
+		return j, err
+	}
+	var r api.RestoreJob
+	if rerr := c.do(ctx, http.MethodGet, "/v1/restores/"+url.PathEscape(id), nil, nil, &r); rerr != nil {
+		return j, err // neither: the backup's 404
+	}
+	return api.Job{
+		JobID: r.JobID, SnapshotName: r.SnapshotName, Database: r.Database, Repository: r.Repository,
+		State: r.State, Status: r.Status, CreateTime: r.CreateTime, FinishedTime: r.FinishedTime,
+		Deadline: r.Deadline, TimeoutSeconds: r.TimeoutSeconds, ExecutionARN: r.ExecutionARN, Restore: true,
+		Progress: api.Progress{ShardsDone: r.Progress.FilesDone, ShardsTotal: r.Progress.FilesTotal, BytesDone: r.Progress.BytesDone, BytesTotal: r.Progress.BytesTotal},
+	}, nil
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,10 +18,13 @@ import (
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/repository"
+	"github.com/srbackup/srbackup/shared/target"
 )
 
 // runDemo runs one real BACKUP end to end on a local sandbox and prints
-// SHOW BACKUP and SHOW SNAPSHOT, then stops everything.
+// SHOW BACKUP and SHOW SNAPSHOT, restores the snapshot into a second
+// database and prints SHOW RESTORE and a per-table checksum comparison,
+// then stops everything.
 func runDemo(ctx context.Context, args []string, std stdio) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(std.err)
@@ -48,43 +53,14 @@ func runDemo(ctx context.Context, args []string, std stdio) int {
 	stmt := fmt.Sprintf("BACKUP DATABASE %s SNAPSHOT %s TO %s PROPERTIES (\"parallelism\" = \"4\")", sb.Database, label, sb.Repository.Name())
 	input, _ := json.Marshal(pipeline.ExecutionInput{SQL: stmt})
 	say("starting the backup state machine with the input a console user would paste:\n    %s", input)
-	t1 := time.Now()
-	start, err := sb.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(sb.StateMachineARN()), Input: aws.String(string(input))})
+	jobID, took, err := runExecution(ctx, sb, sb.StateMachineARN(), string(input), say)
 	if err != nil {
-		fmt.Fprintln(std.err, "demo: start execution:", err)
+		fmt.Fprintln(std.err, "demo: backup:", err)
 		return 1
 	}
-	jobID := pipeline.ExecutionName(aws.ToString(start.ExecutionArn))
-	var last job.State
-	var rec job.Record
-	for {
-		d, err := sb.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: start.ExecutionArn})
-		if err != nil {
-			fmt.Fprintln(std.err, "demo:", err)
-			return 1
-		}
-		if r, err := sb.Store.Get(ctx, jobID); err == nil {
-			rec = r
-			if r.State != last {
-				say("job %s: %-15s shards %d/%d", jobID, r.State, r.ShardsDone, r.ShardsTotal)
-				last = r.State
-			}
-		}
-		if d.Status != sfntypes.ExecutionStatusRunning {
-			say("execution %s in %v", d.Status, time.Since(t1).Round(time.Millisecond))
-			if d.Status != sfntypes.ExecutionStatusSucceeded {
-				fmt.Fprintf(std.err, "demo: backup failed: %s: %s\n", aws.ToString(d.Error), aws.ToString(d.Cause))
-				return 1
-			}
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return 1
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if rec, err = sb.Store.Get(ctx, jobID); err != nil {
+	say("backup execution SUCCEEDED in %v", took.Round(time.Millisecond))
+	rec, err := sb.Store.Get(ctx, jobID)
+	if err != nil {
 		fmt.Fprintln(std.err, "demo:", err)
 		return 1
 	}
@@ -122,6 +98,112 @@ func runDemo(ctx context.Context, args []string, std stdio) int {
 	}
 	fmt.Fprintln(out)
 	say("snapshot %s (%s): %d Parquet files, %d rows, %.1f MB; every SHA-256 re-read and verified", label, ts[0], files, rowsTotal, float64(bytes)/1e6)
+
+	restored := sb.Database + "_restored"
+	stmt = fmt.Sprintf("RESTORE SNAPSHOT %s FROM %s DATABASE %s AS %s PROPERTIES (\"backup_timestamp\" = \"%s\", \"parallelism\" = \"4\")",
+		label, sb.Repository.Name(), sb.Database, restored, ts[0])
+	input, _ = json.Marshal(pipeline.ExecutionInput{SQL: stmt})
+	fmt.Fprintln(out)
+	say("starting the restore state machine with:\n    %s", input)
+	jobID, took, err = runExecution(ctx, sb, sb.RestoreStateMachineARN(), string(input), say)
+	if err != nil {
+		fmt.Fprintln(std.err, "demo: restore:", err)
+		return 1
+	}
+	say("restore execution SUCCEEDED in %v", took.Round(time.Millisecond))
+	if rec, err = sb.Store.Get(ctx, jobID); err != nil {
+		fmt.Fprintln(std.err, "demo:", err)
+		return 1
+	}
+	fmt.Fprintf(out, "\nmysql> SHOW RESTORE FROM %s\\G\n", restored)
+	printVertical(out, api.Result{Columns: job.ShowRestoreColumns, Rows: [][]*string{rec.ShowRestoreRow()}})
+	if ok, err := compareChecksums(ctx, sb, out, sb.Database, restored); err != nil || !ok {
+		fmt.Fprintln(std.err, "demo: the restored database differs from the source:", err)
+		return 1
+	}
 	say("stopping everything")
 	return 0
+}
+
+// runExecution starts an execution with input, reports each state the job
+// passes through and waits for it to end; it fails unless it SUCCEEDED.
+func runExecution(ctx context.Context, sb *sandbox.Sandbox, stateMachine, input string, say func(string, ...any)) (string, time.Duration, error) {
+	t0 := time.Now()
+	start, err := sb.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(stateMachine), Input: aws.String(input)})
+	if err != nil {
+		return "", 0, fmt.Errorf("start execution: %w", err)
+	}
+	jobID := pipeline.ExecutionName(aws.ToString(start.ExecutionArn))
+	var last job.State
+	for {
+		d, err := sb.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: start.ExecutionArn})
+		if err != nil {
+			return "", 0, err
+		}
+		if r, err := sb.Store.Get(ctx, jobID); err == nil && r.State != last {
+			say("job %s: %-15s %d/%d", jobID, r.State, r.ShardsDone, r.ShardsTotal)
+			last = r.State
+		}
+		if d.Status != sfntypes.ExecutionStatusRunning {
+			if d.Status != sfntypes.ExecutionStatusSucceeded {
+				return jobID, 0, fmt.Errorf("execution %s: %s: %s", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
+			}
+			return jobID, time.Since(t0), nil
+		}
+		select {
+		case <-ctx.Done():
+			return jobID, 0, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// compareChecksums prints CHECKSUM TABLE of every table of two databases
+// side by side and reports whether all are equal.
+func compareChecksums(ctx context.Context, sb *sandbox.Sandbox, out io.Writer, a, b string) (bool, error) {
+	pool, err := sb.DB.Open("")
+	if err != nil {
+		return false, err
+	}
+	defer pool.Close()
+	rows, err := pool.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1", a)
+	if err != nil {
+		return false, err
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return false, err
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	sum := func(db, t string) (string, error) {
+		var name string
+		var v sql.NullString
+		err := pool.QueryRowContext(ctx, "CHECKSUM TABLE "+target.Qualified(db, t)).Scan(&name, &v)
+		return v.String, err
+	}
+	fmt.Fprintf(out, "\nmysql> CHECKSUM TABLE … -- %s and %s\n", a, b)
+	res := api.Result{Columns: []string{"Table", a, b, "Equal"}}
+	equal := true
+	for _, t := range tables {
+		x, err := sum(a, t)
+		if err != nil {
+			return false, err
+		}
+		y, err := sum(b, t)
+		if err != nil {
+			return false, err
+		}
+		same := "yes"
+		if x != y {
+			same, equal = "NO", false
+		}
+		res.Rows = append(res.Rows, []*string{&t, &x, &y, &same})
+	}
+	printTable(out, res)
+	return equal, nil
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/srbackup/srbackup/shared/job"
 )
 
-// runWait is `srbackup wait <jobId>`: a progress bar until the job ends.
+// runWait is `srbackup wait <jobId>`: a progress bar until the job (a
+// BACKUP or a RESTORE) ends.
 // Exit code 0 only for FINISHED; 1 for CANCELLED or an error.
 func runWait(ctx context.Context, args []string, std stdio) int {
 	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
@@ -92,8 +93,12 @@ func (m *rateMeter) line(j api.Job, now time.Time) string {
 	frac = min(max(frac, 0), 1)
 	filled := int(frac * barWidth)
 	bar := strings.Repeat("#", filled) + strings.Repeat("-", barWidth-filled)
-	s := fmt.Sprintf("%-15s [%s] %3.0f%%  %d/%d shards  %s/%s", j.State, bar, frac*100,
-		p.ShardsDone, p.ShardsTotal, humanBytes(p.BytesDone), humanBytes(p.BytesTotal))
+	unit := "shards"
+	if j.Restore {
+		unit = "files"
+	}
+	s := fmt.Sprintf("%-15s [%s] %3.0f%%  %d/%d %s  %s/%s", j.State, bar, frac*100,
+		p.ShardsDone, p.ShardsTotal, unit, humanBytes(p.BytesDone), humanBytes(p.BytesTotal))
 	if el := now.Sub(m.start).Seconds(); el >= 1 && p.BytesDone > m.startBytes {
 		rate := float64(p.BytesDone-m.startBytes) / el
 		s += fmt.Sprintf("  %s/s", humanBytes(int64(rate)))

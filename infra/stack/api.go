@@ -33,6 +33,10 @@ var Routes = []Route{
 	{awsapigatewayv2.HttpMethod_GET, "/v1/backups"},
 	{awsapigatewayv2.HttpMethod_GET, "/v1/backups/{jobId}"},
 	{awsapigatewayv2.HttpMethod_DELETE, "/v1/backups/{jobId}"},
+	{awsapigatewayv2.HttpMethod_GET, "/v1/restores"},
+	{awsapigatewayv2.HttpMethod_GET, "/v1/restores/{jobId}"},
+	{awsapigatewayv2.HttpMethod_DELETE, "/v1/restores/{jobId}"},
+	{awsapigatewayv2.HttpMethod_GET, "/v1/openapi.yaml"},
 	{awsapigatewayv2.HttpMethod_GET, "/v1/repositories"},
 	{awsapigatewayv2.HttpMethod_GET, "/v1/repositories/{repo}/snapshots"},
 }

@@ -150,14 +150,15 @@ func functionSpecs(cfg Config) []functionSpec {
 		// a transaction needs the actions of its parts (a lock release is a
 		// conditional Delete, a job update an Update).
 		{
-			name:           FnRestoreParse,
-			description:    "srbackup RESTORE Parse step: parses and validates a RESTORE statement into a job spec",
-			memoryMB:       256,
-			timeout:        2 * time.Minute,
-			connectsTarget: true,
-			tableActions:   []string{"dynamodb:GetItem", "dynamodb:Query"},
-			bucketActions:  []string{"s3:ListBucket"},
-			objectActions:  []string{"s3:GetObject"},
+			// Parse checks the statement against the registry and the
+			// repository only: it never connects to the target.
+			name:          FnRestoreParse,
+			description:   "srbackup RESTORE Parse step: parses and validates a RESTORE statement into a job spec",
+			memoryMB:      256,
+			timeout:       2 * time.Minute,
+			tableActions:  []string{"dynamodb:GetItem", "dynamodb:Query"},
+			bucketActions: []string{"s3:ListBucket"},
+			objectActions: []string{"s3:GetObject"},
 		}, {
 			name:           FnRestorePrepare,
 			description:    "srbackup RESTORE Prepare step: verifies the snapshot, compares schemas, creates staging tables and plans the load",

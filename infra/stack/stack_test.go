@@ -125,9 +125,9 @@ var expectedFunctions = map[string]functionExpectation{
 	// RESTORE keeps no files in S3: no function of it writes or deletes there.
 	stack.FnRestoreParse: {
 		memory: 256, timeout: 120,
-		env:       []string{stack.EnvTable, stack.EnvTargetSecretArn},
-		allowed:   []string{"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:ListBucket", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
-		forbidden: append([]string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "states:StartExecution"}, restoreForbidden...),
+		env:       []string{stack.EnvTable},
+		allowed:   []string{"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:ListBucket"},
+		forbidden: append([]string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "states:StartExecution", "secretsmanager:GetSecretValue"}, restoreForbidden...),
 	},
 	stack.FnRestorePrepare: {
 		memory: 512, timeout: 900,
@@ -172,8 +172,9 @@ var expectedFunctions = map[string]functionExpectation{
 // objects (stack.SnapshotKeyPattern).
 var snapshotOnly = map[string]bool{stack.FnAPI: true, stack.FnSweep: true}
 
-// restoreFunctions are RESTORE's own functions: they connect to the target.
-var restoreFunctions = []string{stack.FnRestoreParse, stack.FnRestorePrepare, stack.FnRestoreLoad, stack.FnRestoreCommit, stack.FnRestoreCleanup}
+// restoreFunctions are RESTORE's own functions that connect to the target
+// (restoreparse reads only the registry and the repository).
+var restoreFunctions = []string{stack.FnRestorePrepare, stack.FnRestoreLoad, stack.FnRestoreCommit, stack.FnRestoreCleanup}
 
 // restoreForbidden: the restore job keeps no files in S3 and starts nothing.
 var restoreForbidden = []string{"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload",
@@ -591,8 +592,9 @@ func TestHTTPAPIRequiresIAM(t *testing.T) {
 		})
 	})
 	want := []string{
-		"DELETE /v1/backups/{jobId}", "GET /v1/backups", "GET /v1/backups/{jobId}",
-		"GET /v1/repositories", "GET /v1/repositories/{repo}/snapshots", "POST /v1/sql",
+		"DELETE /v1/backups/{jobId}", "DELETE /v1/restores/{jobId}", "GET /v1/backups", "GET /v1/backups/{jobId}",
+		"GET /v1/openapi.yaml", "GET /v1/repositories", "GET /v1/repositories/{repo}/snapshots",
+		"GET /v1/restores", "GET /v1/restores/{jobId}", "POST /v1/sql",
 	}
 	var got []string
 	for id, r := range s.resources("AWS::ApiGatewayV2::Route") {

@@ -230,8 +230,19 @@ func TestContract(t *testing.T) {
 	// documented.
 	r = e.call(contractAdmin, "POST", "/v1/sql", "", "text/plain", "RESTORE SNAPSHOT "+e.db+".s1 FROM repo PROPERTIES (\"backup_timestamp\" = \"2026-11-24-03-00-00-000\")")
 	t.Logf("RESTORE of a snapshot that does not exist: %d %s", r.StatusCode, r.Body)
-	// TODO(restore handler merged): GET /v1/restores, GET and DELETE
-	// /v1/restores/{jobId} here, as for /v1/backups.
+	e.expect(400, "POST", "/v1/sql", "", "text/plain", "RESTORE SNAPSHOT "+e.db+".s1 FROM repo PROPERTIES (\"backup_timestamp\" = \"2026-11-24-03-00-00-000\")")
+	e.expect(400, "POST", "/v1/sql", "", "text/plain", "RESTORE SNAPSHOT s1 FROM repo DATABASE "+e.db)
+	e.expect(200, "GET", "/v1/restores", "", "", "")
+	e.expect(200, "GET", "/v1/restores", "db="+e.db+"&limit=5", "", "")
+	e.expect(400, "GET", "/v1/restores", "limit=0", "", "")
+	e.expect(404, "GET", "/v1/restores/no-such-job", "", "", "")
+	e.expect(404, "DELETE", "/v1/restores/no-such-job", "", "", "")
+	e.expect(404, "GET", "/v1/restores/"+id, "", "", "") // a BACKUP job is no RESTORE
+	e.expect(405, "POST", "/v1/restores", "", "", "")
+	e.expect(200, "POST", "/v1/sql", "", "text/plain", "SHOW RESTORE; SHOW RESTORE FROM "+e.db+" LIMIT 1")
+	e.expect(404, "POST", "/v1/sql", "", "text/plain", "CANCEL RESTORE FROM "+e.db)
+	// The end-to-end tests (tests/e2e/restore_test.go) check finished,
+	// cancelled and refused RESTORE jobs against the document too.
 }
 
 // commitSnapshot writes a committed one-view snapshot straight into the

@@ -46,7 +46,7 @@ func (s *Server) listBackups(ctx context.Context, req *request) events.APIGatewa
 			recs, err = s.Store.History(ctx, db, limit)
 		}
 		for _, r := range recs {
-			if req.canSee(r) {
+			if !r.Spec.IsRestore() && req.canSee(r) {
 				out.Jobs = append(out.Jobs, NewJob(r))
 			}
 		}
@@ -55,9 +55,18 @@ func (s *Server) listBackups(ctx context.Context, req *request) events.APIGatewa
 	return s.respond(req, http.StatusOK, out, err)
 }
 
+// backupJob looks up a BACKUP job by id; a RESTORE job's id is not found.
+func (s *Server) backupJob(ctx context.Context, id string) (job.Record, error) {
+	rec, err := s.Store.Get(ctx, id)
+	if err == nil && rec.Spec.IsRestore() {
+		err = job.ErrJobNotFound(id)
+	}
+	return rec, err
+}
+
 // getJob serves GET /v1/backups/{jobId}.
 func (s *Server) getJob(ctx context.Context, req *request, id string) events.APIGatewayV2HTTPResponse {
-	rec, err := s.Store.Get(ctx, id)
+	rec, err := s.backupJob(ctx, id)
 	if err != nil {
 		return s.respond(req, 0, nil, err)
 	}
@@ -72,7 +81,7 @@ func (s *Server) getJob(ctx context.Context, req *request, id string) events.API
 
 // cancelJob serves DELETE /v1/backups/{jobId}: CANCEL BACKUP of that job.
 func (s *Server) cancelJob(ctx context.Context, req *request, id string) events.APIGatewayV2HTTPResponse {
-	rec, err := s.Store.Get(ctx, id)
+	rec, err := s.backupJob(ctx, id)
 	if err != nil {
 		return s.respond(req, 0, nil, err)
 	}

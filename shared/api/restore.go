@@ -85,9 +85,12 @@ func NewRestoreJob(rec job.Record) *RestoreJob {
 
 // restore submits a RESTORE synchronously (StarRocks' S checks, then the
 // database lock), then starts its execution.
-func (s *Server) restore(ctx context.Context, st *sql.RestoreStmt) (Result, error) {
+func (s *Server) restore(ctx context.Context, req *request, st *sql.RestoreStmt) (Result, error) {
 	if s.RestoreStateMachineARN == "" {
 		return Result{}, errNotSupported("RESTORE (no restore state machine is configured)")
+	}
+	if err := s.requireRestore(ctx, req, st); err != nil {
+		return Result{}, err
 	}
 	text := st.SQL()
 	spec, err := restore.Submit(ctx, s.Store, s.Open, restore.Request{Stmt: st, SQL: text}, s.now())
@@ -124,6 +127,51 @@ func (s *Server) restore(ctx context.Context, st *sql.RestoreStmt) (Result, erro
 	res := showRestore(st.Kind(), rec)
 	res.RestoreJob = NewRestoreJob(rec)
 	return res, nil
+}
+
+// requireRestore is StarRocks' Z3/Z4 (after REPOSITORY, which Authorize
+// checked), before any submission check, as StarRocks authorizes before it
+// submits.
+func (s *Server) requireRestore(ctx context.Context, req *request, st *sql.RestoreStmt) error {
+	if req.access == nil {
+		return nil
+	}
+	db := st.Database
+	if st.DatabaseAlias != "" {
+		db = st.DatabaseAlias
+	}
+	withOn := len(st.Objects) > 0
+	exists := false
+	var existing []string
+	if withOn && db != "" && s.Catalog != nil {
+		var err error
+		if exists, err = s.Catalog.DatabaseExists(ctx, db); err != nil {
+			return &job.TransientError{Message: "look up the target database", Err: err}
+		}
+		if exists {
+			tables, err := s.Catalog.Tables(ctx, db)
+			if err != nil {
+				return &job.TransientError{Message: "list the target database", Err: err}
+			}
+			views, err := s.Catalog.Views(ctx, db)
+			if err != nil {
+				return &job.TransientError{Message: "list the target database", Err: err}
+			}
+			have := map[string]bool{}
+			for _, t := range tables {
+				have[t.Name] = true
+			}
+			for _, v := range views {
+				have[v.Name] = true
+			}
+			for _, o := range st.Objects {
+				if o.Name != "" && o.Type != sql.ObjectFunction && have[o.Name] {
+					existing = append(existing, o.Name)
+				}
+			}
+		}
+	}
+	return req.access.RequireRestore(ctx, withOn, db, exists, existing)
 }
 
 func showRestore(kind string, recs ...job.Record) Result {
@@ -270,7 +318,8 @@ func (s *Server) listRestores(ctx context.Context, req *request) events.APIGatew
 // restoreJob looks up a RESTORE job by id; a BACKUP job's id is not found.
 func (s *Server) restoreJob(ctx context.Context, id string) (job.Record, error) {
 	rec, err := s.Store.Get(ctx, id)
-	if err == nil && !rec.Spec.IsRestore() {
+	var nf *job.NotFoundError
+	if err == nil && !rec.Spec.IsRestore() || errors.As(err, &nf) {
 		err = &job.NotFoundError{Message: fmt.Sprintf("restore job %s does not exist", id)}
 	}
 	return rec, err

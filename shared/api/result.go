@@ -61,6 +61,9 @@ type Job struct {
 	Progress             Progress       `json:"progress"`
 	TaskErrors           map[int]string `json:"taskErrors,omitempty"` // last error by shard number
 	ExecutionARN         string         `json:"executionArn,omitempty"`
+	// Restore marks a RESTORE job shown in this shape by a client (never
+	// sent: the API shows RESTORE jobs as RestoreJob).
+	Restore bool `json:"-"`
 }
 
 // Progress counts a job's shards and their planned source bytes.

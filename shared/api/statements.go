@@ -73,7 +73,7 @@ func (s *Server) run(ctx context.Context, req *request, stmt sql.Statement) (Res
 	case *sql.ShowRepositoriesStmt:
 		return s.showRepositories(ctx, st)
 	case *sql.RestoreStmt:
-		return s.restore(ctx, st)
+		return s.restore(ctx, req, st)
 	case *sql.ShowRestoreStmt:
 		return s.showRestore(ctx, st)
 	case *sql.CancelRestoreStmt:

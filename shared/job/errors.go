@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // The domain errors below are matched by Step Functions Retry/Catch on their
@@ -242,15 +243,15 @@ func ErrJobNotFound(id string) *NotFoundError {
 // ErrJobCancelled is what a step gets when it finds its job cancelled.
 func ErrJobCancelled(rec Record) *CancelledError {
 	return &CancelledError{
-		Message: fmt.Sprintf("backup job %s (label %s) was cancelled: %s", rec.Spec.JobID, rec.Spec.Label, rec.Status),
+		Message: fmt.Sprintf("%s job %s (label %s) was cancelled: %s", strings.ToLower(rec.Spec.Kind()), rec.Spec.JobID, rec.Spec.Label, rec.Status),
 		Status:  rec.Status,
 	}
 }
 
 // ErrJobTimedOut is what a step gets when its job's deadline has passed.
 func ErrJobTimedOut(spec Spec) *TimeoutError {
-	return &TimeoutError{Message: fmt.Sprintf("backup job %s (label %s) passed its deadline %s (timeout %ds)",
-		spec.JobID, spec.Label, spec.Deadline.UTC().Format(timeLayout), spec.Options.TimeoutSeconds)}
+	return &TimeoutError{Message: fmt.Sprintf("%s job %s (label %s) passed its deadline %s (timeout %ds)",
+		strings.ToLower(spec.Kind()), spec.JobID, spec.Label, spec.Deadline.UTC().Format(timeLayout), spec.Options.TimeoutSeconds)}
 }
 
 // ErrSnapshotNotFound is DROP SNAPSHOT's answer for a label with nothing

@@ -133,6 +133,12 @@ func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, statu
 		}
 		return err
 	}
+	// A worker whose file was recorded between the sweep above and Cancel
+	// left it behind; any later one finds the job cancelled and deletes its
+	// own. A second sweep, of this job's files only, catches the first kind.
+	if err := p.removeFiles(ctx, rec); err != nil {
+		p.log().Warn("second sweep of a cancelled job's files", "jobId", jobID, "error", err.Error())
+	}
 	p.log().Info("job cancelled", "jobId", jobID, "status", status.String())
 	return nil
 }

@@ -173,6 +173,37 @@ func (c *Checker) CanExportJob(spec job.Spec) bool {
 	return !hasFunctions(spec.Objects) || c.grants.CanExportDatabase(spec.Database)
 }
 
+// RequireRestore is StarRocks' RESTORE check after REPOSITORY (reference
+// §7, Z3 and Z4): without ON, CREATE DATABASE on the catalog, even if the
+// target database exists; with ON and an existing target database, CREATE
+// TABLE on it and then INSERT on each ON object that exists there under its
+// snapshot name (aliases are not checked). existing lists those objects.
+func (c *Checker) RequireRestore(ctx context.Context, withOn bool, db string, dbExists bool, existing []string) error {
+	if c.admin {
+		return nil
+	}
+	g, err := c.load(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !withOn:
+		if !g.CreateDatabase {
+			return c.denied(sql.PrivilegeCreateDatabase, "CATALOG", sql.DefaultCatalog)
+		}
+	case dbExists:
+		if !g.CreateTableAll && !g.CreateTableIn[db] {
+			return c.denied(sql.PrivilegeCreateTable, "DATABASE", db)
+		}
+		for _, t := range existing {
+			if !g.Insert.has(db, t) {
+				return c.denied(sql.PrivilegeInsert, objectTable, TableName{db, t}.String())
+			}
+		}
+	}
+	return nil
+}
+
 // RequireAdmin requires the GRANT privilege on SYSTEM, which only the
 // configured admins hold.
 func (c *Checker) RequireAdmin(ctx context.Context) error {

@@ -169,8 +169,8 @@ func checkObject(obj sql.PrivilegeObject) error {
 		if len(obj.Table) > maxObjectName || hasControl(obj.Table) {
 			return &job.AnalysisError{Detail: fmt.Sprintf("Incorrect table name '%s'", obj.Table)}
 		}
-	case sql.OnAllTablesInDatabase:
-	case sql.OnSystem, sql.OnAllTablesInAllDatabases:
+	case sql.OnAllTablesInDatabase, sql.OnDatabase:
+	case sql.OnSystem, sql.OnAllTablesInAllDatabases, sql.OnCatalog, sql.OnAllDatabases:
 		return nil
 	default:
 		return &job.AnalysisError{Detail: fmt.Sprintf("cannot find privilege object type %s", obj.Type)}

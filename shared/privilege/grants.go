@@ -24,10 +24,29 @@ type Grants struct {
 	Databases map[string]bool
 	// Tables holds EXPORT ON TABLE d.t.
 	Tables map[TableName]bool
+
+	// RESTORE's: CREATE DATABASE ON CATALOG default_catalog, CREATE TABLE
+	// ON DATABASE d (or ALL DATABASES), and INSERT in the three table forms.
+	CreateDatabase bool
+	CreateTableAll bool
+	CreateTableIn  map[string]bool
+	Insert         tableGrants
+}
+
+// tableGrants is one privilege on tables, in the three grant forms.
+type tableGrants struct {
+	All       bool
+	Databases map[string]bool
+	Tables    map[TableName]bool
+}
+
+func (t tableGrants) has(db, table string) bool {
+	return t.All || t.Databases[db] || t.Tables[TableName{db, table}]
 }
 
 func newGrants() *Grants {
-	return &Grants{Databases: map[string]bool{}, Tables: map[TableName]bool{}}
+	return &Grants{Databases: map[string]bool{}, Tables: map[TableName]bool{}, CreateTableIn: map[string]bool{},
+		Insert: tableGrants{Databases: map[string]bool{}, Tables: map[TableName]bool{}}}
 }
 
 // add records one granted privilege.
@@ -35,6 +54,18 @@ func (g *Grants) add(privilege string, obj sql.PrivilegeObject) {
 	switch {
 	case privilege == sql.PrivilegeRepository && obj.Type == sql.OnSystem:
 		g.Repository = true
+	case privilege == sql.PrivilegeCreateDatabase && obj.Type == sql.OnCatalog:
+		g.CreateDatabase = true
+	case privilege == sql.PrivilegeCreateTable && obj.Type == sql.OnAllDatabases:
+		g.CreateTableAll = true
+	case privilege == sql.PrivilegeCreateTable && obj.Type == sql.OnDatabase:
+		g.CreateTableIn[obj.Database] = true
+	case privilege == sql.PrivilegeInsert && obj.Type == sql.OnAllTablesInAllDatabases:
+		g.Insert.All = true
+	case privilege == sql.PrivilegeInsert && obj.Type == sql.OnAllTablesInDatabase:
+		g.Insert.Databases[obj.Database] = true
+	case privilege == sql.PrivilegeInsert && obj.Type == sql.OnTable:
+		g.Insert.Tables[TableName{obj.Database, obj.Table}] = true
 	case privilege != sql.PrivilegeExport:
 	case obj.Type == sql.OnAllTablesInAllDatabases:
 		g.AllDatabases = true

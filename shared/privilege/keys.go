@@ -19,6 +19,10 @@ const (
 	objAll    = "ALL"
 	objDB     = "DB#"
 	objTable  = "TABLE#"
+	// RESTORE's objects: the catalog, one database, every database.
+	objCatalog = "CATALOG"
+	objOneDB   = "DATABASE#"
+	objAllDBs  = "ALL_DATABASES"
 )
 
 // keyPart escapes a name for use inside a key: the job store's escaping,
@@ -62,6 +66,12 @@ func privSK(privilege string, obj sql.PrivilegeObject) string {
 		o = objDB + keyPart(obj.Database)
 	case sql.OnTable:
 		o = objTable + keyPart(obj.Database) + "#" + keyPart(obj.Table)
+	case sql.OnCatalog:
+		o = objCatalog
+	case sql.OnDatabase:
+		o = objOneDB + keyPart(obj.Database)
+	case sql.OnAllDatabases:
+		o = objAllDBs
 	}
 	return pfxPriv + privilege + "#" + o
 }

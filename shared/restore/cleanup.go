@@ -98,8 +98,12 @@ func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, statu
 	if err := r.Undo(ctx, rec.Spec); err != nil {
 		return err
 	}
-	if status.Code == job.CodeCommonError && status.Message == "user cancelled" {
+	switch {
+	case status.Code == job.CodeCommonError && status.Message == "user cancelled":
 		status.Message += ", current state: " + string(rec.State)
+	case status.Code == job.CodeTimeout && status.Message == "":
+		// StarRocks' J0 text, two spaces included.
+		status.Message = "restore job with label: " + rec.Spec.Label + "  timeout."
 	}
 	if _, err := r.Store.Cancel(ctx, jobID, status, r.now()); err != nil {
 		var c *job.ConflictError

@@ -224,7 +224,14 @@ type RestoreStmt struct {
 const (
 	PrivilegeRepository = "REPOSITORY"
 	PrivilegeExport     = "EXPORT"
+	// RESTORE's (StarRocks' CREATE_DATABASE, CREATE_TABLE and INSERT).
+	PrivilegeCreateDatabase = "CREATE DATABASE"
+	PrivilegeCreateTable    = "CREATE TABLE"
+	PrivilegeInsert         = "INSERT"
 )
+
+// DefaultCatalog is the only catalog a MySQL-protocol deployment has.
+const DefaultCatalog = "default_catalog"
 
 // PrivilegeObjectType is what a privilege is granted on.
 type PrivilegeObjectType string
@@ -235,11 +242,14 @@ const (
 	OnTable                   PrivilegeObjectType = "TABLE"
 	OnAllTablesInDatabase     PrivilegeObjectType = "ALL_TABLES_IN_DATABASE"
 	OnAllTablesInAllDatabases PrivilegeObjectType = "ALL_TABLES_IN_ALL_DATABASES"
+	OnCatalog                 PrivilegeObjectType = "CATALOG" // default_catalog
+	OnDatabase                PrivilegeObjectType = "DATABASE"
+	OnAllDatabases            PrivilegeObjectType = "ALL_DATABASES"
 )
 
 // PrivilegeObject is the ON part of GRANT/REVOKE. Database is set for
-// OnAllTablesInDatabase and, when written as `db.t`, for OnTable; Table is
-// set for OnTable.
+// OnAllTablesInDatabase and OnDatabase and, when written as `db.t`, for
+// OnTable; Table is set for OnTable.
 type PrivilegeObject struct {
 	Type     PrivilegeObjectType
 	Database string

@@ -321,6 +321,14 @@ func (g *Grant) write(b *strings.Builder, verb, prep string) {
 				writeIdent(b, g.Object.Database)
 			case OnAllTablesInAllDatabases:
 				b.WriteString("ALL TABLES IN ALL DATABASES")
+			case OnCatalog:
+				b.WriteString("CATALOG ")
+				writeIdent(b, DefaultCatalog)
+			case OnDatabase:
+				b.WriteString("DATABASE ")
+				writeIdent(b, g.Object.Database)
+			case OnAllDatabases:
+				b.WriteString("ALL DATABASES")
 			}
 		}
 	}

@@ -4,8 +4,9 @@ package sql
 //
 //	{GRANT|REVOKE} priv [, priv] ON object {TO|FROM} grantee
 //	{GRANT|REVOKE} ROLE r [, r] {TO|FROM} grantee
-//	priv    := REPOSITORY | EXPORT
-//	object  := SYSTEM | TABLE [db.]t | ALL TABLES IN {DATABASE d | ALL DATABASES}
+//	priv    := REPOSITORY | EXPORT | INSERT | CREATE DATABASE | CREATE TABLE
+//	object  := SYSTEM | CATALOG c | DATABASE d | ALL DATABASES
+//	         | TABLE [db.]t | ALL TABLES IN {DATABASE d | ALL DATABASES}
 //	grantee := ROLE r | USER 'principal'
 func (p *parser) parseGrant() (Statement, check) {
 	start := p.peek(0).pos
@@ -14,25 +15,43 @@ func (p *parser) parseGrant() (Statement, check) {
 	var roles, privileges []name
 	var table []name
 	var db name
+	var catalogName *name
 	if p.acceptKw("ROLE") {
 		roles = p.nameList()
 	} else {
 		for {
 			t := p.peek(0)
-			privileges = append(privileges, name{val: p.expectOneOf(PrivilegeRepository, PrivilegeExport), pos: t.pos})
+			priv := p.expectOneOf(PrivilegeRepository, PrivilegeExport, PrivilegeInsert, "CREATE")
+			if priv == "CREATE" {
+				priv = "CREATE " + p.expectOneOf("DATABASE", "TABLE")
+			}
+			privileges = append(privileges, name{val: priv, pos: t.pos})
 			if !p.acceptPunct(",") {
 				break
 			}
 		}
 		p.expectKw("ON")
 		obj := &PrivilegeObject{}
-		switch p.expectOneOf("SYSTEM", "TABLE", "ALL") {
+		var catalog *name
+		switch p.expectOneOf("SYSTEM", "TABLE", "CATALOG", "DATABASE", "ALL") {
 		case "SYSTEM":
 			obj.Type = OnSystem
 		case "TABLE":
 			obj.Type = OnTable
 			table = p.qualifiedName()
+		case "CATALOG":
+			obj.Type = OnCatalog
+			c := p.ident()
+			catalog = &c
+		case "DATABASE":
+			obj.Type = OnDatabase
+			db = p.ident()
+			obj.Database = db.val
 		default:
+			if p.acceptKw("DATABASES") {
+				obj.Type = OnAllDatabases
+				break
+			}
 			p.expectKw("TABLES")
 			p.expectKw("IN")
 			if p.acceptKw("ALL") {
@@ -46,6 +65,7 @@ func (p *parser) parseGrant() (Statement, check) {
 			}
 		}
 		g.Object = obj
+		catalogName = catalog
 	}
 	if verb == "GRANT" {
 		p.expectKw("TO")
@@ -82,7 +102,7 @@ func (p *parser) parseGrant() (Statement, check) {
 				return analysisErrorf(pr.pos, "Duplicated privilege: %s", pr.val)
 			}
 			seen[pr.val] = true
-			if (pr.val == PrivilegeRepository) != (g.Object.Type == OnSystem) {
+			if !privilegeFits(pr.val, g.Object.Type) {
 				return analysisErrorf(pr.pos, "Invalid privilege %s for %s", pr.val, objectTypeWord(g.Object.Type))
 			}
 			g.Privileges = append(g.Privileges, pr.val)
@@ -101,9 +121,13 @@ func (p *parser) parseGrant() (Statement, check) {
 					}
 					g.Object.Database = table[0].val
 				}
-			case OnAllTablesInDatabase:
+			case OnAllTablesInDatabase, OnDatabase:
 				if db.val == "" {
 					return analysisErrorf(db.pos, "Incorrect database name ''")
+				}
+			case OnCatalog:
+				if catalogName.val != DefaultCatalog {
+					return analysisErrorf(catalogName.pos, "Unknown catalog '%s'", clip(catalogName.val))
 				}
 			}
 		}
@@ -121,10 +145,28 @@ func (p *parser) parseGrant() (Statement, check) {
 }
 
 func objectTypeWord(t PrivilegeObjectType) string {
-	if t == OnSystem {
-		return "SYSTEM"
+	switch t {
+	case OnSystem, OnCatalog, OnDatabase:
+		return string(t)
+	case OnAllDatabases:
+		return "DATABASE"
 	}
 	return "TABLE"
+}
+
+// privilegeFits reports whether a privilege can be granted on an object
+// type: REPOSITORY on SYSTEM, CREATE DATABASE on a catalog, CREATE TABLE on
+// databases, EXPORT and INSERT on tables.
+func privilegeFits(priv string, t PrivilegeObjectType) bool {
+	switch priv {
+	case PrivilegeRepository:
+		return t == OnSystem
+	case PrivilegeCreateDatabase:
+		return t == OnCatalog
+	case PrivilegeCreateTable:
+		return t == OnDatabase || t == OnAllDatabases
+	}
+	return t == OnTable || t == OnAllTablesInDatabase || t == OnAllTablesInAllDatabases
 }
 
 // nameList parses identOrString (',' identOrString)*.

@@ -217,7 +217,7 @@ func TestStatusChangeEventCleansUp(t *testing.T) {
 	if h := e.lockHolder(e.db); h != "" {
 		t.Errorf("database still locked by %s", h)
 	}
-	if files := e.snapshotFiles(e.repo, "stuck"); len(files) != 0 {
+	if files := e.settledFiles(e.repo, "stuck"); len(files) != 0 {
 		t.Errorf("leftover objects after cleanup: %v", files)
 	}
 
@@ -230,7 +230,7 @@ func TestStatusChangeEventCleansUp(t *testing.T) {
 	if rec.State != job.Cancelled || rec.Status.String() != "[COMMON_ERROR, msg: execution aborted]" {
 		t.Errorf("after the execution ended: job %s %s", rec.State, rec.Status)
 	}
-	if files := e.snapshotFiles(e.repo, "stuck"); len(files) != 0 {
+	if files := e.settledFiles(e.repo, "stuck"); len(files) != 0 {
 		t.Errorf("leftover objects after the execution ended: %v", files)
 	}
 	if ts, err := e.repo.Timestamps(context.Background(), "stuck"); err != nil || len(ts) != 0 {
@@ -303,7 +303,7 @@ func TestStopExecutionCleansUp(t *testing.T) {
 	if h := e.lockHolder(e.db); h != "" {
 		t.Errorf("database still locked by %s", h)
 	}
-	if files := e.snapshotFiles(e.repo, "stopped"); len(files) != 0 {
+	if files := e.settledFiles(e.repo, "stopped"); len(files) != 0 {
 		t.Errorf("leftover objects: %v", files)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -129,6 +130,19 @@ func (e *env) snapshotFiles(r *repository.Repo, label string) []string {
 	return out
 }
 
+// settledFiles is snapshotFiles once a cancelled job's stragglers are done:
+// an upload worker still running when its job was cancelled deletes the
+// file it was writing when it next looks at the job, so the directory
+// empties within moments, not at once. It waits up to 15 s for it to.
+func (e *env) settledFiles(r *repository.Repo, label string) []string {
+	e.t.Helper()
+	files := e.snapshotFiles(r, label)
+	for deadline := time.Now().Add(15 * time.Second); len(files) != 0 && time.Now().Before(deadline); files = e.snapshotFiles(r, label) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return files
+}
+
 // openUploads lists the keys of open multipart uploads under a snapshot's directory.
 func (e *env) openUploads(r *repository.Repo, label string) []string {
 	e.t.Helper()
@@ -173,7 +187,7 @@ func (e *env) mustCancel(t *testing.T, d failedRun, label, status string) {
 	if h := e.lockHolder(e.db); h != "" {
 		t.Errorf("database still locked by %s", h)
 	}
-	if files := e.snapshotFiles(e.repo, label); len(files) != 0 {
+	if files := e.settledFiles(e.repo, label); len(files) != 0 {
 		t.Errorf("leftover objects in the snapshot directory: %v", files)
 	}
 	if ups := e.openUploads(e.repo, label); len(ups) != 0 {

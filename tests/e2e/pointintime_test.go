@@ -442,7 +442,7 @@ func TestPointInTimeLockTimeout(t *testing.T) {
 	if h := e.lockHolder(e.db); h != "" {
 		t.Errorf("database still locked by %s", h)
 	}
-	if files := e.snapshotFiles(e.repo, "held"); len(files) != 0 {
+	if files := e.settledFiles(e.repo, "held"); len(files) != 0 {
 		t.Errorf("leftover objects: %v", files)
 	}
 	e.mustFinish("BACKUP DATABASE " + e.db + " SNAPSHOT held TO repo ON (TABLE held)")
@@ -468,6 +468,9 @@ func TestPointInTimeWorkerLost(t *testing.T) {
 				for ctx.Err() == nil {
 					if pit, ok, _ := e.store.GetPIT(context.Background(), ev.Job.JobID); ok {
 						if _, joined := pit.WorkerPositions[1]; joined {
+							// Let the worker hear its join answered and start
+							// reading: it is lost mid-share, not while joining.
+							time.Sleep(50 * time.Millisecond)
 							return
 						}
 					}
@@ -490,7 +493,7 @@ func TestPointInTimeWorkerLost(t *testing.T) {
 	if ts, err := e.repo.Timestamps(context.Background(), "lost"); err != nil || len(ts) != 0 {
 		t.Errorf("a snapshot was committed: %v %v", ts, err)
 	}
-	if files := e.snapshotFiles(e.repo, "lost"); len(files) != 0 {
+	if files := e.settledFiles(e.repo, "lost"); len(files) != 0 {
 		t.Errorf("leftover objects: %v", files)
 	}
 	if h := e.lockHolder(e.db); h != "" {

@@ -484,6 +484,41 @@ func TestPrivileges(t *testing.T) {
 			t.Errorf("after CANCEL: %v", rowText(res))
 		}
 	})
+
+	// RESTORE (reference §7): REPOSITORY, then without ON CREATE DATABASE on
+	// the catalog; with ON into an existing database CREATE TABLE on it and
+	// INSERT on each ON object it already has. A caller who passes them
+	// reaches the submission checks (no such snapshot: 400).
+	run("RESTORE", func(t *testing.T) {
+		const ts = `PROPERTIES ("backup_timestamp" = "2026-01-01-00-00-00-000")`
+		// Earlier steps' backups may still be running, so "nothing changed"
+		// is not checked here; a refused RESTORE writes nothing in any case:
+		// privileges are checked before the submission.
+		denied := func(principal, text, what string) {
+			t.Helper()
+			status, out := p.sqlAs(principal, text)
+			p.wantDenied(text, status, out.Error, what)
+		}
+		denied(nobody, "RESTORE SNAPSHOT s FROM repo DATABASE shop "+ts, "REPOSITORY privilege(s) on SYSTEM")
+		denied(nobody, "SHOW RESTORE", "REPOSITORY privilege(s) on SYSTEM")
+		denied(nobody, "CANCEL RESTORE FROM shop", "REPOSITORY privilege(s) on SYSTEM")
+		denied(repoOnly, "RESTORE SNAPSHOT s FROM repo DATABASE shop "+ts, "CREATE DATABASE privilege(s) on CATALOG default_catalog")
+		denied(repoOnly, "RESTORE SNAPSHOT s FROM repo DATABASE shop ON (TABLE customers) "+ts, "CREATE TABLE privilege(s) on DATABASE shop")
+		p.allowed(admin, fmt.Sprintf("GRANT CREATE TABLE ON DATABASE shop TO USER '%s'", repoOnly))
+		denied(repoOnly, "RESTORE SNAPSHOT s FROM repo DATABASE shop ON (TABLE customers) "+ts, "INSERT privilege(s) on TABLE shop.customers")
+		p.allowed(admin, fmt.Sprintf("GRANT INSERT ON TABLE shop.customers TO USER '%s'; GRANT CREATE DATABASE ON CATALOG default_catalog TO USER '%s'", repoOnly, repoOnly))
+		for _, text := range []string{
+			"RESTORE SNAPSHOT s FROM repo DATABASE shop ON (TABLE customers) " + ts,
+			"RESTORE SNAPSHOT s FROM repo DATABASE shop AS brand_new ON (TABLE orders) " + ts, // a new database: REPOSITORY only
+			"RESTORE SNAPSHOT s FROM repo DATABASE shop " + ts,
+		} {
+			status, out := p.sqlAs(repoOnly, text)
+			if status != http.StatusBadRequest || out.Error == nil || !strings.Contains(out.Error.Message, "Failed to get info of snapshot 's'") {
+				t.Errorf("%s: %d %+v, want the submission's 400", text, status, out.Error)
+			}
+		}
+		p.allowed(repoOnly, "SHOW RESTORE FROM shop")
+	})
 }
 
 // shopJobID is the id of shop's last job, read as principal.

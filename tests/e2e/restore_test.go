@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/srbackup/srbackup/localstack/fixture"
 	"github.com/srbackup/srbackup/shared/api"
@@ -113,7 +115,15 @@ func (e *restoreEnv) waitRestoreT(t *testing.T, db string, want ...string) api.R
 	deadline := time.Now().Add(3 * time.Minute)
 	var last api.Result
 	for time.Now().Before(deadline) {
-		last = e.mustSQL("SHOW RESTORE FROM " + db)[0]
+		status, out := e.sql("SHOW RESTORE FROM " + db)
+		if status == http.StatusBadRequest && out.Error != nil && strings.Contains(out.Error.Message, "Unknown database") {
+			time.Sleep(50 * time.Millisecond) // a console execution not yet locked
+			continue
+		}
+		if status != http.StatusOK || out.Error != nil {
+			t.Fatalf("SHOW RESTORE FROM %s: %d %+v", db, status, out.Error)
+		}
+		last = out.Results[0]
 		if len(last.Rows) == 1 {
 			state := cell(t, last, 0, "State")
 			if slices.Contains(want, state) {
@@ -310,6 +320,47 @@ func TestRestore(t *testing.T) {
 		status, out := e.sql("CANCEL RESTORE FROM shop_r")
 		if status != http.StatusConflict || !strings.Contains(out.Error.Message, "can not be cancelled. state: FINISHED") {
 			t.Errorf("CANCEL RESTORE of a finished job: %d %+v", status, out.Error)
+		}
+	})
+
+	// A console execution of the restore state machine, as an operator
+	// would paste it: the job id is the execution name.
+	t.Run("console execution", func(t *testing.T) {
+		input, _ := json.Marshal(map[string]string{"sql": restoreSQL("r1", ts, "DATABASE shop AS shop_console ON (TABLE warehouses)")})
+		out, err := e.sfn.StartExecution(context.Background(), &sfn.StartExecutionInput{
+			StateMachineArn: aws.String(e.stack.StateMachineARNs["restore"]), Name: aws.String("console-restore-1"), Input: aws.String(string(input)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.waitRestoreT(t, "shop_console", "FINISHED")
+		if got := e.checksums("shop_console"); len(got) != 1 || got["warehouses"] != srcSums["warehouses"] {
+			t.Errorf("shop_console: %v", got)
+		}
+		resp := e.call("GET", "/v1/restores/console-restore-1", "", "", "")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"state":"FINISHED"`) {
+			t.Errorf("GET /v1/restores/console-restore-1: %d %s", resp.StatusCode, resp.Body)
+		}
+		d, err := e.sfn.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: out.ExecutionArn})
+		if err != nil || d.Status != "SUCCEEDED" {
+			t.Errorf("execution %v %v", d.Status, err)
+		}
+		// A statement the API would refuse ends the execution FAILED with
+		// StarRocks' text as its Cause, and nothing created.
+		input, _ = json.Marshal(map[string]string{"sql": restoreSQL("r1", ts, "DATABASE nosuch AS x")})
+		bad, err := e.sfn.StartExecution(context.Background(), &sfn.StartExecutionInput{
+			StateMachineArn: aws.String(e.stack.StateMachineARNs["restore"]), Input: aws.String(string(input)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if d, err = e.sfn.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: bad.ExecutionArn}); err == nil && d.Status != "RUNNING" {
+				break
+			}
+		}
+		if d.Status != "FAILED" || !strings.Contains(aws.ToString(d.Cause), "target database: nosuch is not existed in snapshot") {
+			t.Errorf("refused console RESTORE: %s %s %s", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
 		}
 	})
 

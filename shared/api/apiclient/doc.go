@@ -4,4 +4,4 @@
 // Only _test files import it: no shipped binary links it.
 package apiclient
 
-//go:generate go tool -modfile=../../../_tools/go.mod oapi-codegen -config oapi-codegen.yaml -o apiclient.gen.go ../openapi.yaml
+//go:generate go tool -modfile=../../../_tools/gotools/go.mod oapi-codegen -config oapi-codegen.yaml -o apiclient.gen.go ../openapi.yaml
