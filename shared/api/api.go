@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/metrics"
 	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/privilege"
 	"github.com/srbackup/srbackup/shared/source"
@@ -76,6 +77,8 @@ type Server struct {
 	// runs GRANT, REVOKE, CREATE ROLE and DROP ROLE. Nil leaves every
 	// authenticated principal every statement, and those four unsupported.
 	Privileges *privilege.Authority
+	// Metrics receives an EMF line per job CANCEL BACKUP ends (nil: none).
+	Metrics *metrics.Writer
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	// Log receives errors and, under "audit", one record per statement.

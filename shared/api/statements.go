@@ -199,6 +199,9 @@ func (s *Server) cancel(ctx context.Context, rec job.Record) (job.Record, error)
 	if err != nil {
 		return rec, err
 	}
+	if dims, ms := pipeline.JobMetrics(out, pipeline.SnapshotRef{}); s.Metrics.Emit(dims, ms...) != nil {
+		s.log().Warn("emit metrics", "jobId", rec.Spec.JobID)
+	}
 	if rec.ExecutionARN != "" {
 		_, err := s.Executions.StopExecution(ctx, &sfn.StopExecutionInput{
 			ExecutionArn: aws.String(rec.ExecutionARN),

@@ -78,5 +78,6 @@ func NewAPIServer(ctx context.Context, getenv func(string) string, log *slog.Log
 		MinTimeout:             d.Config.MinTimeout,
 		Privileges:             privileges,
 		Log:                    d.Log,
+		Metrics:                d.Metrics,
 	}, nil
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/metrics"
 	"github.com/srbackup/srbackup/shared/repository"
 )
 
@@ -46,6 +47,11 @@ type Lifecycle struct {
 	Now func() time.Time
 	// Log receives one line per dropped snapshot (nil: slog.Default()).
 	Log *slog.Logger
+	// Metrics receives the sweep's EMF lines (nil: none).
+	Metrics *metrics.Writer
+	// AgeDatabases are the databases with a backup schedule: each sweep
+	// reports the age of each one's last FINISHED backup (BackupAge).
+	AgeDatabases []string
 }
 
 func (l *Lifecycle) now() time.Time {

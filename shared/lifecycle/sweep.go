@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/metrics"
 )
 
 // ResumeAfter is how old a drop marker must be before the sweep finishes
@@ -56,6 +58,9 @@ func (l *Lifecycle) Sweep(ctx context.Context) (SweepResult, error) {
 		}
 		res.Resumed = append(res.Resumed, name)
 	}
+	if err := l.reportAges(ctx, now); err != nil {
+		return res, err
+	}
 	me, err := l.Store.DeploymentID(ctx)
 	if err != nil {
 		return res, err
@@ -68,49 +73,93 @@ func (l *Lifecycle) Sweep(ctx context.Context) (SweepResult, error) {
 		if rec.ReadOnly {
 			continue
 		}
-		repo, err := l.Open(ctx, rec)
+		before := len(res.Dropped)
+		err := l.sweepRepository(ctx, rec, me, now, &res)
+		l.emit([]metrics.Dim{{Name: metrics.DimRepository, Value: rec.Name}},
+			metrics.Metric{Name: metrics.MetricExpired, Unit: metrics.Count, Value: float64(len(res.Dropped) - before)})
 		if err != nil {
-			res.Errors = append(res.Errors, rec.Name+": "+err.Error())
-			continue
-		}
-		labels, err := repo.Labels(ctx)
-		if err != nil {
-			res.Errors = append(res.Errors, rec.Name+": "+err.Error())
-			continue
-		}
-		for _, label := range labels {
-			runs, err := repo.Runs(ctx, label)
-			if err != nil {
-				res.Errors = append(res.Errors, fmt.Sprintf("%s/%s: %v", rec.Name, label, err))
-				continue
-			}
-			expired := len(runs) > 0
-			for _, run := range runs {
-				if run.Err != nil || run.Lifecycle.DeploymentID != me || !run.Lifecycle.Expired(now) {
-					expired = false
-				}
-			}
-			if !expired {
-				res.Kept++
-				continue
-			}
-			name := rec.Name + "/" + label
-			_, err = l.Drop(ctx, DropRequest{Repository: rec.Name, Label: label})
-			var conflict *job.ConflictError
-			switch {
-			case err == nil:
-				res.Dropped = append(res.Dropped, name)
-			case ctx.Err() != nil:
-				return res, ctx.Err()
-			case errors.As(err, &conflict):
-				// In use by a RESTORE (or a new BACKUP took the name): kept
-				// until a later sweep.
-				res.Kept++
-				l.log().Info("expired snapshot kept", "repository", rec.Name, "label", label, "reason", err.Error())
-			default:
-				res.Errors = append(res.Errors, name+": "+err.Error())
-			}
+			return res, err
 		}
 	}
 	return res, nil
+}
+
+// sweepRepository drops the expired snapshots of one repository.
+func (l *Lifecycle) sweepRepository(ctx context.Context, rec jobstore.Repository, me string, now time.Time, res *SweepResult) error {
+	repo, err := l.Open(ctx, rec)
+	if err != nil {
+		res.Errors = append(res.Errors, rec.Name+": "+err.Error())
+		return nil
+	}
+	labels, err := repo.Labels(ctx)
+	if err != nil {
+		res.Errors = append(res.Errors, rec.Name+": "+err.Error())
+		return nil
+	}
+	for _, label := range labels {
+		runs, err := repo.Runs(ctx, label)
+		if err != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("%s/%s: %v", rec.Name, label, err))
+			continue
+		}
+		expired := len(runs) > 0
+		for _, run := range runs {
+			if run.Err != nil || run.Lifecycle.DeploymentID != me || !run.Lifecycle.Expired(now) {
+				expired = false
+			}
+		}
+		if !expired {
+			res.Kept++
+			continue
+		}
+		name := rec.Name + "/" + label
+		_, err = l.Drop(ctx, DropRequest{Repository: rec.Name, Label: label})
+		var conflict *job.ConflictError
+		switch {
+		case err == nil:
+			res.Dropped = append(res.Dropped, name)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &conflict):
+			// In use by a RESTORE (or a new BACKUP took the name): kept
+			// until a later sweep.
+			res.Kept++
+			l.log().Info("expired snapshot kept", "repository", rec.Name, "label", label, "reason", err.Error())
+		default:
+			res.Errors = append(res.Errors, name+": "+err.Error())
+		}
+	}
+	return nil
+}
+
+// ageHistory is how many recent jobs of a database reportAges looks through
+// for its last FINISHED backup.
+const ageHistory = 100
+
+// reportAges emits, for every database with a backup schedule, the age of
+// its last FINISHED backup (BackupAge, seconds). A database with none in
+// its recent history gets no value, which the CDK app's alarm treats as
+// breaching.
+func (l *Lifecycle) reportAges(ctx context.Context, now time.Time) error {
+	for _, db := range l.AgeDatabases {
+		recs, err := l.Store.History(ctx, db, ageHistory)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if r.Spec.IsRestore() || r.State != job.Finished {
+				continue
+			}
+			l.emit([]metrics.Dim{{Name: metrics.DimDatabase, Value: db}},
+				metrics.Metric{Name: metrics.MetricBackupAge, Unit: metrics.Seconds, Value: now.Sub(r.FinishedTime).Seconds()})
+			break
+		}
+	}
+	return nil
+}
+
+func (l *Lifecycle) emit(dims []metrics.Dim, ms ...metrics.Metric) {
+	if err := l.Metrics.Emit(dims, ms...); err != nil {
+		l.log().Warn("emit metrics", "error", err.Error())
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/metrics"
 	"github.com/srbackup/srbackup/shared/parquetio"
 	"github.com/srbackup/srbackup/shared/repository"
 	"github.com/srbackup/srbackup/shared/source"
@@ -117,6 +118,9 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 	for _, r := range results {
 		ref.Rows += r.Rows
 		ref.Bytes += r.Bytes
+	}
+	if rec, err := p.Store.Get(ctx, spec.JobID); err == nil {
+		p.emitJob(rec, ref)
 	}
 	p.log().Info("snapshot committed", "jobId", spec.JobID, "label", spec.Label, "timestamp", ts, "files", ref.Files, "rows", ref.Rows, "bytes", ref.Bytes)
 	return FinalizeResult{Job: spec, Snapshot: ref}, nil
@@ -241,4 +245,33 @@ func buildInfo(spec job.Spec, plan *Plan, results []job.ShardResult, src reposit
 		info.Objects = append(info.Objects, od)
 	}
 	return info
+}
+
+// JobMetrics are the EMF metrics of a job that ended: for a FINISHED one its
+// bytes, rows, files and duration, for a CANCELLED one its duration; with
+// the dimensions JobType and Database.
+func JobMetrics(rec job.Record, ref SnapshotRef) ([]metrics.Dim, []metrics.Metric) {
+	dims := []metrics.Dim{{Name: metrics.DimJobType, Value: rec.Spec.Kind()}, {Name: metrics.DimDatabase, Value: rec.Spec.Database}}
+	end := rec.FinishedTime
+	if end.IsZero() {
+		end = rec.CreateTime
+	}
+	duration := metrics.Metric{Name: metrics.MetricDuration, Unit: metrics.Seconds, Value: end.Sub(rec.CreateTime).Seconds()}
+	if rec.State != job.Finished {
+		return dims, []metrics.Metric{{Name: metrics.MetricJobsCancelled, Unit: metrics.Count, Value: 1}, duration}
+	}
+	return dims, []metrics.Metric{
+		{Name: metrics.MetricJobsFinished, Unit: metrics.Count, Value: 1},
+		{Name: metrics.MetricBytes, Unit: metrics.Bytes, Value: float64(ref.Bytes)},
+		{Name: metrics.MetricRows, Unit: metrics.Count, Value: float64(ref.Rows)},
+		{Name: metrics.MetricFiles, Unit: metrics.Count, Value: float64(ref.Files)},
+		duration,
+	}
+}
+
+func (p *Pipeline) emitJob(rec job.Record, ref SnapshotRef) {
+	dims, ms := JobMetrics(rec, ref)
+	if err := p.Metrics.Emit(dims, ms...); err != nil {
+		p.log().Warn("emit metrics", "jobId", rec.Spec.JobID, "error", err.Error())
+	}
 }
