@@ -13,6 +13,8 @@ import (
 	_ "time/tzdata" // schedule time zones are checked at synth, whatever the host has installed
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+
+	"github.com/srbackup/srbackup/shared/sql"
 )
 
 // Context keys read by the app (`cdk deploy -c key=value` or the "context" of cdk.json).
@@ -125,6 +127,42 @@ type Schedule struct {
 	SQL  string `json:"sql"`
 	// Timezone is an IANA zone name for cron expressions; empty means UTC.
 	Timezone string `json:"timezone,omitempty"`
+	// MaxAgeHours is how old the database's last FINISHED backup may get
+	// before the backup-age alarm fires; zero: the rate's period plus 2
+	// hours for rate(…), 26 hours (a daily schedule) for cron(…).
+	MaxAgeHours int `json:"maxAgeHours,omitempty"`
+}
+
+// Database returns the database the schedule's BACKUP backs up.
+func (s Schedule) Database() (string, error) {
+	stmts, err := sql.Parse(s.SQL)
+	if err != nil {
+		return "", err
+	}
+	b, ok := stmts[0].(*sql.BackupStmt)
+	if len(stmts) != 1 || !ok || b.Database == "" {
+		return "", fmt.Errorf("not one BACKUP of a database")
+	}
+	return b.Database, nil
+}
+
+// MaxAge is how old the last FINISHED backup may be (MaxAgeHours).
+func (s Schedule) MaxAge() time.Duration {
+	if s.MaxAgeHours > 0 {
+		return time.Duration(s.MaxAgeHours) * time.Hour
+	}
+	e := s.Expression()
+	if inner, ok := strings.CutPrefix(e, "rate("); ok {
+		f := strings.Fields(strings.TrimSuffix(inner, ")"))
+		if len(f) == 2 {
+			n, err := strconv.Atoi(f[0])
+			unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSuffix(f[1], "s")]
+			if err == nil && n > 0 && unit > 0 {
+				return time.Duration(n)*unit + 2*time.Hour
+			}
+		}
+	}
+	return 26 * time.Hour
 }
 
 // Expression returns the schedule expression, wrapping bare cron fields in cron(…).
@@ -270,6 +308,9 @@ func (c Config) Validate() error {
 		names[s.Name] = true
 		if e := s.Expression(); strings.HasPrefix(e, "cron(") && len(strings.Fields(e[5:len(e)-1])) != 6 {
 			return bad(CtxSchedules, "schedule %q: %s needs six fields (minutes hours day-of-month month day-of-week year)", s.Name, e)
+		}
+		if s.MaxAgeHours < 0 {
+			return bad(CtxSchedules, "schedule %q: maxAgeHours must be positive", s.Name)
 		}
 		if s.Timezone != "" {
 			if _, err := time.LoadLocation(s.Timezone); err != nil {

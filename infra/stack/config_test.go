@@ -149,3 +149,22 @@ func TestCdkJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestScheduleMaxAge(t *testing.T) {
+	for _, c := range []struct {
+		s    stack.Schedule
+		want time.Duration
+	}{
+		{stack.Schedule{Cron: "rate(1 hour)"}, 3 * time.Hour},
+		{stack.Schedule{Cron: "rate(7 days)"}, 7*24*time.Hour + 2*time.Hour},
+		{stack.Schedule{Cron: "0 3 * * ? *"}, 26 * time.Hour},
+		{stack.Schedule{Cron: "cron(0 3 ? * SUN *)", MaxAgeHours: 170}, 170 * time.Hour},
+	} {
+		if got := c.s.MaxAge(); got != c.want {
+			t.Errorf("MaxAge(%+v) = %v, want %v", c.s, got, c.want)
+		}
+	}
+	if db, err := (stack.Schedule{SQL: "BACKUP SNAPSHOT shop.n TO r"}).Database(); err != nil || db != "shop" {
+		t.Errorf("Database = %q %v", db, err)
+	}
+}

@@ -58,6 +58,7 @@ const (
 	EnvTargetSecretArn        = "SRBACKUP_TARGET_SECRET_ARN"
 	EnvAdmins                 = "SRBACKUP_ADMINS"
 	EnvJobHistoryTTLDays      = "SRBACKUP_JOB_HISTORY_TTL_DAYS"
+	EnvBackupAgeDatabases     = "SRBACKUP_BACKUP_AGE_DATABASES"
 )
 
 // functionSpec is what one function is and what it may touch. The actions

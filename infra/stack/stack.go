@@ -8,6 +8,8 @@ package stack
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -111,6 +113,10 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 	}
 	newSchedules(st, cfg, sm)
 	newSweepSchedule(st, cfg, s.Functions[FnSweep])
+	if dbs := slices.Sorted(maps.Keys(scheduledDatabases(cfg))); len(dbs) > 0 {
+		s.Functions[FnSweep].AddEnvironment(jsii.String(EnvBackupAgeDatabases), jsii.String(strings.Join(dbs, ",")), nil)
+	}
+	newDashboard(st)
 	api := newAPI(st, cfg, s.Functions[FnAPI])
 	topic := newAlarms(st, cfg, sms, s.Functions)
 

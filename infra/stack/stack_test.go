@@ -879,7 +879,24 @@ func TestFullConfiguration(t *testing.T) {
 	if len(schedules) != 3 {
 		t.Fatalf("%d schedules, want the 2 configured and the sweep's", len(schedules))
 	}
-	sweepID, _, _ := s.function(t, stack.FnSweep)
+	sweepID, sweepProps, _ := s.function(t, stack.FnSweep)
+	if v := sweepProps["Environment"].(map[string]any)["Variables"].(map[string]any)[stack.EnvBackupAgeDatabases]; v != "shop" {
+		t.Errorf("sweep %s = %v, want the scheduled database shop", stack.EnvBackupAgeDatabases, v)
+	}
+	var ages []map[string]any
+	for id, a := range s.resources("AWS::CloudWatch::Alarm") {
+		if strings.HasPrefix(id, "BackupAgeAlarm") {
+			ages = append(ages, props(a))
+		}
+	}
+	// The hourly schedule's 1 h + 2 h margin is the stricter of shop's two.
+	if len(ages) != 1 || ages[0]["MetricName"] != "BackupAge" || ages[0]["Namespace"] != "srbackup" || ages[0]["Threshold"] != 10800.0 ||
+		ages[0]["TreatMissingData"] != "breaching" || ages[0]["Statistic"] != "Maximum" || len(asSlice(ages[0]["AlarmActions"])) != 1 {
+		t.Errorf("backup-age alarms %v, want one on shop at 3 h, missing data breaching, notifying the topic", ages)
+	}
+	if len(s.resources("AWS::CloudWatch::Dashboard")) != 1 {
+		t.Error("no dashboard")
+	}
 	sweep := schedules["SweepSchedule"]
 	if p := props(sweep); p["ScheduleExpression"] != stack.DefaultSweepSchedule || !strings.Contains(render(p["Target"].(map[string]any)["Arn"]), sweepID) {
 		t.Errorf("sweep schedule %v, want %s invoking the sweep function", p, stack.DefaultSweepSchedule)
