@@ -42,6 +42,7 @@ const (
 	CtxExecutionTimeoutHours = "srbackup:executionTimeoutHours"
 	CtxUploadMemoryMB        = "srbackup:uploadMemoryMb"
 	CtxSweepSchedule         = "srbackup:sweepSchedule"
+	CtxObjectLockDays        = "srbackup:objectLockDays"
 )
 
 // Defaults of the optional settings.
@@ -115,6 +116,10 @@ type Config struct {
 	// SweepSchedule is the expiry sweep's EventBridge Scheduler expression
 	// ("rate(1 hour)", "cron(…)"), or "off".
 	SweepSchedule string
+	// ObjectLockDays, when positive, turns S3 Object Lock on for the
+	// created bucket with a governance-mode default retention of that many
+	// days.
+	ObjectLockDays int
 }
 
 // Schedule is one EventBridge Scheduler schedule that starts the state machine
@@ -231,6 +236,7 @@ func ConfigFromContext(lookup func(key string) any, root string) (Config, error)
 		ExecutionTimeout:              time.Duration(r.integer(CtxExecutionTimeoutHours, 0)) * time.Hour,
 		UploadMemoryMB:                r.integer(CtxUploadMemoryMB, DefaultUploadMemoryMB),
 		SweepSchedule:                 r.str(CtxSweepSchedule, DefaultSweepSchedule),
+		ObjectLockDays:                r.integer(CtxObjectLockDays, 0),
 	}
 	if r.err != nil {
 		return Config{}, r.err
@@ -293,6 +299,12 @@ func (c Config) Validate() error {
 	names := map[string]bool{}
 	if e := c.SweepSchedule; e != "off" && !((strings.HasPrefix(e, "rate(") || strings.HasPrefix(e, "cron(")) && strings.HasSuffix(e, ")")) {
 		return bad(CtxSweepSchedule, "%q is not an EventBridge Scheduler rate(…) or cron(…) expression, nor off", e)
+	}
+	switch {
+	case c.ObjectLockDays < 0 || c.ObjectLockDays > 36500:
+		return bad(CtxObjectLockDays, "%d is not a number of days from 0 (off) to 36500", c.ObjectLockDays)
+	case c.ObjectLockDays > 0 && c.BucketName != "":
+		return bad(CtxObjectLockDays, "applies to the bucket the stack creates; turn Object Lock on for %s yourself", c.BucketName)
 	}
 	for i, s := range c.Schedules {
 		switch {

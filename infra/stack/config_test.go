@@ -87,6 +87,8 @@ func TestConfigErrors(t *testing.T) {
 		"bad extra bucket":        {map[string]any{stack.CtxRepositoryBuckets: []any{"ok-bucket", 3.0}}, stack.CtxRepositoryBuckets},
 		"bad key":                 {map[string]any{stack.CtxKMSKeyArn: "alias/backup"}, stack.CtxKMSKeyArn},
 		"bad sweep schedule":      {map[string]any{stack.CtxSweepSchedule: "hourly"}, stack.CtxSweepSchedule},
+		"object lock, own bucket": {map[string]any{stack.CtxObjectLockDays: 30, stack.CtxBucketName: "corp-backups"}, stack.CtxObjectLockDays},
+		"negative object lock":    {map[string]any{stack.CtxObjectLockDays: -1}, stack.CtxObjectLockDays},
 		"schedules not JSON":      {map[string]any{stack.CtxSchedules: "nightly"}, stack.CtxSchedules},
 		"schedule unknown field":  {map[string]any{stack.CtxSchedules: `[{"name":"a","cron":"0 1 * * ? *","sql":"x","when":"now"}]`}, "unknown field"},
 		"schedule without sql":    {map[string]any{stack.CtxSchedules: `[{"name":"a","cron":"0 1 * * ? *"}]`}, "sql is empty"},

@@ -125,6 +125,16 @@ func newRepositoryBucket(scope constructs.Construct, cfg Config, key awskms.IKey
 		},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	}
+	if cfg.ObjectLockDays > 0 {
+		// Ransomware protection: every version is retained in governance
+		// mode, so no function role (none holds
+		// s3:BypassGovernanceRetention) and no stolen credential of one can
+		// destroy a snapshot early. A delete only adds a delete marker: the
+		// snapshot disappears from SHOW SNAPSHOT and RESTORE, and its
+		// versions stay recoverable until their retention ends.
+		props.ObjectLockEnabled = jsii.Bool(true)
+		props.ObjectLockDefaultRetention = awss3.ObjectLockRetention_Governance(awscdk.Duration_Days(jsii.Number(float64(cfg.ObjectLockDays))))
+	}
 	if key != nil {
 		props.Encryption = awss3.BucketEncryption_KMS
 		props.EncryptionKey = key
