@@ -162,3 +162,80 @@ func (t TTL) After(from time.Time) time.Time {
 	}
 	return from
 }
+
+// AdminVerifySnapshotStmt is srbackup's own ADMIN VERIFY SNAPSHOT label ON
+// repo [PROPERTIES ("backup_timestamp" = "…", "deep" = "true")]: check one
+// committed run of a snapshot (the newest when no timestamp is given)
+// against its manifest, as an asynchronous job. Properties holds
+// backup_timestamp when given and deep ("true" or "false") always.
+type AdminVerifySnapshotStmt struct {
+	Start      Pos
+	Snapshot   string
+	Repository string
+	Properties map[string]string
+}
+
+// PropDeep is ADMIN VERIFY SNAPSHOT's property that re-reads every byte.
+const PropDeep = "deep"
+
+// Kind implements Statement.
+func (s *AdminVerifySnapshotStmt) Kind() string { return KindAdminVerifySnapshot }
+
+// Pos implements Statement.
+func (s *AdminVerifySnapshotStmt) Pos() Pos { return s.Start }
+
+// Deep reports whether the verification re-reads every byte.
+func (s *AdminVerifySnapshotStmt) Deep() bool { return s.Properties[PropDeep] == "true" }
+
+// SQL implements Statement.
+func (s *AdminVerifySnapshotStmt) SQL() string {
+	var b strings.Builder
+	b.WriteString("ADMIN VERIFY SNAPSHOT ")
+	writeIdent(&b, s.Snapshot)
+	b.WriteString(" ON ")
+	writeIdent(&b, s.Repository)
+	writeProperties(&b, s.Properties)
+	return b.String()
+}
+
+// parseAdminVerify parses ADMIN VERIFY SNAPSHOT label ON repo [PROPERTIES (…)].
+func (p *parser) parseAdminVerify() (Statement, check) {
+	start := p.expectKw("ADMIN").pos
+	p.expectKw("VERIFY")
+	p.expectKw("SNAPSHOT")
+	label := p.identOrString()
+	p.expectKw("ON")
+	repo := p.ident()
+	var props []property
+	if p.acceptKw("PROPERTIES") {
+		props = p.parsePropertyList()
+	}
+	s := &AdminVerifySnapshotStmt{Start: start, Snapshot: label.val, Repository: repo.val, Properties: map[string]string{PropDeep: "false"}}
+	return s, func() *Error {
+		if err := checkLabel(label); err != nil {
+			return err
+		}
+		if repo.val == "" {
+			return analysisErrorf(repo.pos, "Repository is empty")
+		}
+		var unknown []property
+		for _, pr := range propertyMap(props) {
+			switch pr.key {
+			case PropBackupTimestamp:
+				s.Properties[pr.key] = pr.val
+			case PropDeep:
+				v := strings.ToLower(pr.val)
+				if v != "true" && v != "false" {
+					return analysisErrorf(pr.valPos, "Invalid deep: '%s', want true or false", clip(pr.val))
+				}
+				s.Properties[pr.key] = v
+			default:
+				unknown = append(unknown, pr)
+			}
+		}
+		if len(unknown) > 0 {
+			return unknownProperties("verify", unknown)
+		}
+		return nil
+	}
+}

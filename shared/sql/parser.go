@@ -136,7 +136,7 @@ func (p *parser) parseAll() (stmts []Statement, checks []check, err *Error) {
 	}
 }
 
-var statementStarts = []string{"BACKUP", "RESTORE", "SHOW", "CANCEL", "CREATE", "DROP", "GRANT", "REVOKE"}
+var statementStarts = []string{"BACKUP", "RESTORE", "SHOW", "CANCEL", "CREATE", "DROP", "GRANT", "REVOKE", "ADMIN"}
 
 func (p *parser) expectStatement() {
 	for _, kw := range statementStarts {
@@ -191,6 +191,8 @@ func (p *parser) parseStatement() (Statement, check) {
 		}
 	case p.isKw(t, "GRANT"), p.isKw(t, "REVOKE"):
 		return p.parseGrant()
+	case p.isKw(t, "ADMIN"):
+		return p.parseAdminVerify()
 	default:
 		p.expectStatement()
 	}

@@ -384,7 +384,7 @@ func parseConsistency(val string) (string, string) {
 // srbackup's, RESTORE's, then any other key alphabetically.
 var propertyOrder = map[string]int{
 	PropType: 1, PropTimeout: 2, PropCompression: 3, PropShardSize: 4, PropParallelism: 5,
-	PropLabelSuffix: 6, PropConsistency: 7, PropTTL: 8, PropBackupTimestamp: 9, PropReplicationNum: 10, PropAllowLoad: 11, PropMetaVersion: 12, PropStarRocksMetaVersion: 13,
+	PropLabelSuffix: 6, PropConsistency: 7, PropTTL: 8, PropBackupTimestamp: 9, PropReplicationNum: 10, PropAllowLoad: 11, PropMetaVersion: 12, PropStarRocksMetaVersion: 13, PropDeep: 14,
 }
 
 // sortedKeys returns the keys of props in propertyOrder.

@@ -148,6 +148,8 @@ var validCases = []validCase{
 	{"DROP REPOSITORY r", "DROP REPOSITORY `r`"},
 	{"drop repository `r`", "DROP REPOSITORY `r`"},
 	{"DROP SNAPSHOT s1 ON r", "DROP SNAPSHOT `s1` ON `r`"},
+	{"ADMIN VERIFY SNAPSHOT s1 ON r", "ADMIN VERIFY SNAPSHOT `s1` ON `r` PROPERTIES ('deep' = 'false')"},
+	{`admin verify snapshot 's1' on r properties ("deep" = "TRUE", "backup_timestamp" = "2026-11-24-03-00-00-000")`, "ADMIN VERIFY SNAPSHOT `s1` ON `r` PROPERTIES ('backup_timestamp' = '2026-11-24-03-00-00-000', 'deep' = 'true')"},
 	{"drop snapshot 'nightly_20261124030000' on `r` force", "DROP SNAPSHOT `nightly_20261124030000` ON `r` FORCE"},
 	{"DROP SNAPSHOT `2024-01-01.full` ON repository", "DROP SNAPSHOT `2024-01-01.full` ON `repository`"},
 	{"DROP SNAPSHOT snapshot ON r; DROP SNAPSHOT s ON r FORCE", "DROP SNAPSHOT `snapshot` ON `r`;\nDROP SNAPSHOT `s` ON `r` FORCE"},
@@ -205,9 +207,9 @@ const where = "A: Where clause should looks like: SNAPSHOT = 'your_snapshot_name
 
 var invalidCases = []invalidCase{
 	// Syntax errors.
-	{"‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT' or 'REVOKE'"},
-	{"  -- only a comment\n ;‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT' or 'REVOKE'"},
-	{"‸SELECT 1", "S: unexpected 'SELECT', expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT' or 'REVOKE'"},
+	{"‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT', 'REVOKE' or 'ADMIN'"},
+	{"  -- only a comment\n ;‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT', 'REVOKE' or 'ADMIN'"},
+	{"‸SELECT 1", "S: unexpected 'SELECT', expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT', 'REVOKE' or 'ADMIN'"},
 	{"BACKUP SNAPSHOT db.l TO repo ON (t ‸PARTITON (p1))", "S: unexpected 'PARTITON', expecting '.', 'TEMPORARY', 'PARTITION', 'PARTITIONS', 'AS', ',' or ')'"},
 	{"BACKUP SNAPSHOT db.l‸", "S: unexpected end of input, expecting '.' or 'TO'"},
 	{"BACKUP SNAPSHOT db.l TO‸", "S: unexpected end of input, expecting identifier"},
@@ -395,6 +397,10 @@ var invalidCases = []invalidCase{
 	{"DROP SNAPSHOT ‸`` ON r", "A: Incorrect label name ''"},
 	{"DROP SNAPSHOT ‸'a/b' ON r", "A: Incorrect label name 'a/b': a snapshot name must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"},
 	{"DROP SNAPSHOT s ON ‸``", "A: Repository is empty"},
+	{"ADMIN ‸CHECK SNAPSHOT s ON r", "S: unexpected 'CHECK', expecting 'VERIFY'"},
+	{"ADMIN VERIFY SNAPSHOT ‸`` ON r", "A: Incorrect label name ''"},
+	{`ADMIN VERIFY SNAPSHOT s ON r PROPERTIES ("deep" = ‸"yes")`, "A: Invalid deep: 'yes', want true or false"},
+	{`ADMIN VERIFY SNAPSHOT s ON r PROPERTIES (‸"fast" = "true")`, "A: Unknown verify job properties: [fast]"},
 	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = ‸"7")`, "A: Invalid ttl: '7': " + ttlHelp},
 	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = ‸"0 DAY")`, "A: Invalid ttl: '0 DAY': " + ttlHelp},
 	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = ‸"-1 DAY")`, "A: Invalid ttl: '-1 DAY': " + ttlHelp},
