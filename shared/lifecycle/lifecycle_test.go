@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -369,5 +370,45 @@ func TestRepositoryInUse(t *testing.T) {
 	}
 	if rec, busy, err := lifecycle.RepositoryInUse(ctx, e.store, "repo"); err != nil || !busy || rec.Spec.JobID != spec.JobID {
 		t.Fatalf("RepositoryInUse = %v %v %v", rec.Spec.JobID, busy, err)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	e.commit("v", "me", 0)
+	v, err := e.lc.SubmitVerify(ctx, lifecycle.VerifyRequest{Repository: "repo", Label: "v"})
+	if err != nil || v.State != jobstore.VerifyPending || v.Timestamp == "" {
+		t.Fatalf("SubmitVerify = %+v %v", v, err)
+	}
+	v, err = e.lc.RunVerify(ctx, v.ID)
+	if err != nil || v.State != jobstore.VerifyFinished || v.Files != 2 || v.OK != 2 {
+		t.Fatalf("RunVerify = %+v %v", v, err)
+	}
+	rows, err := e.store.VerifyRows(ctx, v.ID)
+	if err != nil || len(rows) != 2 || rows[0].File != "__meta" || rows[1].Status != "OK" {
+		t.Fatalf("rows %+v %v", rows, err)
+	}
+	// The data file deleted: MISSING, cheap or deep.
+	p, _ := e.repo.SnapshotPrefix("v")
+	var data []string
+	for k := range e.keys("v") {
+		if strings.Contains(k, "__ss_content/") {
+			data = append(data, k)
+		}
+	}
+	if err := e.repo.DeleteKeys(ctx, data); err != nil || len(data) != 1 {
+		t.Fatalf("delete %v: %v (under %s)", data, err, p)
+	}
+	v, _ = e.lc.SubmitVerify(ctx, lifecycle.VerifyRequest{Repository: "repo", Label: "v", Deep: true})
+	if v, err = e.lc.RunVerify(ctx, v.ID); err != nil || v.Missing != 1 || v.OK != 1 {
+		t.Fatalf("deep verify of a damaged snapshot = %+v %v", v, err)
+	}
+	var nf *job.NotFoundError
+	if _, err := e.lc.SubmitVerify(ctx, lifecycle.VerifyRequest{Repository: "repo", Label: "nope"}); !errors.As(err, &nf) {
+		t.Fatalf("verify of a missing snapshot: %v", err)
+	}
+	if _, err := e.lc.SubmitVerify(ctx, lifecycle.VerifyRequest{Repository: "repo", Label: "v", Timestamp: "2020-01-01-00-00-00-000"}); !errors.As(err, &nf) {
+		t.Fatalf("verify of a missing run: %v", err)
 	}
 }

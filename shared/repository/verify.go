@@ -29,10 +29,10 @@ var VerifyColumns = []string{"File", "Expected", "Actual", "Status"}
 // VerifyRow is one file of a verification: what the manifest expects, what
 // the repository holds, and the outcome.
 type VerifyRow struct {
-	File     string
-	Expected string
-	Actual   string
-	Status   string
+	File     string `json:"file"`
+	Expected string `json:"expected"`
+	Actual   string `json:"actual"`
+	Status   string `json:"status"`
 }
 
 // Row returns the row aligned with VerifyColumns.
