@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/srbackup/srbackup/localstack"
@@ -61,6 +62,21 @@ type contractEnv struct {
 	db     string
 	bucket string
 	execs  *recordedExecutions
+	// invoked records the verify function's invocations.
+	invoked *recordedInvocations
+}
+
+// recordedInvocations stands in for Lambda's asynchronous Invoke.
+type recordedInvocations struct {
+	mu       sync.Mutex
+	payloads []string
+}
+
+func (r *recordedInvocations) Invoke(_ context.Context, in *lambda.InvokeInput, _ ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.payloads = append(r.payloads, string(in.Payload))
+	return &lambda.InvokeOutput{StatusCode: 202}, nil
 }
 
 func startContractEnv(t *testing.T) *contractEnv {
@@ -92,7 +108,9 @@ func startContractEnv(t *testing.T) *contractEnv {
 	}
 	execs := &recordedExecutions{}
 	srv.Executions = execs
-	return &contractEnv{t: t, srv: srv, db: db, bucket: st.Bucket, execs: execs}
+	invoked := &recordedInvocations{}
+	srv.Invoker, srv.VerifyFunction = invoked, "verify"
+	return &contractEnv{t: t, srv: srv, db: db, bucket: st.Bucket, execs: execs, invoked: invoked}
 }
 
 // call sends one request as principal ("" for none) and checks the exchange
@@ -187,6 +205,18 @@ func TestContract(t *testing.T) {
 	sql(409, "DROP SNAPSHOT theirs ON repo")
 	sql(200, "DROP SNAPSHOT theirs ON repo FORCE")
 	sql(404, "DROP SNAPSHOT mine ON repo")
+	// ADMIN VERIFY SNAPSHOT: 202 with the verification; its function invocation is only recorded.
+	e.commitSnapshot("checked", true)
+	var verifying api.Response
+	if err := json.Unmarshal([]byte(sql(202, "ADMIN VERIFY SNAPSHOT checked ON repo")), &verifying); err != nil || verifying.Results[0].Verification == nil {
+		t.Fatalf("ADMIN VERIFY SNAPSHOT: %v %+v", err, verifying)
+	}
+	if len(e.invoked.payloads) != 1 {
+		t.Errorf("verify invocations %v, want one", e.invoked.payloads)
+	}
+	e.expect(200, "GET", "/v1/verifications/"+verifying.Results[0].Verification.ID, "", "", "")
+	e.expect(404, "GET", "/v1/verifications/no-such-verification", "", "", "")
+	sql(404, "ADMIN VERIFY SNAPSHOT mine ON repo")
 	sql(400, "DROP SNAPSHOT mine ON nope")
 	e.expect(404, "GET", "/v1/backups/no-such-job", "", "", "")
 	e.expect(404, "DELETE", "/v1/backups/no-such-job", "", "", "")

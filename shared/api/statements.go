@@ -70,6 +70,8 @@ func (s *Server) run(ctx context.Context, req *request, stmt sql.Statement) (Res
 		return s.dropRepository(ctx, st)
 	case *sql.DropSnapshotStmt:
 		return s.dropSnapshot(ctx, st)
+	case *sql.AdminVerifySnapshotStmt:
+		return s.adminVerify(ctx, st)
 	case *sql.ShowRepositoriesStmt:
 		return s.showRepositories(ctx, st)
 	case *sql.RestoreStmt:
@@ -375,8 +377,7 @@ func (s *Server) dropRepository(ctx context.Context, st *sql.DropRepositoryStmt)
 
 // dropSnapshot runs DROP SNAPSHOT (lifecycle.Drop).
 func (s *Server) dropSnapshot(ctx context.Context, st *sql.DropSnapshotStmt) (Result, error) {
-	lc := lifecycle.Lifecycle{Store: s.Store, Open: lifecycle.OpenRepository(s.Open), Now: s.now, Log: s.log()}
-	if _, err := lc.Drop(ctx, lifecycle.DropRequest{Repository: st.Repository, Label: st.Snapshot, Force: st.Force}); err != nil {
+	if _, err := s.lifecycle().Drop(ctx, lifecycle.DropRequest{Repository: st.Repository, Label: st.Snapshot, Force: st.Force}); err != nil {
 		return Result{}, err
 	}
 	return Result{Statement: st.Kind(), OK: true}, nil

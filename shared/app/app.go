@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/awsconf"
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/jobstore"
@@ -49,7 +50,7 @@ import (
 
 // Functions are the names of the pipeline functions Handler builds.
 var Functions = []string{"parse", "lock", "snapshot", "upload", "finalize", "cleanup",
-	"restoreparse", "restoreprepare", "restoreload", "restorecommit", "restorecleanup", "sweep"}
+	"restoreparse", "restoreprepare", "restoreload", "restorecommit", "restorecleanup", "sweep", "verify"}
 
 // needsSource says which functions connect to the source database; only
 // they get its secret.
@@ -305,6 +306,16 @@ func (d *Deps) Handler(name string) (any, error) {
 	case "restorecleanup":
 		r := d.Restorer()
 		return cleanupHandler(d.Log, r.Cleanup, r.StatusChanged), nil
+	case "verify":
+		lc := d.Lifecycle()
+		return func(ctx context.Context, ev api.VerifyEvent) (jobstore.Verification, error) {
+			v, err := lc.RunVerify(ctx, ev.VerificationID)
+			if err != nil {
+				d.Log.Warn("verify failed", "verificationId", ev.VerificationID, "error", err.Error())
+				return v, job.ForLambda(err)
+			}
+			return v, nil
+		}, nil
 	case "sweep":
 		lc := d.Lifecycle()
 		return func(ctx context.Context, _ json.RawMessage) (lifecycle.SweepResult, error) {
