@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/lifecycle"
 )
 
@@ -23,7 +24,7 @@ func TestLifecycle(t *testing.T) {
 	loc := fmt.Sprintf("s3://%s/backups", e.stack.Bucket)
 
 	t.Run("ttl fixed into __info", func(t *testing.T) {
-		e.mustSQL("BACKUP DATABASE shop SNAPSHOT t7 TO repo ON (TABLE customers) PROPERTIES ('ttl' = '7 days')")
+		e.mustSQL("BACKUP DATABASE shop SNAPSHOT t7 TO repo ON (TABLE customers, TABLE products) PROPERTIES ('ttl' = '7 days')")
 		e.waitState("shop", "FINISHED")
 		res := e.mustSQL("SHOW SNAPSHOT ON repo WHERE SNAPSHOT = 't7'")[0]
 		want := []string{"Snapshot", "Timestamp", "Status", "ClusterId", "FinishTime", "TTL", "ExpireTime"}
@@ -99,6 +100,67 @@ func TestLifecycle(t *testing.T) {
 		e.waitState("shop", "FINISHED")
 	})
 
+	t.Run("verify", func(t *testing.T) {
+		verify := func(deep bool) api.VerificationResult {
+			t.Helper()
+			text := "ADMIN VERIFY SNAPSHOT t7 ON repo"
+			if deep {
+				text += ` PROPERTIES ("deep" = "true")`
+			}
+			status, out := e.sql(text)
+			if status != http.StatusAccepted || out.Error != nil || out.Results[0].Verification == nil {
+				t.Fatalf("%s: %d %+v", text, status, out.Error)
+			}
+			id := out.Results[0].Verification.ID
+			deadline := time.Now().Add(time.Minute)
+			for time.Now().Before(deadline) {
+				resp := e.call("GET", "/v1/verifications/"+id, "", "", "")
+				var v api.VerificationResult
+				if err := json.Unmarshal([]byte(resp.Body), &v); err != nil || resp.StatusCode != http.StatusOK {
+					t.Fatalf("GET verification: %d %s", resp.StatusCode, resp.Body)
+				}
+				if v.Verification.State == "FINISHED" || v.Verification.State == "FAILED" {
+					return v
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			t.Fatal("verification did not finish")
+			return api.VerificationResult{}
+		}
+		good := verify(false)
+		if good.Verification.State != "FINISHED" || good.Verification.Files < 2 || good.Verification.OK != good.Verification.Files {
+			t.Fatalf("good snapshot: %+v", good.Verification)
+		}
+		// One data file deleted, another overwritten.
+		var data []string
+		for _, k := range e.objects("backups/__srbackup_repository_repo/__ss_t7/__ss_content/") {
+			data = append(data, k)
+		}
+		if len(data) < 2 {
+			t.Fatalf("t7 has %d data files, the test needs 2", len(data))
+		}
+		if _, err := e.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(e.stack.Bucket), Key: aws.String(data[0])}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(e.stack.Bucket), Key: aws.String(data[1]), Body: strings.NewReader("not parquet")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, deep := range []bool{false, true} {
+			bad := verify(deep)
+			if bad.Verification.Missing != 1 || bad.Verification.Mismatch != 1 {
+				t.Fatalf("damaged snapshot, deep=%v: %+v", deep, bad.Verification)
+			}
+			statuses := map[string]int{}
+			for _, row := range bad.Rows {
+				statuses[*row[3]]++
+			}
+			if statuses["MISSING"] != 1 || statuses["MISMATCH"] != 1 {
+				t.Fatalf("rows %v", statuses)
+			}
+		}
+		e.mustSQL("DROP SNAPSHOT t7 ON repo") // damaged: out of the sweep's way
+	})
+
 	t.Run("sweep", func(t *testing.T) {
 		e.mustSQL("BACKUP DATABASE shop SNAPSHOT short TO repo ON (TABLE customers) PROPERTIES ('ttl' = '1 SECOND')")
 		e.waitState("shop", "FINISHED")
@@ -118,7 +180,7 @@ func TestLifecycle(t *testing.T) {
 		for _, row := range e.mustSQL("SHOW SNAPSHOT ON repo")[0].Rows {
 			got = append(got, *row[0])
 		}
-		if strings.Join(got, ",") != "t7,w" {
+		if strings.Join(got, ",") != "w" {
 			t.Fatalf("left after the sweep: %v", got)
 		}
 	})
