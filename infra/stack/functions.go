@@ -42,12 +42,14 @@ const (
 
 	// FnSweep drops expired snapshots on a schedule.
 	FnSweep = "sweep"
+	// FnVerify runs ADMIN VERIFY SNAPSHOT, invoked asynchronously by the API.
+	FnVerify = "verify"
 )
 
 // FunctionNames lists every function: the API, then the backup and restore
 // pipelines in order. Each has a functions/<name> directory.
 var FunctionNames = []string{FnAPI, FnParse, FnLock, FnSnapshot, FnUpload, FnFinalize, FnCleanup,
-	FnRestoreParse, FnRestorePrepare, FnRestoreLoad, FnRestoreCommit, FnRestoreCleanup, FnSweep}
+	FnRestoreParse, FnRestorePrepare, FnRestoreLoad, FnRestoreCommit, FnRestoreCleanup, FnSweep, FnVerify}
 
 // Environment variables the stack sets on the functions.
 const (
@@ -59,6 +61,7 @@ const (
 	EnvAdmins                 = "SRBACKUP_ADMINS"
 	EnvJobHistoryTTLDays      = "SRBACKUP_JOB_HISTORY_TTL_DAYS"
 	EnvBackupAgeDatabases     = "SRBACKUP_BACKUP_AGE_DATABASES"
+	EnvVerifyFunction         = "SRBACKUP_VERIFY_FUNCTION"
 )
 
 // functionSpec is what one function is and what it may touch. The actions
@@ -203,6 +206,15 @@ func functionSpecs(cfg Config) []functionSpec {
 			bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
 			// Snapshot objects only: it can neither write nor touch __repo_info.
 			snapshotObjectActions: []string{"s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"},
+		}, {
+			name:        FnVerify,
+			description: "srbackup ADMIN VERIFY SNAPSHOT: checks a snapshot run against its manifest and records the rows",
+			memoryMB:    512,
+			timeout:     15 * time.Minute,
+			// Its own verification items only; it reads snapshots and writes nothing in S3.
+			tableActions:          []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+			bucketActions:         []string{"s3:ListBucket"},
+			snapshotObjectActions: []string{"s3:GetObject"},
 		}}
 }
 

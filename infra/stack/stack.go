@@ -113,6 +113,9 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 	}
 	newSchedules(st, cfg, sm)
 	newSweepSchedule(st, cfg, s.Functions[FnSweep])
+	// ADMIN VERIFY SNAPSHOT: the API invokes the verify function (exactly it).
+	s.Functions[FnAPI].AddEnvironment(jsii.String(EnvVerifyFunction), s.Functions[FnVerify].FunctionArn(), nil)
+	s.Functions[FnAPI].AddToRolePolicy(policy([]string{"lambda:InvokeFunction"}, s.Functions[FnVerify].FunctionArn()))
 	if dbs := slices.Sorted(maps.Keys(scheduledDatabases(cfg))); len(dbs) > 0 {
 		s.Functions[FnSweep].AddEnvironment(jsii.String(EnvBackupAgeDatabases), jsii.String(strings.Join(dbs, ",")), nil)
 	}

@@ -70,10 +70,10 @@ var logActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
 var expectedFunctions = map[string]functionExpectation{
 	stack.FnAPI: {
 		memory: 512, timeout: 30,
-		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn, stack.EnvStateMachineArn, stack.EnvRestoreStateMachineArn},
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn, stack.EnvStateMachineArn, stack.EnvRestoreStateMachineArn, stack.EnvVerifyFunction},
 		allowed: []string{
 			"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-			"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+			"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "lambda:InvokeFunction",
 			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject",
 			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
 			"states:DescribeExecution", "states:StartExecution", "states:StopExecution",
@@ -168,9 +168,19 @@ var expectedFunctions = map[string]functionExpectation{
 	},
 }
 
+// The verify function reads snapshots and writes only its own verification items.
+var verifyExpectation = functionExpectation{
+	memory: 512, timeout: 900,
+	env:       []string{stack.EnvTable, stack.EnvJobHistoryTTLDays},
+	allowed:   []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "s3:GetObject", "s3:ListBucket"},
+	forbidden: []string{"s3:PutObject", "s3:DeleteObject", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
+}
+
+func init() { expectedFunctions[stack.FnVerify] = verifyExpectation }
+
 // snapshotOnly are the functions whose S3 deletes are limited to snapshot
 // objects (stack.SnapshotKeyPattern).
-var snapshotOnly = map[string]bool{stack.FnAPI: true, stack.FnSweep: true}
+var snapshotOnly = map[string]bool{stack.FnAPI: true, stack.FnSweep: true, stack.FnVerify: true}
 
 // restoreFunctions are RESTORE's own functions that connect to the target
 // (restoreparse reads only the registry and the repository).
@@ -320,7 +330,7 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 				for _, a := range []string{"s3:DeleteObject", "s3:AbortMultipartUpload"} {
 					checkResources(a, "${"+bucketID+".Arn}/"+stack.SnapshotKeyPattern)
 				}
-				if name == stack.FnSweep {
+				if name == stack.FnSweep || name == stack.FnVerify {
 					checkResources("s3:GetObject", "${"+bucketID+".Arn}/"+stack.SnapshotKeyPattern)
 				}
 			}
@@ -594,7 +604,7 @@ func TestHTTPAPIRequiresIAM(t *testing.T) {
 	want := []string{
 		"DELETE /v1/backups/{jobId}", "DELETE /v1/restores/{jobId}", "GET /v1/backups", "GET /v1/backups/{jobId}",
 		"GET /v1/openapi.yaml", "GET /v1/repositories", "GET /v1/repositories/{repo}/snapshots",
-		"GET /v1/restores", "GET /v1/restores/{jobId}", "POST /v1/sql",
+		"GET /v1/restores", "GET /v1/restores/{jobId}", "GET /v1/verifications/{verificationId}", "POST /v1/sql",
 	}
 	var got []string
 	for id, r := range s.resources("AWS::ApiGatewayV2::Route") {
@@ -779,7 +789,7 @@ func TestFullConfiguration(t *testing.T) {
 	readsSource := []string{stack.FnAPI, stack.FnParse, stack.FnSnapshot, stack.FnUpload}
 	inVPC := append(slices.Clone(readsSource), restoreFunctions...)
 	withKey := []string{stack.FnAPI, stack.FnSnapshot, stack.FnUpload, stack.FnFinalize,
-		stack.FnRestoreParse, stack.FnRestorePrepare, stack.FnRestoreLoad, stack.FnSweep}
+		stack.FnRestoreParse, stack.FnRestorePrepare, stack.FnRestoreLoad, stack.FnSweep, stack.FnVerify}
 
 	for _, name := range stack.FunctionNames {
 		t.Run(name, func(t *testing.T) {
