@@ -18,6 +18,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -33,23 +35,34 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/srbackup/srbackup/localstack/iam"
 	"github.com/srbackup/srbackup/shared/awsconf"
 	"github.com/srbackup/srbackup/shared/jobstore"
 )
 
 // Account and region of every local ARN.
 const (
-	Region  = "us-east-1"
-	Account = "123456789012"
+	Region  = iam.Region
+	Account = iam.Account
 )
 
 // Options configure a local stack. The zero value starts S3, DynamoDB and the
 // Lambda server with the default table and bucket.
 type Options struct {
 	// Handlers builds the Lambda functions to serve, keyed by function name.
-	// It runs after the process environment points at the stack, so handlers
-	// can load their AWS configuration as they would in Lambda.
-	Handlers func(ctx context.Context) (map[string]any, error)
+	// It runs after the process environment points at the stack; envOf
+	// returns a function's environment, which holds its own credentials as
+	// Lambda's does (Stack.FunctionEnv).
+	Handlers func(ctx context.Context, envOf func(function string) func(string) string) (map[string]any, error)
+
+	// IAM makes every service authorize every request against the signer's
+	// role, as AWS does: each function signs with its own access key
+	// (FunctionEnv), each state machine with its role's, and the policies
+	// are the CDK stack's (package iam). The operator's key (the process
+	// environment's) may do anything. Policies replaces the embedded
+	// policies, e.g. to take a grant away in a test.
+	IAM      bool
+	Policies *iam.Policies
 
 	// StepFunctions starts the Step Functions server (needs node and
 	// `make tools`). StateMachines maps names to ASL files (relative to the
@@ -88,6 +101,8 @@ type Stack struct {
 	// StateMachineARNs maps the names in Options.StateMachines to their ARNs.
 	StateMachineARNs map[string]string
 	Lambda           *LambdaServer
+	// IAM authorizes requests when Options.IAM is set; nil otherwise.
+	IAM *iam.Authorizer
 
 	root    string
 	env     map[string]string
@@ -114,17 +129,36 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			s.Close()
 		}
 	}()
+	if opts.IAM {
+		if s.Table != iam.Table || s.Bucket != iam.Bucket {
+			return nil, fmt.Errorf("IAM: the policies name table %s and bucket %s, not %s and %s", iam.Table, iam.Bucket, s.Table, s.Bucket)
+		}
+		p := opts.Policies
+		if p == nil {
+			if p, err = iam.Embedded(); err != nil {
+				return nil, err
+			}
+		}
+		s.IAM = iam.NewAuthorizer(p)
+	}
+	// guard authorizes a service's requests when IAM is on.
+	guard := func(h http.Handler, describe func(*http.Request) (request, error), deny func(http.ResponseWriter, *http.Request, error)) http.Handler {
+		if s.IAM == nil {
+			return h
+		}
+		return authorize(s.IAM, h, describe, deny)
+	}
 	var s3h http.Handler = s3Patch{gofakes3.New(s3mem.New()).Server()}
 	if opts.S3Middleware != nil {
 		s3h = opts.S3Middleware(s3h)
 	}
-	if s.S3URL, err = s.serve(s3h); err != nil {
+	if s.S3URL, err = s.serve(guard(s3h, describeS3, denyS3)); err != nil {
 		return nil, err
 	}
-	if s.DynamoDBURL, err = s.serve(newDynamoDB(Region, Account)); err != nil {
+	if s.DynamoDBURL, err = s.serve(guard(newDynamoDB(Region, Account), describeDynamoDB, denyDynamoDB)); err != nil {
 		return nil, err
 	}
-	if s.LambdaURL, err = s.serve(s.Lambda); err != nil {
+	if s.LambdaURL, err = s.serve(guard(s.Lambda, describeLambda, denyLambda)); err != nil {
 		return nil, err
 	}
 	for name := range opts.StateMachines {
@@ -132,8 +166,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.env = map[string]string{
 		"AWS_REGION":                       Region,
-		"AWS_ACCESS_KEY_ID":                "local",
-		"AWS_SECRET_ACCESS_KEY":            "local",
+		"AWS_ACCESS_KEY_ID":                iam.AdminAccessKey,
+		"AWS_SECRET_ACCESS_KEY":            iam.Secret,
 		"AWS_SESSION_TOKEN":                "",
 		"AWS_PROFILE":                      "",
 		"AWS_CONFIG_FILE":                  os.DevNull,
@@ -165,16 +199,29 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			env = append(env, fmt.Sprintf("SFN_RETRY_MS=%d", opts.RetryInterval.Milliseconds()))
 		}
 		env = append(env, "SFN_STATUS_CHANGE_FUNCTIONS="+strings.Join(opts.StatusChangeFunctions, ","))
+		// Each state machine calls Lambda with its role's key, the
+		// EventBridge rules as their service principal.
+		env = append(env, "SFN_ROLE_KEY_PREFIX="+iam.AccessKey(""), "SFN_EVENTS_ACCESS_KEY="+iam.ServiceAccessKey("events.amazonaws.com"))
 		if s.sfn, err = startStepFunctions(ctx, s.root, env, log); err != nil {
 			return nil, err
 		}
 		s.StepFunctionsURL = s.sfn.url
+		if s.IAM != nil {
+			// The Node server sits behind an authorizing proxy.
+			target, err := url.Parse(s.sfn.url)
+			if err != nil {
+				return nil, err
+			}
+			if s.StepFunctionsURL, err = s.serve(guard(httputil.NewSingleHostReverseProxy(target), describeStepFunctions, denyStepFunctions)); err != nil {
+				return nil, err
+			}
+		}
 		s.env["AWS_ENDPOINT_URL_SFN"] = s.StepFunctionsURL
 	}
 	s.setProcessEnv()
 
 	if opts.Handlers != nil {
-		handlers, err := opts.Handlers(ctx)
+		handlers, err := opts.Handlers(ctx, s.FunctionEnv)
 		if err != nil {
 			return nil, fmt.Errorf("build lambda handlers: %w", err)
 		}
@@ -189,8 +236,26 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 }
 
 // StateMachineARN is the local ARN of the state machine name.
-func StateMachineARN(name string) string {
-	return fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", Region, Account, name)
+func StateMachineARN(name string) string { return iam.StateMachineARN(name) }
+
+// FunctionEnv returns the environment of function name: the process
+// environment, the stack's, and the function's own credentials, which sign
+// as its role (iam.AccessKey).
+func (s *Stack) FunctionEnv(name string) func(string) string {
+	return func(k string) string {
+		switch k {
+		case "AWS_ACCESS_KEY_ID":
+			return iam.AccessKey(name)
+		case "AWS_SECRET_ACCESS_KEY":
+			return iam.Secret
+		case "AWS_SESSION_TOKEN":
+			return ""
+		}
+		if v, ok := s.env[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
 }
 
 // Env returns the environment that points an AWS SDK at the stack.
@@ -297,7 +362,7 @@ func (s *Stack) provision(ctx context.Context, machines map[string]string) error
 		if _, err := client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
 			Name:       aws.String(name),
 			Definition: aws.String(def),
-			RoleArn:    aws.String(fmt.Sprintf("arn:aws:iam::%s:role/%s-state-machine", Account, name)),
+			RoleArn:    aws.String(iam.RoleARN(iam.StateMachineRole(name))),
 		}); err != nil {
 			return fmt.Errorf("create state machine %s: %w", name, err)
 		}

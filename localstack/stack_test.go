@@ -43,8 +43,8 @@ type itemInput struct {
 // acceptanceHandlers are small functions that use S3 and DynamoDB the way the
 // srbackup functions do: clients from the default config, conditional writes
 // and a transaction.
-func acceptanceHandlers(st **localstack.Stack, attempts map[int]int, mu *sync.Mutex) func(ctx context.Context) (map[string]any, error) {
-	return func(ctx context.Context) (map[string]any, error) {
+func acceptanceHandlers(st **localstack.Stack, attempts map[int]int, mu *sync.Mutex) func(ctx context.Context, _ func(string) func(string) string) (map[string]any, error) {
+	return func(ctx context.Context, _ func(string) func(string) string) (map[string]any, error) {
 		cfg, err := awsconf.Load(ctx)
 		if err != nil {
 			return nil, err
@@ -253,7 +253,7 @@ func TestStatusChangeEvent(t *testing.T) {
 	ctx := context.Background()
 	events := make(chan map[string]any, 4)
 	st := localtest.StartForTest(t, localstack.Options{
-		Handlers: func(context.Context) (map[string]any, error) {
+		Handlers: func(context.Context, func(string) func(string) string) (map[string]any, error) {
 			return map[string]any{"onchange": func(_ context.Context, ev map[string]any) error { events <- ev; return nil }}, nil
 		},
 		StepFunctions:         true,

@@ -79,7 +79,7 @@ func localUp(ctx context.Context, addr string, size int64, std stdio, ready func
 		return fmt.Errorf("local stack: %w", err)
 	}
 	defer st.Close()
-	srv, err := app.NewAPIServer(ctx, os.Getenv, log.With("function", "api"))
+	srv, err := app.NewAPIServer(ctx, st.FunctionEnv("api"), log.With("function", "api"))
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,8 @@ type rateMeter struct {
 
 const barWidth = 30
 
-// line formats one progress line: state, bar, shards, bytes, rate, ETA.
+// line formats one progress line: state, bar, shards, bytes and rows read
+// (of totals corrected as shards are read), rate, ETA.
 func (m *rateMeter) line(j api.Job, now time.Time) string {
 	p := j.Progress
 	if m.start.IsZero() {
@@ -99,6 +100,9 @@ func (m *rateMeter) line(j api.Job, now time.Time) string {
 	}
 	s := fmt.Sprintf("%-15s [%s] %3.0f%%  %d/%d %s  %s/%s", j.State, bar, frac*100,
 		p.ShardsDone, p.ShardsTotal, unit, humanBytes(p.BytesDone), humanBytes(p.BytesTotal))
+	if !j.Restore {
+		s += fmt.Sprintf("  %d/%d rows", p.RowsDone, p.RowsTotal)
+	}
 	if el := now.Sub(m.start).Seconds(); el >= 1 && p.BytesDone > m.startBytes {
 		rate := float64(p.BytesDone-m.startBytes) / el
 		s += fmt.Sprintf("  %s/s", humanBytes(int64(rate)))

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"archive/zip"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -82,10 +83,25 @@ type functionSpec struct {
 	bucketActions []string
 	// objectActions apply to repository objects (RepositoryKeyPattern).
 	objectActions []string
-	// snapshotObjectActions apply to snapshot objects only
-	// (SnapshotKeyPattern): DROP SNAPSHOT's and the sweep's deletes.
-	snapshotObjectActions []string
+	// keyActions apply to one kind of repository object only.
+	keyActions []keyGrant
 }
+
+// keyGrant allows actions on the repository objects whose keys match keys
+// (a pattern within a repository: RepositoryKeyPattern + keys).
+type keyGrant struct {
+	keys    string
+	actions []string
+}
+
+// Kinds of repository objects, as key patterns within a repository.
+const (
+	PlanKeys    = "/__ss_*/__plan_*"       // a job's shard plan, deleted on commit or cleanup
+	ContentKeys = "/__ss_*/__ss_content/*" // data files
+	// SnapshotKeys is every object of every snapshot, never __repo_info:
+	// what DROP SNAPSHOT and the sweep delete, and what verify reads.
+	SnapshotKeys = "/__ss_*"
+)
 
 func functionSpecs(cfg Config) []functionSpec {
 	return []functionSpec{{
@@ -99,7 +115,7 @@ func functionSpecs(cfg Config) []functionSpec {
 		bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
 		objectActions: []string{"s3:GetObject", "s3:PutObject"},
 		// DROP SNAPSHOT: snapshot objects only, never __repo_info.
-		snapshotObjectActions: []string{"s3:DeleteObject", "s3:AbortMultipartUpload"},
+		keyActions: []keyGrant{{keys: SnapshotKeys, actions: []string{"s3:DeleteObject", "s3:AbortMultipartUpload"}}},
 	}, {
 		name:         FnParse,
 		description:  "srbackup Parse step: parses and validates a statement into a job spec",
@@ -115,12 +131,13 @@ func functionSpecs(cfg Config) []functionSpec {
 		tableActions:  []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
 		bucketActions: []string{"s3:ListBucket"},
 	}, {
-		name:          FnSnapshot,
-		description:   "srbackup SnapshotShard step: freezes the object list, reads DDL and plans shards",
-		memoryMB:      1024,
-		timeout:       15 * time.Minute, // planning tens of thousands of partitions takes minutes
-		readsSource:   true,
-		tableActions:  []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},
+		name:        FnSnapshot,
+		description: "srbackup SnapshotShard step: freezes the object list, reads DDL and plans shards",
+		memoryMB:    1024,
+		timeout:     15 * time.Minute, // planning tens of thousands of partitions takes minutes
+		readsSource: true,
+		// PutItem: the point-in-time rendezvous item (JOB#<id> / PIT).
+		tableActions:  []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		objectActions: []string{"s3:PutObject"},
 	}, {
 		name:         FnUpload,
@@ -131,6 +148,13 @@ func functionSpecs(cfg Config) []functionSpec {
 		tableActions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		// CreateMultipartUpload, UploadPart and CompleteMultipartUpload are authorized by s3:PutObject.
 		objectActions: []string{"s3:PutObject", "s3:AbortMultipartUpload"},
+		keyActions: []keyGrant{
+			// It reads its shard plan, and deletes a data file it wrote
+			// for a job cancelled meanwhile (cleanup may have run already);
+			// it cannot delete a manifest, a plan or another kind of file.
+			{keys: PlanKeys, actions: []string{"s3:GetObject"}},
+			{keys: ContentKeys, actions: []string{"s3:DeleteObject"}},
+		},
 	}, {
 		name:          FnFinalize,
 		description:   "srbackup Finalize step: writes the snapshot meta and info files, marks the job FINISHED, releases the lock",
@@ -138,7 +162,9 @@ func functionSpecs(cfg Config) []functionSpec {
 		timeout:       5 * time.Minute,
 		tableActions:  []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		bucketActions: []string{"s3:ListBucket"},
-		objectActions: []string{"s3:GetObject", "s3:PutObject"},
+		// DeleteObject: the plan on commit, and the commit itself when a
+		// cancel raced it.
+		objectActions: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
 	}, {
 		name:          FnCleanup,
 		description:   "srbackup Cleanup step: cancels a failed, timed-out or cancelled job, releases the lock, removes partial files",
@@ -146,7 +172,8 @@ func functionSpecs(cfg Config) []functionSpec {
 		timeout:       15 * time.Minute,
 		tableActions:  []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
-		objectActions: []string{"s3:DeleteObject", "s3:AbortMultipartUpload"},
+		// GetObject: whether a __meta or __info is the failed job's own.
+		objectActions: []string{"s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"},
 	},
 		// RESTORE keeps no files in S3: its functions read the repository and
 		// never write or delete there. Each one's table access mirrors its
@@ -205,16 +232,16 @@ func functionSpecs(cfg Config) []functionSpec {
 			tableActions:  []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 			bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
 			// Snapshot objects only: it can neither write nor touch __repo_info.
-			snapshotObjectActions: []string{"s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"},
+			keyActions: []keyGrant{{keys: SnapshotKeys, actions: []string{"s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}}},
 		}, {
 			name:        FnVerify,
 			description: "srbackup ADMIN VERIFY SNAPSHOT: checks a snapshot run against its manifest and records the rows",
 			memoryMB:    512,
 			timeout:     15 * time.Minute,
 			// Its own verification items only; it reads snapshots and writes nothing in S3.
-			tableActions:          []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
-			bucketActions:         []string{"s3:ListBucket"},
-			snapshotObjectActions: []string{"s3:GetObject"},
+			tableActions:  []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+			bucketActions: []string{"s3:ListBucket"},
+			keyActions:    []keyGrant{{keys: SnapshotKeys, actions: []string{"s3:GetObject"}}},
 		}}
 }
 
@@ -288,38 +315,33 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 		}
 		role.AddToPolicy(policy(spec.bucketActions, resources...))
 	}
+	grants := spec.keyActions
 	if len(spec.objectActions) > 0 {
-		var resources []*string
-		for _, b := range env.buckets {
-			resources = append(resources, b.ArnForObjects(jsii.String(RepositoryKeyPattern)))
-		}
-		role.AddToPolicy(policy(spec.objectActions, resources...))
-		if env.key != nil {
-			// What S3 asks of KMS on the caller's behalf: GenerateDataKey for
-			// a PUT, Decrypt for a GET and for each part of a multipart upload.
-			// (The CDK's GrantEncryptDecrypt adds ReEncrypt* and
-			// GenerateDataKey*, which S3 never uses.)
-			var kms []string
-			if slices.Contains(spec.objectActions, "s3:PutObject") {
-				kms = append(kms, "kms:GenerateDataKey")
-			}
-			if slices.Contains(spec.objectActions, "s3:PutObject") || slices.Contains(spec.objectActions, "s3:GetObject") {
-				kms = append(kms, "kms:Decrypt")
-			}
-			if len(kms) > 0 {
-				role.AddToPolicy(policy(kms, env.key.KeyArn()))
-			}
-		}
+		grants = append([]keyGrant{{actions: spec.objectActions}}, grants...)
 	}
-
-	if len(spec.snapshotObjectActions) > 0 {
+	var objectActions []string
+	for _, g := range grants {
 		var resources []*string
 		for _, b := range env.buckets {
-			resources = append(resources, b.ArnForObjects(jsii.String(SnapshotKeyPattern)))
+			resources = append(resources, b.ArnForObjects(jsii.String(RepositoryKeyPattern+g.keys)))
 		}
-		role.AddToPolicy(policy(spec.snapshotObjectActions, resources...))
-		if env.key != nil && slices.Contains(spec.snapshotObjectActions, "s3:GetObject") && !slices.Contains(spec.objectActions, "s3:GetObject") {
-			role.AddToPolicy(policy([]string{"kms:Decrypt"}, env.key.KeyArn()))
+		role.AddToPolicy(policy(g.actions, resources...))
+		objectActions = append(objectActions, g.actions...)
+	}
+	if env.key != nil && len(objectActions) > 0 {
+		// What S3 asks of KMS on the caller's behalf: GenerateDataKey for
+		// a PUT, Decrypt for a GET and for each part of a multipart upload.
+		// (The CDK's GrantEncryptDecrypt adds ReEncrypt* and
+		// GenerateDataKey*, which S3 never uses.)
+		var kms []string
+		if slices.Contains(objectActions, "s3:PutObject") {
+			kms = append(kms, "kms:GenerateDataKey")
+		}
+		if slices.Contains(objectActions, "s3:PutObject") || slices.Contains(objectActions, "s3:GetObject") {
+			kms = append(kms, "kms:Decrypt")
+		}
+		if len(kms) > 0 {
+			role.AddToPolicy(policy(kms, env.key.KeyArn()))
 		}
 	}
 
@@ -398,3 +420,34 @@ func isTableWrite(action string) bool {
 
 // retention converts days (validated by Config.Validate) to the CDK enum.
 func retention(days int) awslogs.RetentionDays { return retentionDays[days] }
+
+// WritePlaceholderBundles writes a <name>.zip for every function, holding a
+// stand-in bootstrap: a template records only an asset's hash, not what the
+// binary does, so tests and the local policy generator synthesize without
+// `make build`.
+func WritePlaceholderBundles(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range FunctionNames {
+		f, err := os.Create(bundlePath(dir, name))
+		if err != nil {
+			return err
+		}
+		zw := zip.NewWriter(f)
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, ExternalAttrs: 0o755 << 16})
+		if err == nil {
+			_, err = fmt.Fprintf(w, "#!/bin/sh\necho placeholder for %s\n", name)
+		}
+		if err == nil {
+			err = zw.Close()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

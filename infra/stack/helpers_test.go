@@ -1,7 +1,6 @@
 package stack_test
 
 import (
-	"archive/zip"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -63,7 +62,7 @@ func run(m *testing.M) (int, error) {
 		}
 	}()
 	zipDir = filepath.Join(outRoot, "lambda")
-	if err := writePlaceholderZips(zipDir); err != nil {
+	if err := stack.WritePlaceholderBundles(zipDir); err != nil {
 		return 0, err
 	}
 	b, err := os.ReadFile(filepath.Join(repoRoot, "cdk.json"))
@@ -81,35 +80,6 @@ func run(m *testing.M) (int, error) {
 	return m.Run(), nil
 }
 
-// writePlaceholderZips writes <fn>.zip files holding a stand-in bootstrap:
-// the template only records the asset hash, not what the binary does.
-func writePlaceholderZips(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, name := range stack.FunctionNames {
-		f, err := os.Create(filepath.Join(dir, name+".zip"))
-		if err != nil {
-			return err
-		}
-		zw := zip.NewWriter(f)
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, ExternalAttrs: 0o755 << 16})
-		if err == nil {
-			_, err = fmt.Fprintf(w, "#!/bin/sh\necho placeholder for %s\n", name)
-		}
-		if err == nil {
-			err = zw.Close()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // synthesized is one synthesized template.
 type synthesized struct {
 	name   string
@@ -120,6 +90,7 @@ type synthesized struct {
 	messages []message
 	// paths maps logical ids to construct paths.
 	paths map[string]string
+	stack *stack.Stack
 }
 
 // newApp returns an app with cdk.json's context, the placeholder zips and overrides.
@@ -166,7 +137,7 @@ func synth(name string, overrides map[string]any) (*synthesized, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &synthesized{name: name, path: path}
+	s := &synthesized{name: name, path: path, stack: st}
 	if err := json.Unmarshal(b, &s.json); err != nil {
 		return nil, err
 	}

@@ -53,8 +53,7 @@ const (
 // Finding patterns (cdk-nag's "appliesTo"): regular expressions over the
 // finding id, so they do not depend on logical ids.
 var (
-	repositoryKeysFinding = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.+\/\*__srbackup_repository_\*$/`)}
-	snapshotKeysFinding   = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.+\/\*__srbackup_repository_\*\/__ss_\*$/`)}
+	repositoryKeysFinding = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.+\/\*__srbackup_repository_\*(\/__ss_\*\/__plan_\*|\/__ss_\*\/__ss_content\/\*|\/__ss_\*)?$/`)}
 	executionsFinding     = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.+:\*$/`)}
 	apiRouteFinding       = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<HttpApi[0-9A-F]{8}>\/\$default\/(GET|POST|DELETE)\/v1\/[a-z]+\/\*(\/[a-z]+)?$/`)}
 )
@@ -76,15 +75,8 @@ func iam5(reason string, appliesTo ...any) *cdknag.NagPackSuppression {
 func suppressFindings(st awscdk.Stack, cfg Config, res suppressible) {
 	for _, spec := range functionSpecs(cfg) {
 		policy := constructID(spec.name) + "Role/DefaultPolicy/Resource"
-		var keys []any
-		if len(spec.objectActions) > 0 {
-			keys = append(keys, repositoryKeysFinding)
-		}
-		if len(spec.snapshotObjectActions) > 0 {
-			keys = append(keys, snapshotKeysFinding)
-		}
-		if len(keys) > 0 {
-			suppress(st, policy, iam5(reasonRepositoryKeys, keys...))
+		if len(spec.objectActions) > 0 || len(spec.keyActions) > 0 {
+			suppress(st, policy, iam5(reasonRepositoryKeys, repositoryKeysFinding))
 		}
 		if spec.name == FnAPI {
 			suppress(st, policy, iam5(reasonExecutions, executionsFinding))

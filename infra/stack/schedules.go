@@ -42,9 +42,9 @@ func newSchedules(scope constructs.Construct, cfg Config, sm awsstepfunctions.IS
 // default), unless it is "off". It is an L1 schedule with a role of its own
 // that may invoke exactly the sweep function (the L2 Lambda target also
 // grants <function>:*, every version and alias).
-func newSweepSchedule(scope constructs.Construct, cfg Config, sweep awslambda.IFunction) {
+func newSweepSchedule(scope constructs.Construct, cfg Config, sweep awslambda.IFunction) awsiam.IRole {
 	if cfg.SweepSchedule == "off" {
-		return
+		return nil
 	}
 	role := awsiam.NewRole(scope, jsii.String("SweepScheduleRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), nil),
@@ -63,4 +63,5 @@ func newSweepSchedule(scope constructs.Construct, cfg Config, sweep awslambda.IF
 			RetryPolicy: &awsscheduler.CfnSchedule_RetryPolicyProperty{MaximumRetryAttempts: jsii.Number(0)}, // the next run retries
 		},
 	})
+	return role
 }

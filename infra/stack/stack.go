@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -31,6 +32,11 @@ type Stack struct {
 	Functions           map[string]awslambda.Function
 	StateMachine        awsstepfunctions.StateMachine // BACKUP
 	RestoreStateMachine awsstepfunctions.StateMachine
+	Table               awsdynamodb.Table
+	Bucket              awss3.IBucket // the repository bucket, created or imported
+	// SweepScheduleRole is the role the sweep's schedule invokes it with
+	// (nil with srbackup:sweepSchedule=off).
+	SweepScheduleRole awsiam.IRole
 }
 
 // New adds the srbackup stack to scope. It fails, rather than panics, when a
@@ -70,6 +76,7 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 		return nil, err
 	}
 	bucket, accessLogs := newRepositoryBucket(st, cfg, key)
+	s.Table, s.Bucket = table, bucket
 	buckets := []awss3.IBucket{bucket}
 	for i, name := range cfg.RepositoryBuckets {
 		buckets = append(buckets, awss3.Bucket_FromBucketName(st, jsii.String(fmt.Sprintf("RepositoryBucket%d", i+1)), jsii.String(name)))
@@ -112,7 +119,7 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 		s.Functions[FnAPI].AddEnvironment(jsii.String(EnvAdmins), jsii.String(strings.Join(cfg.Admins, ",")), nil)
 	}
 	newSchedules(st, cfg, sm)
-	newSweepSchedule(st, cfg, s.Functions[FnSweep])
+	s.SweepScheduleRole = newSweepSchedule(st, cfg, s.Functions[FnSweep])
 	// ADMIN VERIFY SNAPSHOT: the API invokes the verify function (exactly it).
 	s.Functions[FnAPI].AddEnvironment(jsii.String(EnvVerifyFunction), s.Functions[FnVerify].FunctionArn(), nil)
 	s.Functions[FnAPI].AddToRolePolicy(policy([]string{"lambda:InvokeFunction"}, s.Functions[FnVerify].FunctionArn()))

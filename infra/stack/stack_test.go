@@ -96,29 +96,30 @@ var expectedFunctions = map[string]functionExpectation{
 	stack.FnSnapshot: {
 		memory: 1024, timeout: 900,
 		env:       []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn},
-		allowed:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:PutObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+		allowed:   []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "s3:PutObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
 		forbidden: []string{"dynamodb:DeleteItem", "s3:DeleteObject"},
 	},
 	stack.FnUpload: {
 		memory: stack.DefaultUploadMemoryMB, timeout: 900,
 		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn},
 		allowed: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-			"s3:AbortMultipartUpload", "s3:PutObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
-		// It must not be able to delete the lock, nor anything in S3.
-		forbidden: []string{"dynamodb:DeleteItem", "s3:DeleteObject", "s3:DeleteObjectVersion", "dynamodb:BatchWriteItem"},
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+		// It must not be able to delete the lock, nor anything in S3 but
+		// data files (TestUploadKeyScopes), nor versions.
+		forbidden: []string{"dynamodb:DeleteItem", "s3:DeleteObjectVersion", "dynamodb:BatchWriteItem"},
 	},
 	stack.FnFinalize: {
 		memory: 512, timeout: 300,
 		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays},
 		allowed: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
-			"s3:GetObject", "s3:ListBucket", "s3:PutObject"},
-		forbidden: []string{"secretsmanager:GetSecretValue", "s3:DeleteObject"},
+			"s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"},
+		forbidden: []string{"secretsmanager:GetSecretValue", "s3:DeleteObjectVersion"},
 	},
 	stack.FnCleanup: {
 		memory: 512, timeout: 900,
 		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays},
 		allowed: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
-			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListBucket", "s3:ListBucketMultipartUploads",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads",
 			"states:DescribeExecution"},
 		forbidden: []string{"secretsmanager:GetSecretValue", "s3:PutObject", "states:StartExecution"},
 	},
@@ -323,8 +324,24 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 			}
 			checkResources("secretsmanager:", "${"+secretID+"}")
 			checkResources("s3:ListBucket", "${"+bucketID+".Arn}")
+			objects := "${" + bucketID + ".Arn}/" + stack.RepositoryKeyPattern
 			for _, a := range []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"} {
-				checkResources(a, "${"+bucketID+".Arn}/"+stack.RepositoryKeyPattern, "${"+bucketID+".Arn}/"+stack.SnapshotKeyPattern)
+				if name == stack.FnUpload && (a == "s3:GetObject" || a == "s3:DeleteObject") {
+					continue // one kind of key each, below
+				}
+				if snapshotOnly[name] {
+					continue // snapshot objects only, below
+				}
+				checkResources(a, objects)
+			}
+			if name == stack.FnUpload {
+				// Upload reads plans only and deletes data files only.
+				if got := resourcesFor(stmts, "s3:GetObject"); !slices.Equal(got, []string{objects + stack.PlanKeys}) {
+					t.Errorf("s3:GetObject on %v, want plan files only", got)
+				}
+				if got := resourcesFor(stmts, "s3:DeleteObject"); !slices.Equal(got, []string{objects + stack.ContentKeys}) {
+					t.Errorf("s3:DeleteObject on %v, want data files only", got)
+				}
 			}
 			if snapshotOnly[name] {
 				for _, a := range []string{"s3:DeleteObject", "s3:AbortMultipartUpload"} {
@@ -332,6 +349,9 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 				}
 				if name == stack.FnSweep || name == stack.FnVerify {
 					checkResources("s3:GetObject", "${"+bucketID+".Arn}/"+stack.SnapshotKeyPattern)
+				} else {
+					checkResources("s3:GetObject", objects)
+					checkResources("s3:PutObject", objects)
 				}
 			}
 			checkResources("states:StartExecution", "${"+smID+"}", "${"+restoreID+"}")
@@ -788,7 +808,7 @@ func TestFullConfiguration(t *testing.T) {
 	key := full.overrides[stack.CtxKMSKeyArn].(string)
 	readsSource := []string{stack.FnAPI, stack.FnParse, stack.FnSnapshot, stack.FnUpload}
 	inVPC := append(slices.Clone(readsSource), restoreFunctions...)
-	withKey := []string{stack.FnAPI, stack.FnSnapshot, stack.FnUpload, stack.FnFinalize,
+	withKey := []string{stack.FnAPI, stack.FnSnapshot, stack.FnUpload, stack.FnFinalize, stack.FnCleanup,
 		stack.FnRestoreParse, stack.FnRestorePrepare, stack.FnRestoreLoad, stack.FnSweep, stack.FnVerify}
 
 	for _, name := range stack.FunctionNames {

@@ -22,7 +22,7 @@ const RepositoryKeyPattern = "*__srbackup_repository_*"
 // SnapshotKeyPattern matches the keys of snapshots only (__ss_<label>/…),
 // never a repository's __repo_info: what DROP SNAPSHOT and the expiry sweep
 // may delete.
-const SnapshotKeyPattern = RepositoryKeyPattern + "/__ss_*"
+const SnapshotKeyPattern = RepositoryKeyPattern + SnapshotKeys
 
 // newTable declares the job table from jobstore.CreateTableInput, so the code
 // and the stack cannot disagree on keys or indexes.

@@ -107,8 +107,9 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 }
 
 // StackOptions are the local stack options of a complete srbackup: every
-// pipeline function served from shared/app, the real backup state machine,
-// and cleanup on failed, aborted and timed-out executions, as deployed.
+// pipeline function served from shared/app under its own IAM role, the real
+// backup and restore state machines, and cleanup on failed, aborted and
+// timed-out executions, as deployed.
 // env is the functions' extra environment (SRBACKUP_SOURCE_DSN, …).
 func StackOptions(env map[string]string, log *slog.Logger) localstack.Options {
 	full := map[string]string{"SRBACKUP_VERIFY_FUNCTION": "verify"} // the local Lambda serves it by name
@@ -117,7 +118,12 @@ func StackOptions(env map[string]string, log *slog.Logger) localstack.Options {
 	}
 	env = full
 	return localstack.Options{
-		Handlers:              func(ctx context.Context) (map[string]any, error) { return app.Local(ctx, os.Getenv, log) },
+		Handlers: func(ctx context.Context, envOf func(string) func(string) string) (map[string]any, error) {
+			return app.Local(ctx, envOf, log)
+		},
+		// Every function and state machine acts with its own role's
+		// policies, as deployed, so the tests and the demo prove them.
+		IAM:                   true,
 		StepFunctions:         true,
 		StateMachines:         map[string]string{"backup": "statemachine/backup.asl.json", "restore": "statemachine/restore.asl.json"},
 		StatusChangeFunctions: []string{"backup=cleanup", "restore=restorecleanup"},

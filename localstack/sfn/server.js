@@ -31,6 +31,21 @@ const STATUS_TARGETS = (process.env.SFN_STATUS_CHANGE_FUNCTIONS || '').split(','
   .map((t) => (t.includes('=') ? { machine: t.split('=')[0], fn: t.split('=')[1] } : { machine: null, fn: t }));
 const EVENT_STATUSES = new Set(['ABORTED', 'FAILED', 'TIMED_OUT']);
 const lambda = new LambdaClient({ region: REGION, maxAttempts: 1 });
+// With SFN_ROLE_KEY_PREFIX, a state machine calls Lambda as its role: the access key is the prefix
+// and the role's name (the local stack's IAM maps it to the role's policies). The EventBridge rules
+// call as their service principal, with SFN_EVENTS_ACCESS_KEY.
+const clientAs = (accessKeyId) => new LambdaClient({
+  region: REGION, maxAttempts: 1,
+  credentials: { accessKeyId, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY || 'local' },
+});
+const roleClients = new Map();
+function lambdaFor(roleArn) {
+  const prefix = process.env.SFN_ROLE_KEY_PREFIX;
+  if (!prefix || !roleArn) return lambda;
+  if (!roleClients.has(roleArn)) roleClients.set(roleArn, clientAs(prefix + roleArn.split('/').pop()));
+  return roleClients.get(roleArn);
+}
+const events = process.env.SFN_EVENTS_ACCESS_KEY ? clientAs(process.env.SFN_EVENTS_ACCESS_KEY) : lambda;
 const machines = new Map(); // arn -> machine
 const executions = new Map(); // arn -> execution record
 const nowSeconds = () => Date.now() / 1000;
@@ -49,10 +64,10 @@ function walk(def, fn) {
   }
 }
 
-async function invokeLambda(functionName, payload, qualifier) {
+async function invokeLambda(client, functionName, payload, qualifier) {
   let out;
   try {
-    out = await lambda.send(new InvokeCommand({
+    out = await client.send(new InvokeCommand({
       FunctionName: functionName, Qualifier: qualifier, Payload: Buffer.from(JSON.stringify(payload ?? {})),
     }));
   } catch (e) {
@@ -71,7 +86,8 @@ async function invokeLambda(functionName, payload, qualifier) {
   return { out, payload: text === '' ? null : JSON.parse(text) };
 }
 
-function buildOverrides(def) {
+function buildOverrides(def, roleArn) {
+  const client = lambdaFor(roleArn);
   const taskResourceLocalHandlers = {};
   const retryIntervalOverrides = {};
   const waitTimeOverrides = {};
@@ -81,10 +97,10 @@ function buildOverrides(def) {
     if (st.Type !== 'Task') return;
     const resource = st.Resource || '';
     if (resource.startsWith('arn:aws:lambda:')) {
-      taskResourceLocalHandlers[name] = async (input) => (await invokeLambda(resource, input)).payload;
+      taskResourceLocalHandlers[name] = async (input) => (await invokeLambda(client, resource, input)).payload;
     } else if (resource === 'arn:aws:states:::lambda:invoke') {
       taskResourceLocalHandlers[name] = async (input) => {
-        const { out, payload } = await invokeLambda(input.FunctionName, input.Payload, input.Qualifier);
+        const { out, payload } = await invokeLambda(client, input.FunctionName, input.Payload, input.Qualifier);
         const status = out.StatusCode || 200;
         return {
           ExecutedVersion: out.ExecutedVersion || '$LATEST', Payload: payload, StatusCode: status,
@@ -96,14 +112,14 @@ function buildOverrides(def) {
   return { taskResourceLocalHandlers, retryIntervalOverrides, waitTimeOverrides };
 }
 
-function compile(definition) {
+function compile(definition, roleArn) {
   let def;
   try { def = JSON.parse(definition); } catch (e) {
     throw new ApiError('InvalidDefinition', `Invalid State Machine Definition: ${e.message}`);
   }
   try {
     const sm = new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } });
-    return { sm, overrides: buildOverrides(def) };
+    return { sm, overrides: buildOverrides(def, roleArn) };
   } catch (e) {
     throw new ApiError('InvalidDefinition', `Invalid State Machine Definition: ${e.message}`);
   }
@@ -149,7 +165,7 @@ function publishStatusChange(rec) {
   const machine = rec.stateMachineArn.split(':').pop();
   for (const { machine: only, fn } of STATUS_TARGETS) {
     if (only && only !== machine) continue;
-    lambda.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(event)) }))
+    events.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(event)) }))
       .catch((e) => console.error(`status-change target ${fn}: ${e.message}`));
   }
 }
@@ -213,7 +229,7 @@ const api = {
       if (old.definition === p.definition && old.roleArn === p.roleArn) return { stateMachineArn: arn, creationDate: old.created };
       throw new ApiError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
     }
-    const m = { name: p.name, arn, definition: p.definition, roleArn: p.roleArn, type: p.type || 'STANDARD', created: nowSeconds(), ...compile(p.definition) };
+    const m = { name: p.name, arn, definition: p.definition, roleArn: p.roleArn, type: p.type || 'STANDARD', created: nowSeconds(), ...compile(p.definition, p.roleArn) };
     machines.set(arn, m);
     return { stateMachineArn: arn, creationDate: m.created };
   },
@@ -223,7 +239,7 @@ const api = {
   },
   UpdateStateMachine(p) {
     const m = getMachine(p.stateMachineArn);
-    if (p.definition) Object.assign(m, compile(p.definition), { definition: p.definition });
+    if (p.definition) Object.assign(m, compile(p.definition, p.roleArn || m.roleArn), { definition: p.definition });
     if (p.roleArn) m.roleArn = p.roleArn;
     return { updateDate: nowSeconds() };
   },

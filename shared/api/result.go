@@ -63,18 +63,23 @@ type Job struct {
 	TimeoutSeconds       int64          `json:"timeoutSeconds"`
 	Progress             Progress       `json:"progress"`
 	TaskErrors           map[int]string `json:"taskErrors,omitempty"` // last error by shard number
+	Warnings             []string       `json:"warnings,omitempty"`
 	ExecutionARN         string         `json:"executionArn,omitempty"`
 	// Restore marks a RESTORE job shown in this shape by a client (never
 	// sent: the API shows RESTORE jobs as RestoreJob).
 	Restore bool `json:"-"`
 }
 
-// Progress counts a job's shards and their planned source bytes.
+// Progress counts a job's shards, and the bytes of values and rows read:
+// the totals are the plan's estimates, corrected by each shard's real size
+// once it is read.
 type Progress struct {
 	ShardsDone  int64 `json:"shardsDone"`
 	ShardsTotal int64 `json:"shardsTotal"`
 	BytesDone   int64 `json:"bytesDone"`
 	BytesTotal  int64 `json:"bytesTotal"`
+	RowsDone    int64 `json:"rowsDone"`
+	RowsTotal   int64 `json:"rowsTotal"`
 }
 
 // NewJob returns rec as the API shows it.
@@ -96,8 +101,10 @@ func NewJob(rec job.Record) *Job {
 		Progress: Progress{
 			ShardsDone: rec.ShardsDone, ShardsTotal: rec.ShardsTotal,
 			BytesDone: rec.BytesDone, BytesTotal: rec.BytesTotal,
+			RowsDone: rec.RowsDone, RowsTotal: rec.RowsTotal,
 		},
 		TaskErrors:   rec.TaskErrors,
+		Warnings:     rec.Warnings,
 		ExecutionARN: rec.ExecutionARN,
 	}
 	return j

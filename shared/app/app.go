@@ -178,7 +178,9 @@ func NewDeps(ctx context.Context, name string, getenv func(string) string, log *
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("function", name)
 	}
-	awsCfg, err := awsconf.Load(ctx)
+	// The function's own identity and region: from getenv, as the Lambda
+	// runtime sets them for its role.
+	awsCfg, err := awsconf.LoadFrom(ctx, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -380,12 +382,13 @@ func cleanupHandler(log *slog.Logger,
 	}
 }
 
-// Local serves every pipeline function in one process over shared clients:
-// the local stack and the demo use it.
-func Local(ctx context.Context, getenv func(string) string, log *slog.Logger) (map[string]any, error) {
+// Local serves every pipeline function in one process: the local stack and
+// the demo use it. envOf returns each function's environment, which carries
+// its own credentials, as a Lambda's does for its role.
+func Local(ctx context.Context, envOf func(function string) func(string) string, log *slog.Logger) (map[string]any, error) {
 	out := map[string]any{}
 	for _, name := range Functions {
-		d, err := NewDeps(ctx, name, getenv, log.With("function", name))
+		d, err := NewDeps(ctx, name, envOf(name), log.With("function", name))
 		if err != nil {
 			return nil, err
 		}

@@ -7,20 +7,39 @@ package awsconf
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
-// Load returns the default SDK configuration with a retryer suited to
+// Load is LoadFrom(ctx, os.Getenv).
+func Load(ctx context.Context) (aws.Config, error) { return LoadFrom(ctx, os.Getenv) }
+
+// LoadFrom returns the default SDK configuration with a retryer suited to
 // S3 SlowDown and DynamoDB throttling: StarRocks users report backups failing
 // on un-retried 503s (StarRocks issue #39917), so allow more attempts than the
 // SDK default of 3.
-func Load(ctx context.Context) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+//
+// The region and the credentials come from getenv (AWS_REGION,
+// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) when it sets
+// them, as the Lambda runtime does for a function's role; else from the
+// SDK's default chain. So functions with different identities can run in one
+// process, each with its own getenv.
+func LoadFrom(ctx context.Context, getenv func(string) string) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRetryer(func() aws.Retryer {
 		return retry.AddWithMaxAttempts(retry.NewStandard(), 8)
-	}))
+	})}
+	if r := getenv("AWS_REGION"); r != "" {
+		opts = append(opts, config.WithRegion(r))
+	}
+	if id := getenv("AWS_ACCESS_KEY_ID"); id != "" {
+		opts = append(opts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(id, getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}

@@ -138,7 +138,7 @@ func TestShowBackupRow(t *testing.T) {
 	r.ShardsTotal, r.ShardsDone, r.BytesTotal, r.BytesDone = 10, 3, 4096, 1024
 	r.TaskErrors = map[int]string{7: "connection reset", 2: "deadlock"}
 	got = deref(r.ShowBackupRow())
-	if got[6] != "2025-03-04 04:06:09" || got[9] != "7" || got[10] != "[shards: 3/10], [bytes: 1024/4096]" ||
+	if got[6] != "2025-03-04 04:06:09" || got[9] != "7" || got[10] != "[shards: 3/10], [bytes: 1024/4096], [rows: 0/0]" ||
 		got[11] != "[2: deadlock], [7: connection reset]" {
 		t.Errorf("uploading row: %q", got)
 	}

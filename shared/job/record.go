@@ -27,8 +27,19 @@ type Record struct {
 
 	ShardsDone  int64 `json:"shards_done"`
 	ShardsTotal int64 `json:"shards_total"`
-	BytesDone   int64 `json:"bytes_done"`  // source bytes (planned estimate) of the shards done
-	BytesTotal  int64 `json:"bytes_total"` // source bytes (planned estimate) of all shards
+	// BytesDone and RowsDone count what was read: the bytes of the values
+	// and the rows of the shards (and pieces of shards) uploaded. For a
+	// BACKUP, BytesTotal and RowsTotal start as the plan's estimates and
+	// are corrected by the real size of each shard once it is read, so
+	// they equal the done counters when the job finishes. (For a RESTORE
+	// the bytes are file bytes.)
+	BytesDone  int64 `json:"bytes_done"`
+	BytesTotal int64 `json:"bytes_total"`
+	RowsDone   int64 `json:"rows_done,omitempty"`
+	RowsTotal  int64 `json:"rows_total,omitempty"`
+	// Warnings are things the job did that the user should know about,
+	// such as tables read whole for lack of a key to split them on.
+	Warnings []string `json:"warnings,omitempty"`
 
 	ExecutionARN string `json:"execution_arn,omitempty"`
 }
@@ -49,9 +60,22 @@ type ShardResult struct {
 	Rows   int64  `json:"rows"`
 	Bytes  int64  `json:"bytes"`  // file size
 	SHA256 string `json:"sha256"` // hex SHA-256 of the file
-	// SourceBytes is the planned source size of the shard, the unit of the
-	// job's BytesDone/BytesTotal progress.
+	// SourceBytes is the bytes of the values read, the unit of the job's
+	// BytesDone/BytesTotal progress.
 	SourceBytes int64 `json:"source_bytes"`
+	// EstBytes and EstRows are the part of the shard's planned estimate
+	// this file accounts for: the job's totals are corrected by the
+	// difference to what was read.
+	EstBytes int64 `json:"est_bytes,omitempty"`
+	EstRows  int64 `json:"est_rows,omitempty"`
+	// Piece numbers the files of a shard that its reader split because it
+	// was much bigger than planned: piece k+1 starts at Next, the key
+	// value (in the shard's bound encoding) where piece k stopped, and
+	// More says another piece follows. An unsplit shard is piece 0 with
+	// More false.
+	Piece int    `json:"piece,omitempty"`
+	More  bool   `json:"more,omitempty"`
+	Next  string `json:"next,omitempty"`
 }
 
 // Validate checks that r is a complete result.
@@ -63,7 +87,7 @@ func (r ShardResult) Validate() error {
 		return fmt.Errorf("shard result %d: empty key or object", r.Shard)
 	case len(r.SHA256) != 64:
 		return fmt.Errorf("shard result %d: sha256 %q is not 64 hex digits", r.Shard, r.SHA256)
-	case r.Rows < 0 || r.Bytes < 0 || r.SourceBytes < 0:
+	case r.Rows < 0 || r.Bytes < 0 || r.SourceBytes < 0 || r.Piece < 0:
 		return fmt.Errorf("shard result %d: negative counter", r.Shard)
 	}
 	return nil
@@ -96,9 +120,11 @@ func FormatTime(t time.Time) *string {
 //   - BackupObjs follows StarRocks' TableRef form: "[db.t1], [db.t2PARTITIONS (p1, p2)]".
 //   - UnfinishedTasks is the number of shards not yet uploaded while the
 //     job runs (StarRocks lists task ids; srbackup's tasks are shards).
-//   - Progress is "[shards: done/total], [bytes: done/total]" once shards
-//     are planned, bytes being planned source bytes.
-//   - TaskErrMsg is "[<shard>: <msg>], …" by shard number.
+//   - Progress is "[shards: done/total], [bytes: done/total], [rows:
+//     done/total]" once shards are planned: bytes of values and rows read,
+//     totals as planned and corrected by each shard's real size.
+//   - TaskErrMsg is "[<shard>: <msg>], …" by shard number, then the job's
+//     warnings as "[warning: <msg>]".
 func (r Record) ShowBackupRow() []*string {
 	str := func(s string) *string { return &s }
 	return []*string{
@@ -143,7 +169,7 @@ func (r Record) progress() string {
 	if r.ShardsTotal == 0 {
 		return ""
 	}
-	return fmt.Sprintf("[shards: %d/%d], [bytes: %d/%d]", r.ShardsDone, r.ShardsTotal, r.BytesDone, r.BytesTotal)
+	return fmt.Sprintf("[shards: %d/%d], [bytes: %d/%d], [rows: %d/%d]", r.ShardsDone, r.ShardsTotal, r.BytesDone, r.BytesTotal, r.RowsDone, r.RowsTotal)
 }
 
 func (r Record) taskErrMsg() string {
@@ -152,9 +178,12 @@ func (r Record) taskErrMsg() string {
 		shards = append(shards, n)
 	}
 	sort.Ints(shards)
-	parts := make([]string, len(shards))
+	parts := make([]string, len(shards), len(shards)+len(r.Warnings))
 	for i, n := range shards {
 		parts[i] = fmt.Sprintf("[%d: %s]", n, r.TaskErrors[n])
+	}
+	for _, w := range r.Warnings {
+		parts = append(parts, "[warning: "+w+"]")
 	}
 	return strings.Join(parts, ", ")
 }

@@ -21,6 +21,9 @@ type RestoreSpec struct {
 	// validated and shown but have no effect on a MySQL-protocol target.
 	AllowLoad      bool `json:"allow_load"`
 	ReplicationNum int  `json:"replication_num"`
+	// WholeSnapshot is set for a RESTORE without ON: it also restores the
+	// snapshot's procedures and events.
+	WholeSnapshot bool `json:"whole_snapshot,omitempty"`
 }
 
 // TargetName is the name object name is restored as.

@@ -85,6 +85,9 @@ type Spec struct {
 	SQL        string    `json:"sql"`
 	CreatedAt  time.Time `json:"created_at"`
 	Deadline   time.Time `json:"deadline"`
+	// WholeDatabase is set for a BACKUP without ON: it also takes the
+	// database's procedures and events.
+	WholeDatabase bool `json:"whole_database,omitempty"`
 	// Restore is set for a RESTORE job.
 	Restore *RestoreSpec `json:"restore,omitempty"`
 }

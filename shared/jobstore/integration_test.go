@@ -323,12 +323,13 @@ func TestStateTransitionsAndProgress(t *testing.T) {
 	if err != nil || !rec.SnapshotFinishedTime.Equal(t1) {
 		t.Fatalf("retried UPLOAD_SNAPSHOT: %v %v", rec.SnapshotFinishedTime, err)
 	}
-	if err := e.store.SetPlan(ctx, spec.JobID, 3, 3000); err != nil {
+	if err := e.store.SetBackupPlan(ctx, spec.JobID, 3, 3000, 30, []string{"table shop.heap is read whole"}); err != nil {
 		t.Fatal(err)
 	}
 	res := func(n int) job.ShardResult {
 		return job.ShardResult{Shard: n, Object: "t1", Partition: "t1", Key: fmt.Sprintf("__ss_content/shop/t1/t1/%06d.parquet", n),
-			Rows: int64(10 * n), Bytes: int64(100 * n), SHA256: strings.Repeat(fmt.Sprint(n%10), 64), SourceBytes: 1000}
+			Rows: int64(10 * n), Bytes: int64(100 * n), SHA256: strings.Repeat(fmt.Sprint(n%10), 64),
+			SourceBytes: 1000 + int64(n), EstBytes: 1000, EstRows: 10}
 	}
 	// Shards only count while UPLOADING.
 	if err := e.store.RecordShard(ctx, spec.JobID, res(0)); !errors.As(err, &c) {
@@ -358,14 +359,17 @@ func TestStateTransitionsAndProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.ShardsDone != 3 || rec.ShardsTotal != 3 || rec.BytesDone != 3000 || rec.BytesTotal != 3000 {
-		t.Errorf("progress %d/%d %d/%d", rec.ShardsDone, rec.ShardsTotal, rec.BytesDone, rec.BytesTotal)
+	// Done counts what was read; the totals are corrected by it.
+	if rec.ShardsDone != 3 || rec.ShardsTotal != 3 || rec.BytesDone != 3003 || rec.BytesTotal != 3003 ||
+		rec.RowsDone != 30 || rec.RowsTotal != 30 {
+		t.Errorf("progress %d/%d %d/%d %d/%d", rec.ShardsDone, rec.ShardsTotal, rec.BytesDone, rec.BytesTotal, rec.RowsDone, rec.RowsTotal)
 	}
 	if rec.ExecutionARN == "" || rec.TaskErrors[2] != "connection reset by peer" {
 		t.Errorf("record: arn %q task errors %v", rec.ExecutionARN, rec.TaskErrors)
 	}
 	row := rec.ShowBackupRow()
-	if *row[10] != "[shards: 3/3], [bytes: 3000/3000]" || *row[11] != "[2: connection reset by peer]" {
+	if *row[10] != "[shards: 3/3], [bytes: 3003/3003], [rows: 30/30]" ||
+		*row[11] != "[2: connection reset by peer], [warning: table shop.heap is read whole]" {
 		t.Errorf("row progress %q errs %q", *row[10], *row[11])
 	}
 	shards, err := e.store.Shards(ctx, spec.JobID)
@@ -380,6 +384,27 @@ func TestStateTransitionsAndProgress(t *testing.T) {
 	}
 	if _, ok, err := e.store.Shard(ctx, spec.JobID, 9); err != nil || ok {
 		t.Fatalf("Shard(9) = %v %v", ok, err)
+	}
+	// A shard its reader split: each piece adds what it read, the shard is
+	// done with its last piece, and its pieces are listed in order.
+	first := res(5)
+	first.More, first.Next, first.SourceBytes, first.EstBytes, first.Rows, first.EstRows = true, "0010", 700, 700, 7, 7
+	second := first
+	second.Piece, second.More, second.Next, second.Key = 1, false, "", first.Key+".1"
+	second.SourceBytes, second.EstBytes, second.Rows, second.EstRows = 900, 300, 9, 3
+	for _, r := range []job.ShardResult{first, second} {
+		if err := e.store.RecordShard(ctx, spec.JobID, r); err != nil {
+			t.Fatal(err)
+		}
+		if rec, err := e.store.Get(ctx, spec.JobID); err != nil || rec.ShardsDone != 3+int64(r.Piece) {
+			t.Fatalf("after piece %d: %d shards done, %v", r.Piece, rec.ShardsDone, err)
+		}
+	}
+	if pieces, err := e.store.ShardPieces(ctx, spec.JobID, 5); err != nil || len(pieces) != 2 || pieces[1] != second {
+		t.Fatalf("pieces %+v %v", pieces, err)
+	}
+	if rec, err := e.store.Get(ctx, spec.JobID); err != nil || rec.BytesDone != 3003+1600 || rec.BytesTotal != 3003+600 || rec.RowsTotal != 30+6 {
+		t.Fatalf("progress after pieces: %+v %v", rec, err)
 	}
 	if _, err := e.store.Active(ctx, spec.JobID); err != nil {
 		t.Fatalf("Active: %v", err)

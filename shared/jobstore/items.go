@@ -27,6 +27,9 @@ const (
 	attrShardsTotal  = "shardsTotal"
 	attrBytesDone    = "bytesDone"
 	attrBytesTotal   = "bytesTotal"
+	attrRowsDone     = "rowsDone"
+	attrRowsTotal    = "rowsTotal"
+	attrWarnings     = "warnings"
 	attrExecARN      = "executionArn"
 	attrExpiresAt    = "expiresAt"
 	attrMetaPrepared = "metaPreparedTime"
@@ -66,6 +69,10 @@ type jobItem struct {
 	ShardsTotal int64 `dynamodbav:"shardsTotal"`
 	BytesDone   int64 `dynamodbav:"bytesDone"`
 	BytesTotal  int64 `dynamodbav:"bytesTotal"`
+	RowsDone    int64 `dynamodbav:"rowsDone,omitempty"`
+	RowsTotal   int64 `dynamodbav:"rowsTotal,omitempty"`
+
+	Warnings []string `dynamodbav:"warnings,omitempty"`
 
 	ExecutionARN string `dynamodbav:"executionArn,omitempty"`
 	TTL          int64  `dynamodbav:"ttl,omitempty"`
@@ -95,6 +102,7 @@ func newJobItem(rec job.Record) (map[string]types.AttributeValue, error) {
 		StatusCode:           string(status.Code), StatusMsg: status.Message,
 		ShardsDone: rec.ShardsDone, ShardsTotal: rec.ShardsTotal,
 		BytesDone: rec.BytesDone, BytesTotal: rec.BytesTotal,
+		RowsDone: rec.RowsDone, RowsTotal: rec.RowsTotal, Warnings: rec.Warnings,
 		ExecutionARN: rec.ExecutionARN,
 	}
 	av, err := attributevalue.MarshalMap(it)
@@ -155,6 +163,7 @@ func decodeJob(av map[string]types.AttributeValue) (job.Record, error) {
 	}
 	rec.ShardsDone, rec.ShardsTotal = it.ShardsDone, it.ShardsTotal
 	rec.BytesDone, rec.BytesTotal = it.BytesDone, it.BytesTotal
+	rec.RowsDone, rec.RowsTotal, rec.Warnings = it.RowsDone, it.RowsTotal, it.Warnings
 	rec.ExecutionARN = it.ExecutionARN
 	return rec, nil
 }

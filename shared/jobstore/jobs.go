@@ -307,6 +307,29 @@ func (s *Store) SetPlan(ctx context.Context, jobID string, shards, bytes int64) 
 		map[string]types.AttributeValue{":st": num(shards), ":bt": num(bytes)})
 }
 
+// SetBackupPlan records a BACKUP's plan: the number of shards, their
+// estimated bytes of values and rows (the totals of Progress, corrected as
+// shards are read) and the job's warnings.
+func (s *Store) SetBackupPlan(ctx context.Context, jobID string, shards, bytes, rows int64, warnings []string) error {
+	update := "SET #st = :st, #bt = :bt, #rt = :rt"
+	names := map[string]string{"#st": attrShardsTotal, "#bt": attrBytesTotal, "#rt": attrRowsTotal}
+	values := map[string]types.AttributeValue{":st": num(shards), ":bt": num(bytes), ":rt": num(rows)}
+	if len(warnings) > 0 {
+		update += ", #w = :w"
+		names["#w"] = attrWarnings
+		values[":w"] = &types.AttributeValueMemberL{Value: strList(warnings)}
+	}
+	return s.updateActive(ctx, jobID, "set the shard plan", update, names, values)
+}
+
+func strList(ss []string) []types.AttributeValue {
+	out := make([]types.AttributeValue, len(ss))
+	for i, s := range ss {
+		out[i] = str(s)
+	}
+	return out
+}
+
 // AddProgress adds to a job's done counters (files and bytes for a
 // RESTORE): the Progress of SHOW RESTORE.
 func (s *Store) AddProgress(ctx context.Context, jobID string, files, bytes int64) error {

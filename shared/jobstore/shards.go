@@ -19,7 +19,7 @@ func shardAV(jobID string, r job.ShardResult, ttl types.AttributeValue) (map[str
 	if err != nil {
 		return nil, fmt.Errorf("encode shard %d of job %s: %w", r.Shard, jobID, err)
 	}
-	av[AttrPK], av[AttrSK], av[AttrTTL] = str(jobPK(jobID)), str(shardSK(r.Shard)), ttl
+	av[AttrPK], av[AttrSK], av[AttrTTL] = str(jobPK(jobID)), str(pieceSK(r.Shard, r.Piece)), ttl
 	return av, nil
 }
 
@@ -31,8 +31,11 @@ func decodeShard(av map[string]types.AttributeValue) (job.ShardResult, error) {
 	return r, nil
 }
 
-// RecordShard records the result of one uploaded shard and adds it to the
-// job's progress, in one transaction, while the job is UPLOADING. A result
+// RecordShard records the result of one uploaded shard (or piece of a
+// shard) and adds it to the job's progress, in one transaction, while the
+// job is UPLOADING: its rows and bytes read to the done counters, their
+// difference to its estimate to the totals, and the shard to the shards
+// done once its last piece is recorded. A result
 // is written once: recording the same result again is a no-op success (a
 // retried batch), a different result is a job.ConflictError. A cancelled
 // job gives a job.CancelledError: the caller should delete the file it just
@@ -52,15 +55,24 @@ func (s *Store) RecordShard(ctx context.Context, jobID string, r job.ShardResult
 	if err != nil {
 		return err
 	}
+	done := int64(1)
+	if r.More {
+		done = 0
+	}
 	failed, err := s.transact(ctx, []types.TransactWriteItem{
 		{Update: &types.Update{
-			TableName:                aws.String(s.table),
-			Key:                      key(jobPK(jobID), skJob),
-			UpdateExpression:         aws.String("ADD #sd :one, #bd :bytes"),
-			ConditionExpression:      aws.String("#state = :uploading"),
-			ExpressionAttributeNames: map[string]string{"#sd": attrShardsDone, "#bd": attrBytesDone, "#state": attrState},
+			TableName:           aws.String(s.table),
+			Key:                 key(jobPK(jobID), skJob),
+			UpdateExpression:    aws.String("ADD #sd :done, #bd :bytes, #rd :rows, #bt :dbytes, #rt :drows"),
+			ConditionExpression: aws.String("#state = :uploading"),
+			ExpressionAttributeNames: map[string]string{
+				"#sd": attrShardsDone, "#bd": attrBytesDone, "#rd": attrRowsDone,
+				"#bt": attrBytesTotal, "#rt": attrRowsTotal, "#state": attrState,
+			},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":one": num(1), ":bytes": num(r.SourceBytes), ":uploading": str(string(job.Uploading)),
+				":done": num(done), ":bytes": num(r.SourceBytes), ":rows": num(r.Rows),
+				":dbytes": num(r.SourceBytes - r.EstBytes), ":drows": num(r.Rows - r.EstRows),
+				":uploading": str(string(job.Uploading)),
 			},
 		}},
 		{Put: &types.Put{
@@ -79,7 +91,7 @@ func (s *Store) RecordShard(ctx context.Context, jobID string, r job.ShardResult
 		return s.stateConflict(ctx, jobID, fmt.Sprintf("record shard %d", r.Shard))
 	default:
 		// Recorded before: a retry is fine if the result is the same.
-		prev, ok, err := s.Shard(ctx, jobID, r.Shard)
+		prev, ok, err := s.piece(ctx, jobID, r.Shard, r.Piece)
 		if err != nil {
 			return err
 		}
@@ -92,15 +104,38 @@ func (s *Store) RecordShard(ctx context.Context, jobID string, r job.ShardResult
 	}
 }
 
-// Shard returns the recorded result of one shard; ok is false when the
-// shard has not been recorded.
+// Shard returns the recorded result of one shard, its first piece if its
+// reader split it; ok is false when the shard has not been recorded.
 func (s *Store) Shard(ctx context.Context, jobID string, n int) (r job.ShardResult, ok bool, err error) {
-	av, err := s.getItem(ctx, key(jobPK(jobID), shardSK(n)))
+	return s.piece(ctx, jobID, n, 0)
+}
+
+func (s *Store) piece(ctx context.Context, jobID string, n, piece int) (r job.ShardResult, ok bool, err error) {
+	av, err := s.getItem(ctx, key(jobPK(jobID), pieceSK(n, piece)))
 	if err != nil || av == nil {
 		return job.ShardResult{}, false, err
 	}
 	r, err = decodeShard(av)
 	return r, err == nil, err
+}
+
+// ShardPieces returns the recorded pieces of one shard in order: one for a
+// shard read as planned, more for one its reader split.
+func (s *Store) ShardPieces(ctx context.Context, jobID string, n int) ([]job.ShardResult, error) {
+	first, ok, err := s.Shard(ctx, jobID, n)
+	if err != nil || !ok {
+		return nil, err
+	}
+	out := []job.ShardResult{first}
+	for last := first; last.More; {
+		r, ok, err := s.piece(ctx, jobID, n, last.Piece+1)
+		if err != nil || !ok {
+			return out, err
+		}
+		out = append(out, r)
+		last = r
+	}
+	return out, nil
 }
 
 // Shards returns every recorded shard result of a job, by shard number.

@@ -102,6 +102,15 @@ func dbSK(db string) string            { return "DB#" + KeyPart(db) }
 func repoSK(name string) string        { return "REPO#" + KeyPart(name) }
 func shardSK(n int) string             { return fmt.Sprintf("%s%08d", shardPfx, n) }
 
+// pieceSK is the key of one piece of a shard its reader split; piece 0 is
+// the shard's own key.
+func pieceSK(n, piece int) string {
+	if piece == 0 {
+		return shardSK(n)
+	}
+	return fmt.Sprintf("%s.%04d", shardSK(n), piece)
+}
+
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{AttrPK: str(pk), AttrSK: str(sk)}
 }

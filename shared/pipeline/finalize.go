@@ -159,24 +159,31 @@ func (p *Pipeline) finished(ctx context.Context, repo *repository.Repo, spec job
 	return FinalizeResult{Job: spec, Snapshot: ref}, nil
 }
 
-// verifyShards checks every planned shard has exactly one result and that
-// each result's file is present with the recorded size.
+// verifyShards checks every planned shard is recorded completely (one
+// result, or the unbroken chain of pieces its reader split it into) and
+// that each result's file is present with the recorded size.
 func verifyShards(plan *Plan, results []job.ShardResult, present map[string]int64, dir string) error {
-	byShard := make(map[int]job.ShardResult, len(results))
+	byShard := make(map[int][]job.ShardResult, len(results))
 	for _, r := range results {
-		byShard[r.Shard] = r
+		byShard[r.Shard] = append(byShard[r.Shard], r)
 	}
 	for _, s := range plan.Shards {
-		r, ok := byShard[s.N]
-		if !ok {
+		rs := byShard[s.N]
+		if len(rs) == 0 {
 			return fmt.Errorf("shard %d (%s.%s %s) has no recorded result", s.N, s.Shard.Database, s.Shard.Table, s.Shard.Partition)
 		}
-		size, ok := present[dir+r.Key]
-		if !ok {
-			return fmt.Errorf("shard %d: file %s is missing from the repository", s.N, r.Key)
-		}
-		if size != r.Bytes {
-			return fmt.Errorf("shard %d: file %s has %d bytes, recorded %d", s.N, r.Key, size, r.Bytes)
+		sort.Slice(rs, func(i, j int) bool { return rs[i].Piece < rs[j].Piece })
+		for i, r := range rs {
+			if r.Piece != i || r.More != (i < len(rs)-1) {
+				return fmt.Errorf("shard %d: its pieces are incomplete (piece %d of %d, more %t)", s.N, r.Piece, len(rs), r.More)
+			}
+			size, ok := present[dir+r.Key]
+			if !ok {
+				return fmt.Errorf("shard %d: file %s is missing from the repository", s.N, r.Key)
+			}
+			if size != r.Bytes {
+				return fmt.Errorf("shard %d: file %s has %d bytes, recorded %d", s.N, r.Key, size, r.Bytes)
+			}
 		}
 	}
 	if len(byShard) != len(plan.Shards) {
@@ -189,7 +196,7 @@ func buildMeta(spec job.Spec, plan *Plan, src repository.Source) (repository.Met
 	m := repository.Meta{FormatVersion: repository.FormatVersion, Name: spec.Label, Database: spec.Database, JobID: spec.JobID, Source: src}
 	for _, o := range plan.Objects {
 		if o.Kind == string(job.KindFunction) {
-			m.Functions = append(m.Functions, repository.FunctionMeta{Name: o.Name, DDL: o.DDL.Statement})
+			m.Functions = append(m.Functions, repository.FunctionMeta{Name: o.Name, DDL: o.DDL.Statement, SQLMode: o.DDL.SQLMode})
 			continue
 		}
 		om := repository.ObjectMeta{Kind: o.Kind, Name: o.Name, DDL: o.DDL.Statement}
@@ -215,6 +222,15 @@ func buildMeta(spec job.Spec, plan *Plan, src repository.Source) (repository.Met
 		}
 		m.Objects = append(m.Objects, om)
 	}
+	for _, tr := range plan.Triggers {
+		m.Triggers = append(m.Triggers, repository.TriggerMeta{Name: tr.Name, Table: tr.Table, DDL: tr.DDL.Statement, SQLMode: tr.DDL.SQLMode})
+	}
+	for _, r := range plan.Procedures {
+		m.Procedures = append(m.Procedures, repository.FunctionMeta{Name: r.Name, DDL: r.DDL.Statement, SQLMode: r.DDL.SQLMode})
+	}
+	for _, r := range plan.Events {
+		m.Events = append(m.Events, repository.FunctionMeta{Name: r.Name, DDL: r.DDL.Statement, SQLMode: r.DDL.SQLMode, TimeZone: r.DDL.TimeZone})
+	}
 	return m, nil
 }
 
@@ -233,12 +249,14 @@ func buildInfo(spec job.Spec, plan *Plan, results []job.ShardResult, src reposit
 		od := repository.ObjectData{Kind: o.Kind, Name: o.Name}
 		for _, part := range o.Partitions {
 			rs := files[[2]string{o.Name, part.Name}]
-			sort.Slice(rs, func(i, j int) bool { return rs[i].Shard < rs[j].Shard })
+			sort.Slice(rs, func(i, j int) bool {
+				return rs[i].Shard < rs[j].Shard || rs[i].Shard == rs[j].Shard && rs[i].Piece < rs[j].Piece
+			})
 			pd := repository.PartitionData{Name: part.Name, Files: []repository.DataFile{}}
 			for _, r := range rs {
 				pd.Rows += r.Rows
 				pd.Bytes += r.Bytes
-				pd.Files = append(pd.Files, repository.DataFile{FileRef: repository.FileRef{Key: r.Key, Bytes: r.Bytes, SHA256: r.SHA256}, Shard: r.Shard, Rows: r.Rows})
+				pd.Files = append(pd.Files, repository.DataFile{FileRef: repository.FileRef{Key: r.Key, Bytes: r.Bytes, SHA256: r.SHA256}, Shard: r.Shard, Piece: r.Piece, Rows: r.Rows})
 			}
 			od.Partitions = append(od.Partitions, pd)
 		}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
@@ -45,6 +46,11 @@ type Plan struct {
 	// Consistency is the job's mode ("snapshot" or "shard"); empty in
 	// plans written before it existed, which are "shard".
 	Consistency string `json:"consistency,omitempty"`
+	// Triggers of the job's tables; Procedures and Events of a
+	// whole-database job.
+	Triggers   []source.Trigger `json:"triggers,omitempty"`
+	Procedures []source.Routine `json:"procedures,omitempty"`
+	Events     []source.Routine `json:"events,omitempty"`
 }
 
 // PointInTime reports whether the plan is read at one point in time.
@@ -58,6 +64,34 @@ type PlanObject struct {
 	Columns    []source.Column    `json:"columns,omitempty"`
 	Partitions []source.Partition `json:"partitions,omitempty"`
 	Returns    string             `json:"returns,omitempty"` // functions
+}
+
+// maxWarnings bounds the job's warnings (they live in its record).
+const maxWarnings = 20
+
+// warnings names the tables read whole because they have no key to split
+// them on: one shard each per partition, whatever their size, so one
+// worker reads each alone.
+func (plan *Plan) warnings() []string {
+	var out []string
+	seen := map[string]bool{}
+	more := 0
+	for _, s := range plan.Shards {
+		sh := s.Shard
+		if sh.Unsplit == "" || seen[sh.Table] {
+			continue
+		}
+		seen[sh.Table] = true
+		if len(out) == maxWarnings {
+			more++
+			continue
+		}
+		out = append(out, fmt.Sprintf("table %s.%s is read whole, one shard per partition: %s", sh.Database, sh.Table, sh.Unsplit))
+	}
+	if more > 0 {
+		out = append(out, fmt.Sprintf("%d more tables are read whole for the same reason", more))
+	}
+	return out
 }
 
 // PlanShard is one shard with its global number.

@@ -344,11 +344,14 @@ func (p *Pipeline) uploadWorker(ctx context.Context, repo *repository.Repo, spec
 	var pending []int
 	for _, n := range plan.Batches[worker] {
 		out.Shards++
-		if r, ok, err := p.Store.Shard(ctx, spec.JobID, n); err != nil {
-			return out, transient("read shard result", err)
-		} else if ok {
-			out.Rows += r.Rows
-			out.Bytes += r.Bytes
+		done, complete, err := p.recorded(ctx, spec.JobID, n)
+		if err != nil {
+			return out, err
+		}
+		if complete {
+			rows, bytes := sums(done)
+			out.Rows += rows
+			out.Bytes += bytes
 			continue
 		}
 		pending = append(pending, n)
@@ -415,7 +418,9 @@ func (p *Pipeline) uploadWorker(ctx context.Context, repo *repository.Repo, spec
 		if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
 			return out, p.deadline(spec, err)
 		}
-		r, err := p.uploadShard(ctx, repo, spec, plan, plan.Shards[n], sn)
+		// Nothing of a pending shard can have been recorded: that would
+		// have been in an earlier attempt, which could not have joined.
+		r, err := p.uploadShard(ctx, repo, spec, plan, plan.Shards[n], sn, nil)
 		if err != nil {
 			err = p.deadline(spec, err)
 			if rerr := p.Store.RecordTaskError(context.WithoutCancel(ctx), spec.JobID, n, err.Error()); rerr != nil {

@@ -99,9 +99,10 @@ func Prepare(ctx context.Context, cat source.Catalog, repos RepositoryRegistry, 
 			Consistency:    opts.Consistency,
 			TTL:            ttl.String(),
 		},
-		SQL:       req.SQL,
-		CreatedAt: now,
-		Deadline:  now.Add(opts.Timeout),
+		SQL:           req.SQL,
+		CreatedAt:     now,
+		Deadline:      now.Add(opts.Timeout),
+		WholeDatabase: len(st.Objects) == 0,
 	}
 	return spec, repo, spec.Validate()
 }

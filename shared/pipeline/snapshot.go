@@ -36,11 +36,16 @@ func (p *Pipeline) SnapshotShard(ctx context.Context, st JobState) (JobState, er
 	if _, err := repo.PutJSON(ctx, spec.Label, key, plan); err != nil {
 		return JobState{}, transient("write shard plan", err)
 	}
-	var bytes int64
+	var bytes, rows int64
 	for _, s := range plan.Shards {
 		bytes += s.Shard.EstBytes
+		rows += s.Shard.EstRows
 	}
-	if err := p.Store.SetPlan(ctx, spec.JobID, int64(len(plan.Shards)), bytes); err != nil {
+	warnings := plan.warnings()
+	for _, w := range warnings {
+		p.log().Warn("backup warning", "jobId", spec.JobID, "warning", w)
+	}
+	if err := p.Store.SetBackupPlan(ctx, spec.JobID, int64(len(plan.Shards)), bytes, rows, warnings); err != nil {
 		return JobState{}, err
 	}
 	for _, to := range []job.State{job.UploadSnapshot, job.Uploading} {
@@ -109,6 +114,33 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 			}
 		}
 		plan.Objects = append(plan.Objects, po)
+	}
+	// A table brings its triggers; a whole-database backup also takes the
+	// procedures and events.
+	tables := map[string]bool{}
+	for _, o := range spec.Objects {
+		if o.Kind == job.KindTable && len(o.Partitions) == 0 {
+			tables[o.Name] = true
+		}
+	}
+	if len(tables) > 0 {
+		triggers, err := p.Source.Triggers(ctx, db)
+		if err != nil {
+			return nil, sourceError(err)
+		}
+		for _, tr := range triggers {
+			if tables[tr.Table] {
+				plan.Triggers = append(plan.Triggers, tr)
+			}
+		}
+	}
+	if spec.WholeDatabase {
+		if plan.Procedures, err = p.Source.Procedures(ctx, db); err != nil {
+			return nil, sourceError(err)
+		}
+		if plan.Events, err = p.Source.Events(ctx, db); err != nil {
+			return nil, sourceError(err)
+		}
 	}
 	plan.Batches = batchShards(plan.Shards, spec.Options.Parallelism)
 	return plan, nil

@@ -79,14 +79,17 @@ func (p *Pipeline) UploadBatch(ctx context.Context, ev BatchEvent) (BatchResult,
 		if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
 			return out, p.deadline(spec, err)
 		}
-		if r, ok, err := p.Store.Shard(ctx, spec.JobID, n); err != nil {
-			return out, transient("read shard result", err)
-		} else if ok {
-			out.Rows += r.Rows
-			out.Bytes += r.Bytes
+		done, complete, err := p.recorded(ctx, spec.JobID, n)
+		if err != nil {
+			return out, err
+		}
+		if complete {
+			rows, bytes := sums(done)
+			out.Rows += rows
+			out.Bytes += bytes
 			continue
 		}
-		r, err := p.uploadShard(ctx, repo, spec, &plan, plan.Shards[n], p.Source)
+		r, err := p.uploadShard(ctx, repo, spec, &plan, plan.Shards[n], p.Source, done)
 		if err != nil {
 			err = p.deadline(spec, err)
 			if _, domain := job.AsError(err); !domain {
@@ -104,13 +107,76 @@ func (p *Pipeline) UploadBatch(ctx context.Context, ev BatchEvent) (BatchResult,
 	return out, nil
 }
 
+// shardRead is what uploading a shard added: its rows and file bytes.
+type shardRead struct {
+	Rows, Bytes int64
+}
+
 // uploadShard streams one shard, read through src (the source itself, or a
 // point-in-time worker's snapshot): source rows → Parquet encoder → pipe →
 // multipart upload, hashing on the way; memory stays bounded by the
 // encoder's row group and the upload's part buffers, whatever the shard size.
-func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec job.Spec, plan *Plan, ps PlanShard, src source.Reader) (job.ShardResult, error) {
+// A shard much bigger than planned is split into pieces as it is read (see
+// pieces.go); done are the pieces an earlier attempt recorded, after which
+// it continues.
+func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec job.Spec, plan *Plan, ps PlanShard, src source.Reader, done []job.ShardResult) (shardRead, error) {
+	var out shardRead
 	sh := ps.Shard
-	rel, err := repository.ContentPath(spec.Database, sh.Table, sh.Partition, ps.N, spec.JobID)
+	piece := 0
+	estBytes, estRows := sh.EstBytes, sh.EstRows
+	limit := max(sh.EstBytes, spec.Options.ShardSize) * splitNum / splitDen
+	if n := len(done); n > 0 {
+		next := done[n-1].Next
+		sh.Lo, piece, limit = &next, done[n-1].Piece+1, spec.Options.ShardSize
+		for _, d := range done {
+			estBytes -= d.EstBytes
+			estRows -= d.EstRows
+		}
+	}
+	rows, err := src.OpenShard(ctx, sh)
+	if err != nil {
+		return out, fmt.Errorf("open shard %d (%s.%s %s): %w", ps.N, sh.Database, sh.Table, sh.Partition, err)
+	}
+	defer rows.Close()
+	pr := newPieceRows(rows, sh, limit)
+	for ; ; piece++ {
+		if piece > 0 {
+			if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
+				return out, p.deadline(spec, err)
+			}
+		}
+		res, err := p.uploadPiece(ctx, repo, spec, ps, piece, pr)
+		if err != nil {
+			return out, err
+		}
+		if pr.cut {
+			res.More, res.Next = true, string(pr.pendingKey)
+			res.EstBytes, res.EstRows = min(estBytes, res.SourceBytes), min(estRows, res.Rows)
+		} else {
+			res.EstBytes, res.EstRows = estBytes, estRows
+		}
+		estBytes -= res.EstBytes
+		estRows -= res.EstRows
+		if err := p.recordShard(ctx, repo, spec, res); err != nil {
+			return out, err
+		}
+		out.Rows += res.Rows
+		out.Bytes += res.Bytes
+		if !pr.cut {
+			if piece > 0 {
+				p.log().Info("shard split while read", "jobId", spec.JobID, "shard", ps.N, "pieces", piece+1, "estBytes", sh.EstBytes)
+			}
+			return out, nil
+		}
+		pr.next(spec.Options.ShardSize)
+	}
+}
+
+// uploadPiece writes the next piece of a shard's rows (all of them for a
+// shard that is not split) as one Parquet file.
+func (p *Pipeline) uploadPiece(ctx context.Context, repo *repository.Repo, spec job.Spec, ps PlanShard, piece int, rows *pieceRows) (job.ShardResult, error) {
+	sh := ps.Shard
+	rel, err := repository.PieceContentPath(spec.Database, sh.Table, sh.Partition, ps.N, piece, spec.JobID)
 	if err != nil {
 		return job.ShardResult{}, err
 	}
@@ -118,11 +184,6 @@ func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec 
 	if err != nil {
 		return job.ShardResult{}, err
 	}
-	rows, err := src.OpenShard(ctx, sh)
-	if err != nil {
-		return job.ShardResult{}, fmt.Errorf("open shard %d (%s.%s %s): %w", ps.N, sh.Database, sh.Table, sh.Partition, err)
-	}
-	defer rows.Close()
 
 	pr, pw := io.Pipe()
 	type encoded struct {
@@ -144,21 +205,29 @@ func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec 
 	if uerr != nil {
 		return job.ShardResult{}, fmt.Errorf("upload shard %d: %w", ps.N, uerr)
 	}
-	res := job.ShardResult{
-		Shard: ps.N, Object: sh.Table, Partition: sh.Partition, Key: rel,
-		Rows: enc.stats.Rows, Bytes: size, SHA256: sum, SourceBytes: sh.EstBytes,
-	}
+	return job.ShardResult{
+		Shard: ps.N, Piece: piece, Object: sh.Table, Partition: sh.Partition, Key: rel,
+		Rows: enc.stats.Rows, Bytes: size, SHA256: sum, SourceBytes: enc.stats.SourceBytes,
+	}, nil
+}
+
+// recordShard records a shard's (or piece's) result.
+func (p *Pipeline) recordShard(ctx context.Context, repo *repository.Repo, spec job.Spec, res job.ShardResult) error {
 	if err := p.Store.RecordShard(ctx, spec.JobID, res); err != nil {
 		var c *job.CancelledError
 		if errors.As(err, &c) {
 			// Cleanup may already have run: don't leave this file behind.
-			if derr := repo.DeleteKeys(context.WithoutCancel(ctx), []string{key}); derr != nil {
-				p.log().Warn("delete file of cancelled job", "key", key, "error", derr)
+			key, kerr := repo.SnapshotKey(spec.Label, res.Key)
+			if kerr == nil {
+				kerr = repo.DeleteKeys(context.WithoutCancel(ctx), []string{key})
+			}
+			if kerr != nil {
+				p.log().Warn("delete file of cancelled job", "key", res.Key, "error", kerr)
 			}
 		}
-		return job.ShardResult{}, err
+		return err
 	}
-	return res, nil
+	return nil
 }
 
 // deadline turns a context deadline of the job into the job's TimeoutError.

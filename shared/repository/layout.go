@@ -2,6 +2,7 @@ package repository
 
 import (
 	"fmt"
+	"path"
 	"strings"
 )
 
@@ -69,6 +70,21 @@ func ContentPath(db, table, partition string, shard int, jobID string) (string, 
 	return strings.Join(segs, "/") + fmt.Sprintf("/%06d-%s.parquet", shard, job), nil
 }
 
+// PieceContentPath is ContentPath of piece k of a shard that its reader
+// split: piece 0 is the shard's own file, piece k > 0 is
+// <shard>.<piece>-<job id>.parquet beside it.
+func PieceContentPath(db, table, partition string, shard, piece int, jobID string) (string, error) {
+	rel, err := ContentPath(db, table, partition, shard, jobID)
+	if err != nil || piece == 0 {
+		return rel, err
+	}
+	if piece < 0 || piece > 9999 {
+		return "", fmt.Errorf("piece number %d out of range", piece)
+	}
+	dir, file := path.Split(rel)
+	return dir + file[:6] + fmt.Sprintf(".%04d", piece) + file[6:], nil
+}
+
 // IsJobFile reports whether rel (a ContentPath) is a data file of job jobID.
 func IsJobFile(rel, jobID string) bool {
 	_, _, _, _, id, err := ParseContentPath(rel)
@@ -89,6 +105,12 @@ func ParseContentPath(rel string) (db, table, partition string, shard int, jobID
 	}
 	file, ok := strings.CutSuffix(segs[4], ".parquet")
 	num, job, ok2 := strings.Cut(file, "-")
+	if n, piece, split := strings.Cut(num, "."); split {
+		if len(piece) != 4 || strings.Trim(piece, "0123456789") != "" {
+			return "", "", "", 0, "", fmt.Errorf("data file path %q: bad piece number", rel)
+		}
+		num = n
+	}
 	if !ok || !ok2 || len(num) != 6 {
 		return "", "", "", 0, "", fmt.Errorf("data file path %q: bad file name", rel)
 	}

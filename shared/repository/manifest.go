@@ -125,7 +125,9 @@ type PartitionData struct {
 // DataFile is one Parquet file: one shard of a partition.
 type DataFile struct {
 	FileRef
-	Shard int   `json:"shard"`
+	Shard int `json:"shard"`
+	// Piece numbers the files of a shard its reader split (see the README).
+	Piece int   `json:"piece,omitempty"`
 	Rows  int64 `json:"rows"`
 }
 
@@ -138,6 +140,19 @@ type Meta struct {
 	Source        Source         `json:"source"`
 	Objects       []ObjectMeta   `json:"objects"`
 	Functions     []FunctionMeta `json:"functions,omitempty"`
+	// Triggers of the tables backed up whole, and the database's
+	// procedures and events (whole-database backups only).
+	Triggers   []TriggerMeta  `json:"triggers,omitempty"`
+	Procedures []FunctionMeta `json:"procedures,omitempty"`
+	Events     []FunctionMeta `json:"events,omitempty"`
+}
+
+// TriggerMeta is one trigger of a table.
+type TriggerMeta struct {
+	Name    string `json:"name"`
+	Table   string `json:"table"`
+	DDL     string `json:"ddl"` // SHOW CREATE TRIGGER
+	SQLMode string `json:"sql_mode,omitempty"`
 }
 
 // ObjectMeta describes a table or view.
@@ -166,10 +181,13 @@ type PartitionMeta struct {
 	Description string `json:"description,omitempty"`
 }
 
-// FunctionMeta is one stored function.
+// FunctionMeta is one stored function, procedure or event.
 type FunctionMeta struct {
 	Name string `json:"name"`
-	DDL  string `json:"ddl"` // SHOW CREATE FUNCTION
+	DDL  string `json:"ddl"` // SHOW CREATE FUNCTION, PROCEDURE or EVENT
+	// SQLMode is the sql_mode it was created with (and runs with).
+	SQLMode  string `json:"sql_mode,omitempty"`
+	TimeZone string `json:"time_zone,omitempty"` // events
 }
 
 // Timestamp is the name of the info file: the backup time as

@@ -173,7 +173,7 @@ func (r *Restorer) Undo(ctx context.Context, spec job.Spec) error {
 	for i := len(entries) - 1; i >= 0; i-- {
 		e := entries[i]
 		switch e.Kind {
-		case "view", "function":
+		case "view", "function", "procedure", "trigger", "event":
 			kind := strings.ToUpper(e.Kind)
 			cur, ok, err := r.Target.ShowCreate(ctx, kind, db, e.Name)
 			if err != nil {
@@ -252,6 +252,22 @@ func (r *Restorer) Undo(ctx context.Context, spec job.Spec) error {
 		pairs = append(pairs, target.Qualified(db, committedName(spec.JobID))+" TO "+target.Qualified(db, journalName(spec.JobID)))
 		if err := sess.Exec(ctx, "RENAME TABLE "+strings.Join(pairs, ", ")); err != nil {
 			return classify("swap the original tables back", err)
+		}
+	}
+	// The replaced tables' own triggers, once those tables are back.
+	for _, e := range entries {
+		if e.Kind != "oldtrigger" || e.Data == nil {
+			continue
+		}
+		if _, ok, err := r.Target.ShowCreate(ctx, "TRIGGER", db, e.Name); err != nil {
+			return transient("read trigger "+e.Name, err)
+		} else if !ok {
+			if err := sess.Exec(ctx, *e.Data); err != nil {
+				return classify("put back trigger "+e.Name, err)
+			}
+		}
+		if err := sess.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE seq = %d", target.Qualified(db, journalName(spec.JobID)), e.Seq)); err != nil {
+			return classify("journal", err)
 		}
 	}
 	if err := r.dropJobTables(ctx, spec); err != nil {

@@ -96,6 +96,24 @@ func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 				return State{}, classify("copy "+t.Target+" before replacing it", err)
 			}
 		}
+		// The triggers of the tables to replace, saved while they still
+		// name those tables (a rename rewrites them).
+		for _, t := range plan.Tables {
+			for _, tr := range t.OldTriggers {
+				if has("oldtrigger", tr) {
+					continue
+				}
+				ddl, ok, err := r.Target.ShowCreate(ctx, "TRIGGER", db, tr)
+				if err != nil {
+					return State{}, transient("read trigger "+tr, err)
+				}
+				if ok {
+					if err := sess.Record(ctx, db, journal, "oldtrigger", tr, &ddl); err != nil {
+						return State{}, classify("journal", err)
+					}
+				}
+			}
+		}
 		if _, err := r.Store.UpdateState(ctx, spec.JobID, []job.State{job.Commit, job.Committing}, job.Committing, r.now()); err != nil {
 			return State{}, err
 		}
@@ -127,6 +145,17 @@ func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 		journal = committedName(spec.JobID)
 	}
 	r.log().Info("restore: tables swapped in", "jobId", spec.JobID, "database", db)
+
+	// The replaced tables' own triggers go (saved before the swap, to be
+	// put back if the job fails): the snapshot's replace them, and none may
+	// fire on rows replaced in place.
+	for _, t := range plan.Tables {
+		for _, tr := range t.OldTriggers {
+			if err := sess.Exec(ctx, "DROP TRIGGER IF EXISTS "+target.Qualified(db, tr)); err != nil {
+				return State{}, classify("drop trigger "+tr, err)
+			}
+		}
+	}
 
 	// Tables that take part in foreign keys: their rows, in one transaction
 	// with the journal row that says it happened.
@@ -188,12 +217,15 @@ func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 			}
 		}
 	}
-	// Functions first: views may call them.
-	if err := r.replaceAll(ctx, sess, spec, journal, "FUNCTION", plan.Functions, has); err != nil {
-		return State{}, err
-	}
-	if err := r.replaceAll(ctx, sess, spec, journal, "VIEW", plan.Views, has); err != nil {
-		return State{}, err
+	// Functions first: views and triggers may call them. Triggers come
+	// after the rows, so they fired on none of them; events last, DISABLEd.
+	for _, step := range []struct {
+		kind string
+		objs []RoutinePlan
+	}{{"FUNCTION", plan.Functions}, {"PROCEDURE", plan.Procedures}, {"VIEW", plan.Views}, {"TRIGGER", plan.Triggers}, {"EVENT", plan.Events}} {
+		if err := r.replaceAll(ctx, sess, spec, journal, step.kind, step.objs, has); err != nil {
+			return State{}, err
+		}
 	}
 	if _, err := r.Store.Finish(ctx, spec.JobID, r.now()); err != nil {
 		return State{}, err
@@ -226,7 +258,7 @@ func (r *Restorer) replaceAll(ctx context.Context, sess *target.Session, spec jo
 					return classify("journal", err)
 				}
 			}
-			if err := sess.Exec(ctx, o.DDL); err != nil {
+			if err := r.create(ctx, sess, o); err != nil {
 				var me *driver.MySQLError
 				if kind == "VIEW" && errors.As(err, &me) && me.Number == 1146 { // a view it reads comes later
 					failed = append(failed, o)
@@ -242,6 +274,14 @@ func (r *Restorer) replaceAll(ctx context.Context, sess *target.Session, spec jo
 		pending = failed
 	}
 	return nil
+}
+
+// create runs an object's CREATE with the sql_mode it was created with.
+func (r *Restorer) create(ctx context.Context, sess *target.Session, o RoutinePlan) error {
+	if o.SQLMode == "" {
+		return sess.Exec(ctx, o.DDL)
+	}
+	return sess.ExecWithSQLMode(ctx, o.SQLMode, o.DDL)
 }
 
 // dropUndo drops the job's own tables once it is FINISHED: the replaced

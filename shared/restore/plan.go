@@ -28,9 +28,12 @@ const (
 // Plan is what Prepare decided; it travels to Commit in the state payload
 // and is kept in the job's journal for Cleanup.
 type Plan struct {
-	Tables    []TablePlan   `json:"tables,omitempty"`
-	Views     []RoutinePlan `json:"views,omitempty"`
-	Functions []RoutinePlan `json:"functions,omitempty"`
+	Tables     []TablePlan   `json:"tables,omitempty"`
+	Views      []RoutinePlan `json:"views,omitempty"`
+	Functions  []RoutinePlan `json:"functions,omitempty"`
+	Procedures []RoutinePlan `json:"procedures,omitempty"`
+	Triggers   []RoutinePlan `json:"triggers,omitempty"`
+	Events     []RoutinePlan `json:"events,omitempty"` // created DISABLED
 	// Files and Bytes are the totals of the data files to load.
 	Files   int64   `json:"files"`
 	Bytes   int64   `json:"bytes"`
@@ -51,6 +54,9 @@ type TablePlan struct {
 	// Columns (inplace) are the columns copied, generated ones excluded.
 	Columns       []string `json:"columns,omitempty"`
 	AutoIncrement int64    `json:"auto_increment,omitempty"`
+	// OldTriggers (swap, inplace) are the existing table's triggers,
+	// replaced by the snapshot's.
+	OldTriggers []string `json:"old_triggers,omitempty"`
 }
 
 // PartitionPlan is one partition exchanged into an existing table.
@@ -59,11 +65,13 @@ type PartitionPlan struct {
 	Shadow string `json:"shadow"`
 }
 
-// RoutinePlan is one view or function, with the statement that creates it.
+// RoutinePlan is one view, function, procedure, trigger or event, with the
+// statement that creates it and the sql_mode it was created with.
 type RoutinePlan struct {
-	Name   string `json:"name"`   // in the snapshot
-	Target string `json:"target"` // in the target database
-	DDL    string `json:"ddl"`
+	Name    string `json:"name"`   // in the snapshot
+	Target  string `json:"target"` // in the target database
+	DDL     string `json:"ddl"`
+	SQLMode string `json:"sql_mode,omitempty"`
 }
 
 // Batch is one LoadBatch invocation's files.

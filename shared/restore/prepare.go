@@ -218,7 +218,7 @@ func (r *Restorer) plan(ctx context.Context, sess *target.Session, spec job.Spec
 			if err != nil {
 				return nil, job.NewCheckError(job.CodeCommonError, "function "+name+": "+err.Error())
 			}
-			plan.Functions = append(plan.Functions, RoutinePlan{Name: name, Target: tname, DDL: ddl})
+			plan.Functions = append(plan.Functions, RoutinePlan{Name: name, Target: tname, DDL: ddl, SQLMode: fm.SQLMode})
 			continue
 		}
 		om, ok := metas[repository.KindTable+"\x00"+name]
@@ -251,10 +251,6 @@ func (r *Restorer) plan(ctx context.Context, sess *target.Session, spec job.Spec
 			}
 			if d := target.SchemaDifference(existing, shadow, tname); d != "" {
 				return nil, job.NewCheckError(job.CodeCommonError, d)
-			}
-			if len(existing.Triggers) > 0 {
-				return nil, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("Table %s has triggers (%s): srbackup snapshots do not hold triggers yet, "+
-					"so restoring over it would drop them; drop them first or restore it under another name with AS", tname, strings.Join(existing.Triggers, ", ")))
 			}
 			fkInvolved := existing.ForeignKeys > 0 || len(existing.ReferencedBy) > 0
 			if existing.PartitionMethod != "" && !coversAll(existing, parts) {
@@ -290,6 +286,9 @@ func (r *Restorer) plan(ctx context.Context, sess *target.Session, spec job.Spec
 				plan.Tables = append(plan.Tables, tp)
 				continue
 			}
+			// A table replaced whole gets the snapshot's triggers; its own
+			// are dropped at COMMITTING (and put back if the job fails).
+			tp.OldTriggers = existing.Triggers
 			if fkInvolved {
 				tp.Mode, tp.Old = ModeInPlace, oldName(spec.JobID, n)
 				for _, c := range existing.Columns {
@@ -307,6 +306,41 @@ func (r *Restorer) plan(ctx context.Context, sess *target.Session, spec job.Spec
 			}
 		}
 		plan.Tables = append(plan.Tables, tp)
+	}
+	// Triggers come with the tables restored whole; procedures and events
+	// with a RESTORE of the whole snapshot.
+	whole := map[string]string{}
+	for _, t := range plan.Tables {
+		if t.Mode != ModeExchange {
+			whole[t.Name] = t.Target
+		}
+	}
+	for _, tr := range meta.Triggers {
+		tt, ok := whole[tr.Table]
+		if !ok {
+			continue
+		}
+		ddl, err := target.CreateTriggerAs(tr.DDL, snapDB, db, tr.Name, tt)
+		if err != nil {
+			return nil, job.NewCheckError(job.CodeCommonError, "trigger "+tr.Name+": "+err.Error())
+		}
+		plan.Triggers = append(plan.Triggers, RoutinePlan{Name: tr.Name, Target: tr.Name, DDL: ddl, SQLMode: tr.SQLMode})
+	}
+	if spec.Restore.WholeSnapshot {
+		for _, r := range meta.Procedures {
+			ddl, err := target.CreateRoutineAs(r.DDL, "PROCEDURE", snapDB, db, r.Name)
+			if err != nil {
+				return nil, job.NewCheckError(job.CodeCommonError, "procedure "+r.Name+": "+err.Error())
+			}
+			plan.Procedures = append(plan.Procedures, RoutinePlan{Name: r.Name, Target: r.Name, DDL: ddl, SQLMode: r.SQLMode})
+		}
+		for _, r := range meta.Events {
+			ddl, err := target.CreateEventAs(r.DDL, snapDB, db, r.Name)
+			if err != nil {
+				return nil, job.NewCheckError(job.CodeCommonError, "event "+r.Name+": "+err.Error())
+			}
+			plan.Events = append(plan.Events, RoutinePlan{Name: r.Name, Target: r.Name, DDL: ddl, SQLMode: r.SQLMode})
+		}
 	}
 	for _, f := range files {
 		plan.Files++

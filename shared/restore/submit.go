@@ -112,6 +112,7 @@ func Submit(ctx context.Context, repos pipeline.RepositoryRegistry, open pipelin
 			Timestamp:        ts,
 			Renames:          renames,
 			AllowLoad:        st.Properties[sql.PropAllowLoad] == "true",
+			WholeSnapshot:    len(st.Objects) == 0,
 			ReplicationNum:   replication,
 		},
 	}

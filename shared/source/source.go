@@ -61,6 +61,12 @@ type Catalog interface {
 	// ErrUnsupported for sources that have none (see Features).
 	MaterializedViews(ctx context.Context, db string) ([]string, error)
 	ExternalCatalogs(ctx context.Context) ([]string, error)
+	// Triggers lists db's triggers, Procedures its stored procedures and
+	// Events its events, each with its SHOW CREATE statement and session
+	// settings.
+	Triggers(ctx context.Context, db string) ([]Trigger, error)
+	Procedures(ctx context.Context, db string) ([]Routine, error)
+	Events(ctx context.Context, db string) ([]Routine, error)
 	// TableDDL, ViewDDL and FunctionDDL return SHOW CREATE … output, with
 	// identifiers quoted.
 	TableDDL(ctx context.Context, db, table string) (DDL, error)
@@ -105,6 +111,17 @@ type Rows interface {
 	Err() error
 	// Close ends the transaction; it is safe to call more than once.
 	Close() error
+}
+
+// KeyedRows is implemented by the Rows of a shard read in the order of its
+// Key (the primary key: an InnoDB table's own order, so ordering costs
+// nothing). KeyBound is the current row's Key value in the bound encoding
+// of the key's Kind, valid until the next call to Next, or nil when the
+// rows are not in key order: a reader can end a piece of the shard where
+// the value changes and describe the rest as the range from there.
+type KeyedRows interface {
+	Rows
+	KeyBound() []byte
 }
 
 // Table kinds.
@@ -154,6 +171,19 @@ type Function struct {
 	Returns string `json:"returns"` // the return type, e.g. "int(11)"
 }
 
+// Trigger is a trigger of a table.
+type Trigger struct {
+	Name  string `json:"name"`
+	Table string `json:"table"`
+	DDL   DDL    `json:"ddl"`
+}
+
+// Routine is a stored procedure or an event.
+type Routine struct {
+	Name string `json:"name"`
+	DDL  DDL    `json:"ddl"`
+}
+
 // DDL is a SHOW CREATE statement with the session settings it needs to be
 // replayed exactly.
 type DDL struct {
@@ -162,10 +192,11 @@ type DDL struct {
 	CharacterSetClient  string `json:"character_set_client,omitempty"`
 	CollationConnection string `json:"collation_connection,omitempty"`
 	DatabaseCollation   string `json:"database_collation,omitempty"`
+	TimeZone            string `json:"time_zone,omitempty"` // events
 }
 
 // Shard is a part of one partition: the whole partition, or a half-open
-// range [Lo, Hi) of the leading primary-key column. It is small JSON, meant
+// range [Lo, Hi) of the leading column of its primary (or unique) key. It is small JSON, meant
 // to travel in Step Functions payloads.
 type Shard struct {
 	Database  string `json:"db"`
@@ -175,14 +206,23 @@ type Shard struct {
 	Partitioned bool `json:"partitioned,omitempty"`
 	// Index numbers the shards of a partition from 0 in key order.
 	Index int `json:"index"`
-	// Key is the leading primary-key column that Lo and Hi bound; empty
-	// for a whole-partition shard.
+	// Key is the leading column of the key that Lo and Hi bound: the
+	// primary key, or KeyIndex. It is set on every shard of a table that
+	// has such a key, also when one shard holds the whole partition, so
+	// a reader that finds the shard bigger than planned can split it.
 	Key string `json:"key,omitempty"`
+	// KeyIndex names the unique NOT NULL key Key leads, for a table
+	// without a usable primary key; empty for the primary key.
+	KeyIndex string `json:"key_index,omitempty"`
+	// Unsplit says why a whole-partition shard cannot be split, e.g. the
+	// table has no key to split on.
+	Unsplit string `json:"unsplit,omitempty"`
 	// Lo (inclusive) and Hi (exclusive) are key values in the bound
 	// encoding of the key's Kind (see Column); nil is unbounded.
 	Lo *string `json:"lo,omitempty"`
 	Hi *string `json:"hi,omitempty"`
-	// EstBytes and EstRows are the planner's estimate.
+	// EstBytes and EstRows are the planner's estimate; bytes are those of
+	// the rows' values, the unit of shard_size (see the README).
 	EstBytes int64 `json:"est_bytes,omitempty"`
 	EstRows  int64 `json:"est_rows,omitempty"`
 }

@@ -36,8 +36,10 @@ func unquoteIdent(tok string) string {
 }
 
 // headerName finds the object name after keyword (TABLE, SEQUENCE, VIEW,
-// FUNCTION, PROCEDURE) in a CREATE statement: the name's start and end, and
-// where the header before the keyword ends.
+// FUNCTION, PROCEDURE, TRIGGER, EVENT, ON) in a statement: where the
+// keyword starts, and where the name, qualified or not, quoted or not (a
+// trigger's saved statement is the text as its author wrote it), starts and
+// ends. An IF NOT EXISTS after the keyword is skipped.
 func headerName(ddl, keyword string) (kwStart, nameStart, nameEnd int, err error) {
 	for i := 0; i < len(ddl); {
 		switch c := ddl[i]; {
@@ -48,28 +50,61 @@ func headerName(ddl, keyword string) (kwStart, nameStart, nameEnd int, err error
 			for j < len(ddl) && isWordByte(ddl[j]) {
 				j++
 			}
-			if strings.EqualFold(ddl[i:j], keyword) {
-				k := j
-				for k < len(ddl) && ddl[k] == ' ' {
-					k++
-				}
-				if k < len(ddl) && ddl[k] == '`' {
-					end := scanQuoted(ddl, k)
-					// A qualified name: skip to the last part.
-					for end < len(ddl) && ddl[end] == '.' && end+1 < len(ddl) && ddl[end+1] == '`' {
-						k = end + 1
-						end = scanQuoted(ddl, k)
-					}
-					return i, k, end, nil
-				}
-				return 0, 0, 0, fmt.Errorf("no quoted name after %s in %.60q", keyword, ddl)
+			if !strings.EqualFold(ddl[i:j], keyword) {
+				i = j
+				continue
 			}
-			i = j
+			k := skipSpace(ddl, j)
+			if w := wordAt(ddl, k); strings.EqualFold(w, "IF") {
+				for _, want := range []string{"IF", "NOT", "EXISTS"} {
+					if !strings.EqualFold(wordAt(ddl, k), want) {
+						return 0, 0, 0, fmt.Errorf("bad IF NOT EXISTS after %s in %.60q", keyword, ddl)
+					}
+					k = skipSpace(ddl, k+len(want))
+				}
+			}
+			start, end := k, identEnd(ddl, k)
+			if end == start {
+				return 0, 0, 0, fmt.Errorf("no name after %s in %.60q", keyword, ddl)
+			}
+			for end < len(ddl) && ddl[end] == '.' {
+				next := identEnd(ddl, end+1)
+				if next == end+1 {
+					break
+				}
+				end = next
+			}
+			return i, start, end, nil
 		default:
 			i++
 		}
 	}
 	return 0, 0, 0, fmt.Errorf("no %s keyword in %.60q", keyword, ddl)
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// wordAt is the unquoted word starting at i, "" if none.
+func wordAt(s string, i int) string {
+	j := i
+	for j < len(s) && isWordByte(s[j]) {
+		j++
+	}
+	return s[i:j]
+}
+
+// identEnd is the end of the identifier (backquoted or a word) at i; i
+// when there is none.
+func identEnd(s string, i int) int {
+	if i < len(s) && s[i] == '`' {
+		return scanQuoted(s, i)
+	}
+	return i + len(wordAt(s, i))
 }
 
 func isWordStart(c byte) bool { return c == '_' || 'a' <= c|0x20 && c|0x20 <= 'z' }
@@ -131,9 +166,9 @@ func AutoIncrement(ddl string) int64 {
 	return n
 }
 
-// RequalifyDatabase replaces every `from`. qualifier in a statement with
-// `to`. (quoted identifiers only, as SHOW CREATE writes them), leaving
-// string literals alone.
+// RequalifyDatabase replaces every `from`. (or unquoted from.) qualifier in
+// a statement with `to`., leaving string literals alone: SHOW CREATE quotes
+// every identifier, but a trigger's saved statement is as it was written.
 func RequalifyDatabase(s, from, to string) string {
 	if from == to {
 		return s
@@ -142,17 +177,29 @@ func RequalifyDatabase(s, from, to string) string {
 	last := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c != '`' && c != '\'' && c != '"' {
+		switch {
+		case c == '`':
+			end := scanQuoted(s, i)
+			if end < len(s) && s[end] == '.' && unquoteIdent(s[i:end]) == from {
+				b.WriteString(s[last:i])
+				b.WriteString(QuoteIdent(to))
+				last = end
+			}
+			i = end
+		case c == '\'' || c == '"':
+			i = scanQuoted(s, i)
+		case isWordStart(c) && (i == 0 || s[i-1] != '.' && !isWordByte(s[i-1])):
+			w := wordAt(s, i)
+			end := i + len(w)
+			if w == from && end < len(s) && s[end] == '.' {
+				b.WriteString(s[last:i])
+				b.WriteString(QuoteIdent(to))
+				last = end
+			}
+			i = end
+		default:
 			i++
-			continue
 		}
-		end := scanQuoted(s, i)
-		if c == '`' && end < len(s) && s[end] == '.' && unquoteIdent(s[i:end]) == from {
-			b.WriteString(s[last:i])
-			b.WriteString(QuoteIdent(to))
-			last = end
-		}
-		i = end
 	}
 	b.WriteString(s[last:])
 	return b.String()
@@ -196,4 +243,48 @@ func CreateRoutineAs(ddl, kind, fromDB, db, name string) (string, error) {
 		out += head + " "
 	}
 	return out + kind + " " + Qualified(db, name) + RequalifyDatabase(ddl[ne:], fromDB, db), nil
+}
+
+// CreateTriggerAs rewrites a saved SHOW CREATE TRIGGER statement as CREATE
+// OR REPLACE TRIGGER db.name on table (the restored table's name), without
+// its DEFINER, with the snapshot database's qualifiers pointing at db.
+func CreateTriggerAs(ddl, fromDB, db, name, table string) (string, error) {
+	kw, _, ne, err := headerName(ddl, "TRIGGER")
+	if err != nil {
+		return "", err
+	}
+	rest := ddl[ne:]
+	// "BEFORE INSERT ON `t` FOR EACH ROW …": the first ON names the table.
+	_, ts, te, err := headerName(rest, "ON")
+	if err != nil {
+		return "", err
+	}
+	head := strings.TrimSpace(reDefiner.ReplaceAllString(ddl[:kw], ""))
+	head = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(head, "CREATE"), " OR REPLACE"))
+	out := "CREATE OR REPLACE "
+	if head != "" {
+		out += head + " "
+	}
+	onStart := strings.LastIndex(strings.ToUpper(rest[:ts]), "ON")
+	return out + "TRIGGER " + Qualified(db, name) + rest[:onStart] + "ON " + Qualified(db, table) +
+		RequalifyDatabase(rest[te:], fromDB, db), nil
+}
+
+// reEventStatus matches an event's status clause in SHOW CREATE EVENT.
+var reEventStatus = regexp.MustCompile(`\b(ENABLE|DISABLE ON SLAVE|DISABLE)(\s+(?:COMMENT\s|DO\s))`)
+
+// CreateEventAs rewrites a saved SHOW CREATE EVENT statement as CREATE OR
+// REPLACE EVENT db.name, without its DEFINER, DISABLEd (a restored event
+// must not start running before someone decides it should), with the
+// snapshot database's qualifiers pointing at db.
+func CreateEventAs(ddl, fromDB, db, name string) (string, error) {
+	out, err := CreateRoutineAs(ddl, "EVENT", fromDB, db, name)
+	if err != nil {
+		return "", err
+	}
+	loc := reEventStatus.FindStringSubmatchIndex(out)
+	if loc == nil {
+		return "", fmt.Errorf("no ENABLE/DISABLE clause in %.80q", ddl)
+	}
+	return out[:loc[2]] + "DISABLE" + out[loc[3]:], nil
 }

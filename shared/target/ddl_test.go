@@ -19,8 +19,11 @@ func TestCreateTableAs(t *testing.T) {
 			t.Errorf("CreateTableAs(%q) = %q, %v; want %q", c.ddl, got, err, c.want)
 		}
 	}
-	if _, err := CreateTableAs("CREATE TABLE t (a int)", "db", "x"); err == nil {
-		t.Error("an unquoted name was accepted")
+	if got, err := CreateTableAs("CREATE TABLE IF NOT EXISTS db0.t (a int)", "db", "x"); err != nil || got != "CREATE TABLE `db`.`x` (a int)" {
+		t.Errorf("unquoted, qualified: %q, %v", got, err)
+	}
+	if _, err := CreateTableAs("CREATE TABLE (a int)", "db", "x"); err == nil {
+		t.Error("a statement without a name was accepted")
 	}
 }
 
@@ -119,5 +122,30 @@ func TestSchemaDifference(t *testing.T) {
 		if d := SchemaDifference(x, base(), "t"); !strings.HasSuffix(d, c.want) && d != c.want {
 			t.Errorf("got %q, want %q", d, c.want)
 		}
+	}
+}
+
+func TestCreateTriggerAsWritten(t *testing.T) {
+	// A trigger's saved statement is as its author wrote it.
+	tr := "CREATE DEFINER=`root`@`127.0.0.1` TRIGGER shop.customers_bi BEFORE INSERT ON shop.customers FOR EACH ROW SET NEW.first_name = TRIM(NEW.first_name) + shop.f(1)"
+	got, err := CreateTriggerAs(tr, "shop", "shop_r", "customers_bi", "customers")
+	want := "CREATE OR REPLACE TRIGGER `shop_r`.`customers_bi` BEFORE INSERT ON `shop_r`.`customers` FOR EACH ROW SET NEW.first_name = TRIM(NEW.first_name) + `shop_r`.f(1)"
+	if err != nil || got != want {
+		t.Errorf("CreateTriggerAs = %q, %v\nwant %q", got, err, want)
+	}
+}
+
+func TestCreateTriggerAndEventAs(t *testing.T) {
+	tr := "CREATE DEFINER=`root`@`localhost` TRIGGER `trg` BEFORE INSERT ON `orders` FOR EACH ROW SET NEW.note = (SELECT COUNT(*) FROM `shop`.`customers`)"
+	got, err := CreateTriggerAs(tr, "shop", "shop_r", "trg", "orders2")
+	want := "CREATE OR REPLACE TRIGGER `shop_r`.`trg` BEFORE INSERT ON `shop_r`.`orders2` FOR EACH ROW SET NEW.note = (SELECT COUNT(*) FROM `shop_r`.`customers`)"
+	if err != nil || got != want {
+		t.Errorf("CreateTriggerAs = %q, %v\nwant %q", got, err, want)
+	}
+	ev := "CREATE DEFINER=`root`@`localhost` EVENT `nightly` ON SCHEDULE EVERY 1 DAY STARTS '2026-01-01 00:00:00' ON COMPLETION NOT PRESERVE ENABLE DO DELETE FROM `shop`.`audit_log` WHERE 0"
+	got, err = CreateEventAs(ev, "shop", "shop_r", "nightly")
+	want = "CREATE OR REPLACE EVENT `shop_r`.`nightly` ON SCHEDULE EVERY 1 DAY STARTS '2026-01-01 00:00:00' ON COMPLETION NOT PRESERVE DISABLE DO DELETE FROM `shop_r`.`audit_log` WHERE 0"
+	if err != nil || got != want {
+		t.Errorf("CreateEventAs = %q, %v\nwant %q", got, err, want)
 	}
 }

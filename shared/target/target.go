@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	driver "github.com/go-sql-driver/mysql"
@@ -114,6 +115,26 @@ func (s *Session) Use(ctx context.Context, db string) error {
 	return s.Exec(ctx, "USE "+QuoteIdent(db))
 }
 
+// reSQLMode is what a recorded sql_mode may hold before it becomes SQL.
+var reSQLMode = regexp.MustCompile(`^[A-Z_,]*$`)
+
+// ExecWithSQLMode runs stmt with the session's sql_mode set to mode (the
+// one an object was created with, so it is created with it again), then
+// puts the restore's own back.
+func (s *Session) ExecWithSQLMode(ctx context.Context, mode, stmt string) error {
+	if !reSQLMode.MatchString(mode) {
+		return fmt.Errorf("restore target: unexpected sql_mode %q", mode)
+	}
+	if err := s.Exec(ctx, "SET SESSION sql_mode = '"+mode+"'"); err != nil {
+		return err
+	}
+	err := s.Exec(ctx, stmt)
+	if rerr := s.Exec(context.WithoutCancel(ctx), sessionSettings[3]); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
+}
+
 // Exec runs statements on one session.
 func (t *DB) Exec(ctx context.Context, stmts ...string) error {
 	s, err := t.Session(ctx)
@@ -170,8 +191,8 @@ func (t *DB) ShowCreate(ctx context.Context, kind, db, name string) (ddl string,
 	rows, err := t.db.QueryContext(ctx, "SHOW CREATE "+kind+" "+Qualified(db, name))
 	if err != nil {
 		var me *driver.MySQLError
-		if errors.As(err, &me) && (me.Number == 1146 || me.Number == 1305 || me.Number == 1049) {
-			return "", false, nil // no such table / routine / database
+		if errors.As(err, &me) && (me.Number == 1146 || me.Number == 1305 || me.Number == 1049 || me.Number == 1360 || me.Number == 1539) {
+			return "", false, nil // no such table, routine, database, trigger or event
 		}
 		return "", false, fmt.Errorf("restore target: show create %s %s: %w", kind, name, err)
 	}
@@ -191,11 +212,16 @@ func (t *DB) ShowCreate(ctx context.Context, kind, db, name string) (ddl string,
 	if err := rows.Scan(dest...); err != nil {
 		return "", false, err
 	}
-	// The DDL is the second column for views ("Create View") and the
-	// third for routines ("Create Function").
-	idx := 1
-	if kind != "VIEW" && kind != "TABLE" {
-		idx = 2
+	// The statement's column: "Create View", "Create Function", …, and a
+	// trigger's "SQL Original Statement".
+	idx := -1
+	for i, c := range cols {
+		if strings.EqualFold(c, "Create "+kind) || kind == "TRIGGER" && c == "SQL Original Statement" {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return "", false, fmt.Errorf("restore target: SHOW CREATE %s %s: no statement column in %v", kind, name, cols)
 	}
 	if !vals[idx].Valid {
 		return "", false, fmt.Errorf("restore target: SHOW CREATE %s %s: no definition (missing privilege?)", kind, name)

@@ -38,6 +38,14 @@ type Config struct {
 	// InstallMissing lets the harness apt-get install mydumper when it is
 	// missing and the process runs as root.
 	InstallMissing bool
+	// RestoreParallelisms are the srbackup RESTORE "parallelism" values
+	// to measure. Empty means Parallelisms.
+	RestoreParallelisms []int
+	// SkipRestore leaves out the restore benchmark.
+	SkipRestore bool
+	// RestoreProfile, when set, is where a CPU profile of one extra,
+	// untimed srbackup restore (at its fastest parallelism) is written.
+	RestoreProfile string
 	// Logger receives progress. Nil discards it.
 	Logger *slog.Logger
 }
@@ -68,7 +76,12 @@ type Sample struct {
 	Wall     time.Duration
 	OutBytes int64
 	MaxRSS   int64 // bytes
-	CPU      time.Duration
+	// BaseRSS is the RSS when an in-process measurement began (0 for a
+	// child process), so MaxRSS-BaseRSS is what the measured work added.
+	BaseRSS int64
+	CPU     time.Duration
+	// ServerCPU is the MariaDB server's CPU time during the run (restores only).
+	ServerCPU time.Duration
 }
 
 // Result is every run of one tool (or one srbackup parallelism).
@@ -77,6 +90,9 @@ type Result struct {
 	Label   string // e.g. "srbackup p=4"
 	Missing string // why the tool could not run; Samples is then empty
 	Note    string // how RSS and CPU were measured
+	// Lossy (restores) lists, per distinct outcome, the tables whose
+	// CHECKSUM TABLE differed from the source's although every row came back.
+	Lossy   []string
 	Samples []Sample
 }
 
@@ -103,6 +119,9 @@ type Summary struct {
 	Machine     Machine
 	Started     time.Time
 	BestSrb     *Result // srbackup at its fastest parallelism
+	// Restore is every restore tool's runs; empty with Config.SkipRestore.
+	Restore      []*Result
+	RestoreFacts RestoreFacts
 }
 
 // tool is one measurable thing.
@@ -122,6 +141,9 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Summary, error) {
 	}
 	if len(cfg.Parallelisms) == 0 {
 		cfg.Parallelisms = []int{1, 2, 4}
+	}
+	if len(cfg.RestoreParallelisms) == 0 {
+		cfg.RestoreParallelisms = cfg.Parallelisms
 	}
 	if cfg.MydumperRows == 0 {
 		cfg.MydumperRows = 100_000
@@ -183,7 +205,8 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Summary, error) {
 		}})
 	}
 	myd := &Result{Tool: "mydumper", Label: fmt.Sprintf("mydumper --threads 4 --compress --rows %d", cfg.MydumperRows), Note: "CPU from child rusage; RSS = child VmHWM polled from /proc"}
-	if path, why := findMydumper(ctx, cfg.InstallMissing, log); path == "" {
+	mydumper, why := findMydumper(ctx, cfg.InstallMissing, log)
+	if path := mydumper; path == "" {
 		myd.Missing = why
 		log.Warn("mydumper not measured", "reason", why)
 		tools = append(tools, tool{res: myd})
@@ -223,6 +246,11 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Summary, error) {
 		sum.Results = append(sum.Results, t.res)
 	}
 	sum.BestSrb = sum.best("srbackup")
+	if !cfg.SkipRestore {
+		if err := runRestores(ctx, cfg, sum, srv, srb, database, mydumper, log); err != nil {
+			return nil, fmt.Errorf("restore: %w", err)
+		}
+	}
 
 	if err := sum.WriteTable(w); err != nil {
 		return nil, err
@@ -235,6 +263,11 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Summary, error) {
 	if _, err := fmt.Fprintln(w, sum.Line()); err != nil {
 		return nil, err
 	}
+	if len(sum.Restore) > 0 {
+		if _, err := fmt.Fprintf(w, "%s\n%s\n", sum.RestoreDetail(), sum.RestoreLine()); err != nil {
+			return nil, err
+		}
+	}
 	return sum, nil
 }
 
@@ -245,10 +278,13 @@ func bufferPool(size int64) int64 {
 }
 
 // best returns the tool's result with the fastest median, or nil.
-func (s *Summary) best(name string) *Result {
+func (s *Summary) best(name string) *Result { return s.bestOf(s.Results, name) }
+
+// bestOf returns the tool's result in results with the fastest median, or nil.
+func (s *Summary) bestOf(results []*Result, name string) *Result {
 	var best *Result
 	var bestWall time.Duration
-	for _, r := range s.Results {
+	for _, r := range results {
 		m, ok := r.Median()
 		if r.Tool != name || !ok {
 			continue

@@ -19,7 +19,7 @@ import (
 func requireDeps(tb testing.TB) {
 	tb.Helper()
 	var missing []string
-	for _, b := range []string{"mariadb-dump", "zstd", "node"} {
+	for _, b := range []string{"mariadb-dump", "mariadb", "zstd", "node"} {
 		if _, err := exec.LookPath(b); err != nil {
 			missing = append(missing, b)
 		}
@@ -34,15 +34,19 @@ func requireDeps(tb testing.TB) {
 	tb.Skip(msg)
 }
 
-var benchLine = regexp.MustCompile(`(?m)^BENCH size_mb=\d+ srbackup_s=[0-9.]+ mydumper_s=([0-9.]+|NA) dump_zstd_s=[0-9.]+ scan_s=[0-9.]+ time_ratio_vs_mydumper=([0-9.]+|NA) size_ratio_vs_mydumper=([0-9.]+|NA) scan_fraction=[0-9.]+\n\z`)
+var benchLine = regexp.MustCompile(`(?m)^BENCH size_mb=\d+ srbackup_s=[0-9.]+ mydumper_s=([0-9.]+|NA) dump_zstd_s=[0-9.]+ scan_s=[0-9.]+ time_ratio_vs_mydumper=([0-9.]+|NA) size_ratio_vs_mydumper=([0-9.]+|NA) scan_fraction=[0-9.]+\n` +
+	`RESTORE_SRBACKUP( p\d+_s=[0-9.]+( p1_rss_delta_mb=-?\d+)?)+ files=\d+ data_mb=[0-9.]+ largest_file_mb=[0-9.]+\n` +
+	`RESTORE size_mb=\d+ srbackup_s=[0-9.]+ myloader_s=([0-9.]+|NA) mariadb_s=[0-9.]+ time_ratio_vs_myloader=([0-9.]+|NA) time_ratio_vs_mariadb=[0-9.]+\n\z`)
 
-// BenchmarkHarnessSmoke runs the whole harness once at 10 MB so it cannot rot.
+// BenchmarkHarnessSmoke runs the whole harness once at 10 MB, backups and
+// restores, so it cannot rot.
 func BenchmarkHarnessSmoke(b *testing.B) {
 	requireDeps(b)
 	for b.Loop() {
 		var out bytes.Buffer
 		dir := b.TempDir()
-		sum, err := Run(context.Background(), Config{SizeBytes: 10 << 20, Runs: 1, ReportDir: dir,
+		// Restores at one parallelism only, to keep the smoke run short.
+		sum, err := Run(context.Background(), Config{SizeBytes: 10 << 20, Runs: 1, ReportDir: dir, RestoreParallelisms: []int{4},
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}, &out)
 		if errors.Is(err, mariadb.ErrNotInstalled) {
 			if os.Getenv("CI") == "true" {

@@ -25,13 +25,27 @@ type Machine struct {
 	Kernel   string
 	MariaDB  string
 	Mydumper string
+	Myloader string
 	Dump     string
+	Client   string
 	Zstd     string
 	Go       string
+	// LoadStart and LoadEnd are /proc/loadavg's 1, 5 and 15 minute load
+	// averages when the run began and ended: the machine is shared.
+	LoadStart, LoadEnd string
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func probeMachine(ctx context.Context, db *sql.DB, serverVersion string) Machine {
-	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), MariaDB: serverVersion}
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), MariaDB: serverVersion, LoadStart: loadAverage()}
 	var v string
 	if db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v) == nil {
 		m.MariaDB = v
@@ -46,7 +60,9 @@ func probeMachine(ctx context.Context, db *sql.DB, serverVersion string) Machine
 		}
 	}
 	m.Mydumper = toolVersion(ctx, "mydumper", "--version")
+	m.Myloader = toolVersion(ctx, "myloader", "--version")
 	m.Dump = toolVersion(ctx, "mariadb-dump", "--version")
+	m.Client = toolVersion(ctx, "mariadb", "--version")
 	m.Zstd = toolVersion(ctx, "zstd", "--version")
 	return m
 }
@@ -104,7 +120,13 @@ func (s *Summary) WriteTable(w io.Writer) error {
 	for _, r := range append([]row{header}, s.rows()...) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.label, r.wall, r.mbps, r.out, r.ratio, r.rss, r.cpu, r.runs)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(s.Restore) == 0 {
+		return nil
+	}
+	return s.writeRestoreTable(w)
 }
 
 // ChartFile is the chart's file name in the report directory.
@@ -140,9 +162,14 @@ func (s *Summary) WriteReport(dir string) error {
 		fmt.Fprintf(&b, "- **%s**: %s\n", strings.ReplaceAll(r.Label, "|", `\|`), note)
 	}
 	b.WriteString("- srbackup runs through the HTTP API (POST /v1/sql BACKUP, GET /v1/backups/{id} polled every 20 ms until FINISHED) → Step Functions (local server) → Lambda handlers in-process → S3 emulator; output = sum of object sizes under the snapshot prefix.\n")
-	b.WriteString("- The MariaDB server's own CPU is not counted for any tool.\n\n## Machine\n\n")
+	b.WriteString("- The MariaDB server's own CPU is not counted for any tool.\n")
+	if len(s.Restore) > 0 {
+		s.writeRestoreReport(&b)
+	}
+	b.WriteString("\n## Machine\n\n")
 	fmt.Fprintf(&b, "- CPUs (nproc): %d, memory: %.1f GiB, kernel: %s\n", m.CPUs, float64(m.MemBytes)/(1<<30), m.Kernel)
-	fmt.Fprintf(&b, "- MariaDB: %s\n- mydumper: %s\n- mariadb-dump: %s\n- zstd: %s\n- Go: %s\n", m.MariaDB, m.Mydumper, m.Dump, m.Zstd, m.Go)
+	fmt.Fprintf(&b, "- load average (1, 5, 15 min) at the start: %s, at the end: %s\n", m.LoadStart, loadAverage())
+	fmt.Fprintf(&b, "- MariaDB: %s\n- mydumper: %s\n- myloader: %s\n- mariadb-dump: %s\n- mariadb: %s\n- zstd: %s\n- Go: %s\n", m.MariaDB, m.Mydumper, m.Myloader, m.Dump, m.Client, m.Zstd, m.Go)
 	return os.WriteFile(filepath.Join(dir, "REPORT.md"), []byte(b.String()), 0o644)
 }
 
@@ -175,4 +202,139 @@ func shortLabel(r *Result) string {
 		return "mydumper --threads 4"
 	}
 	return r.Label
+}
+
+// restoreMedian is the median run of the named restore tool's fastest result.
+func (s *Summary) restoreMedian(name string) (Sample, bool) {
+	r := s.bestOf(s.Restore, name)
+	if r == nil {
+		return Sample{}, false
+	}
+	return r.Median()
+}
+
+// RestoreLine is the one-line restore summary: srbackup at its best
+// parallelism against myloader and the mariadb client; NA where a tool
+// could not run.
+func (s *Summary) RestoreLine() string {
+	srb, okS := s.restoreMedian("srbackup")
+	myl, okM := s.restoreMedian("myloader")
+	cli, okC := s.restoreMedian("mariadb")
+	secs := func(x Sample, ok bool) string {
+		if !ok {
+			return "NA"
+		}
+		return fmt.Sprintf("%.3f", x.Wall.Seconds())
+	}
+	ratio := func(a, b Sample, ok bool) string {
+		if !ok || b.Wall == 0 {
+			return "NA"
+		}
+		return fmt.Sprintf("%.3f", a.Wall.Seconds()/b.Wall.Seconds())
+	}
+	return fmt.Sprintf("RESTORE size_mb=%.0f srbackup_s=%s myloader_s=%s mariadb_s=%s time_ratio_vs_myloader=%s time_ratio_vs_mariadb=%s",
+		MB(s.SourceBytes), secs(srb, okS), secs(myl, okM), secs(cli, okC), ratio(srb, myl, okS && okM), ratio(srb, cli, okS && okC))
+}
+
+// RestoreDetail is srbackup's restore median at each parallelism, what
+// the restores read, and the memory a restore added to the process at
+// parallelism 1 (one load worker, plus the emulators serving it).
+func (s *Summary) RestoreDetail() string {
+	var b strings.Builder
+	b.WriteString("RESTORE_SRBACKUP")
+	for _, r := range s.Restore {
+		if r.Tool != "srbackup" {
+			continue
+		}
+		var p int
+		fmt.Sscanf(r.Label, "srbackup RESTORE p=%d", &p)
+		if m, ok := r.Median(); ok {
+			fmt.Fprintf(&b, " p%d_s=%.3f", p, m.Wall.Seconds())
+			if p == 1 {
+				fmt.Fprintf(&b, " p1_rss_delta_mb=%.0f", MB(m.MaxRSS-m.BaseRSS))
+			}
+		}
+	}
+	f := s.RestoreFacts
+	fmt.Fprintf(&b, " files=%d data_mb=%.1f largest_file_mb=%.1f", f.Files, MB(f.DataBytes), MB(f.LargestFile))
+	return b.String()
+}
+
+var restoreHeader = []string{"tool", "median s", "source MB/s", "input MB", "peak RSS MB", "RSS delta MB", "CPU s", "server CPU s", "all runs s"}
+
+func (s *Summary) restoreRows() [][]string {
+	var out [][]string
+	for _, r := range s.Restore {
+		m, ok := r.Median()
+		if !ok {
+			out = append(out, []string{r.Label, "missing: " + r.Missing, "", "", "", "", "", "", ""})
+			continue
+		}
+		delta := "-"
+		if m.BaseRSS > 0 {
+			delta = fmt.Sprintf("%.0f", MB(m.MaxRSS-m.BaseRSS))
+		}
+		server := "NA"
+		if s.RestoreFacts.ServerCPUTck {
+			server = fmt.Sprintf("%.2f", m.ServerCPU.Seconds())
+		}
+		out = append(out, []string{r.Label,
+			fmt.Sprintf("%.2f", m.Wall.Seconds()),
+			fmt.Sprintf("%.1f", MB(s.SourceBytes)/m.Wall.Seconds()),
+			fmt.Sprintf("%.1f", MB(m.OutBytes)),
+			fmt.Sprintf("%.0f", MB(m.MaxRSS)), delta,
+			fmt.Sprintf("%.2f", m.CPU.Seconds()), server, runsText(r.Samples)})
+	}
+	return out
+}
+
+// writeRestoreTable writes the restore results as an aligned text table.
+func (s *Summary) writeRestoreTable(w io.Writer) error {
+	fmt.Fprintf(w, "restore: each run into a fresh database, checked by CHECKSUM TABLE of every table against the source\n")
+	for _, r := range s.Restore {
+		if len(r.Lossy) > 0 {
+			fmt.Fprintf(w, "  %s: every row back, but CHECKSUM TABLE differs for %s\n", r.Label, strings.Join(r.Lossy, " / "))
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, r := range append([][]string{restoreHeader}, s.restoreRows()...) {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// writeRestoreReport appends REPORT.md's restore section to b.
+func (s *Summary) writeRestoreReport(b *strings.Builder) {
+	f := s.RestoreFacts
+	b.WriteString("\n## RESTORE\n\n")
+	fmt.Fprintf(b, "```\n%s\n%s\n```\n\n", s.RestoreLine(), s.RestoreDetail())
+	fmt.Fprintf(b, "Each tool restores the same fixture, interleaved, into a fresh database (dropped between runs, outside the timing); "+
+		"after every run CHECKSUM TABLE of each restored table must equal the source's, or the benchmark fails. "+
+		"Inputs, made once and untimed: an srbackup snapshot (parallelism 4, default properties; %d data files, %.1f MB, largest %.1f MB), "+
+		"mydumper's output (%.1f MB) and dump.sql.zst (%.1f MB). Source MB/s = source data_length / wall time. "+
+		"Server CPU s = the MariaDB server's user+system CPU during the run, from /proc/<pid>/stat.\n\n",
+		f.Files, MB(f.DataBytes), MB(f.LargestFile), MB(f.MydumperDir), MB(f.DumpFile))
+	b.WriteString("| " + strings.Join(restoreHeader, " | ") + " |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range s.restoreRows() {
+		r[0] = strings.ReplaceAll(r[0], "|", `\|`)
+		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
+	}
+	b.WriteString("\n")
+	for _, r := range s.Restore {
+		note := r.Note
+		if r.Missing != "" {
+			note = "not measured: " + r.Missing
+		}
+		if len(r.Lossy) > 0 {
+			note += "; **not the source's data**: every row came back, but CHECKSUM TABLE differs for " + strings.Join(r.Lossy, " / ")
+		}
+		fmt.Fprintf(b, "- **%s**: %s\n", strings.ReplaceAll(r.Label, "|", `\|`), note)
+	}
+	b.WriteString("- A text dump prints FLOAT with 6 significant digits, so both dump tools lose FLOAT bits (all_types, products and events have FLOAT columns; every other column of products and events compared equal by value); mydumper 0.10 also turns INET4, INET6 and UUID values into zeros (all_types). srbackup must match every checksum, or the benchmark fails; the other tools must bring back every table with its row count.\n")
+	b.WriteString("- srbackup RESTORE runs through the HTTP API (POST /v1/sql RESTORE … AS, GET /v1/restores/{id} polled every 20 ms until FINISHED and the execution has ended) → Step Functions (local server) → Lambda handlers in-process → S3 emulator → MariaDB. " +
+		"RSS delta at p=1 bounds one load worker's peak from above: it also holds the S3 emulator's copy of the object being served.\n")
+	if f.ProfileFile != "" {
+		fmt.Fprintf(b, "- CPU profile of one extra, untimed restore: %s (`go tool pprof -top`).\n", f.ProfileFile)
+	}
 }

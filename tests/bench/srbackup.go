@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -212,4 +213,101 @@ func (e *srbackupEnv) deletePrefix(ctx context.Context, prefix string) (int64, e
 		}
 	}
 	return total, nil
+}
+
+// snapshotTimestamp is the snapshot's backup_timestamp from SHOW SNAPSHOT.
+func (e *srbackupEnv) snapshotTimestamp(ctx context.Context, label string) (string, error) {
+	res, err := e.sql(ctx, fmt.Sprintf("SHOW SNAPSHOT ON bench WHERE SNAPSHOT = '%s'", label))
+	if err != nil {
+		return "", err
+	}
+	if len(res) != 1 || len(res[0].Rows) != 1 {
+		return "", fmt.Errorf("SHOW SNAPSHOT %s: want one row, got %+v", label, res)
+	}
+	for i, c := range res[0].Columns {
+		if c == "Timestamp" && res[0].Rows[0][i] != nil {
+			return *res[0].Rows[0][i], nil
+		}
+	}
+	return "", fmt.Errorf("SHOW SNAPSHOT %s: no Timestamp in %v", label, res[0].Columns)
+}
+
+// runRestore submits a RESTORE through the API and polls GET
+// /v1/restores/{id} until the job is FINISHED and its execution has ended
+// (the job drops its own tables after FINISHED); it returns the job.
+func (e *srbackupEnv) runRestore(ctx context.Context, sqlText string, timeout time.Duration) (*api.RestoreJob, error) {
+	res, err := e.sql(ctx, sqlText)
+	if err != nil {
+		return nil, err
+	}
+	if len(res) != 1 || res[0].Job == nil {
+		return nil, fmt.Errorf("%s: no job in the answer", sqlText)
+	}
+	id := res[0].Job.JobID
+	deadline := time.Now().Add(timeout)
+	for {
+		var j api.RestoreJob
+		status, err := e.call(ctx, http.MethodGet, "/v1/restores/"+id, nil, &j)
+		if err != nil {
+			return nil, fmt.Errorf("restore job %s: %w", id, err)
+		}
+		if status != http.StatusOK {
+			return nil, fmt.Errorf("restore job %s: HTTP %d", id, status)
+		}
+		if j.State == job.Cancelled {
+			return nil, fmt.Errorf("restore job %s cancelled: %s (task errors %v)", id, j.Status, j.TaskErrors)
+		}
+		d, err := e.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(j.ExecutionARN)})
+		if err == nil && d.Status != sfntypes.ExecutionStatusRunning {
+			if d.Status == sfntypes.ExecutionStatusSucceeded && j.State == job.Finished {
+				return &j, nil
+			}
+			if d.Status != sfntypes.ExecutionStatusSucceeded {
+				return nil, fmt.Errorf("restore job %s: execution %s: %s: %s", id, d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("restore job %s still %s after %s", id, j.State, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// restore runs RESTORE SNAPSHOT label (timestamp ts) of database AS into
+// at the given parallelism and measures it; into must not exist.
+func (e *srbackupEnv) restore(ctx context.Context, label, ts, database, into string, parallelism int) (Sample, error) {
+	q := fmt.Sprintf(`RESTORE SNAPSHOT %s FROM bench DATABASE %s AS %s PROPERTIES ("backup_timestamp" = "%s", "parallelism" = "%d")`,
+		label, quoteIdent(database), quoteIdent(into), ts, parallelism)
+	return measureInProcess(func() (int64, error) {
+		j, err := e.runRestore(ctx, q, time.Hour)
+		if err != nil {
+			return 0, err
+		}
+		return j.Progress.BytesDone, nil
+	})
+}
+
+// snapshotFiles lists the data files of a snapshot: their count, total
+// and largest size.
+func (e *srbackupEnv) snapshotFiles(ctx context.Context, label string) (files int, total, largest int64, err error) {
+	prefix, err := e.repo.SnapshotPrefix(label)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	p := s3.NewListObjectsV2Paginator(e.s3, &s3.ListObjectsV2Input{Bucket: aws.String(e.repo.Bucket()), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("list %s: %w", prefix, err)
+		}
+		for _, o := range page.Contents {
+			if !strings.HasSuffix(aws.ToString(o.Key), ".parquet") {
+				continue
+			}
+			files++
+			total += aws.ToInt64(o.Size)
+			largest = max(largest, aws.ToInt64(o.Size))
+		}
+	}
+	return files, total, largest, nil
 }

@@ -100,13 +100,19 @@ func hostPort(srv *mariadb.Server) (host, port string) {
 	return host, port
 }
 
-// runMydumper dumps database with 4 threads, compressed, chunked by rows.
+// runMydumper dumps database with 4 threads, compressed, chunked by rows,
+// into a temporary folder that it removes.
 func runMydumper(ctx context.Context, path string, srv *mariadb.Server, database string, rows int) (Sample, error) {
 	dir, err := os.MkdirTemp("", "srbench-mydumper-")
 	if err != nil {
 		return Sample{}, err
 	}
 	defer os.RemoveAll(dir)
+	return mydumperInto(ctx, path, srv, database, rows, dir)
+}
+
+// mydumperInto is runMydumper writing into dir, which it keeps.
+func mydumperInto(ctx context.Context, path string, srv *mariadb.Server, database string, rows int, dir string) (Sample, error) {
 	host, port := hostPort(srv)
 	cmd := exec.CommandContext(ctx, path, "--host", host, "--port", port, "--user", "root",
 		"--database", database, "--threads", "4", "--compress", "--rows", strconv.Itoa(rows),
@@ -118,7 +124,7 @@ func runMydumper(ctx context.Context, path string, srv *mariadb.Server, database
 		return Sample{}, fmt.Errorf("start mydumper: %w", err)
 	}
 	peak := watchRSS(cmd.Process.Pid)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	wall := time.Since(start)
 	rss := peak.stop()
 	if err != nil {
@@ -145,7 +151,8 @@ func dumpMissing() string {
 	return strings.Join(missing, " and ") + " not installed"
 }
 
-// runDumpZstd runs mariadb-dump --single-transaction --quick db | zstd -3 > file.
+// runDumpZstd runs mariadb-dump --single-transaction --quick db | zstd -3
+// into a temporary file that it removes.
 func runDumpZstd(ctx context.Context, srv *mariadb.Server, database string) (Sample, error) {
 	f, err := os.CreateTemp("", "srbench-dump-*.sql.zst")
 	if err != nil {
@@ -153,6 +160,11 @@ func runDumpZstd(ctx context.Context, srv *mariadb.Server, database string) (Sam
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
+	return dumpZstdInto(ctx, srv, database, f)
+}
+
+// dumpZstdInto is runDumpZstd writing into f, which it leaves open.
+func dumpZstdInto(ctx context.Context, srv *mariadb.Server, database string, f *os.File) (Sample, error) {
 	host, port := hostPort(srv)
 	dump := exec.CommandContext(ctx, "mariadb-dump", "--no-defaults", "--host", host, "--port", port, "--user", "root",
 		"--single-transaction", "--quick", database)
@@ -199,6 +211,7 @@ func runDumpZstd(ctx context.Context, srv *mariadb.Server, database string) (Sam
 // and peak RSS (the kernel's high-water mark, reset first).
 func measureInProcess(f func() (int64, error)) (Sample, error) {
 	resetPeakRSS()
+	base := procStatus("/proc/self/status", "VmRSS:")
 	var before syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	start := time.Now()
@@ -210,7 +223,7 @@ func measureInProcess(f func() (int64, error)) (Sample, error) {
 	var after syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
 	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) * time.Nanosecond
-	return Sample{Wall: wall, OutBytes: out, MaxRSS: peakRSS(), CPU: cpu}, nil
+	return Sample{Wall: wall, OutBytes: out, MaxRSS: peakRSS(), BaseRSS: base, CPU: cpu}, nil
 }
 
 // resetPeakRSS resets VmHWM (Linux ≥ 4.0); elsewhere the peak is since start.
@@ -226,9 +239,21 @@ func peakRSS() int64 {
 }
 
 // vmHWM extracts VmHWM from a /proc/<pid>/status, in bytes.
-func vmHWM(status []byte) int64 {
+func vmHWM(status []byte) int64 { return statusField(status, "VmHWM:") }
+
+// procStatus reads one kB field (e.g. "VmRSS:") of a /proc/<pid>/status
+// file, in bytes; 0 if unknown.
+func procStatus(path, field string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	return statusField(b, field)
+}
+
+func statusField(status []byte, field string) int64 {
 	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10
 		}

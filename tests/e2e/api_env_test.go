@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -118,7 +117,8 @@ func startAPIEnv(t *testing.T) *apiEnv {
 	gate := newUploadGate()
 	st.Lambda.RegisterHandler("upload", gate.wrap(st.Lambda.Handler("upload")))
 	t.Cleanup(gate.release)
-	h, err := app.APIHandler(ctx, os.Getenv, log.With("function", "api"))
+	// The api function acts as its own role, as deployed.
+	h, err := app.APIHandler(ctx, st.FunctionEnv("api"), log.With("function", "api"))
 	if err != nil {
 		t.Fatal(err)
 	}

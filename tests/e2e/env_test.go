@@ -19,6 +19,7 @@ import (
 
 	"github.com/srbackup/srbackup/localstack"
 	"github.com/srbackup/srbackup/localstack/fixture"
+	"github.com/srbackup/srbackup/localstack/iam"
 	"github.com/srbackup/srbackup/localstack/localtest"
 	"github.com/srbackup/srbackup/localstack/mariadb"
 	"github.com/srbackup/srbackup/localstack/sandbox"
@@ -50,6 +51,8 @@ type envOptions struct {
 	extraEnv map[string]string
 	// server replaces the shared MariaDB, e.g. one started with --log-bin.
 	server *mariadb.Server
+	// policies replace the roles' policies, e.g. to take a grant away.
+	policies *iam.Policies
 }
 
 var dbSeq atomic.Int64
@@ -79,6 +82,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	}
 	stackOpts := sandbox.StackOptions(fnEnv, log)
 	stackOpts.RetryInterval = 20 * time.Millisecond
+	stackOpts.Policies = opts.policies
 	st := localtest.StartForTest(t, stackOpts)
 	if opts.wrap != nil {
 		opts.wrap(st)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -71,7 +70,7 @@ func startPrivEnv(t *testing.T) *privEnv {
 	e := startAPIEnv(t)
 	audit := &syncBuffer{}
 	// The same API function, built again to keep its audit log (info level).
-	h, err := app.APIHandler(context.Background(), os.Getenv, slog.New(slog.NewJSONHandler(audit, nil)))
+	h, err := app.APIHandler(context.Background(), e.stack.FunctionEnv("api"), slog.New(slog.NewJSONHandler(audit, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

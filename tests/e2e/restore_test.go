@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
@@ -175,13 +177,30 @@ func (e *restoreEnv) checksums(db string) map[string]string {
 func (e *restoreEnv) definitions(db string) map[string]string {
 	e.t.Helper()
 	out := map[string]string{}
+	defer func() {
+		// Qualifiers as written (db.t) and as SHOW CREATE writes them.
+		for k, v := range out {
+			v = strings.ReplaceAll(v, "`DB`.", "\x00")
+			v = strings.ReplaceAll(v, db+".", "\x00")
+			out[k] = strings.ReplaceAll(v, "\x00", "`DB`.")
+		}
+	}()
 	for _, v := range e.strings("SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?", db) {
 		def := e.strings("SELECT VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", db, v)[0]
 		out["view "+v] = strings.ReplaceAll(def, "`"+db+"`", "`DB`")
 	}
 	for _, f := range e.strings("SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?", db) {
-		def := e.strings("SELECT ROUTINE_DEFINITION FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_NAME = ?", db, f)[0]
+		def := e.strings("SELECT CONCAT(ROUTINE_TYPE, ' ', SQL_MODE, ' ', ROUTINE_DEFINITION) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_NAME = ?", db, f)[0]
 		out["routine "+f] = strings.ReplaceAll(def, "`"+db+"`", "`DB`")
+	}
+	for _, tr := range e.strings("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?", db) {
+		def := e.strings("SELECT CONCAT(EVENT_OBJECT_TABLE, ' ', ACTION_TIMING, ' ', EVENT_MANIPULATION, ' ', ACTION_STATEMENT) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME = ?", db, tr)[0]
+		out["trigger "+tr] = strings.ReplaceAll(def, "`"+db+"`", "`DB`")
+	}
+	// Events are restored DISABLED: their status is checked on its own.
+	for _, ev := range e.strings("SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?", db) {
+		def := e.strings("SELECT CONCAT(INTERVAL_VALUE, ' ', INTERVAL_FIELD, ' ', EVENT_DEFINITION) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND EVENT_NAME = ?", db, ev)[0]
+		out["event "+ev] = strings.ReplaceAll(def, "`"+db+"`", "`DB`")
 	}
 	return out
 }
@@ -279,7 +298,17 @@ func TestRestore(t *testing.T) {
 	if err := fixture.CreateStateful(context.Background(), e.pool, "shop"); err != nil {
 		t.Fatal(err)
 	}
+	// Triggers, a procedure and an event, which a whole-database BACKUP
+	// takes and a RESTORE of the whole snapshot brings back.
+	e.exec("CREATE TRIGGER shop.customers_bi BEFORE INSERT ON shop.customers FOR EACH ROW SET NEW.first_name = TRIM(NEW.first_name)",
+		"CREATE TRIGGER shop.orders_au AFTER UPDATE ON shop.orders FOR EACH ROW SET @orders_updated = IFNULL(@orders_updated, 0) + 1",
+		"CREATE PROCEDURE shop.count_orders(OUT n INT) SELECT COUNT(*) INTO n FROM shop.orders",
+		"CREATE EVENT shop.purge_audit ON SCHEDULE EVERY 1 DAY DO DELETE FROM shop.audit_log WHERE 1 = 0")
 	ts := e.backup("shop", "r1")
+	meta := e.snapshotMeta("r1", ts)
+	if len(meta.Triggers) != 2 || len(meta.Procedures) != 1 || len(meta.Events) != 1 {
+		t.Fatalf("__meta has %d triggers, %d procedures, %d events; want 2, 1, 1", len(meta.Triggers), len(meta.Procedures), len(meta.Events))
+	}
 	srcSums, srcDefs := e.checksums("shop"), e.definitions("shop")
 	if len(srcSums) < 3 {
 		t.Fatalf("the sample database has %d tables", len(srcSums))
@@ -308,6 +337,15 @@ func TestRestore(t *testing.T) {
 		if g := e.strings("SELECT shop_r.gross_with_tax(100, 0.2)")[0]; g != "120.00" {
 			t.Errorf("shop_r.gross_with_tax(100, 0.2) = %s", g)
 		}
+		if st := e.strings("SELECT STATUS FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'shop_r' AND EVENT_NAME = 'purge_audit'"); len(st) != 1 || st[0] != "DISABLED" {
+			t.Errorf("restored event status %v, want DISABLED", st)
+		}
+		// The restored trigger works, on shop_r's table.
+		e.exec("INSERT INTO shop_r.customers (id, email, first_name, last_name, country, city, created_at) VALUES (999999, 'trigger@example.com', '  padded  ', 'x', 'NO', 'Oslo', NOW(6))")
+		if n := e.strings("SELECT first_name FROM shop_r.customers WHERE id = 999999")[0]; n != "padded" {
+			t.Errorf("the restored trigger did not fire: first_name %q", n)
+		}
+		e.exec("DELETE FROM shop_r.customers WHERE id = 999999")
 		// SHOW BACKUP shows a database's last job only if it is a BACKUP;
 		// the history has the RESTORE.
 		if res := e.mustSQL("SHOW BACKUP FROM shop_r")[0]; len(res.Rows) != 0 {
@@ -532,6 +570,29 @@ func TestRestore(t *testing.T) {
 		e.cancelled(t, "shop_r", "disk on fire", before)
 		e.setFault(nil)
 
+		// The deadline passes while a batch loads: TIMEOUT with StarRocks'
+		// text, the target as before.
+		first.Store(false)
+		held, release = make(chan struct{}, 64), make(chan struct{})
+		e.setFault(func(ctx context.Context, payload []byte, real lambda.Handler) ([]byte, error) {
+			if first.CompareAndSwap(false, true) {
+				return real.Invoke(ctx, payload)
+			}
+			held <- struct{}{}
+			<-release
+			return real.Invoke(ctx, payload)
+		})
+		id := e.mustRestore(t, restoreSQL("r1", ts, "DATABASE shop AS shop_r"))
+		select {
+		case <-held:
+		case <-time.After(time.Minute):
+			t.Fatalf("no load started: %v", rowText(e.mustSQL("SHOW RESTORE FROM shop_r")[0]))
+		}
+		e.expire(id)
+		close(release)
+		e.cancelled(t, "shop_r", "[TIMEOUT, msg: restore job with label: r1  timeout.]", before)
+		e.setFault(nil)
+
 		// The view needs a function the target no longer has: creating it
 		// fails after the tables were swapped in.
 		e.exec("DROP FUNCTION shop_r.customer_label")
@@ -695,6 +756,31 @@ func (e *restoreEnv) compareValues(t *testing.T, table, srcDB, dstDB string) {
 
 func (e *restoreEnv) store() *jobstore.Store { return jobstore.New(e.ddb, e.stack.Table) }
 
+// expire moves a job's deadline into the past, as if its timeout had run
+// out: the steps see it at their next look at the job.
+func (e *restoreEnv) expire(jobID string) {
+	e.t.Helper()
+	ctx := context.Background()
+	k := map[string]ddbtypes.AttributeValue{
+		jobstore.AttrPK: &ddbtypes.AttributeValueMemberS{Value: "JOB#" + jobstore.KeyPart(jobID)},
+		jobstore.AttrSK: &ddbtypes.AttributeValueMemberS{Value: "JOB"},
+	}
+	out, err := e.ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(e.stack.Table), Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil || out.Item == nil {
+		e.t.Fatalf("read job %s: %v", jobID, err)
+	}
+	var spec map[string]any
+	if err := json.Unmarshal([]byte(out.Item["spec"].(*ddbtypes.AttributeValueMemberS).Value), &spec); err != nil {
+		e.t.Fatal(err)
+	}
+	spec["deadline"] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano)
+	b, _ := json.Marshal(spec)
+	out.Item["spec"] = &ddbtypes.AttributeValueMemberS{Value: string(b)}
+	if _, err := e.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.stack.Table), Item: out.Item}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *restoreEnv) repository() *repository.Repo {
 	e.t.Helper()
 	loc, err := repository.ParseLocation("s3://" + e.stack.Bucket + "/backups")
@@ -706,6 +792,16 @@ func (e *restoreEnv) repository() *repository.Repo {
 		e.t.Fatal(err)
 	}
 	return r
+}
+
+func (e *restoreEnv) snapshotMeta(label, ts string) repository.Meta {
+	e.t.Helper()
+	info := e.snapshotInfo(label, ts)
+	m, err := e.repository().ReadMeta(context.Background(), label, info.Meta)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m
 }
 
 func (e *restoreEnv) snapshotInfo(label, ts string) repository.Info {

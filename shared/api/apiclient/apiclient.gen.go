@@ -279,9 +279,17 @@ type Job struct {
 	FinishedTime *time.Time `json:"finishedTime"`
 	JobId        string     `json:"jobId"`
 	Progress     struct {
-		// BytesDone planned source bytes of the shards done
-		BytesDone   int64 `json:"bytesDone"`
-		BytesTotal  int64 `json:"bytesTotal"`
+		// BytesDone bytes of the values read so far
+		BytesDone int64 `json:"bytesDone"`
+
+		// BytesTotal planned bytes of values, corrected by each shard's real size once it is read
+		BytesTotal int64 `json:"bytesTotal"`
+
+		// RowsDone rows read so far
+		RowsDone int64 `json:"rowsDone"`
+
+		// RowsTotal planned rows, corrected by each shard's real size once it is read
+		RowsTotal   int64 `json:"rowsTotal"`
 		ShardsDone  int64 `json:"shardsDone"`
 		ShardsTotal int64 `json:"shardsTotal"`
 	} `json:"progress"`
@@ -297,6 +305,9 @@ type Job struct {
 	TaskErrors         *map[string]string `json:"taskErrors,omitempty"`
 	TimeoutSeconds     int64              `json:"timeoutSeconds"`
 	UploadFinishedTime *time.Time         `json:"uploadFinishedTime"`
+
+	// Warnings what the job did that the user should know, e.g. a table read whole for lack of a key to split it on
+	Warnings *[]string `json:"warnings,omitempty"`
 }
 
 // JobState defines model for Job.State.

@@ -345,3 +345,81 @@ func checkTable(db, name string) error {
 	}
 	return checkIdent("object", name)
 }
+
+// Triggers lists db's triggers, in the order they fire per table, with
+// SHOW CREATE TRIGGER.
+func (s *Source) Triggers(ctx context.Context, db string) ([]source.Trigger, error) {
+	names, err := s.names(ctx, db, "triggers", `SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE
+		FROM information_schema.TRIGGERS
+		WHERE TRIGGER_SCHEMA = ?`+s.exact("TRIGGER_SCHEMA")+`
+		ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]source.Trigger, len(names))
+	for i, n := range names {
+		ddl, err := s.routineDDL(ctx, "TRIGGER", db, n[0], "SQL Original Statement")
+		if err != nil {
+			return nil, err
+		}
+		out[i] = source.Trigger{Name: n[0], Table: n[1], DDL: ddl}
+	}
+	return out, nil
+}
+
+// Procedures lists db's stored procedures with SHOW CREATE PROCEDURE.
+func (s *Source) Procedures(ctx context.Context, db string) ([]source.Routine, error) {
+	return s.routines(ctx, db, "procedures", "PROCEDURE", "Create Procedure", `SELECT ROUTINE_NAME
+		FROM information_schema.ROUTINES
+		WHERE ROUTINE_SCHEMA = ?`+s.exact("ROUTINE_SCHEMA")+` AND ROUTINE_TYPE = 'PROCEDURE'
+		ORDER BY ROUTINE_NAME`)
+}
+
+// Events lists db's events with SHOW CREATE EVENT.
+func (s *Source) Events(ctx context.Context, db string) ([]source.Routine, error) {
+	return s.routines(ctx, db, "events", "EVENT", "Create Event", `SELECT EVENT_NAME
+		FROM information_schema.EVENTS
+		WHERE EVENT_SCHEMA = ?`+s.exact("EVENT_SCHEMA")+`
+		ORDER BY EVENT_NAME`)
+}
+
+func (s *Source) routines(ctx context.Context, db, what, kind, column, query string) ([]source.Routine, error) {
+	names, err := s.names(ctx, db, what, query)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]source.Routine, len(names))
+	for i, n := range names {
+		ddl, err := s.routineDDL(ctx, kind, db, n[0], column)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = source.Routine{Name: n[0], DDL: ddl}
+	}
+	return out, nil
+}
+
+// routineDDL is SHOW CREATE of a trigger, procedure or event, whose
+// statement is in column.
+func (s *Source) routineDDL(ctx context.Context, kind, db, name, column string) (source.DDL, error) {
+	if err := checkTable(db, name); err != nil {
+		return source.DDL{}, err
+	}
+	res, err := s.showCreate(ctx, kind, db, name)
+	if err != nil {
+		return source.DDL{}, err
+	}
+	stmt := res[column]
+	if !stmt.Valid {
+		return source.DDL{}, fmt.Errorf("the source user may not read the definition of %s %s.%s (grant SHOW CREATE ROUTINE, TRIGGER or EVENT)",
+			strings.ToLower(kind), quoteIdent(db), quoteIdent(name))
+	}
+	return source.DDL{
+		Statement:           stmt.String,
+		SQLMode:             res["sql_mode"].String,
+		CharacterSetClient:  res["character_set_client"].String,
+		CollationConnection: res["collation_connection"].String,
+		DatabaseCollation:   res["Database Collation"].String,
+		TimeZone:            res["time_zone"].String,
+	}, nil
+}

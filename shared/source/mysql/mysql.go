@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	driver "github.com/go-sql-driver/mysql"
@@ -33,6 +34,10 @@ type Source struct {
 	// case-sensitively (lower_case_table_names = 0), so catalog lookups
 	// must too, although information_schema compares case-insensitively.
 	exactNames bool
+
+	// keyMu guards keyCache, the last table planned (see tableKey).
+	keyMu    sync.Mutex
+	keyCache *tableKeyCache
 }
 
 var _ source.Source = (*Source)(nil)

@@ -78,6 +78,12 @@ func boundLiteral(c source.Column, bound string) (string, error) {
 		if !reHex.MatchString(bound) {
 			return bad()
 		}
+		if c.Charset == "" && c.Collation == "" {
+			// A text-like type of its own (UUID, INET6, INET4): the bytes are
+			// its text form, which the comparison converts to the type, so
+			// the order is the column's own.
+			return "_utf8mb4 X'" + bound + "'", nil
+		}
 		if !reCharset.MatchString(c.Charset) || !reCharset.MatchString(c.Collation) {
 			return "", fmt.Errorf("key %s: bad character set %q or collation %q", quoteIdent(c.Name), c.Charset, c.Collation)
 		}

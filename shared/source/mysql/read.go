@@ -116,18 +116,30 @@ func (s *Source) query(ctx context.Context, conn *sql.Conn, sh source.Shard, r *
 	if err != nil {
 		return err
 	}
+	// A shard bounded by the primary key is read in its order, which is
+	// InnoDB's own, with the key's bound value as a last, hidden column.
+	order := ""
+	n := len(r.cols)
+	if key != nil && sh.KeyIndex == "" {
+		exprs = append(exprs, boundExpr(*key))
+		order = " ORDER BY " + quoteIdent(key.Name)
+		r.keyed = true
+		n++
+	}
 	// No arguments: the driver uses the text protocol and streams.
-	if r.rows, err = conn.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+from+where); err != nil {
+	if r.rows, err = conn.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+from+where+order); err != nil {
 		return err
 	}
-	r.raw = make([]sql.RawBytes, len(r.cols))
-	r.dest = make([]any, len(r.cols))
+	r.raw = make([]sql.RawBytes, n)
+	r.dest = make([]any, n)
 	r.vals = make([][]byte, len(r.cols))
 	for i := range r.raw {
 		r.dest[i] = &r.raw[i]
 	}
 	return nil
 }
+
+var _ source.KeyedRows = (*shardRows)(nil)
 
 // shardRows implements source.Rows over one connection.
 type shardRows struct {
@@ -144,6 +156,7 @@ type shardRows struct {
 	raw      []sql.RawBytes
 	dest     []any
 	vals     [][]byte
+	keyed    bool // the last raw value is the key's bound, rows in key order
 	done     bool // Next returned false
 	closed   bool
 	err      error
@@ -168,10 +181,19 @@ func (r *shardRows) Next() bool {
 		r.err, r.done = err, true
 		return false
 	}
-	for i, b := range r.raw {
-		r.vals[i] = b
+	for i := range r.vals {
+		r.vals[i] = r.raw[i]
 	}
 	return true
+}
+
+// KeyBound is the current row's key value in the bound encoding, or nil
+// when the rows are not read in key order.
+func (r *shardRows) KeyBound() []byte {
+	if !r.keyed {
+		return nil
+	}
+	return r.raw[len(r.raw)-1]
 }
 
 func (r *shardRows) Values() [][]byte { return r.vals }

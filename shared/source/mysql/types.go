@@ -109,6 +109,12 @@ func selectExpr(c source.Column) string {
 // boundExpr is the expression that reads a key column's value in its
 // bound encoding (see source.Kind).
 func boundExpr(c source.Column) string {
+	if c.Kind == source.KindString && c.Charset == "" {
+		// UUID, INET6, INET4: the hex of the text form (HEX alone would
+		// give the binary form, which the literal could not be read back
+		// from).
+		return "HEX(CAST(" + quoteIdent(c.Name) + " AS CHAR CHARACTER SET utf8mb4))"
+	}
 	if c.Kind == source.KindString || c.Kind == source.KindBytes {
 		return "HEX(" + quoteIdent(c.Name) + ")"
 	}

@@ -30,6 +30,8 @@ func run() error {
 	report := flag.String("report", "tests/bench", "directory for REPORT.md and the chart; empty for none")
 	scaling := flag.String("scaling", "", "scaling runs: \"also\" after the main benchmark, \"only\" instead of it (10,000 tiny partitions, 1-row backup)")
 	partitions := flag.Int("partitions", 10_000, "tiny partitions in the scaling run")
+	noRestore := flag.Bool("no-restore", false, "leave out the restore benchmark")
+	restoreProfile := flag.String("restore-profile", "", "write a CPU profile of one extra, untimed srbackup restore to this file")
 	verbose := flag.Bool("v", false, "log progress")
 	flag.Parse()
 
@@ -51,7 +53,8 @@ func run() error {
 		return fmt.Errorf("-scaling %q: want also or only", *scaling)
 	}
 	if *scaling != "only" {
-		if _, err := bench.Run(ctx, bench.Config{SizeBytes: bytes, Runs: *runs, ReportDir: *report, InstallMissing: true, Logger: log}, os.Stdout); err != nil {
+		if _, err := bench.Run(ctx, bench.Config{SizeBytes: bytes, Runs: *runs, ReportDir: *report, InstallMissing: true,
+			SkipRestore: *noRestore, RestoreProfile: *restoreProfile, Logger: log}, os.Stdout); err != nil {
 			return err
 		}
 	}

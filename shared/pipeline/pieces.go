@@ -1,0 +1,111 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/source"
+)
+
+// A shard that turns out much bigger than planned (the planner's estimate
+// was wrong anyway: rows much wider than the sample, or rows inserted since
+// planning) is split by its reader: rows of a shard bounded by the primary
+// key arrive in key order, so once the file being written holds
+// splitNum/splitDen of the larger of the plan's estimate and shard_size,
+// the reader ends it where the key's value changes and continues with the
+// rest of the shard, [that value, Hi), in pieces of shard_size. All pieces
+// come from the one SELECT, in the one transaction the shard is read in,
+// so a point-in-time worker keeps its snapshot. Each piece is its own file
+// and shard result (piece k+1 starting at the Next bound piece k recorded),
+// so a retried shard in "shard" consistency continues after its last
+// recorded piece.
+const splitNum, splitDen = 3, 2
+
+// pieceRows gives a shard's rows out piece by piece: Next returns false at
+// the end of the rows or where the current piece ends; next starts the
+// following piece.
+type pieceRows struct {
+	source.Rows
+	keyed source.KeyedRows // nil: the rows are not in key order, never split
+	limit int64            // a piece ends at the next key change once it holds this many bytes
+	bytes int64            // value bytes given out in this piece
+	cur   [][]byte
+	last  []byte // the key bound of the row given out last
+	// cut says the piece ended at a key change: the row read beyond it is
+	// kept in pending, its key bound in pendingKey.
+	cut        bool
+	pending    [][]byte
+	pendingKey []byte
+}
+
+func newPieceRows(rows source.Rows, sh source.Shard, limit int64) *pieceRows {
+	r := &pieceRows{Rows: rows, limit: limit}
+	if kr, ok := rows.(source.KeyedRows); ok && sh.Key != "" {
+		r.keyed = kr
+	}
+	return r
+}
+
+func (r *pieceRows) Next() bool {
+	if r.pending != nil {
+		r.cur, r.last, r.pending = r.pending, append(r.last[:0], r.pendingKey...), nil
+		r.cut = false
+		r.count()
+		return true
+	}
+	if r.cut || !r.Rows.Next() {
+		return false
+	}
+	r.cur = r.Rows.Values()
+	if r.keyed != nil {
+		k := r.keyed.KeyBound()
+		if k != nil && r.limit > 0 && r.bytes >= r.limit && r.last != nil && !bytes.Equal(k, r.last) {
+			r.cut, r.pendingKey = true, append(r.pendingKey[:0], k...)
+			r.pending = make([][]byte, len(r.cur))
+			for i, v := range r.cur {
+				if v != nil {
+					r.pending[i] = append([]byte{}, v...)
+				}
+			}
+			return false
+		}
+		r.last = append(r.last[:0], k...)
+	}
+	r.count()
+	return true
+}
+
+func (r *pieceRows) count() {
+	for _, v := range r.cur {
+		r.bytes += int64(len(v))
+	}
+}
+
+func (r *pieceRows) Values() [][]byte { return r.cur }
+
+// Close is the caller's, on the shard's own rows.
+func (r *pieceRows) Close() error { return nil }
+
+// next starts the piece after a cut, of at most limit bytes.
+func (r *pieceRows) next(limit int64) {
+	r.bytes, r.limit = 0, limit
+}
+
+// recorded returns a shard's recorded pieces and whether they complete it.
+func (p *Pipeline) recorded(ctx context.Context, jobID string, n int) (pieces []job.ShardResult, complete bool, err error) {
+	pieces, err = p.Store.ShardPieces(ctx, jobID, n)
+	if err != nil {
+		return nil, false, transient("read shard result", err)
+	}
+	return pieces, len(pieces) > 0 && !pieces[len(pieces)-1].More, nil
+}
+
+// sums adds up the rows and file bytes of shard results.
+func sums(rs []job.ShardResult) (rows, bytes int64) {
+	for _, r := range rs {
+		rows += r.Rows
+		bytes += r.Bytes
+	}
+	return rows, bytes
+}
