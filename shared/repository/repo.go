@@ -306,7 +306,13 @@ func (r *Repo) GetJSON(ctx context.Context, label, rel string, v any) (FileRef, 
 // created reports whether this call wrote it. It doubles as CREATE
 // REPOSITORY's check that the location is writable.
 func (r *Repo) WriteRepoInfo(ctx context.Context, createTime time.Time) (created bool, err error) {
-	b, err := json.Marshal(RepoInfo{Name: r.name, CreateTime: createTime.UTC(), Format: FormatVersion})
+	return r.WriteRepoInfoOf(ctx, createTime, "")
+}
+
+// WriteRepoInfoOf is WriteRepoInfo recording the deployment that creates
+// the repository.
+func (r *Repo) WriteRepoInfoOf(ctx context.Context, createTime time.Time, deploymentID string) (created bool, err error) {
+	b, err := json.Marshal(RepoInfo{Name: r.name, CreateTime: createTime.UTC(), Format: FormatVersion, DeploymentID: deploymentID})
 	if err != nil {
 		return false, err
 	}
@@ -395,7 +401,7 @@ func (r *Repo) WriteInfo(ctx context.Context, info Info) (timestamp string, err 
 		if gerr != nil {
 			return "", gerr
 		}
-		if !bytes.Equal(existing, b) {
+		if !bytes.Equal(existing, b) && !sameCommit(existing, info) {
 			return "", fmt.Errorf("snapshot %s already has a different info file %s", info.Name, ts)
 		}
 		return ts, nil
@@ -404,6 +410,19 @@ func (r *Repo) WriteInfo(ctx context.Context, info Info) (timestamp string, err 
 		return "", err
 	}
 	return ts, nil
+}
+
+// sameCommit reports whether existing is info written by an earlier try of
+// the same commit: equal but for the finish and expire times, which a
+// retried finalize computes again (the first commit's times stand).
+func sameCommit(existing []byte, info Info) bool {
+	var old Info
+	if err := json.Unmarshal(existing, &old); err != nil {
+		return false
+	}
+	info.FinishTime, info.ExpireTime = old.FinishTime, old.ExpireTime
+	b, err := json.Marshal(info)
+	return err == nil && bytes.Equal(existing, b)
 }
 
 // ReadInfo reads and validates the info manifest of one snapshot run.
