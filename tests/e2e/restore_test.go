@@ -282,6 +282,17 @@ func (e *restoreEnv) cancelled(t *testing.T, db, want, before string) {
 	}
 }
 
+// withoutJobTables drops the lines of a dbState about a job's own tables.
+func withoutJobTables(state string) string {
+	var keep []string
+	for _, l := range strings.SplitAfter(state, "\n") {
+		if !strings.HasPrefix(l, "__srr_") && !strings.HasPrefix(l, "__sro_") && !strings.HasPrefix(l, "leftover ") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "")
+}
+
 func (e *restoreEnv) lockHolder(db string) string {
 	id, _, ok, err := e.store().Holder(context.Background(), db)
 	if err != nil {
@@ -458,6 +469,26 @@ func TestRestore(t *testing.T) {
 			t.Errorf("customers checksum %s, want %s", got, want)
 		}
 
+		// A writer during the job: its write would be lost at the swap, so
+		// the job refuses to swap, and the write stays.
+		var first atomic.Bool
+		held, release := make(chan struct{}, 64), make(chan struct{})
+		e.setFault(func(ctx context.Context, payload []byte, real lambda.Handler) ([]byte, error) {
+			if first.CompareAndSwap(false, true) {
+				held <- struct{}{}
+				<-release
+			}
+			return real.Invoke(ctx, payload)
+		})
+		e.mustRestore(t, restoreSQL("r1", ts, "DATABASE shop AS shop_r ON (TABLE customers)"))
+		<-held
+		time.Sleep(1100 * time.Millisecond) // UPDATE_TIME has whole seconds
+		e.exec("UPDATE shop_r.customers SET loyalty_points = loyalty_points + 1 WHERE id = (SELECT MIN(id) FROM shop.customers)")
+		written := withoutJobTables(e.dbState("shop_r")) // the job's shadow exists now; after cleanup it must not
+		close(release)
+		e.setFault(nil)
+		e.cancelled(t, "shop_r", "Table customers was written while the restore ran", written)
+
 		e.exec("ALTER TABLE shop_r.products ADD COLUMN extra INT NULL")
 		before := e.dbState("shop_r")
 		e.mustRestore(t, restoreSQL("r1", ts, "DATABASE shop AS shop_r ON (TABLE products)"))
@@ -559,14 +590,24 @@ func TestRestore(t *testing.T) {
 		e.setFault(nil)
 		e.cancelled(t, "shop_r", "[COMMON_ERROR, msg: user cancelled, current state: DOWNLOADING]", before)
 
+		// The third load batch of this job fails for good (loads of the
+		// cancelled job above may still be arriving: they don't count).
 		var calls atomic.Int64
+		var doomed atomic.Value
+		doomed.Store("")
 		e.setFault(func(ctx context.Context, payload []byte, real lambda.Handler) ([]byte, error) {
-			if calls.Add(1) == 3 {
+			var ev struct {
+				Job struct {
+					JobID string `json:"job_id"`
+				} `json:"job"`
+			}
+			_ = json.Unmarshal(payload, &ev)
+			if ev.Job.JobID == doomed.Load().(string) && calls.Add(1) == 3 {
 				return nil, &PermanentError{Message: "disk on fire"}
 			}
 			return real.Invoke(ctx, payload)
 		})
-		e.mustRestore(t, restoreSQL("r1", ts, "DATABASE shop AS shop_r"))
+		doomed.Store(e.mustRestore(t, restoreSQL("r1", ts, "DATABASE shop AS shop_r")))
 		e.cancelled(t, "shop_r", "disk on fire", before)
 		e.setFault(nil)
 
