@@ -42,6 +42,10 @@ type Record struct {
 	Warnings []string `json:"warnings,omitempty"`
 
 	ExecutionARN string `json:"execution_arn,omitempty"`
+
+	// PlanSHA256 is the hex SHA-256 of the job's shard plan file, recorded
+	// when it is written: the steps reading the plan refuse any other.
+	PlanSHA256 string `json:"plan_sha256,omitempty"`
 }
 
 // NewRecord returns the PENDING record of a new job.

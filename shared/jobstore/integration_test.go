@@ -692,3 +692,24 @@ func TestLockFollowsFoldedNames(t *testing.T) {
 	}
 	mustLock(t, e, lower)
 }
+
+// TestRecordPlanSHA256: a job's plan checksum is recorded once; another
+// one is refused, the same one accepted again (a retried SnapshotShard).
+func TestRecordPlanSHA256(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	spec := newSpec(t, "shop", "repo", "p")
+	mustLock(t, e, spec)
+	for range 2 {
+		if err := e.store.RecordPlanSHA256(ctx, spec.JobID, "aa"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ce *job.ConflictError
+	if err := e.store.RecordPlanSHA256(ctx, spec.JobID, "bb"); !errors.As(err, &ce) {
+		t.Fatalf("another checksum: %v, want a ConflictError", err)
+	}
+	if rec, err := e.store.Get(ctx, spec.JobID); err != nil || rec.PlanSHA256 != "aa" {
+		t.Fatalf("recorded %q, %v", rec.PlanSHA256, err)
+	}
+}

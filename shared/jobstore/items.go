@@ -75,6 +75,7 @@ type jobItem struct {
 	Warnings []string `dynamodbav:"warnings,omitempty"`
 
 	ExecutionARN string `dynamodbav:"executionArn,omitempty"`
+	PlanSHA256   string `dynamodbav:"planSha256,omitempty"`
 	TTL          int64  `dynamodbav:"ttl,omitempty"`
 }
 
@@ -104,6 +105,7 @@ func newJobItem(rec job.Record) (map[string]types.AttributeValue, error) {
 		BytesDone: rec.BytesDone, BytesTotal: rec.BytesTotal,
 		RowsDone: rec.RowsDone, RowsTotal: rec.RowsTotal, Warnings: rec.Warnings,
 		ExecutionARN: rec.ExecutionARN,
+		PlanSHA256:   rec.PlanSHA256,
 	}
 	av, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -164,7 +166,7 @@ func decodeJob(av map[string]types.AttributeValue) (job.Record, error) {
 	rec.ShardsDone, rec.ShardsTotal = it.ShardsDone, it.ShardsTotal
 	rec.BytesDone, rec.BytesTotal = it.BytesDone, it.BytesTotal
 	rec.RowsDone, rec.RowsTotal, rec.Warnings = it.RowsDone, it.RowsTotal, it.Warnings
-	rec.ExecutionARN = it.ExecutionARN
+	rec.ExecutionARN, rec.PlanSHA256 = it.ExecutionARN, it.PlanSHA256
 	return rec, nil
 }
 

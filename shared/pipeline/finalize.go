@@ -50,8 +50,8 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 		return FinalizeResult{}, err
 	}
 	var plan Plan
-	if _, err := repo.GetJSON(ctx, spec.Label, planFile(spec.JobID), &plan); err != nil {
-		return FinalizeResult{}, transient("read shard plan", err)
+	if err := p.readPlan(ctx, repo, spec, planFile(spec.JobID), &plan); err != nil {
+		return FinalizeResult{}, err
 	}
 	results, err := p.Store.Shards(ctx, spec.JobID)
 	if err != nil {

@@ -252,8 +252,8 @@ func (p *Pipeline) coordinate(ctx context.Context, ev BatchEvent) (_ BatchResult
 		return out, err
 	}
 	var plan Plan
-	if _, err := repo.GetJSON(ctx, spec.Label, ev.PlanKey, &plan); err != nil {
-		return out, transient("read shard plan", err)
+	if err := p.readPlan(ctx, repo, spec, ev.PlanKey, &plan); err != nil {
+		return out, err
 	}
 	// 1. Every worker started and connected; no lock yet.
 	started := time.Now()

@@ -171,19 +171,29 @@ func (p *Pipeline) writePlanOnce(ctx context.Context, repo *repository.Repo, spe
 	if err := checkKeyLengths(repo, spec, key, plan); err != nil {
 		return nil, err
 	}
-	_, created, err := repo.CreateJSON(ctx, spec.Label, key, plan)
+	ref, created, err := repo.CreateJSON(ctx, spec.Label, key, plan)
 	if err != nil {
 		return nil, transient("write shard plan", err)
 	}
 	if created {
+		// The SHA-256 of the bytes written, not of what S3 holds now.
+		if err := p.Store.RecordPlanSHA256(ctx, spec.JobID, ref.SHA256); err != nil {
+			return nil, transient("record the shard plan checksum", err)
+		}
 		return plan, nil
 	}
+	// The earlier attempt recorded its plan's checksum (unless it ended
+	// between writing and recording, when the stored plan's is recorded).
 	var stored Plan
-	if _, err := repo.GetJSON(ctx, spec.Label, key, &stored); err != nil {
+	ref, err = repo.GetJSON(ctx, spec.Label, key, &stored)
+	if err != nil {
 		return nil, transient("read shard plan", err)
 	}
-	if stored.JobID != spec.JobID || stored.Database != spec.Database {
-		return nil, fmt.Errorf("shard plan %s names job %s of database %s, not job %s of %s", key, stored.JobID, stored.Database, spec.JobID, spec.Database)
+	if err := checkPlan(spec, &stored); err != nil {
+		return nil, err
+	}
+	if err := p.Store.RecordPlanSHA256(ctx, spec.JobID, ref.SHA256); err != nil {
+		return nil, transient("record the shard plan checksum", err)
 	}
 	if stored.PointInTime() {
 		if err := p.Store.CreatePIT(ctx, spec.JobID, len(stored.Batches), spec.Deadline); err != nil {
@@ -198,6 +208,49 @@ func (p *Pipeline) writePlanOnce(ctx context.Context, repo *repository.Repo, spe
 // against (Prepare and restore.Submit pin it; Lock writes it with the job).
 func PinRepository(spec *job.Spec, repo jobstore.Repository) {
 	spec.RepositoryID, spec.RepositoryLocation = repo.ID, repo.Location
+}
+
+// readPlan reads a job's shard plan for a step and checks it is the plan
+// written for the job: its SHA-256 is the one recorded on the job, and it
+// reads only the job's database and objects. A plan replaced in S3 fails
+// the job.
+func (p *Pipeline) readPlan(ctx context.Context, repo *repository.Repo, spec job.Spec, key string, plan *Plan) error {
+	rec, err := p.Store.Get(ctx, spec.JobID)
+	if err != nil {
+		return transient("read job", err)
+	}
+	ref, err := repo.GetJSON(ctx, spec.Label, key, plan)
+	if err != nil {
+		return transient("read shard plan", err)
+	}
+	if key != planFile(spec.JobID) || rec.PlanSHA256 == "" || ref.SHA256 != rec.PlanSHA256 {
+		return &job.ConflictError{Message: fmt.Sprintf("shard plan %s of job %s has SHA-256 %s, the job recorded %q: it is not the plan written for the job",
+			key, spec.JobID, ref.SHA256, rec.PlanSHA256)}
+	}
+	return checkPlan(spec, plan)
+}
+
+// checkPlan checks that a plan is the job's and reads only the job's
+// database and tables.
+func checkPlan(spec job.Spec, plan *Plan) error {
+	bad := func(format string, args ...any) error {
+		return &job.ConflictError{Message: fmt.Sprintf("shard plan of job %s: ", spec.JobID) + fmt.Sprintf(format, args...)}
+	}
+	if plan.JobID != spec.JobID || plan.Database != spec.Database {
+		return bad("it names job %s of database %s", plan.JobID, plan.Database)
+	}
+	tables := map[string]bool{}
+	for _, o := range spec.Objects {
+		if o.Kind == job.KindTable {
+			tables[o.Name] = true
+		}
+	}
+	for _, s := range plan.Shards {
+		if s.Shard.Database != spec.Database || !tables[s.Shard.Table] {
+			return bad("shard %d reads %s.%s, not a table of the job", s.N, s.Shard.Database, s.Shard.Table)
+		}
+	}
+	return nil
 }
 
 // maxPieces is the most pieces an upload splits one shard into

@@ -57,8 +57,8 @@ func (p *Pipeline) UploadBatch(ctx context.Context, ev BatchEvent) (BatchResult,
 		return out, err
 	}
 	var plan Plan
-	if _, err := repo.GetJSON(ctx, spec.Label, ev.PlanKey, &plan); err != nil {
-		return out, transient("read shard plan", err)
+	if err := p.readPlan(ctx, repo, spec, ev.PlanKey, &plan); err != nil {
+		return out, err
 	}
 	if ev.Batch < 0 || ev.Batch >= len(plan.Batches) {
 		return out, fmt.Errorf("batch %d is not in the plan of job %s (%d batches)", ev.Batch, spec.JobID, len(plan.Batches))

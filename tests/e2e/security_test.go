@@ -115,3 +115,38 @@ func TestRepositoryPinned(t *testing.T) {
 		t.Errorf("files written to the new location: %v", files)
 	}
 }
+
+// TestPlanIntegrity: a shard plan replaced in S3 (here to read another
+// database's table) is refused by the upload that reads it, and the job
+// fails without reading anything.
+func TestPlanIntegrity(t *testing.T) {
+	var e *env
+	e = newEnv(t, envOptions{wrap: func(st *localstack.Stack) {
+		h := st.Lambda.Handler("upload")
+		st.Lambda.RegisterHandler("upload", handlerFunc(func(ctx context.Context, payload []byte) ([]byte, error) {
+			var ev pipeline.BatchEvent
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				return nil, err
+			}
+			var plan pipeline.Plan
+			if _, err := e.repo.GetJSON(ctx, ev.Job.Label, ev.PlanKey, &plan); err != nil {
+				return nil, err
+			}
+			if plan.Shards[0].Shard.Database != "mysql" {
+				plan.Shards[0].Shard.Database, plan.Shards[0].Shard.Table = "mysql", "user"
+				if _, err := e.repo.PutJSON(ctx, ev.Job.Label, ev.PlanKey, plan); err != nil {
+					return nil, err
+				}
+			}
+			return h.Invoke(ctx, payload)
+		}))
+	}})
+	r := e.run("BACKUP DATABASE " + e.db + " SNAPSHOT tampered TO repo ON (TABLE customers)")
+	e.mustCancel(t, r, "tampered", r.rec.Status.String())
+	if !strings.Contains(r.rec.Status.String(), "it is not the plan written for the job") || r.rec.PlanSHA256 == "" {
+		t.Errorf("status %s (plan SHA-256 %q); want the replaced plan refused", r.rec.Status, r.rec.PlanSHA256)
+	}
+	if r.rec.ShardsDone != 0 {
+		t.Errorf("%d shards uploaded from a replaced plan", r.rec.ShardsDone)
+	}
+}
