@@ -54,10 +54,22 @@ func Open(ctx context.Context, dsn string) (*Source, error) {
 	return OpenConfig(ctx, cfg)
 }
 
+// Timeouts on the connection to the source, unless the DSN sets its own: a
+// server that stops answering fails the step (which the state machine
+// retries) instead of holding a Lambda until its own timeout.
+const (
+	dialTimeout = 10 * time.Second
+	// readTimeout bounds one read from the server: past net_write_timeout
+	// the server has given up sending anyway.
+	readTimeout  = netWriteTimeout + time.Minute
+	writeTimeout = time.Minute
+)
+
 // OpenConfig is Open for a parsed configuration, which it copies and then
 // adjusts for exact reads.
 func OpenConfig(ctx context.Context, cfg *driver.Config) (*Source, error) {
 	cfg = cfg.Clone()
+	setTimeouts(cfg)
 	cfg.InterpolateParams = false
 	cfg.ParseTime = false
 	cfg.MultiStatements = false
@@ -83,6 +95,19 @@ func OpenConfig(ctx context.Context, cfg *driver.Config) (*Source, error) {
 	s.mariadb = strings.Contains(strings.ToLower(s.version), "mariadb")
 	s.exactNames = lctn == 0
 	return s, nil
+}
+
+// setTimeouts gives cfg the default dial, read and write timeouts where it
+// has none.
+func setTimeouts(cfg *driver.Config) {
+	for _, t := range []struct {
+		d   *time.Duration
+		def time.Duration
+	}{{&cfg.Timeout, dialTimeout}, {&cfg.ReadTimeout, readTimeout}, {&cfg.WriteTimeout, writeTimeout}} {
+		if *t.d == 0 {
+			*t.d = t.def
+		}
+	}
 }
 
 // Close closes the connection pool.
