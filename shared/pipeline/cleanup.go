@@ -206,13 +206,11 @@ func (p *Pipeline) ownsMeta(ctx context.Context, repo *repository.Repo, label, d
 		if rest != "__meta" && !strings.HasPrefix(rest, "__info_") {
 			continue
 		}
-		var doc struct {
-			JobID string `json:"job_id"`
-		}
-		if _, err := repo.GetJSON(ctx, label, rest, &doc); err != nil {
+		id, err := repo.JobIDOf(ctx, label, rest)
+		if err != nil {
 			return nil, transient("read "+rest, err)
 		}
-		if doc.JobID == jobID {
+		if id == jobID {
 			out = append(out, key)
 		}
 	}
