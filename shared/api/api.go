@@ -39,6 +39,10 @@ import (
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 1 << 20
 
+// MaxStatements is the most statements one request may run: each can start
+// an execution or scan a repository within the API's 30 seconds.
+const MaxStatements = 100
+
 // OpenAPI is the API's OpenAPI 3 document, served at GET /v1/openapi.yaml.
 //
 //go:embed openapi.yaml

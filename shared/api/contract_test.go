@@ -240,6 +240,8 @@ func TestContract(t *testing.T) {
 	e.expect(400, "POST", "/v1/sql", "", "text/plain", `SELECT 1`)
 	e.expect(400, "POST", "/v1/sql", "", "text/plain", "BACKUP DATABASE "+e.db+" SNAPSHOT s3 TO repo ON (TABLE nope)")
 	e.expect(413, "POST", "/v1/sql", "", "text/plain", strings.Repeat("x", api.MaxBodyBytes+1))
+	// At most MaxStatements statements per request (issue 12 §2).
+	e.expect(400, "POST", "/v1/sql", "", "text/plain", strings.Repeat("SHOW REPOSITORIES;", api.MaxStatements+1))
 	e.expect(415, "POST", "/v1/sql", "", "application/xml", `<sql/>`)
 	e.expect(404, "GET", "/v1/nothing", "", "", "")
 	e.expect(405, "PUT", "/v1/sql", "", "", "")

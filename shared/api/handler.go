@@ -162,6 +162,11 @@ func (s *Server) postSQL(ctx context.Context, req *request) events.APIGatewayV2H
 		s.audit(ctx, req, "PARSE", "", e)
 		return errorResponse(e)
 	}
+	if len(stmts) > MaxStatements {
+		e := apiError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("a request runs at most %d statements, got %d", MaxStatements, len(stmts)))
+		s.audit(ctx, req, "PARSE", "", e)
+		return errorResponse(e)
+	}
 	out := Response{Results: []Result{}}
 	status := http.StatusOK
 	for i, stmt := range stmts {
