@@ -75,4 +75,3 @@ func leadingJobID(b []byte) (string, bool) {
 	}
 	return "", false
 }
-

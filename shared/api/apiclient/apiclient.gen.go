@@ -717,6 +717,7 @@ type ClientInterface interface {
 	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
 	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
+	// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
 	// Takes any type of body and a specified content type.
@@ -745,6 +746,7 @@ type ClientInterface interface {
 	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
 	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
+	// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
 	// Takes a body of the `application/json` content type.
@@ -773,6 +775,7 @@ type ClientInterface interface {
 	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
 	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
+	// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
 	// Takes a body of the `text/plain` content type.
@@ -949,6 +952,7 @@ func (c *Client) GetRestore(ctx context.Context, jobId JobID, reqEditors ...Requ
 // read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
 // REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
+// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
 // Takes any type of body and a specified content type.
@@ -987,6 +991,7 @@ func (c *Client) RunSQLWithBody(ctx context.Context, contentType string, body io
 // read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
 // REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
+// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
 // Takes a body of the `application/json` content type.
@@ -1025,6 +1030,7 @@ func (c *Client) RunSQL(ctx context.Context, body RunSQLJSONRequestBody, reqEdit
 // read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
 // REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
+// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
 // Takes a body of the `text/plain` content type.
@@ -1672,6 +1678,7 @@ type ClientWithResponsesInterface interface {
 	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
 	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
+	// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -1700,6 +1707,7 @@ type ClientWithResponsesInterface interface {
 	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
 	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
+	// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -1728,6 +1736,7 @@ type ClientWithResponsesInterface interface {
 	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
 	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
+	// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
 	// Takes a body of the `text/plain` content type, and returns a wrapper object for the known response body format(s).
@@ -2752,6 +2761,7 @@ func (c *ClientWithResponses) GetRestoreWithResponse(ctx context.Context, jobId 
 // read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
 // REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
+// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -2786,6 +2796,7 @@ func (c *ClientWithResponses) RunSQLWithBodyWithResponse(ctx context.Context, co
 // read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
 // REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
+// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -2820,6 +2831,7 @@ func (c *ClientWithResponses) RunSQLWithResponse(ctx context.Context, body RunSQ
 // read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
 // REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
+// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
 // Takes a body of the `text/plain` content type, and returns a wrapper object for the known response body format(s).
