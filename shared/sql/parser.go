@@ -373,6 +373,11 @@ func startsIdent(t token) bool {
 	return t.kind == tokQuoted || t.kind == tokIdent && !isReserved(t.val)
 }
 
+// MaxIdentLen is the longest identifier accepted, in bytes: MariaDB's 64
+// characters of up to 4 bytes. Longer names (which no database, table or
+// role can have) would only swell keys and messages.
+const MaxIdentLen = 256
+
 // ident parses an identifier: an unquoted non-reserved word or a
 // backquoted name.
 func (p *parser) ident() name {
@@ -380,6 +385,9 @@ func (p *parser) ident() name {
 	if !startsIdent(t) {
 		p.expect("identifier", false)
 		p.fail()
+	}
+	if len(t.val) > MaxIdentLen {
+		panic(bailout{analysisErrorf(t.pos, "identifier %s is %d bytes, longer than %d", clip(t.val), len(t.val), MaxIdentLen)})
 	}
 	p.next()
 	return name{val: t.val, pos: t.pos}
