@@ -43,6 +43,8 @@ const (
 	CtxUploadMemoryMB        = "srbackup:uploadMemoryMb"
 	CtxSweepSchedule         = "srbackup:sweepSchedule"
 	CtxObjectLockDays        = "srbackup:objectLockDays"
+	// CtxMaxParallelism caps every job's parallelism (pipeline.GrantParallelism).
+	CtxMaxParallelism = "srbackup:maxParallelism"
 )
 
 // Defaults of the optional settings.
@@ -58,6 +60,9 @@ const (
 	DefaultUploadMemoryMB        = 2048
 	// DefaultSweepSchedule runs the expiry sweep hourly; "off" disables it.
 	DefaultSweepSchedule = "rate(1 hour)"
+	// DefaultMaxParallelism bounds one job's upload Lambdas and source
+	// connections.
+	DefaultMaxParallelism = 64
 )
 
 // The state machine definitions, relative to the repository root.
@@ -113,6 +118,7 @@ type Config struct {
 	// ExecutionTimeout replaces the definition's TimeoutSeconds when non-zero.
 	ExecutionTimeout time.Duration
 	UploadMemoryMB   int
+	MaxParallelism   int
 	// SweepSchedule is the expiry sweep's EventBridge Scheduler expression
 	// ("rate(1 hour)", "cron(…)"), or "off".
 	SweepSchedule string
@@ -235,6 +241,7 @@ func ConfigFromContext(lookup func(key string) any, root string) (Config, error)
 		APIThrottleBurst:              r.integer(CtxAPIThrottleBurst, DefaultAPIThrottleBurst),
 		ExecutionTimeout:              time.Duration(r.integer(CtxExecutionTimeoutHours, 0)) * time.Hour,
 		UploadMemoryMB:                r.integer(CtxUploadMemoryMB, DefaultUploadMemoryMB),
+		MaxParallelism:                r.integer(CtxMaxParallelism, DefaultMaxParallelism),
 		SweepSchedule:                 r.str(CtxSweepSchedule, DefaultSweepSchedule),
 		ObjectLockDays:                r.integer(CtxObjectLockDays, 0),
 	}
@@ -353,6 +360,9 @@ func (c Config) Validate() error {
 	// Standard workflows run at most one year.
 	if c.ExecutionTimeout != 0 && (c.ExecutionTimeout < time.Hour || c.ExecutionTimeout > 365*24*time.Hour) {
 		return bad(CtxExecutionTimeoutHours, "must be between 1 and 8760 hours, got %v", c.ExecutionTimeout)
+	}
+	if c.MaxParallelism < 1 || c.MaxParallelism > 1000 {
+		return bad(CtxMaxParallelism, "must be between 1 and 1000, got %d", c.MaxParallelism)
 	}
 	if c.UploadMemoryMB < 128 || c.UploadMemoryMB > 10240 {
 		return bad(CtxUploadMemoryMB, "must be between 128 and 10240, got %d", c.UploadMemoryMB)

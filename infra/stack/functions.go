@@ -67,6 +67,9 @@ const (
 	// execution timeout, which bounds a lock's lease (unset: the
 	// definitions' 7 days).
 	EnvExecutionTimeout = "SRBACKUP_EXECUTION_TIMEOUT_SECONDS"
+	// EnvMaxParallelism is the cap on a job's parallelism, on the
+	// functions that prepare jobs.
+	EnvMaxParallelism = "SRBACKUP_MAX_PARALLELISM"
 )
 
 // functionSpec is what one function is and what it may touch. The actions
@@ -298,6 +301,9 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 	role.AddToPolicy(policy([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, logs.LogGroupArn()))
 
 	vars := map[string]*string{EnvTable: env.table.TableName()}
+	if spec.name == FnAPI || spec.name == FnParse {
+		vars[EnvMaxParallelism] = jsii.String(strconv.Itoa(cfg.MaxParallelism))
+	}
 	if cfg.ExecutionTimeout != 0 && (spec.name == FnAPI || spec.name == FnLock) {
 		vars[EnvExecutionTimeout] = jsii.String(strconv.Itoa(int(cfg.ExecutionTimeout.Seconds())))
 	}

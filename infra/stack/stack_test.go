@@ -70,7 +70,7 @@ var logActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
 var expectedFunctions = map[string]functionExpectation{
 	stack.FnAPI: {
 		memory: 512, timeout: 30,
-		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn, stack.EnvStateMachineArn, stack.EnvRestoreStateMachineArn, stack.EnvVerifyFunction},
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn, stack.EnvStateMachineArn, stack.EnvRestoreStateMachineArn, stack.EnvVerifyFunction, stack.EnvMaxParallelism},
 		allowed: []string{
 			"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
 			"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "lambda:InvokeFunction",
@@ -83,7 +83,7 @@ var expectedFunctions = map[string]functionExpectation{
 	},
 	stack.FnParse: {
 		memory: 256, timeout: 60,
-		env:       []string{stack.EnvTable, stack.EnvSourceSecretArn},
+		env:       []string{stack.EnvTable, stack.EnvSourceSecretArn, stack.EnvMaxParallelism},
 		allowed:   []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
 		forbidden: []string{"s3:PutObject", "s3:GetObject", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "states:StartExecution"},
 	},

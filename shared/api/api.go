@@ -77,6 +77,9 @@ type Server struct {
 	// MaxRun is the state machines' execution timeout (zero: the
 	// pipeline's default), which bounds a job's lock.
 	MaxRun time.Duration
+	// MaxParallelism is the deployment's cap on a job's parallelism (zero:
+	// none), see pipeline.GrantParallelism.
+	MaxParallelism int
 	// Authorizer decides who may run what; nil allows every authenticated
 	// principal.
 	Authorizer Authorizer

@@ -78,6 +78,7 @@ func NewAPIServer(ctx context.Context, getenv func(string) string, log *slog.Log
 		RestoreStateMachineARN: getenv("SRBACKUP_RESTORE_STATE_MACHINE_ARN"),
 		MinTimeout:             d.Config.MinTimeout,
 		MaxRun:                 d.Config.MaxRun,
+		MaxParallelism:         d.Config.MaxParallelism,
 		Privileges:             privileges,
 		Log:                    d.Log,
 		Metrics:                d.Metrics,

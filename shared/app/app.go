@@ -11,6 +11,7 @@
 //	SRBACKUP_TARGET_DSN         its DSN; both default to the source's
 //	SRBACKUP_MIN_TIMEOUT        smallest `timeout` property in seconds (default 600; tests lower it)
 //	SRBACKUP_EXECUTION_TIMEOUT_SECONDS the state machines' execution timeout, which bounds a job's lock (default 604800)
+//	SRBACKUP_MAX_PARALLELISM    the deployment's cap on a job's parallelism (default: none; the stack sets 64)
 //	SRBACKUP_JOB_HISTORY_TTL_DAYS how long finished jobs stay in SHOW BACKUP history (default 30)
 //	SRBACKUP_LOG_LEVEL          debug, info (default), warn or error
 //	SRBACKUP_PIT_READY_WAIT_SECONDS  "snapshot" consistency: bound on the wait for every upload worker to start (default 120)
@@ -68,6 +69,7 @@ type Config struct {
 	SourceSecret   string
 	MinTimeout     time.Duration
 	MaxRun         time.Duration // the state machines' execution timeout; zero: pipeline.DefaultMaxRun
+	MaxParallelism int           // the deployment's cap on a job's parallelism; zero: none
 	Retention      time.Duration
 	LogLevel       slog.Level
 	SourceRequired bool
@@ -113,6 +115,13 @@ func LoadConfig(name string, getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("SRBACKUP_EXECUTION_TIMEOUT_SECONDS=%q: want a positive number of seconds", v)
 		}
 		c.MaxRun = time.Duration(n) * time.Second
+	}
+	if v := getenv("SRBACKUP_MAX_PARALLELISM"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("SRBACKUP_MAX_PARALLELISM=%q: want a positive number", v)
+		}
+		c.MaxParallelism = n
 	}
 	if v := getenv("SRBACKUP_JOB_HISTORY_TTL_DAYS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -262,7 +271,7 @@ func (d *Deps) Lifecycle() *lifecycle.Lifecycle {
 func (d *Deps) Pipeline() *pipeline.Pipeline {
 	return &pipeline.Pipeline{
 		Store: d.Store, Source: d.Source, Open: d.OpenRepository,
-		MinTimeout: d.Config.MinTimeout, MaxRun: d.Config.MaxRun, PointInTime: d.Config.PointInTime, Log: d.Log,
+		MinTimeout: d.Config.MinTimeout, MaxRun: d.Config.MaxRun, MaxParallelism: d.Config.MaxParallelism, PointInTime: d.Config.PointInTime, Log: d.Log,
 		Metrics: d.Metrics,
 	}
 }

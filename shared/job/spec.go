@@ -53,6 +53,9 @@ type Options struct {
 	// TTL is the snapshot's time to live ("7 DAY"), fixed at BACKUP time
 	// from the ttl property or the repository's snapshot_ttl; empty: none.
 	TTL string `json:"ttl,omitempty"`
+	// RequestedParallelism is the parallelism asked for when Parallelism,
+	// the one granted, is less (pipeline.GrantParallelism); zero otherwise.
+	RequestedParallelism int `json:"requested_parallelism,omitempty"`
 }
 
 // Consistency modes (the values of the "consistency" property).

@@ -28,3 +28,19 @@ func TestDefaultMaxRunIsTheDefinitionsTimeout(t *testing.T) {
 		t.Errorf("default lease %+v", l)
 	}
 }
+
+// TestGrantParallelism is the one rule for parallelism (issue 12 §2).
+func TestGrantParallelism(t *testing.T) {
+	for _, c := range []struct{ requested, cap, conns, want int }{
+		{4, 0, 0, 4},
+		{1000, 64, 0, 64},
+		{1000, 0, 151, 75},
+		{100, 64, 40, 20},
+		{8, 64, 1, 1},
+		{2, 64, 500, 2},
+	} {
+		if got := GrantParallelism(c.requested, c.cap, c.conns); got != c.want {
+			t.Errorf("GrantParallelism(%d, %d, %d) = %d, want %d", c.requested, c.cap, c.conns, got, c.want)
+		}
+	}
+}

@@ -32,6 +32,9 @@ type Pipeline struct {
 	// MaxRun is the state machine's execution timeout (zero:
 	// DefaultMaxRun), which bounds a job's lock (jobstore.Lease).
 	MaxRun time.Duration
+	// MaxParallelism is the deployment's cap on a job's parallelism (zero:
+	// none), see GrantParallelism.
+	MaxParallelism int
 	// PointInTime tunes "snapshot" consistency; zero fields take defaults.
 	PointInTime PointInTimeConfig
 	Now         func() time.Time
@@ -75,3 +78,19 @@ func Lease(grace, maxRun time.Duration) jobstore.Lease {
 }
 
 func (p *Pipeline) lease() jobstore.Lease { return Lease(p.LockGrace, p.MaxRun) }
+
+// GrantParallelism is the one rule for a job's parallelism: what was asked,
+// at most the deployment's cap (maxParallelism, from the CDK context; zero:
+// none) and half the source's connection limit (zero: unknown), so that
+// one job can neither exhaust Lambda concurrency nor the source's
+// connections. At least 1.
+func GrantParallelism(requested, maxParallelism, sourceConnections int) int {
+	granted := requested
+	if maxParallelism > 0 {
+		granted = min(granted, maxParallelism)
+	}
+	if sourceConnections > 0 {
+		granted = min(granted, max(1, sourceConnections/2))
+	}
+	return max(1, granted)
+}

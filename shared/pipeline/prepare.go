@@ -22,6 +22,9 @@ type Request struct {
 	EventTime time.Time
 	// JobID is the id to give the job; empty means a new one.
 	JobID string
+	// MaxParallelism is the deployment's cap on parallelism (zero: none);
+	// see GrantParallelism.
+	MaxParallelism int
 }
 
 // Prepare checks a BACKUP statement against the live source catalog and the
@@ -106,6 +109,9 @@ func Prepare(ctx context.Context, cat source.Catalog, repos RepositoryRegistry, 
 	}
 	PinRepository(&spec, repo)
 	spec.FoldedNames = cat.Features().FoldedNames
+	if granted := GrantParallelism(opts.Parallelism, req.MaxParallelism, cat.Features().MaxConnections); granted < opts.Parallelism {
+		spec.Options.Parallelism, spec.Options.RequestedParallelism = granted, opts.Parallelism
+	}
 	return spec, repo, spec.Validate()
 }
 

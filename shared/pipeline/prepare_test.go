@@ -22,9 +22,12 @@ type fakeCatalog struct {
 	views          []source.View
 	funcs          []source.Function
 	folded         bool
+	maxConns       int
 }
 
-func (f *fakeCatalog) Features() source.Features { return source.Features{FoldedNames: f.folded} }
+func (f *fakeCatalog) Features() source.Features {
+	return source.Features{FoldedNames: f.folded, MaxConnections: f.maxConns}
+}
 
 func (f *fakeCatalog) DatabaseExists(_ context.Context, db string) (bool, error) {
 	return f.dbs[db], nil
@@ -207,5 +210,20 @@ func TestPrepareRecordsFoldedNames(t *testing.T) {
 	}
 	if spec.RepositoryLocation != "s3://b/p" {
 		t.Errorf("repository pinned at %q", spec.RepositoryLocation)
+	}
+}
+
+// TestPrepareGrantsParallelism: the job says what it was granted, and what
+// it asked for when that was more.
+func TestPrepareGrantsParallelism(t *testing.T) {
+	cat := shopCatalog()
+	cat.maxConns = 20
+	spec, err := prepare(t, cat, `BACKUP DATABASE shop SNAPSHOT s TO repo ON (TABLE orders) PROPERTIES ("parallelism" = "500")`)
+	if err != nil || spec.Options.Parallelism != 10 || spec.Options.RequestedParallelism != 500 {
+		t.Fatalf("granted %d of %d, %v; want 10 of 500", spec.Options.Parallelism, spec.Options.RequestedParallelism, err)
+	}
+	spec, err = prepare(t, cat, `BACKUP DATABASE shop SNAPSHOT s TO repo ON (TABLE orders) PROPERTIES ("parallelism" = "4")`)
+	if err != nil || spec.Options.Parallelism != 4 || spec.Options.RequestedParallelism != 0 {
+		t.Fatalf("granted %d of %d, %v; want 4", spec.Options.Parallelism, spec.Options.RequestedParallelism, err)
 	}
 }

@@ -90,6 +90,7 @@ func (p *Pipeline) Parse(ctx context.Context, ev ParseEvent) (JobState, error) {
 	}
 	spec, _, err := Prepare(ctx, p.Source, p.Store, Request{
 		Stmt: st, SQL: ev.Input.SQL, EventTime: eventTime, JobID: ExecutionName(ev.ExecutionARN),
+		MaxParallelism: p.MaxParallelism,
 	}, p.now())
 	if err != nil {
 		return JobState{}, err

@@ -40,6 +40,9 @@ type Features struct {
 	// FoldedNames says database and table names compare
 	// case-insensitively (MariaDB's lower_case_table_names 1 or 2).
 	FoldedNames bool
+	// MaxConnections is the server's connection limit (max_connections);
+	// zero if unknown.
+	MaxConnections int
 }
 
 // Catalog lists a database's objects and their definitions.

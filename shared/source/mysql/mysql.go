@@ -30,6 +30,8 @@ type Source struct {
 	db      *sql.DB
 	version string
 	mariadb bool
+	// maxConnections is the server's max_connections.
+	maxConnections int
 	// exactNames is true when the server compares table and database names
 	// case-sensitively (lower_case_table_names = 0), so catalog lookups
 	// must too, although information_schema compares case-insensitively.
@@ -88,7 +90,7 @@ func OpenConfig(ctx context.Context, cfg *driver.Config) (*Source, error) {
 	}
 	s := &Source{db: sql.OpenDB(conn)}
 	var lctn int
-	if err := s.db.QueryRowContext(ctx, "SELECT VERSION(), @@lower_case_table_names").Scan(&s.version, &lctn); err != nil {
+	if err := s.db.QueryRowContext(ctx, "SELECT VERSION(), @@lower_case_table_names, @@max_connections").Scan(&s.version, &lctn, &s.maxConnections); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("mysql source: connect to %s: %w", cfg.Addr, err)
 	}
@@ -116,7 +118,7 @@ func (s *Source) Close() error { return s.db.Close() }
 // Features reports that MariaDB and MySQL have neither materialized views
 // nor external catalogs.
 func (s *Source) Features() source.Features {
-	return source.Features{Dialect: source.DialectMySQL, FoldedNames: !s.exactNames}
+	return source.Features{Dialect: source.DialectMySQL, FoldedNames: !s.exactNames, MaxConnections: s.maxConnections}
 }
 
 // Version returns the server's version string.
