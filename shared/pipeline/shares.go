@@ -35,7 +35,7 @@ const (
 	smallFileUploads = 8
 	// recordEvery is how long a result waits, at most, for others to be
 	// recorded in the same transaction: progress stays fresh.
-	recordEvery = 250 * time.Millisecond
+	recordEvery = time.Second
 	// activeEvery is how often a worker checks, between shards, that its
 	// job is neither cancelled nor past its deadline. Recording a result
 	// also checks that the job is UPLOADING.
