@@ -63,6 +63,15 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 		t.Fatalf("wait: %d\n%s\n%s", code, out, errs)
 	}
 
+	// verify: ADMIN VERIFY SNAPSHOT until it ends; exit 0 when every file is OK.
+	code, out, errs = cli("verify", "--endpoint", ep, "--interval", "50ms", "--deep", "cli1", "repo")
+	if code != 0 || !regexp.MustCompile(`FINISHED files=\d+ ok=\d+ missing=0 mismatch=0`).MatchString(out) {
+		t.Fatalf("verify: %d\n%s\n%s", code, out, errs)
+	}
+	if code, _, errs = cli("verify", "--endpoint", ep, "no-such", "repo"); code != 1 || !strings.Contains(errs, "does not exist") {
+		t.Fatalf("verify unknown: %d %s", code, errs)
+	}
+
 	// Vertical output, through the file `local up` wrote for --local.
 	code, out, errs = cli("--local", "sql", `SHOW BACKUP FROM shop\G`)
 	if code != 0 || !strings.Contains(out, "*************************** 1. row ***************************") || !strings.Contains(out, "       State: FINISHED") {

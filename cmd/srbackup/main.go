@@ -32,6 +32,7 @@ func commands() []command {
 		{"parse", "parse and validate StarRocks statements, print canonical SQL or JSON", runParse},
 		{"sql", "run statements through the srbackup API (table, \\G or --json output; a prompt without arguments)", runSQL},
 		{"wait", "show a job's progress until it ends; exit 0 only when it FINISHED", runWait},
+		{"verify", "ADMIN VERIFY SNAPSHOT: check a snapshot against its manifest; exit 0 only when every file is OK", runVerify},
 		{"local", "local up: run srbackup locally (AWS stack, MariaDB, sample database) and serve the API", runLocal},
 		{"--local", "run a command against `srbackup local up`, e.g. srbackup --local sql \"SHOW BACKUP\"", runLocalFlag},
 		{"demo", "run a real BACKUP end to end on a local sandbox, then SHOW BACKUP and SHOW SNAPSHOT", runDemo},

@@ -39,6 +39,7 @@ var Routes = []Route{
 	{awsapigatewayv2.HttpMethod_GET, "/v1/openapi.yaml"},
 	{awsapigatewayv2.HttpMethod_GET, "/v1/repositories"},
 	{awsapigatewayv2.HttpMethod_GET, "/v1/repositories/{repo}/snapshots"},
+	{awsapigatewayv2.HttpMethod_GET, "/v1/verifications/{verificationId}"},
 }
 
 // accessLogFormat is one JSON object per request; the caller's IAM identity is

@@ -13,6 +13,8 @@ import (
 	_ "time/tzdata" // schedule time zones are checked at synth, whatever the host has installed
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+
+	"github.com/srbackup/srbackup/shared/sql"
 )
 
 // Context keys read by the app (`cdk deploy -c key=value` or the "context" of cdk.json).
@@ -39,6 +41,8 @@ const (
 	CtxAPIThrottleBurst      = "srbackup:apiThrottleBurst"
 	CtxExecutionTimeoutHours = "srbackup:executionTimeoutHours"
 	CtxUploadMemoryMB        = "srbackup:uploadMemoryMb"
+	CtxSweepSchedule         = "srbackup:sweepSchedule"
+	CtxObjectLockDays        = "srbackup:objectLockDays"
 )
 
 // Defaults of the optional settings.
@@ -52,6 +56,8 @@ const (
 	DefaultAPIThrottleBurst      = 20
 	DefaultExecutionTimeout      = 7 * 24 * time.Hour // when the definition sets no TimeoutSeconds
 	DefaultUploadMemoryMB        = 2048
+	// DefaultSweepSchedule runs the expiry sweep hourly; "off" disables it.
+	DefaultSweepSchedule = "rate(1 hour)"
 )
 
 // The state machine definitions, relative to the repository root.
@@ -107,6 +113,13 @@ type Config struct {
 	// ExecutionTimeout replaces the definition's TimeoutSeconds when non-zero.
 	ExecutionTimeout time.Duration
 	UploadMemoryMB   int
+	// SweepSchedule is the expiry sweep's EventBridge Scheduler expression
+	// ("rate(1 hour)", "cron(…)"), or "off".
+	SweepSchedule string
+	// ObjectLockDays, when positive, turns S3 Object Lock on for the
+	// created bucket with a governance-mode default retention of that many
+	// days.
+	ObjectLockDays int
 }
 
 // Schedule is one EventBridge Scheduler schedule that starts the state machine
@@ -119,6 +132,42 @@ type Schedule struct {
 	SQL  string `json:"sql"`
 	// Timezone is an IANA zone name for cron expressions; empty means UTC.
 	Timezone string `json:"timezone,omitempty"`
+	// MaxAgeHours is how old the database's last FINISHED backup may get
+	// before the backup-age alarm fires; zero: the rate's period plus 2
+	// hours for rate(…), 26 hours (a daily schedule) for cron(…).
+	MaxAgeHours int `json:"maxAgeHours,omitempty"`
+}
+
+// Database returns the database the schedule's BACKUP backs up.
+func (s Schedule) Database() (string, error) {
+	stmts, err := sql.Parse(s.SQL)
+	if err != nil {
+		return "", err
+	}
+	b, ok := stmts[0].(*sql.BackupStmt)
+	if len(stmts) != 1 || !ok || b.Database == "" {
+		return "", fmt.Errorf("not one BACKUP of a database")
+	}
+	return b.Database, nil
+}
+
+// MaxAge is how old the last FINISHED backup may be (MaxAgeHours).
+func (s Schedule) MaxAge() time.Duration {
+	if s.MaxAgeHours > 0 {
+		return time.Duration(s.MaxAgeHours) * time.Hour
+	}
+	e := s.Expression()
+	if inner, ok := strings.CutPrefix(e, "rate("); ok {
+		f := strings.Fields(strings.TrimSuffix(inner, ")"))
+		if len(f) == 2 {
+			n, err := strconv.Atoi(f[0])
+			unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSuffix(f[1], "s")]
+			if err == nil && n > 0 && unit > 0 {
+				return time.Duration(n)*unit + 2*time.Hour
+			}
+		}
+	}
+	return 26 * time.Hour
 }
 
 // Expression returns the schedule expression, wrapping bare cron fields in cron(…).
@@ -186,6 +235,8 @@ func ConfigFromContext(lookup func(key string) any, root string) (Config, error)
 		APIThrottleBurst:              r.integer(CtxAPIThrottleBurst, DefaultAPIThrottleBurst),
 		ExecutionTimeout:              time.Duration(r.integer(CtxExecutionTimeoutHours, 0)) * time.Hour,
 		UploadMemoryMB:                r.integer(CtxUploadMemoryMB, DefaultUploadMemoryMB),
+		SweepSchedule:                 r.str(CtxSweepSchedule, DefaultSweepSchedule),
+		ObjectLockDays:                r.integer(CtxObjectLockDays, 0),
 	}
 	if r.err != nil {
 		return Config{}, r.err
@@ -246,6 +297,15 @@ func (c Config) Validate() error {
 		return bad(CtxKMSKeyArn, "%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)", c.KMSKeyArn)
 	}
 	names := map[string]bool{}
+	if e := c.SweepSchedule; e != "off" && !((strings.HasPrefix(e, "rate(") || strings.HasPrefix(e, "cron(")) && strings.HasSuffix(e, ")")) {
+		return bad(CtxSweepSchedule, "%q is not an EventBridge Scheduler rate(…) or cron(…) expression, nor off", e)
+	}
+	switch {
+	case c.ObjectLockDays < 0 || c.ObjectLockDays > 36500:
+		return bad(CtxObjectLockDays, "%d is not a number of days from 0 (off) to 36500", c.ObjectLockDays)
+	case c.ObjectLockDays > 0 && c.BucketName != "":
+		return bad(CtxObjectLockDays, "applies to the bucket the stack creates; turn Object Lock on for %s yourself", c.BucketName)
+	}
 	for i, s := range c.Schedules {
 		switch {
 		case !scheduleNameRe.MatchString(s.Name):
@@ -260,6 +320,9 @@ func (c Config) Validate() error {
 		names[s.Name] = true
 		if e := s.Expression(); strings.HasPrefix(e, "cron(") && len(strings.Fields(e[5:len(e)-1])) != 6 {
 			return bad(CtxSchedules, "schedule %q: %s needs six fields (minutes hours day-of-month month day-of-week year)", s.Name, e)
+		}
+		if s.MaxAgeHours < 0 {
+			return bad(CtxSchedules, "schedule %q: maxAgeHours must be positive", s.Name)
 		}
 		if s.Timezone != "" {
 			if _, err := time.LoadLocation(s.Timezone); err != nil {

@@ -86,6 +86,9 @@ func TestConfigErrors(t *testing.T) {
 		"bad bucket":              {map[string]any{stack.CtxBucketName: "Not_A_Bucket"}, stack.CtxBucketName},
 		"bad extra bucket":        {map[string]any{stack.CtxRepositoryBuckets: []any{"ok-bucket", 3.0}}, stack.CtxRepositoryBuckets},
 		"bad key":                 {map[string]any{stack.CtxKMSKeyArn: "alias/backup"}, stack.CtxKMSKeyArn},
+		"bad sweep schedule":      {map[string]any{stack.CtxSweepSchedule: "hourly"}, stack.CtxSweepSchedule},
+		"object lock, own bucket": {map[string]any{stack.CtxObjectLockDays: 30, stack.CtxBucketName: "corp-backups"}, stack.CtxObjectLockDays},
+		"negative object lock":    {map[string]any{stack.CtxObjectLockDays: -1}, stack.CtxObjectLockDays},
 		"schedules not JSON":      {map[string]any{stack.CtxSchedules: "nightly"}, stack.CtxSchedules},
 		"schedule unknown field":  {map[string]any{stack.CtxSchedules: `[{"name":"a","cron":"0 1 * * ? *","sql":"x","when":"now"}]`}, "unknown field"},
 		"schedule without sql":    {map[string]any{stack.CtxSchedules: `[{"name":"a","cron":"0 1 * * ? *"}]`}, "sql is empty"},
@@ -146,5 +149,24 @@ func TestCdkJSON(t *testing.T) {
 		if cdk.Context[key] != want {
 			t.Errorf("context %s = %v, want %v", key, cdk.Context[key], want)
 		}
+	}
+}
+
+func TestScheduleMaxAge(t *testing.T) {
+	for _, c := range []struct {
+		s    stack.Schedule
+		want time.Duration
+	}{
+		{stack.Schedule{Cron: "rate(1 hour)"}, 3 * time.Hour},
+		{stack.Schedule{Cron: "rate(7 days)"}, 7*24*time.Hour + 2*time.Hour},
+		{stack.Schedule{Cron: "0 3 * * ? *"}, 26 * time.Hour},
+		{stack.Schedule{Cron: "cron(0 3 ? * SUN *)", MaxAgeHours: 170}, 170 * time.Hour},
+	} {
+		if got := c.s.MaxAge(); got != c.want {
+			t.Errorf("MaxAge(%+v) = %v, want %v", c.s, got, c.want)
+		}
+	}
+	if db, err := (stack.Schedule{SQL: "BACKUP SNAPSHOT shop.n TO r"}).Database(); err != nil || db != "shop" {
+		t.Errorf("Database = %q %v", db, err)
 	}
 }

@@ -40,12 +40,17 @@ const (
 	FnRestoreLoad    = "restoreload"
 	FnRestoreCommit  = "restorecommit"
 	FnRestoreCleanup = "restorecleanup"
+
+	// FnSweep drops expired snapshots on a schedule.
+	FnSweep = "sweep"
+	// FnVerify runs ADMIN VERIFY SNAPSHOT, invoked asynchronously by the API.
+	FnVerify = "verify"
 )
 
 // FunctionNames lists every function: the API, then the backup and restore
 // pipelines in order. Each has a functions/<name> directory.
 var FunctionNames = []string{FnAPI, FnParse, FnLock, FnSnapshot, FnUpload, FnFinalize, FnCleanup,
-	FnRestoreParse, FnRestorePrepare, FnRestoreLoad, FnRestoreCommit, FnRestoreCleanup}
+	FnRestoreParse, FnRestorePrepare, FnRestoreLoad, FnRestoreCommit, FnRestoreCleanup, FnSweep, FnVerify}
 
 // Environment variables the stack sets on the functions.
 const (
@@ -56,6 +61,8 @@ const (
 	EnvTargetSecretArn        = "SRBACKUP_TARGET_SECRET_ARN"
 	EnvAdmins                 = "SRBACKUP_ADMINS"
 	EnvJobHistoryTTLDays      = "SRBACKUP_JOB_HISTORY_TTL_DAYS"
+	EnvBackupAgeDatabases     = "SRBACKUP_BACKUP_AGE_DATABASES"
+	EnvVerifyFunction         = "SRBACKUP_VERIFY_FUNCTION"
 )
 
 // functionSpec is what one function is and what it may touch. The actions
@@ -91,6 +98,9 @@ type keyGrant struct {
 const (
 	PlanKeys    = "/__ss_*/__plan_*"       // a job's shard plan, deleted on commit or cleanup
 	ContentKeys = "/__ss_*/__ss_content/*" // data files
+	// SnapshotKeys is every object of every snapshot, never __repo_info:
+	// what DROP SNAPSHOT and the sweep delete, and what verify reads.
+	SnapshotKeys = "/__ss_*"
 )
 
 func functionSpecs(cfg Config) []functionSpec {
@@ -102,8 +112,10 @@ func functionSpecs(cfg Config) []functionSpec {
 		readsSource: true,
 		tableActions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
 			"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
-		bucketActions: []string{"s3:ListBucket"},
+		bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
 		objectActions: []string{"s3:GetObject", "s3:PutObject"},
+		// DROP SNAPSHOT: snapshot objects only, never __repo_info.
+		keyActions: []keyGrant{{keys: SnapshotKeys, actions: []string{"s3:DeleteObject", "s3:AbortMultipartUpload"}}},
 	}, {
 		name:         FnParse,
 		description:  "srbackup Parse step: parses and validates a statement into a job spec",
@@ -212,6 +224,26 @@ func functionSpecs(cfg Config) []functionSpec {
 			timeout:        15 * time.Minute,
 			connectsTarget: true,
 			tableActions:   []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+		}, {
+			name:        FnSweep,
+			description: "srbackup expiry sweep: drops this deployment's snapshots past their ExpireTime, finishes interrupted DROP SNAPSHOTs",
+			memoryMB:    256,
+			timeout:     15 * time.Minute,
+			// Jobs and repositories read; drop markers written and removed;
+			// name reservations removed. No job is ever written.
+			tableActions:  []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
+			bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
+			// Snapshot objects only: it can neither write nor touch __repo_info.
+			keyActions: []keyGrant{{keys: SnapshotKeys, actions: []string{"s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}}},
+		}, {
+			name:        FnVerify,
+			description: "srbackup ADMIN VERIFY SNAPSHOT: checks a snapshot run against its manifest and records the rows",
+			memoryMB:    512,
+			timeout:     15 * time.Minute,
+			// Its own verification items only; it reads snapshots and writes nothing in S3.
+			tableActions:  []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+			bucketActions: []string{"s3:ListBucket"},
+			keyActions:    []keyGrant{{keys: SnapshotKeys, actions: []string{"s3:GetObject"}}},
 		}}
 }
 

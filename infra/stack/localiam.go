@@ -42,6 +42,11 @@ func (s *Stack) LocalPolicies(template map[string]any) ([]byte, error) {
 		r.add(logicalID(s, sm), arn, map[string]string{"Arn": arn, "Name": m.kind})
 		roles[logicalID(s, sm.Role())] = iam.StateMachineRole(m.kind)
 	}
+	if s.SweepScheduleRole != nil {
+		// EventBridge Scheduler's role: the local stack has no scheduler
+		// (tests invoke the sweep themselves), but its policy is listed.
+		roles[logicalID(s, s.SweepScheduleRole)] = "schedule:sweep"
+	}
 	r.add(logicalID(s, s.Table), iam.Table, map[string]string{"Arn": iam.TableARN(iam.Table)})
 	if s.Bucket.Node().DefaultChild() != nil {
 		r.add(logicalID(s, s.Bucket), iam.Bucket, map[string]string{"Arn": "arn:aws:s3:::" + iam.Bucket})

@@ -35,8 +35,8 @@ func TestLocalPoliciesFile(t *testing.T) {
 	// Every function and both state machines have a role with statements,
 	// and everything the local stack emulates resolved to a local ARN.
 	for _, role := range []string{"api", "parse", "lock", "snapshot", "upload", "finalize", "cleanup",
-		"restoreparse", "restoreprepare", "restoreload", "restorecommit", "restorecleanup",
-		iam.StateMachineRole("backup"), iam.StateMachineRole("restore")} {
+		"restoreparse", "restoreprepare", "restoreload", "restorecommit", "restorecleanup", "sweep", "verify",
+		iam.StateMachineRole("backup"), iam.StateMachineRole("restore"), "schedule:sweep"} {
 		if len(p.Roles[role]) == 0 {
 			t.Errorf("role %s: no statements", role)
 		}
@@ -54,7 +54,7 @@ func TestLocalPoliciesFile(t *testing.T) {
 			}
 		}
 	}
-	if len(p.Roles) != 14 {
-		t.Errorf("%d roles, want 14 (12 functions, 2 state machines)", len(p.Roles))
+	if len(p.Roles) != 17 {
+		t.Errorf("%d roles, want 17 (14 functions, 2 state machines, the sweep's schedule)", len(p.Roles))
 	}
 }

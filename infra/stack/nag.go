@@ -53,7 +53,7 @@ const (
 // Finding patterns (cdk-nag's "appliesTo"): regular expressions over the
 // finding id, so they do not depend on logical ids.
 var (
-	repositoryKeysFinding = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.+\/\*__srbackup_repository_\*(\/__ss_\*\/__plan_\*|\/__ss_\*\/__ss_content\/\*)?$/`)}
+	repositoryKeysFinding = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.+\/\*__srbackup_repository_\*(\/__ss_\*\/__plan_\*|\/__ss_\*\/__ss_content\/\*|\/__ss_\*)?$/`)}
 	executionsFinding     = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.+:\*$/`)}
 	apiRouteFinding       = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<HttpApi[0-9A-F]{8}>\/\$default\/(GET|POST|DELETE)\/v1\/[a-z]+\/\*(\/[a-z]+)?$/`)}
 )

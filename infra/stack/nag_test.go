@@ -14,14 +14,16 @@ import (
 	"github.com/srbackup/srbackup/infra/stack"
 )
 
-// vpcKMS is a created bucket encrypted with a KMS key, functions in a VPC
-// with a security group the stack creates, and schedules.
+// vpcKMS is a created bucket encrypted with a KMS key and under S3 Object
+// Lock, functions in a VPC with a security group the stack creates, and
+// schedules.
 var vpcKMS = &fixture{name: "vpc-kms", overrides: map[string]any{
-	stack.CtxVpcID:      "vpc-0123456789abcdef0",
-	stack.CtxSubnetIDs:  "subnet-0aaa1111,subnet-0bbb2222",
-	stack.CtxKMSKeyArn:  "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-	stack.CtxSchedules:  `[{"name": "nightly", "cron": "0 3 * * ? *", "sql": "BACKUP SNAPSHOT shop.nightly TO repo"}]`,
-	stack.CtxAlarmEmail: "ops@example.com",
+	stack.CtxObjectLockDays: 35,
+	stack.CtxVpcID:          "vpc-0123456789abcdef0",
+	stack.CtxSubnetIDs:      "subnet-0aaa1111,subnet-0bbb2222",
+	stack.CtxKMSKeyArn:      "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+	stack.CtxSchedules:      `[{"name": "nightly", "cron": "0 3 * * ? *", "sql": "BACKUP SNAPSHOT shop.nightly TO repo"}]`,
+	stack.CtxAlarmEmail:     "ops@example.com",
 }}
 
 // noAccessLogs turns the bucket's server access logs off.
@@ -188,11 +190,20 @@ func TestVPCWithKMSKey(t *testing.T) {
 	if !strings.Contains(string(enc), `"KMSMasterKeyID":"`+key+`"`) || !strings.Contains(string(enc), `"BucketKeyEnabled":true`) {
 		t.Errorf("bucket encryption %s, want the key with a bucket key", enc)
 	}
+	lock, _ := json.Marshal(props(repo)["ObjectLockConfiguration"])
+	if props(repo)["ObjectLockEnabled"] != true || string(lock) != `{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Days":35,"Mode":"GOVERNANCE"}}}` {
+		t.Errorf("object lock %v %s, want governance mode for 35 days", props(repo)["ObjectLockEnabled"], lock)
+	}
 	sgID, _ := s.resource(t, "AWS::EC2::SecurityGroup", "SourceAccess")
 	writes := regexp.MustCompile(`^(api|snapshot|upload|finalize)$`)
 	for _, name := range stack.FunctionNames {
 		_, p, roleID := s.function(t, name)
 		stmts, _ := s.rolePolicies(roleID)
+		for _, a := range []string{"s3:BypassGovernanceRetention", "s3:PutObjectRetention", "s3:DeleteObjectVersion"} {
+			if slices.Contains(actions(stmts), a) {
+				t.Errorf("%s may %s: it could destroy locked versions", name, a)
+			}
+		}
 		var kms []string
 		for _, a := range actions(stmts) {
 			if strings.HasPrefix(a, "kms:") {

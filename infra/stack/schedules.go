@@ -2,6 +2,8 @@ package stack
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsschedulertargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -34,4 +36,32 @@ func newSchedules(scope constructs.Construct, cfg Config, sm awsstepfunctions.IS
 			}),
 		})
 	}
+}
+
+// newSweepSchedule invokes the expiry sweep on cfg.SweepSchedule (hourly by
+// default), unless it is "off". It is an L1 schedule with a role of its own
+// that may invoke exactly the sweep function (the L2 Lambda target also
+// grants <function>:*, every version and alias).
+func newSweepSchedule(scope constructs.Construct, cfg Config, sweep awslambda.IFunction) awsiam.IRole {
+	if cfg.SweepSchedule == "off" {
+		return nil
+	}
+	role := awsiam.NewRole(scope, jsii.String("SweepScheduleRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), nil),
+		Description: jsii.String("srbackup: the sweep schedule invokes the sweep function"),
+	})
+	role.AddToPolicy(policy([]string{"lambda:InvokeFunction"}, sweep.FunctionArn()))
+	input := `{"source":"srbackup.sweep","time":"<aws.scheduler.scheduled-time>"}`
+	awsscheduler.NewCfnSchedule(scope, jsii.String("SweepSchedule"), &awsscheduler.CfnScheduleProps{
+		Description:        jsii.String("srbackup: drop expired snapshots (DROP SNAPSHOT's way), finish interrupted drops"),
+		ScheduleExpression: jsii.String(cfg.SweepSchedule),
+		FlexibleTimeWindow: &awsscheduler.CfnSchedule_FlexibleTimeWindowProperty{Mode: jsii.String("OFF")},
+		Target: &awsscheduler.CfnSchedule_TargetProperty{
+			Arn:         sweep.FunctionArn(),
+			RoleArn:     role.RoleArn(),
+			Input:       jsii.String(input),
+			RetryPolicy: &awsscheduler.CfnSchedule_RetryPolicyProperty{MaximumRetryAttempts: jsii.Number(0)}, // the next run retries
+		},
+	})
+	return role
 }

@@ -8,6 +8,8 @@ package stack
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -32,6 +34,9 @@ type Stack struct {
 	RestoreStateMachine awsstepfunctions.StateMachine
 	Table               awsdynamodb.Table
 	Bucket              awss3.IBucket // the repository bucket, created or imported
+	// SweepScheduleRole is the role the sweep's schedule invokes it with
+	// (nil with srbackup:sweepSchedule=off).
+	SweepScheduleRole awsiam.IRole
 }
 
 // New adds the srbackup stack to scope. It fails, rather than panics, when a
@@ -114,6 +119,14 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 		s.Functions[FnAPI].AddEnvironment(jsii.String(EnvAdmins), jsii.String(strings.Join(cfg.Admins, ",")), nil)
 	}
 	newSchedules(st, cfg, sm)
+	s.SweepScheduleRole = newSweepSchedule(st, cfg, s.Functions[FnSweep])
+	// ADMIN VERIFY SNAPSHOT: the API invokes the verify function (exactly it).
+	s.Functions[FnAPI].AddEnvironment(jsii.String(EnvVerifyFunction), s.Functions[FnVerify].FunctionArn(), nil)
+	s.Functions[FnAPI].AddToRolePolicy(policy([]string{"lambda:InvokeFunction"}, s.Functions[FnVerify].FunctionArn()))
+	if dbs := slices.Sorted(maps.Keys(scheduledDatabases(cfg))); len(dbs) > 0 {
+		s.Functions[FnSweep].AddEnvironment(jsii.String(EnvBackupAgeDatabases), jsii.String(strings.Join(dbs, ",")), nil)
+	}
+	newDashboard(st)
 	api := newAPI(st, cfg, s.Functions[FnAPI])
 	topic := newAlarms(st, cfg, sms, s.Functions)
 

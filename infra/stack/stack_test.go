@@ -70,15 +70,16 @@ var logActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
 var expectedFunctions = map[string]functionExpectation{
 	stack.FnAPI: {
 		memory: 512, timeout: 30,
-		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn, stack.EnvStateMachineArn, stack.EnvRestoreStateMachineArn},
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn, stack.EnvStateMachineArn, stack.EnvRestoreStateMachineArn, stack.EnvVerifyFunction},
 		allowed: []string{
 			"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-			"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
-			"s3:GetObject", "s3:ListBucket", "s3:PutObject",
+			"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "lambda:InvokeFunction",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject",
 			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
 			"states:DescribeExecution", "states:StartExecution", "states:StopExecution",
 		},
-		forbidden: []string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"},
+		// DROP SNAPSHOT deletes snapshot objects only (checked on resources below), never old versions.
+		forbidden: []string{"s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:BypassGovernanceRetention"},
 	},
 	stack.FnParse: {
 		memory: 256, timeout: 60,
@@ -158,7 +159,29 @@ var expectedFunctions = map[string]functionExpectation{
 			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "states:DescribeExecution"},
 		forbidden: append([]string{"s3:GetObject", "states:StartExecution"}, restoreForbidden...),
 	},
+	// The sweep deletes snapshot objects only; it writes nothing in S3 and no job.
+	stack.FnSweep: {
+		memory: 256, timeout: 900,
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays},
+		allowed: []string{"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads"},
+		forbidden: []string{"s3:PutObject", "s3:DeleteObjectVersion", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "states:StartExecution"},
+	},
 }
+
+// The verify function reads snapshots and writes only its own verification items.
+var verifyExpectation = functionExpectation{
+	memory: 512, timeout: 900,
+	env:       []string{stack.EnvTable, stack.EnvJobHistoryTTLDays},
+	allowed:   []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "s3:GetObject", "s3:ListBucket"},
+	forbidden: []string{"s3:PutObject", "s3:DeleteObject", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
+}
+
+func init() { expectedFunctions[stack.FnVerify] = verifyExpectation }
+
+// snapshotOnly are the functions whose S3 deletes are limited to snapshot
+// objects (stack.SnapshotKeyPattern).
+var snapshotOnly = map[string]bool{stack.FnAPI: true, stack.FnSweep: true, stack.FnVerify: true}
 
 // restoreFunctions are RESTORE's own functions that connect to the target
 // (restoreparse reads only the registry and the repository).
@@ -306,6 +329,9 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 				if name == stack.FnUpload && (a == "s3:GetObject" || a == "s3:DeleteObject") {
 					continue // one kind of key each, below
 				}
+				if snapshotOnly[name] {
+					continue // snapshot objects only, below
+				}
 				checkResources(a, objects)
 			}
 			if name == stack.FnUpload {
@@ -315,6 +341,17 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 				}
 				if got := resourcesFor(stmts, "s3:DeleteObject"); !slices.Equal(got, []string{objects + stack.ContentKeys}) {
 					t.Errorf("s3:DeleteObject on %v, want data files only", got)
+				}
+			}
+			if snapshotOnly[name] {
+				for _, a := range []string{"s3:DeleteObject", "s3:AbortMultipartUpload"} {
+					checkResources(a, "${"+bucketID+".Arn}/"+stack.SnapshotKeyPattern)
+				}
+				if name == stack.FnSweep || name == stack.FnVerify {
+					checkResources("s3:GetObject", "${"+bucketID+".Arn}/"+stack.SnapshotKeyPattern)
+				} else {
+					checkResources("s3:GetObject", objects)
+					checkResources("s3:PutObject", objects)
 				}
 			}
 			checkResources("states:StartExecution", "${"+smID+"}", "${"+restoreID+"}")
@@ -587,7 +624,7 @@ func TestHTTPAPIRequiresIAM(t *testing.T) {
 	want := []string{
 		"DELETE /v1/backups/{jobId}", "DELETE /v1/restores/{jobId}", "GET /v1/backups", "GET /v1/backups/{jobId}",
 		"GET /v1/openapi.yaml", "GET /v1/repositories", "GET /v1/repositories/{repo}/snapshots",
-		"GET /v1/restores", "GET /v1/restores/{jobId}", "POST /v1/sql",
+		"GET /v1/restores", "GET /v1/restores/{jobId}", "GET /v1/verifications/{verificationId}", "POST /v1/sql",
 	}
 	var got []string
 	for id, r := range s.resources("AWS::ApiGatewayV2::Route") {
@@ -772,7 +809,7 @@ func TestFullConfiguration(t *testing.T) {
 	readsSource := []string{stack.FnAPI, stack.FnParse, stack.FnSnapshot, stack.FnUpload}
 	inVPC := append(slices.Clone(readsSource), restoreFunctions...)
 	withKey := []string{stack.FnAPI, stack.FnSnapshot, stack.FnUpload, stack.FnFinalize, stack.FnCleanup,
-		stack.FnRestoreParse, stack.FnRestorePrepare, stack.FnRestoreLoad}
+		stack.FnRestoreParse, stack.FnRestorePrepare, stack.FnRestoreLoad, stack.FnSweep, stack.FnVerify}
 
 	for _, name := range stack.FunctionNames {
 		t.Run(name, func(t *testing.T) {
@@ -869,8 +906,30 @@ func TestFullConfiguration(t *testing.T) {
 	smID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", "BackupStateMachine")
 
 	schedules := s.resources("AWS::Scheduler::Schedule")
-	if len(schedules) != 2 {
-		t.Fatalf("%d schedules, want 2", len(schedules))
+	if len(schedules) != 3 {
+		t.Fatalf("%d schedules, want the 2 configured and the sweep's", len(schedules))
+	}
+	sweepID, sweepProps, _ := s.function(t, stack.FnSweep)
+	if v := sweepProps["Environment"].(map[string]any)["Variables"].(map[string]any)[stack.EnvBackupAgeDatabases]; v != "shop" {
+		t.Errorf("sweep %s = %v, want the scheduled database shop", stack.EnvBackupAgeDatabases, v)
+	}
+	var ages []map[string]any
+	for id, a := range s.resources("AWS::CloudWatch::Alarm") {
+		if strings.HasPrefix(id, "BackupAgeAlarm") {
+			ages = append(ages, props(a))
+		}
+	}
+	// The hourly schedule's 1 h + 2 h margin is the stricter of shop's two.
+	if len(ages) != 1 || ages[0]["MetricName"] != "BackupAge" || ages[0]["Namespace"] != "srbackup" || ages[0]["Threshold"] != 10800.0 ||
+		ages[0]["TreatMissingData"] != "breaching" || ages[0]["Statistic"] != "Maximum" || len(asSlice(ages[0]["AlarmActions"])) != 1 {
+		t.Errorf("backup-age alarms %v, want one on shop at 3 h, missing data breaching, notifying the topic", ages)
+	}
+	if len(s.resources("AWS::CloudWatch::Dashboard")) != 1 {
+		t.Error("no dashboard")
+	}
+	sweep := schedules["SweepSchedule"]
+	if p := props(sweep); p["ScheduleExpression"] != stack.DefaultSweepSchedule || !strings.Contains(render(p["Target"].(map[string]any)["Arn"]), sweepID) {
+		t.Errorf("sweep schedule %v, want %s invoking the sweep function", p, stack.DefaultSweepSchedule)
 	}
 	for _, want := range full.overrides[stack.CtxSchedules].([]any) {
 		w := want.(map[string]any)

@@ -19,6 +19,11 @@ import (
 // functions get no access to other objects of a shared bucket.
 const RepositoryKeyPattern = "*__srbackup_repository_*"
 
+// SnapshotKeyPattern matches the keys of snapshots only (__ss_<label>/…),
+// never a repository's __repo_info: what DROP SNAPSHOT and the expiry sweep
+// may delete.
+const SnapshotKeyPattern = RepositoryKeyPattern + SnapshotKeys
+
 // newTable declares the job table from jobstore.CreateTableInput, so the code
 // and the stack cannot disagree on keys or indexes.
 func newTable(scope constructs.Construct) (awsdynamodb.Table, error) {
@@ -119,6 +124,16 @@ func newRepositoryBucket(scope constructs.Construct, cfg Config, key awskms.IKey
 			},
 		},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	}
+	if cfg.ObjectLockDays > 0 {
+		// Ransomware protection: every version is retained in governance
+		// mode, so no function role (none holds
+		// s3:BypassGovernanceRetention) and no stolen credential of one can
+		// destroy a snapshot early. A delete only adds a delete marker: the
+		// snapshot disappears from SHOW SNAPSHOT and RESTORE, and its
+		// versions stay recoverable until their retention ends.
+		props.ObjectLockEnabled = jsii.Bool(true)
+		props.ObjectLockDefaultRetention = awss3.ObjectLockRetention_Governance(awscdk.Duration_Days(jsii.Number(float64(cfg.ObjectLockDays))))
 	}
 	if key != nil {
 		props.Encryption = awss3.BucketEncryption_KMS

@@ -112,6 +112,11 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 // timed-out executions, as deployed.
 // env is the functions' extra environment (SRBACKUP_SOURCE_DSN, …).
 func StackOptions(env map[string]string, log *slog.Logger) localstack.Options {
+	full := map[string]string{"SRBACKUP_VERIFY_FUNCTION": "verify"} // the local Lambda serves it by name
+	for k, v := range env {
+		full[k] = v
+	}
+	env = full
 	return localstack.Options{
 		Handlers: func(ctx context.Context, envOf func(string) func(string) string) (map[string]any, error) {
 			return app.Local(ctx, envOf, log)

@@ -11,6 +11,7 @@
 //	DELETE /v1/restores/{jobId}              CANCEL RESTORE of that job
 //	GET    /v1/repositories                  SHOW REPOSITORIES
 //	GET    /v1/repositories/{repo}/snapshots SHOW SNAPSHOT ON repo
+//	GET    /v1/verifications/{id}            an ADMIN VERIFY SNAPSHOT job and its rows
 //	GET    /v1/openapi.yaml                  the OpenAPI 3 document
 //
 // BACKUP is parsed, validated and locked synchronously, so its errors come
@@ -29,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/metrics"
 	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/privilege"
 	"github.com/srbackup/srbackup/shared/source"
@@ -76,6 +78,12 @@ type Server struct {
 	// runs GRANT, REVOKE, CREATE ROLE and DROP ROLE. Nil leaves every
 	// authenticated principal every statement, and those four unsupported.
 	Privileges *privilege.Authority
+	// Invoker and VerifyFunction start ADMIN VERIFY SNAPSHOT's verify
+	// function asynchronously; without them the statement is refused.
+	Invoker        Invoker
+	VerifyFunction string
+	// Metrics receives an EMF line per job CANCEL BACKUP ends (nil: none).
+	Metrics *metrics.Writer
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	// Log receives errors and, under "audit", one record per statement.

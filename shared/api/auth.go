@@ -44,6 +44,10 @@ func target(stmt sql.Statement) string {
 		return s.Name
 	case *sql.DropRepositoryStmt:
 		return s.Name
+	case *sql.DropSnapshotStmt:
+		return s.Snapshot + "@" + s.Repository
+	case *sql.AdminVerifySnapshotStmt:
+		return s.Snapshot + "@" + s.Repository
 	case *sql.RestoreStmt:
 		return s.Database + "@" + s.Repository
 	case *sql.GrantStmt:

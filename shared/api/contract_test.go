@@ -10,9 +10,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/srbackup/srbackup/localstack"
@@ -21,6 +23,7 @@ import (
 	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/api/apitest"
 	"github.com/srbackup/srbackup/shared/app"
+	"github.com/srbackup/srbackup/shared/repository"
 )
 
 const (
@@ -59,6 +62,21 @@ type contractEnv struct {
 	db     string
 	bucket string
 	execs  *recordedExecutions
+	// invoked records the verify function's invocations.
+	invoked *recordedInvocations
+}
+
+// recordedInvocations stands in for Lambda's asynchronous Invoke.
+type recordedInvocations struct {
+	mu       sync.Mutex
+	payloads []string
+}
+
+func (r *recordedInvocations) Invoke(_ context.Context, in *lambda.InvokeInput, _ ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.payloads = append(r.payloads, string(in.Payload))
+	return &lambda.InvokeOutput{StatusCode: 202}, nil
 }
 
 func startContractEnv(t *testing.T) *contractEnv {
@@ -90,7 +108,9 @@ func startContractEnv(t *testing.T) *contractEnv {
 	}
 	execs := &recordedExecutions{}
 	srv.Executions = execs
-	return &contractEnv{t: t, srv: srv, db: db, bucket: st.Bucket, execs: execs}
+	invoked := &recordedInvocations{}
+	srv.Invoker, srv.VerifyFunction = invoked, "verify"
+	return &contractEnv{t: t, srv: srv, db: db, bucket: st.Bucket, execs: execs, invoked: invoked}
 }
 
 // call sends one request as principal ("" for none) and checks the exchange
@@ -168,12 +188,36 @@ func TestContract(t *testing.T) {
 	e.expect(200, "GET", "/v1/backups", "db="+e.db+"&limit=5", "", "")
 	e.expect(200, "POST", "/v1/sql", "", "text/plain", "SHOW BACKUP FROM "+e.db+"; SHOW BACKUP")
 	e.expect(409, "POST", "/v1/sql", "", "text/plain", "SHOW BACKUP; BACKUP DATABASE "+e.db+" SNAPSHOT s2 TO repo") // one job per database
+	e.expect(409, "POST", "/v1/sql", "", "text/plain", "DROP REPOSITORY repo")                                      // in use by the job
+	e.expect(409, "POST", "/v1/sql", "", "text/plain", "DROP SNAPSHOT s1 ON repo")                                  // the BACKUP writes it
 	e.expect(200, "DELETE", "/v1/backups/"+id, "", "", "")
 	e.expect(409, "DELETE", "/v1/backups/"+id, "", "", "")
 	e.expect(409, "POST", "/v1/sql", "", "text/plain", "SHOW BACKUP FROM "+e.db+"; CANCEL BACKUP FROM "+e.db)
 	if len(e.execs.started) != 1 || len(e.execs.stops) != 1 {
 		t.Errorf("executions started %v, stopped %v; want one of each", e.execs.started, e.execs.stops)
 	}
+	// DROP SNAPSHOT: this deployment's snapshot, another's (FORCE), none.
+	e.commitSnapshot("mine", true)
+	e.commitSnapshot("theirs", false)
+	if body := sql(200, "DROP SNAPSHOT mine ON repo"); body != `{"results":[{"statement":"DROP_SNAPSHOT","ok":true}]}` {
+		t.Errorf("DROP SNAPSHOT answered %s", body)
+	}
+	sql(409, "DROP SNAPSHOT theirs ON repo")
+	sql(200, "DROP SNAPSHOT theirs ON repo FORCE")
+	sql(404, "DROP SNAPSHOT mine ON repo")
+	// ADMIN VERIFY SNAPSHOT: 202 with the verification; its function invocation is only recorded.
+	e.commitSnapshot("checked", true)
+	var verifying api.Response
+	if err := json.Unmarshal([]byte(sql(202, "ADMIN VERIFY SNAPSHOT checked ON repo")), &verifying); err != nil || verifying.Results[0].Verification == nil {
+		t.Fatalf("ADMIN VERIFY SNAPSHOT: %v %+v", err, verifying)
+	}
+	if len(e.invoked.payloads) != 1 {
+		t.Errorf("verify invocations %v, want one", e.invoked.payloads)
+	}
+	e.expect(200, "GET", "/v1/verifications/"+verifying.Results[0].Verification.ID, "", "", "")
+	e.expect(404, "GET", "/v1/verifications/no-such-verification", "", "", "")
+	sql(404, "ADMIN VERIFY SNAPSHOT mine ON repo")
+	sql(400, "DROP SNAPSHOT mine ON nope")
 	e.expect(404, "GET", "/v1/backups/no-such-job", "", "", "")
 	e.expect(404, "DELETE", "/v1/backups/no-such-job", "", "", "")
 	e.expect(400, "GET", "/v1/backups", "db="+e.db+"&limit=0", "", "")
@@ -229,4 +273,34 @@ func TestContract(t *testing.T) {
 	e.expect(404, "POST", "/v1/sql", "", "text/plain", "CANCEL RESTORE FROM "+e.db)
 	// The end-to-end tests (tests/e2e/restore_test.go) check finished,
 	// cancelled and refused RESTORE jobs against the document too.
+}
+
+// commitSnapshot writes a committed one-view snapshot straight into the
+// repository, as this deployment's (ours) or another's.
+func (e *contractEnv) commitSnapshot(label string, ours bool) {
+	e.t.Helper()
+	ctx := e.t.Context()
+	rec, _, err := e.srv.Store.GetRepository(ctx, "repo")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	repo, err := e.srv.Open(ctx, rec)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	meta, err := repo.WriteMeta(ctx, label, repository.Meta{Name: label, Database: e.db, JobID: "job-" + label})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	dep := "another-deployment"
+	if ours {
+		if dep, err = e.srv.Store.DeploymentID(ctx); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	info := repository.Info{Name: label, Database: e.db, JobID: "job-" + label, BackupTime: time.Now().UnixMilli(), BackupResult: "OK",
+		Meta: meta, DeploymentID: dep, Objects: []repository.ObjectData{{Kind: repository.KindView, Name: "v"}}}
+	if _, err := repo.WriteInfo(ctx, info); err != nil {
+		e.t.Fatal(err)
+	}
 }

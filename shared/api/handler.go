@@ -112,6 +112,11 @@ func (s *Server) route(ctx context.Context, req *request) events.APIGatewayV2HTT
 			return r
 		}
 		return s.restStatement(ctx, req, &sql.ShowRepositoriesStmt{})
+	case len(segs) == 3 && segs[0] == "v1" && segs[1] == "verifications":
+		if ok, r := allow(http.MethodGet); !ok {
+			return r
+		}
+		return s.getVerification(ctx, req, segs[2])
 	case len(segs) == 4 && segs[0] == "v1" && segs[1] == "repositories" && segs[3] == "snapshots":
 		if ok, r := allow(http.MethodGet); !ok {
 			return r
@@ -166,7 +171,7 @@ func (s *Server) postSQL(ctx context.Context, req *request) events.APIGatewayV2H
 			out.Error, out.FailedStatement = e, &i
 			return jsonResponse(e.Status, out)
 		}
-		if res.Job != nil || res.RestoreJob != nil {
+		if res.Job != nil || res.RestoreJob != nil || res.Verification != nil {
 			status = http.StatusAccepted
 		}
 		out.Results = append(out.Results, res)

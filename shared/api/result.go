@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/jobstore"
 )
 
 // Result is the outcome of one statement. A SHOW statement fills Columns and
@@ -17,6 +18,8 @@ type Result struct {
 	Rows      [][]*string `json:"rows,omitempty"`
 	Job       *Job        `json:"job,omitempty"`
 	OK        bool        `json:"ok,omitempty"`
+	// Verification is the verification ADMIN VERIFY SNAPSHOT started.
+	Verification *jobstore.Verification `json:"verification,omitempty"`
 	// RestoreJob is a RESTORE's job; it is sent as "job".
 	RestoreJob *RestoreJob `json:"-"`
 }

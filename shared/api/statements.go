@@ -16,6 +16,7 @@ import (
 
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/lifecycle"
 	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/repository"
 	"github.com/srbackup/srbackup/shared/sql"
@@ -66,10 +67,11 @@ func (s *Server) run(ctx context.Context, req *request, stmt sql.Statement) (Res
 	case *sql.CreateRepositoryStmt:
 		return s.createRepository(ctx, st)
 	case *sql.DropRepositoryStmt:
-		if err := s.Store.DeleteRepository(ctx, st.Name); err != nil {
-			return Result{}, err
-		}
-		return Result{Statement: st.Kind(), OK: true}, nil
+		return s.dropRepository(ctx, st)
+	case *sql.DropSnapshotStmt:
+		return s.dropSnapshot(ctx, st)
+	case *sql.AdminVerifySnapshotStmt:
+		return s.adminVerify(ctx, st)
 	case *sql.ShowRepositoriesStmt:
 		return s.showRepositories(ctx, st)
 	case *sql.RestoreStmt:
@@ -199,6 +201,9 @@ func (s *Server) cancel(ctx context.Context, rec job.Record) (job.Record, error)
 	if err != nil {
 		return rec, err
 	}
+	if dims, ms := pipeline.JobMetrics(out, pipeline.SnapshotRef{}); s.Metrics.Emit(dims, ms...) != nil {
+		s.log().Warn("emit metrics", "jobId", rec.Spec.JobID)
+	}
 	if rec.ExecutionARN != "" {
 		_, err := s.Executions.StopExecution(ctx, &sfn.StopExecutionInput{
 			ExecutionArn: aws.String(rec.ExecutionARN),
@@ -305,7 +310,11 @@ func (s *Server) createRepository(ctx context.Context, st *sql.CreateRepositoryS
 	if st.ReadOnly {
 		err = repo.CheckReadable(ctx)
 	} else {
-		_, err = repo.WriteRepoInfo(ctx, now)
+		var dep string
+		if dep, err = s.Store.DeploymentID(ctx); err != nil {
+			return Result{}, err
+		}
+		_, err = repo.WriteRepoInfoOf(ctx, now, dep)
 	}
 	if err != nil {
 		return Result{}, s.unreachable(ctx, rec, err)
@@ -345,4 +354,31 @@ func (s *Server) showRepositories(ctx context.Context, st *sql.ShowRepositoriesS
 		rows[i] = r.ShowRow()
 	}
 	return Result{Statement: st.Kind(), Columns: jobstore.ShowRepositoriesColumns, Rows: rows}, nil
+}
+
+// dropRepository unregisters a repository, refused while a job uses it (as
+// StarRocks does); its files stay in S3.
+func (s *Server) dropRepository(ctx context.Context, st *sql.DropRepositoryStmt) (Result, error) {
+	if _, ok, err := s.Store.GetRepository(ctx, st.Name); err != nil {
+		return Result{}, err
+	} else if !ok {
+		return Result{}, job.ErrDropUnknownRepository()
+	}
+	if rec, busy, err := lifecycle.RepositoryInUse(ctx, s.Store, st.Name); err != nil {
+		return Result{}, err
+	} else if busy {
+		return Result{}, job.ErrRepositoryInUse(st.Name, rec.Spec.Kind(), rec.Spec.JobID)
+	}
+	if err := s.Store.DeleteRepository(ctx, st.Name); err != nil {
+		return Result{}, err
+	}
+	return Result{Statement: st.Kind(), OK: true}, nil
+}
+
+// dropSnapshot runs DROP SNAPSHOT (lifecycle.Drop).
+func (s *Server) dropSnapshot(ctx context.Context, st *sql.DropSnapshotStmt) (Result, error) {
+	if _, err := s.lifecycle().Drop(ctx, lifecycle.DropRequest{Repository: st.Repository, Label: st.Snapshot, Force: st.Force}); err != nil {
+		return Result{}, err
+	}
+	return Result{Statement: st.Kind(), OK: true}, nil
 }

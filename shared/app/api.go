@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	lambdaclient "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -78,5 +79,8 @@ func NewAPIServer(ctx context.Context, getenv func(string) string, log *slog.Log
 		MinTimeout:             d.Config.MinTimeout,
 		Privileges:             privileges,
 		Log:                    d.Log,
+		Metrics:                d.Metrics,
+		Invoker:                lambdaclient.NewFromConfig(d.AWS),
+		VerifyFunction:         getenv("SRBACKUP_VERIFY_FUNCTION"),
 	}, nil
 }

@@ -34,9 +34,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/awsconf"
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/lifecycle"
+	"github.com/srbackup/srbackup/shared/metrics"
 	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/repository"
 	"github.com/srbackup/srbackup/shared/restore"
@@ -47,7 +50,7 @@ import (
 
 // Functions are the names of the pipeline functions Handler builds.
 var Functions = []string{"parse", "lock", "snapshot", "upload", "finalize", "cleanup",
-	"restoreparse", "restoreprepare", "restoreload", "restorecommit", "restorecleanup"}
+	"restoreparse", "restoreprepare", "restoreload", "restorecommit", "restorecleanup", "sweep", "verify"}
 
 // needsSource says which functions connect to the source database; only
 // they get its secret.
@@ -71,20 +74,25 @@ type Config struct {
 	TargetSecret   string
 	TargetRequired bool
 	PointInTime    pipeline.PointInTimeConfig
+	// BackupAgeDatabases (SRBACKUP_BACKUP_AGE_DATABASES, comma-separated)
+	// are the databases with a backup schedule: the sweep reports the age
+	// of each one's last FINISHED backup.
+	BackupAgeDatabases string
 }
 
 // LoadConfig reads the configuration of function name from getenv.
 func LoadConfig(name string, getenv func(string) string) (Config, error) {
 	c := Config{
-		Table:          getenv("SRBACKUP_TABLE"),
-		SourceDSN:      getenv("SRBACKUP_SOURCE_DSN"),
-		SourceSecret:   getenv("SRBACKUP_SOURCE_SECRET_ARN"),
-		MinTimeout:     600 * time.Second,
-		Retention:      30 * 24 * time.Hour,
-		SourceRequired: needsSource[name],
-		TargetDSN:      cmpOr(getenv("SRBACKUP_TARGET_DSN"), getenv("SRBACKUP_SOURCE_DSN")),
-		TargetSecret:   cmpOr(getenv("SRBACKUP_TARGET_SECRET_ARN"), getenv("SRBACKUP_SOURCE_SECRET_ARN")),
-		TargetRequired: needsTarget[name],
+		Table:              getenv("SRBACKUP_TABLE"),
+		BackupAgeDatabases: getenv("SRBACKUP_BACKUP_AGE_DATABASES"),
+		SourceDSN:          getenv("SRBACKUP_SOURCE_DSN"),
+		SourceSecret:       getenv("SRBACKUP_SOURCE_SECRET_ARN"),
+		MinTimeout:         600 * time.Second,
+		Retention:          30 * 24 * time.Hour,
+		SourceRequired:     needsSource[name],
+		TargetDSN:          cmpOr(getenv("SRBACKUP_TARGET_DSN"), getenv("SRBACKUP_SOURCE_DSN")),
+		TargetSecret:       cmpOr(getenv("SRBACKUP_TARGET_SECRET_ARN"), getenv("SRBACKUP_SOURCE_SECRET_ARN")),
+		TargetRequired:     needsTarget[name],
 	}
 	if c.Table == "" {
 		return c, fmt.Errorf("SRBACKUP_TABLE is not set")
@@ -156,6 +164,9 @@ type Deps struct {
 	Target *target.DB    // nil for functions that don't write a RESTORE target
 	Log    *slog.Logger
 	Config Config
+	// Metrics writes EMF lines to standard output inside Lambda, where
+	// CloudWatch Logs reads them; nil elsewhere (the local stack and tests).
+	Metrics *metrics.Writer
 }
 
 // NewDeps builds the clients of function name.
@@ -179,6 +190,9 @@ func NewDeps(ctx context.Context, name string, getenv func(string) string, log *
 		Store:  jobstore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, jobstore.WithRetention(cfg.Retention)),
 		Log:    log,
 		Config: cfg,
+	}
+	if getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
+		d.Metrics = metrics.New(os.Stdout)
 	}
 	if cfg.SourceRequired {
 		dsn := cfg.SourceDSN
@@ -222,11 +236,24 @@ func (d *Deps) OpenRepository(_ context.Context, rec jobstore.Repository) (*repo
 	return repository.New(d.S3, rec.Name, loc)
 }
 
+// Lifecycle returns DROP SNAPSHOT and the expiry sweep over the function's
+// clients.
+func (d *Deps) Lifecycle() *lifecycle.Lifecycle {
+	var ageDBs []string
+	for _, db := range strings.Split(d.Config.BackupAgeDatabases, ",") {
+		if db = strings.TrimSpace(db); db != "" {
+			ageDBs = append(ageDBs, db)
+		}
+	}
+	return &lifecycle.Lifecycle{Store: d.Store, Open: d.OpenRepository, Log: d.Log, Metrics: d.Metrics, AgeDatabases: ageDBs}
+}
+
 // Pipeline returns the pipeline over the function's clients.
 func (d *Deps) Pipeline() *pipeline.Pipeline {
 	return &pipeline.Pipeline{
 		Store: d.Store, Source: d.Source, Open: d.OpenRepository,
 		MinTimeout: d.Config.MinTimeout, PointInTime: d.Config.PointInTime, Log: d.Log,
+		Metrics: d.Metrics,
 	}
 }
 
@@ -281,6 +308,27 @@ func (d *Deps) Handler(name string) (any, error) {
 	case "restorecleanup":
 		r := d.Restorer()
 		return cleanupHandler(d.Log, r.Cleanup, r.StatusChanged), nil
+	case "verify":
+		lc := d.Lifecycle()
+		return func(ctx context.Context, ev api.VerifyEvent) (jobstore.Verification, error) {
+			v, err := lc.RunVerify(ctx, ev.VerificationID)
+			if err != nil {
+				d.Log.Warn("verify failed", "verificationId", ev.VerificationID, "error", err.Error())
+				return v, job.ForLambda(err)
+			}
+			return v, nil
+		}, nil
+	case "sweep":
+		lc := d.Lifecycle()
+		return func(ctx context.Context, _ json.RawMessage) (lifecycle.SweepResult, error) {
+			res, err := lc.Sweep(ctx)
+			if err != nil {
+				d.Log.Warn("sweep failed", "error", err.Error())
+				return res, job.ForLambda(err)
+			}
+			d.Log.Info("sweep", "dropped", res.Dropped, "resumed", res.Resumed, "kept", res.Kept, "errors", res.Errors)
+			return res, nil
+		}, nil
 	}
 	return nil, fmt.Errorf("unknown function %q", name)
 }

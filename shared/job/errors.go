@@ -253,3 +253,41 @@ func ErrJobTimedOut(spec Spec) *TimeoutError {
 	return &TimeoutError{Message: fmt.Sprintf("%s job %s (label %s) passed its deadline %s (timeout %ds)",
 		strings.ToLower(spec.Kind()), spec.JobID, spec.Label, spec.Deadline.UTC().Format(timeLayout), spec.Options.TimeoutSeconds)}
 }
+
+// ErrSnapshotNotFound is DROP SNAPSHOT's answer for a label with nothing
+// under it in the repository.
+func ErrSnapshotNotFound(label, repo string) *NotFoundError {
+	return &NotFoundError{Message: fmt.Sprintf("Snapshot '%s' does not exist in repository %s", label, repo)}
+}
+
+// ErrSnapshotInUse refuses DROP SNAPSHOT while a job writes or reads the
+// snapshot; kind is BACKUP or RESTORE.
+func ErrSnapshotInUse(label, kind, jobID, state string) *ConflictError {
+	verb := "writes"
+	if kind == TypeRestore {
+		verb = "reads"
+	}
+	return &ConflictError{Message: fmt.Sprintf("Snapshot '%s' can not be dropped: %s job %s %s it (state %s); wait for it to finish or cancel it",
+		label, kind, jobID, verb, state)}
+}
+
+// ErrSnapshotDropping refuses a BACKUP or RESTORE of a snapshot that a DROP
+// SNAPSHOT (or the expiry sweep) is deleting.
+func ErrSnapshotDropping(label string) *ConflictError {
+	return &ConflictError{Message: fmt.Sprintf("Snapshot '%s' is being dropped", label)}
+}
+
+// ErrForeignSnapshot refuses DROP SNAPSHOT without FORCE for a snapshot
+// another deployment wrote (or one whose writer is unknown).
+func ErrForeignSnapshot(label, owner string) *ConflictError {
+	who := "another srbackup deployment (" + owner + ")"
+	if owner == "" {
+		who = "an unknown deployment (it records none and its job is not in this deployment's history)"
+	}
+	return &ConflictError{Message: fmt.Sprintf("Snapshot '%s' was written by %s; DROP SNAPSHOT %s ON … FORCE drops it anyway", label, who, label)}
+}
+
+// ErrRepositoryInUse refuses DROP REPOSITORY while a job uses the repository.
+func ErrRepositoryInUse(repo, kind, jobID string) *ConflictError {
+	return &ConflictError{Message: fmt.Sprintf("Repository %s is in use by %s job %s; wait for it to finish or cancel it", repo, kind, jobID)}
+}

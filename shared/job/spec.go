@@ -49,6 +49,9 @@ type Options struct {
 	// "shard" (each shard consistent on its own, no lock). Empty, in a
 	// job recorded before the property existed, means "shard".
 	Consistency string `json:"consistency,omitempty"`
+	// TTL is the snapshot's time to live ("7 DAY"), fixed at BACKUP time
+	// from the ttl property or the repository's snapshot_ttl; empty: none.
+	TTL string `json:"ttl,omitempty"`
 }
 
 // Consistency modes (the values of the "consistency" property).

@@ -44,6 +44,8 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, grace time.Duration) e
 	}
 	items := []types.TransactWriteItem{
 		{Put: s.lockPut(rec, grace)},
+		// No DROP SNAPSHOT of the snapshot may be under way.
+		s.dropCheck(spec),
 		{Put: s.snapPut(spec)},
 		{Put: &types.Put{
 			TableName:           aws.String(s.table),
@@ -61,14 +63,14 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, grace time.Duration) e
 	}
 	if spec.IsRestore() {
 		// A RESTORE reads a snapshot: it reserves no name.
-		items = slices.Delete(items, 1, 2)
+		items = slices.Delete(items, 2, 3)
 	}
 	failed, err := s.transact(ctx, items)
 	if err != nil {
 		return fmt.Errorf("lock database %s for job %s: %w", spec.Database, spec.JobID, err)
 	}
 	if failed != nil && spec.IsRestore() {
-		failed = slices.Insert(failed, 1, false) // the indexes of the cases below
+		failed = slices.Insert(failed, 2, false) // the indexes of the cases below
 	}
 	switch {
 	case failed == nil:
@@ -76,8 +78,10 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, grace time.Duration) e
 	case failed[0]:
 		return job.ErrDatabaseBusy()
 	case failed[1]:
-		return job.ErrSnapshotExists(spec.Label)
+		return job.ErrSnapshotDropping(spec.Label)
 	case failed[2]:
+		return job.ErrSnapshotExists(spec.Label)
+	case failed[3]:
 		return s.relock(ctx, rec, grace)
 	}
 	return fmt.Errorf("lock job %s: transaction cancelled without a reason", spec.JobID)

@@ -12,6 +12,8 @@
 //	DBS                     / DB#<db>  jobId of the database's last job (SHOW BACKUP)
 //	REPOS                   / REPO#<name> one registered repository
 //	REPOS                   / SEQ      RepoId sequence
+//	DEPLOYMENT              / DEPLOYMENT  this deployment's id
+//	DROPS                   / DROP#<repo>#<label>  a DROP SNAPSHOT under way
 //
 // Names inside keys are escaped ('%' and '#') so that no two names share a key.
 package jobstore
@@ -50,6 +52,8 @@ type Store struct {
 	table     string
 	retention time.Duration
 	now       func() time.Time
+	// deployment caches DeploymentID.
+	deployment *deploymentCache
 }
 
 // Option configures a Store.
@@ -64,7 +68,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 
 // New returns a store over the table named table.
 func New(db API, table string, opts ...Option) *Store {
-	s := &Store{db: db, table: table, retention: DefaultRetention, now: time.Now}
+	s := &Store{db: db, table: table, retention: DefaultRetention, now: time.Now, deployment: &deploymentCache{}}
 	for _, o := range opts {
 		o(s)
 	}

@@ -62,10 +62,11 @@ func TestLockDecodesCancellationReasons(t *testing.T) {
 		codes []string
 		want  string
 	}{
-		{[]string{reasonCondition, reasonNone, reasonNone, reasonNone}, job.ErrDatabaseBusy().Error()},
+		{[]string{reasonCondition, reasonNone, reasonNone, reasonNone, reasonNone}, job.ErrDatabaseBusy().Error()},
 		// AWS reports every failed condition; the database comes first, as in StarRocks.
-		{[]string{reasonCondition, reasonCondition, reasonNone, reasonNone}, job.ErrDatabaseBusy().Error()},
-		{[]string{reasonNone, reasonCondition, reasonNone, reasonNone}, "Snapshot with name 'L' already exist in repository"},
+		{[]string{reasonCondition, reasonNone, reasonCondition, reasonNone, reasonNone}, job.ErrDatabaseBusy().Error()},
+		{[]string{reasonNone, reasonNone, reasonCondition, reasonNone, reasonNone}, "Snapshot with name 'L' already exist in repository"},
+		{[]string{reasonNone, reasonCondition, reasonCondition, reasonNone, reasonNone}, "Snapshot 'L' is being dropped"},
 	} {
 		db := &fakeDB{transact: func(*dynamodb.TransactWriteItemsInput) error { return cancelled(tc.codes...) }}
 		err := New(db, "t").Lock(context.Background(), job.NewRecord(testSpec()), time.Minute)

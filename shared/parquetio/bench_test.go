@@ -1,11 +1,15 @@
 package parquetio_test
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -191,4 +195,123 @@ func BenchmarkEncodeLargeShard(b *testing.B) {
 	b.ReportMetric(float64(out.n)/float64(size), "parquet/source")
 	b.ReportMetric(float64(parquettest.PeakRSS())/(1<<20), "peak-RSS-MB")
 	b.ReportMetric(float64(ms.HeapSys)/(1<<20), "heap-sys-MB")
+}
+
+// osStream is a parquetio.Stream over a local file, as the repository's
+// stream is over an S3 object.
+type osStream struct {
+	f   *os.File
+	r   *bufio.Reader
+	pos int64
+}
+
+func (s *osStream) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.pos += int64(n)
+	return n, err
+}
+
+func (s *osStream) ReadTail(n int64) ([]byte, error) {
+	st, err := s.f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, n)
+	_, err = s.f.ReadAt(b, st.Size()-n)
+	return b, err
+}
+
+func (s *osStream) Finish() error {
+	_, err := io.Copy(io.Discard, s.r)
+	return err
+}
+
+// BenchmarkReadLargeFile writes one Parquet file of
+// SRBACKUP_BENCH_SHARD_BYTES (default 1 GiB) of source text to a temporary
+// directory, then decodes every row of it twice, each time after resetting
+// the process's peak RSS: streamed (OpenStream, as RESTORE reads) and read
+// whole into memory (what RESTORE did before). Run it alone:
+//
+//	go test ./shared/parquetio -run '^$' -bench ReadLargeFile -benchtime 1x
+func BenchmarkReadLargeFile(b *testing.B) {
+	size := int64(1 << 30)
+	if s := os.Getenv("SRBACKUP_BENCH_SHARD_BYTES"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = n
+	}
+	path := filepath.Join(b.TempDir(), "large.parquet")
+	out, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bw := bufio.NewWriterSize(out, 1<<20)
+	w, err := parquetio.NewWriter(bw, orderColumns, parquetio.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := newOrderRows()
+	var written int64
+	for written < size {
+		written += int64(g.next())
+		if err := w.Write(g.vals); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	out.Close()
+	st, _ := os.Stat(path)
+	b.Logf("%d MB of source text, %d MB of Parquet in %d row groups", written>>20, st.Size()>>20, w.Stats().RowGroups)
+	count := func(f *parquetio.File) {
+		var n int64
+		if err := f.Rows(func([][]byte) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if n != w.Stats().Rows {
+			b.Fatalf("read %d rows, wrote %d", n, w.Stats().Rows)
+		}
+	}
+	for _, mode := range []string{"stream", "whole"} {
+		b.Run(mode, func(b *testing.B) {
+			for b.Loop() {
+				runtime.GC()
+				debug.FreeOSMemory()
+				if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+					b.Skipf("cannot reset the peak RSS: %v", err)
+				}
+				if mode == "stream" {
+					f, err := os.Open(path)
+					if err != nil {
+						b.Fatal(err)
+					}
+					pf, err := parquetio.OpenStream(&osStream{f: f, r: bufio.NewReaderSize(f, 256<<10)}, st.Size())
+					if err != nil {
+						b.Fatal(err)
+					}
+					count(pf)
+					f.Close()
+				} else {
+					data, err := os.ReadFile(path)
+					if err != nil {
+						b.Fatal(err)
+					}
+					pf, err := parquetio.OpenFile(bytes.NewReader(data), int64(len(data)))
+					if err != nil {
+						b.Fatal(err)
+					}
+					count(pf)
+					runtime.KeepAlive(data)
+				}
+			}
+			b.SetBytes(written)
+			b.ReportMetric(float64(parquettest.PeakRSS())/(1<<20), "peak-RSS-MB")
+		})
+	}
 }

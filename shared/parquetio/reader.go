@@ -16,11 +16,21 @@ type File struct {
 	specs  []ColumnSpec
 	codecs []codec
 	leaves int
+	// For a file from OpenStream: the stream, the part in memory, the
+	// stream's offset and each row group's byte span.
+	stream Stream
+	sparse *sparseFile
+	pos    int64
+	spans  [][2]int64
 }
 
 // OpenFile opens a Parquet file written by Writer.
 func OpenFile(r io.ReaderAt, size int64) (*File, error) {
-	f, err := parquet.OpenFile(r, size)
+	return open(r, size)
+}
+
+func open(r io.ReaderAt, size int64, opts ...parquet.FileOption) (*File, error) {
+	f, err := parquet.OpenFile(r, size, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open parquet file: %w", err)
 	}
@@ -65,13 +75,30 @@ func (f *File) Specs() []ColumnSpec { return f.specs }
 func (f *File) NumRows() int64 { return f.f.NumRows() }
 
 // Rows calls fn with each row's canonical text values, nil for NULL. The
-// values are valid only during the call.
+// values are valid only during the call. For a file from OpenStream, Rows
+// may be called once, and returns nil only if the stream's Finish does.
 func (f *File) Rows(fn func(values [][]byte) error) error {
+	if f.stream == nil {
+		return f.rows(fn)
+	}
+	err := f.rows(fn)
+	if ferr := f.stream.Finish(); ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+func (f *File) rows(fn func(values [][]byte) error) error {
 	buf := make([]parquet.Row, 128)
 	vals := make([][]byte, len(f.codecs))
 	text := make([]byte, 0, 4096)         // never nil, so empty values are not NULL
 	ends := make([]int, 0, len(f.codecs)) // offsets into text, -1 for NULL
-	for _, rg := range f.f.RowGroups() {
+	for g, rg := range f.f.RowGroups() {
+		if f.stream != nil {
+			if err := f.next(g); err != nil {
+				return err
+			}
+		}
 		rows := rg.Rows()
 		for {
 			n, err := rows.ReadRows(buf)

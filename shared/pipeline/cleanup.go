@@ -126,12 +126,18 @@ func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, statu
 	if err := p.removeFiles(ctx, rec); err != nil {
 		return err
 	}
-	if _, err := p.Store.Cancel(ctx, jobID, status, p.now()); err != nil {
+	cancelled, err := p.Store.Cancel(ctx, jobID, status, p.now())
+	if err != nil {
 		var c *job.ConflictError
 		if errors.As(err, &c) {
 			return nil // finished meanwhile
 		}
 		return err
+	}
+	if rec.State != job.Cancelled {
+		// Once per job: the second cleanup of a failed execution finds it
+		// cancelled already.
+		p.emitJob(cancelled, SnapshotRef{})
 	}
 	// A worker whose file was recorded between the sweep above and Cancel
 	// left it behind; any later one finds the job cancelled and deletes its

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/metrics"
 	"github.com/srbackup/srbackup/shared/parquetio"
 	"github.com/srbackup/srbackup/shared/repository"
 	"github.com/srbackup/srbackup/shared/source"
+	"github.com/srbackup/srbackup/shared/sql"
 )
 
 // FinalizeResult is the Finalize state's output: the execution's result.
@@ -88,6 +91,9 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 	}
 	info := buildInfo(spec, &plan, results, src, metaRef)
 	info.PointInTime = pit
+	if err := p.stampLifecycle(ctx, spec, &info); err != nil {
+		return FinalizeResult{}, err
+	}
 	ts, err := repo.WriteInfo(ctx, info)
 	if err != nil {
 		return FinalizeResult{}, transient("write __info", err)
@@ -113,8 +119,30 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 		ref.Rows += r.Rows
 		ref.Bytes += r.Bytes
 	}
+	if rec, err := p.Store.Get(ctx, spec.JobID); err == nil {
+		p.emitJob(rec, ref)
+	}
 	p.log().Info("snapshot committed", "jobId", spec.JobID, "label", spec.Label, "timestamp", ts, "files", ref.Files, "rows", ref.Rows, "bytes", ref.Bytes)
 	return FinalizeResult{Job: spec, Snapshot: ref}, nil
+}
+
+// stampLifecycle records in the info manifest who commits the snapshot and
+// when, and when it expires (the job's TTL after the commit).
+func (p *Pipeline) stampLifecycle(ctx context.Context, spec job.Spec, info *repository.Info) error {
+	id, err := p.Store.DeploymentID(ctx)
+	if err != nil {
+		return transient("read deployment id", err)
+	}
+	info.DeploymentID = id
+	info.FinishTime = p.now().UTC().Truncate(time.Millisecond)
+	if spec.Options.TTL != "" {
+		ttl, err := sql.ParseTTL(sql.PropTTL, spec.Options.TTL)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", spec.JobID, err)
+		}
+		info.TTL, info.ExpireTime = ttl.String(), ttl.After(info.FinishTime)
+	}
+	return nil
 }
 
 // finished describes the committed snapshot of a finished job.
@@ -235,4 +263,33 @@ func buildInfo(spec job.Spec, plan *Plan, results []job.ShardResult, src reposit
 		info.Objects = append(info.Objects, od)
 	}
 	return info
+}
+
+// JobMetrics are the EMF metrics of a job that ended: for a FINISHED one its
+// bytes, rows, files and duration, for a CANCELLED one its duration; with
+// the dimensions JobType and Database.
+func JobMetrics(rec job.Record, ref SnapshotRef) ([]metrics.Dim, []metrics.Metric) {
+	dims := []metrics.Dim{{Name: metrics.DimJobType, Value: rec.Spec.Kind()}, {Name: metrics.DimDatabase, Value: rec.Spec.Database}}
+	end := rec.FinishedTime
+	if end.IsZero() {
+		end = rec.CreateTime
+	}
+	duration := metrics.Metric{Name: metrics.MetricDuration, Unit: metrics.Seconds, Value: end.Sub(rec.CreateTime).Seconds()}
+	if rec.State != job.Finished {
+		return dims, []metrics.Metric{{Name: metrics.MetricJobsCancelled, Unit: metrics.Count, Value: 1}, duration}
+	}
+	return dims, []metrics.Metric{
+		{Name: metrics.MetricJobsFinished, Unit: metrics.Count, Value: 1},
+		{Name: metrics.MetricBytes, Unit: metrics.Bytes, Value: float64(ref.Bytes)},
+		{Name: metrics.MetricRows, Unit: metrics.Count, Value: float64(ref.Rows)},
+		{Name: metrics.MetricFiles, Unit: metrics.Count, Value: float64(ref.Files)},
+		duration,
+	}
+}
+
+func (p *Pipeline) emitJob(rec job.Record, ref SnapshotRef) {
+	dims, ms := JobMetrics(rec, ref)
+	if err := p.Metrics.Emit(dims, ms...); err != nil {
+		p.log().Warn("emit metrics", "jobId", rec.Spec.JobID, "error", err.Error())
+	}
 }

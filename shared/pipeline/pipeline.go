@@ -6,6 +6,7 @@ package pipeline
 
 import (
 	"context"
+	"github.com/srbackup/srbackup/shared/metrics"
 	"log/slog"
 	"time"
 
@@ -31,6 +32,8 @@ type Pipeline struct {
 	PointInTime PointInTimeConfig
 	Now         func() time.Time
 	Log         *slog.Logger
+	// Metrics receives one EMF line per finished or cancelled job (nil: none).
+	Metrics *metrics.Writer
 }
 
 func (p *Pipeline) now() time.Time {

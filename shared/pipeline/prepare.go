@@ -69,6 +69,14 @@ func Prepare(ctx context.Context, cat source.Catalog, repos RepositoryRegistry, 
 	if repo.ReadOnly {
 		return job.Spec{}, jobstore.Repository{}, job.ErrRepositoryReadOnly(st.Repository)
 	}
+	ttl := opts.TTL
+	if ttl.IsZero() && repo.Properties[sql.PropSnapshotTTL] != "" {
+		// The repository's default, fixed into the job now: a later change
+		// of the repository does not change this snapshot's life.
+		if ttl, err = sql.ParseTTL(sql.PropSnapshotTTL, repo.Properties[sql.PropSnapshotTTL]); err != nil {
+			return job.Spec{}, jobstore.Repository{}, &job.AnalysisError{Detail: fmt.Sprintf("Repository %s: %v", st.Repository, err)}
+		}
+	}
 	id := req.JobID
 	if id == "" {
 		if id, err = job.NewID(); err != nil {
@@ -89,6 +97,7 @@ func Prepare(ctx context.Context, cat source.Catalog, repos RepositoryRegistry, 
 			ShardSize:      opts.ShardSize,
 			Parallelism:    opts.Parallelism,
 			Consistency:    opts.Consistency,
+			TTL:            ttl.String(),
 		},
 		SQL:           req.SQL,
 		CreatedAt:     now,

@@ -124,6 +124,11 @@ func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, sp
 		rec.ExecutionARN = executionARN
 		return store.Lock(ctx, rec, grace)
 	}
+	// The deployment id exists before any BACKUP can commit, so Finalize
+	// only ever reads it (its role cannot put items).
+	if _, err := store.DeploymentID(ctx); err != nil {
+		return transient("deployment id", err)
+	}
 	repoRec, ok, err := store.GetRepository(ctx, spec.Repository)
 	if err != nil {
 		return transient("read repository registry", err)

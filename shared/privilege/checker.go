@@ -231,7 +231,7 @@ func (c *Checker) RequireAdmin(ctx context.Context) error {
 func (c *Checker) Authorize(ctx context.Context, stmt sql.Statement) error {
 	switch stmt.(type) {
 	case *sql.BackupStmt, *sql.ShowBackupStmt, *sql.CancelBackupStmt, *sql.ShowSnapshotStmt,
-		*sql.CreateRepositoryStmt, *sql.DropRepositoryStmt, *sql.RestoreStmt,
+		*sql.CreateRepositoryStmt, *sql.DropRepositoryStmt, *sql.DropSnapshotStmt, *sql.AdminVerifySnapshotStmt, *sql.RestoreStmt,
 		*sql.ShowRestoreStmt, *sql.CancelRestoreStmt:
 		return c.RequireRepository(ctx)
 	case *sql.GrantStmt, *sql.RevokeStmt, *sql.CreateRoleStmt, *sql.DropRoleStmt:

@@ -214,6 +214,13 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("source connec
 // writeSnapshot writes a complete snapshot with one data file per partition.
 func writeSnapshot(t *testing.T, r *repository.Repo, label string, backupTime time.Time) repository.Info {
 	t.Helper()
+	return writeSnapshotWith(t, r, label, backupTime, nil)
+}
+
+// writeSnapshotWith is writeSnapshot with a change to the info manifest
+// before it is written.
+func writeSnapshotWith(t *testing.T, r *repository.Repo, label string, backupTime time.Time, change func(*repository.Info)) repository.Info {
+	t.Helper()
 	ctx := context.Background()
 	info := repository.Info{
 		Name: label, Database: "shop", JobID: "job-" + label, BackupTime: backupTime.UnixMilli(),
@@ -246,6 +253,9 @@ func writeSnapshot(t *testing.T, r *repository.Repo, label string, backupTime ti
 		t.Fatal(err)
 	}
 	info.Meta = ref
+	if change != nil {
+		change(&info)
+	}
 	ts, err := r.WriteInfo(ctx, info)
 	if err != nil {
 		t.Fatal(err)

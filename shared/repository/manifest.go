@@ -23,6 +23,9 @@ type RepoInfo struct {
 	Name       string    `json:"name"`
 	CreateTime time.Time `json:"create_time"`
 	Format     int       `json:"format"`
+	// DeploymentID is the srbackup deployment that created the repository
+	// (empty in repositories created before deployments had ids).
+	DeploymentID string `json:"deployment_id,omitempty"`
 }
 
 // Source describes the database a snapshot was taken from.
@@ -60,6 +63,19 @@ type Info struct {
 	// Empty in snapshots written before it existed, which are "shard".
 	Consistency string       `json:"consistency,omitempty"`
 	PointInTime *PointInTime `json:"point_in_time,omitempty"`
+	// DeploymentID is the srbackup deployment that wrote the snapshot
+	// (SHOW SNAPSHOT's ClusterId). Empty in snapshots written before
+	// deployments had ids.
+	DeploymentID string `json:"deployment_id,omitempty"`
+	// FinishTime is when the snapshot was committed (this file written).
+	FinishTime time.Time `json:"finish_time,omitzero"`
+	// TTL is the snapshot's time to live as the BACKUP fixed it ("7 DAY",
+	// from its ttl property or the repository's snapshot_ttl), and
+	// ExpireTime is FinishTime plus TTL: after it the expiry sweep of the
+	// deployment that wrote the snapshot drops it. Both empty: kept until
+	// dropped.
+	TTL        string    `json:"ttl,omitempty"`
+	ExpireTime time.Time `json:"expire_time,omitzero"`
 	// Meta is __meta, which must match this checksum.
 	Meta    FileRef      `json:"meta"`
 	Objects []ObjectData `json:"backup_objects"`

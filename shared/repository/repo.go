@@ -315,7 +315,13 @@ func (r *Repo) GetJSON(ctx context.Context, label, rel string, v any) (FileRef, 
 // created reports whether this call wrote it. It doubles as CREATE
 // REPOSITORY's check that the location is writable.
 func (r *Repo) WriteRepoInfo(ctx context.Context, createTime time.Time) (created bool, err error) {
-	b, err := json.Marshal(RepoInfo{Name: r.name, CreateTime: createTime.UTC(), Format: FormatVersion})
+	return r.WriteRepoInfoOf(ctx, createTime, "")
+}
+
+// WriteRepoInfoOf is WriteRepoInfo recording the deployment that creates
+// the repository.
+func (r *Repo) WriteRepoInfoOf(ctx context.Context, createTime time.Time, deploymentID string) (created bool, err error) {
+	b, err := json.Marshal(RepoInfo{Name: r.name, CreateTime: createTime.UTC(), Format: FormatVersion, DeploymentID: deploymentID})
 	if err != nil {
 		return false, err
 	}
@@ -404,7 +410,7 @@ func (r *Repo) WriteInfo(ctx context.Context, info Info) (timestamp string, err 
 		if gerr != nil {
 			return "", gerr
 		}
-		if !bytes.Equal(existing, b) {
+		if !bytes.Equal(existing, b) && !sameCommit(existing, info) {
 			return "", fmt.Errorf("snapshot %s already has a different info file %s", info.Name, ts)
 		}
 		return ts, nil
@@ -413,6 +419,19 @@ func (r *Repo) WriteInfo(ctx context.Context, info Info) (timestamp string, err 
 		return "", err
 	}
 	return ts, nil
+}
+
+// sameCommit reports whether existing is info written by an earlier try of
+// the same commit: equal but for the finish and expire times, which a
+// retried finalize computes again (the first commit's times stand).
+func sameCommit(existing []byte, info Info) bool {
+	var old Info
+	if err := json.Unmarshal(existing, &old); err != nil {
+		return false
+	}
+	info.FinishTime, info.ExpireTime = old.FinishTime, old.ExpireTime
+	b, err := json.Marshal(info)
+	return err == nil && bytes.Equal(existing, b)
 }
 
 // ReadInfo reads and validates the info manifest of one snapshot run.
@@ -659,37 +678,6 @@ func isNotFound(err error) bool {
 	}
 	var ae smithy.APIError
 	return errors.As(err, &ae) && (ae.ErrorCode() == "NotFound" || ae.ErrorCode() == "NoSuchKey")
-}
-
-// ReadFile reads one data file of a snapshot into memory and checks its size
-// and SHA-256 against the manifest's reference; a mismatch wraps
-// ErrChecksum and a missing file ErrMissing. RESTORE loads rows only from
-// bytes that passed this check.
-func (r *Repo) ReadFile(ctx context.Context, label string, f FileRef) ([]byte, error) {
-	key, err := r.SnapshotKey(label, f.Key)
-	if err != nil {
-		return nil, err
-	}
-	out, err := r.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.loc.Bucket), Key: aws.String(key)})
-	if isNotFound(err) {
-		return nil, fmt.Errorf("s3://%s/%s: %w", r.loc.Bucket, key, ErrMissing)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get s3://%s/%s: %w", r.loc.Bucket, key, err)
-	}
-	defer out.Body.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, max(f.Bytes, 0)+bytes.MinRead))
-	h := sha256.New()
-	// One byte past the recorded size is enough to know it is wrong.
-	n, err := io.Copy(io.MultiWriter(buf, h), io.LimitReader(out.Body, f.Bytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read s3://%s/%s: %w", r.loc.Bucket, key, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 || n != f.Bytes {
-		return nil, fmt.Errorf("s3://%s/%s is %d bytes sha256 %s, the manifest says %d bytes %s: %w",
-			r.loc.Bucket, key, n, got, f.Bytes, f.SHA256, ErrChecksum)
-	}
-	return buf.Bytes(), nil
 }
 
 // ErrMissing reports a snapshot file that is not in the repository.

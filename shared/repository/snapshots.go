@@ -12,12 +12,14 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// SHOW SNAPSHOT columns, in order.
+// SHOW SNAPSHOT columns, in order. StarRocks 4.2 added ClusterId,
+// FinishTime, TTL and ExpireTime after Status (provisional: the order was
+// not verified against StarRocks' code).
 var (
 	// SnapshotColumns are the columns of the all / by-name / IN forms.
-	SnapshotColumns = []string{"Snapshot", "Timestamp", "Status"}
+	SnapshotColumns = []string{"Snapshot", "Timestamp", "Status", "ClusterId", "FinishTime", "TTL", "ExpireTime"}
 	// SnapshotDetailColumns are the columns of the name + timestamp form.
-	SnapshotDetailColumns = []string{"Snapshot", "Timestamp", "Database", "Details", "Status"}
+	SnapshotDetailColumns = []string{"Snapshot", "Timestamp", "Database", "Details", "Status", "ClusterId", "FinishTime", "TTL", "ExpireTime"}
 )
 
 // Statuses of SHOW SNAPSHOT rows.
@@ -34,6 +36,9 @@ type SnapshotRow struct {
 	// shows them one per line.
 	Timestamps []string
 	Status     string
+	// Runs holds each run's lifecycle, aligned with Timestamps; the
+	// lifecycle columns show them one per line like Timestamp.
+	Runs []Lifecycle
 }
 
 // Row returns the row aligned with SnapshotColumns; nil entries are NULL.
@@ -43,7 +48,7 @@ func (s SnapshotRow) Row() []*string {
 		j := strings.Join(s.Timestamps, "\n")
 		ts = &j
 	}
-	return []*string{&s.Snapshot, ts, &s.Status}
+	return append([]*string{&s.Snapshot, ts, &s.Status}, lifecycleCells(s.Runs)...)
 }
 
 // listConcurrency bounds the S3 listings SHOW SNAPSHOT runs at once.
@@ -69,14 +74,21 @@ func (r *Repo) ListSnapshots(ctx context.Context, names []string) ([]SnapshotRow
 	for i, name := range names {
 		g.Go(func() error {
 			rows[i].Snapshot = name
-			ts, err := r.Timestamps(gctx, name)
+			runs, err := r.Runs(gctx, name)
 			switch {
 			case err != nil:
 				rows[i].Status = statusGetInfo + err.Error()
-			case len(ts) == 0:
+			case len(runs) == 0:
 				rows[i].Status = StatusNoSnapshot
 			default:
-				rows[i].Timestamps, rows[i].Status = ts, StatusOK
+				rows[i].Status = StatusOK
+				for _, run := range runs {
+					rows[i].Timestamps = append(rows[i].Timestamps, run.Timestamp)
+					rows[i].Runs = append(rows[i].Runs, run.Lifecycle)
+					if run.Err != nil && rows[i].Status == StatusOK {
+						rows[i].Status = statusGetInfo + run.Err.Error()
+					}
+				}
 			}
 			return gctx.Err()
 		})
@@ -122,11 +134,12 @@ type SnapshotDetail struct {
 	Database            *string // nil (NULL) unless the info file was read
 	Details             *string // the job-info JSON, as StarRocks shows it
 	Status              string
+	Lifecycle           Lifecycle
 }
 
 // Row returns the row aligned with SnapshotDetailColumns.
 func (d SnapshotDetail) Row() []*string {
-	return []*string{&d.Snapshot, &d.Timestamp, d.Database, d.Details, &d.Status}
+	return append([]*string{&d.Snapshot, &d.Timestamp, d.Database, d.Details, &d.Status}, lifecycleCells([]Lifecycle{d.Lifecycle})...)
 }
 
 // Details is the JSON of SHOW SNAPSHOT's Details column, shaped like
@@ -171,5 +184,6 @@ func (r *Repo) Snapshot(ctx context.Context, name, timestamp string) (SnapshotDe
 	}
 	details := string(b)
 	d.Database, d.Details, d.Status = &info.Database, &details, StatusOK
+	d.Lifecycle = LifecycleOf(info)
 	return d, nil
 }

@@ -117,6 +117,21 @@ func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 		if _, err := r.Store.UpdateState(ctx, spec.JobID, []job.State{job.Commit, job.Committing}, job.Committing, r.now()); err != nil {
 			return State{}, err
 		}
+		// A table written since Prepare would lose those writes at the swap:
+		// refuse instead (StarRocks blocks writes; MySQL cannot).
+		for _, t := range plan.Tables {
+			if t.Mode == ModeCreate {
+				continue
+			}
+			cur, err := r.Target.Describe(ctx, db, t.Target)
+			if err != nil {
+				return State{}, transient("describe "+t.Target, err)
+			}
+			if cur != nil && cur.UpdateTime != t.UpdateTime {
+				return State{}, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("Table %s was written while the restore ran (last update %s, at the start %s): "+
+					"its new rows would be lost; stop the writers and restore again", t.Target, cur.UpdateTime, t.UpdateTime))
+			}
+		}
 		// J17: a new table's name must still be free.
 		for _, t := range plan.Tables {
 			if t.Mode != ModeCreate {

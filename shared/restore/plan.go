@@ -54,6 +54,9 @@ type TablePlan struct {
 	// Columns (inplace) are the columns copied, generated ones excluded.
 	Columns       []string `json:"columns,omitempty"`
 	AutoIncrement int64    `json:"auto_increment,omitempty"`
+	// UpdateTime is the existing table's INFORMATION_SCHEMA.UPDATE_TIME at
+	// Prepare: a table written while the job ran is not replaced.
+	UpdateTime string `json:"update_time,omitempty"`
 	// OldTriggers (swap, inplace) are the existing table's triggers,
 	// replaced by the snapshot's.
 	OldTriggers []string `json:"old_triggers,omitempty"`

@@ -252,6 +252,7 @@ func (r *Restorer) plan(ctx context.Context, sess *target.Session, spec job.Spec
 			if d := target.SchemaDifference(existing, shadow, tname); d != "" {
 				return nil, job.NewCheckError(job.CodeCommonError, d)
 			}
+			tp.UpdateTime = existing.UpdateTime
 			fkInvolved := existing.ForeignKeys > 0 || len(existing.ReferencedBy) > 0
 			if existing.PartitionMethod != "" && !coversAll(existing, parts) {
 				if fkInvolved {

@@ -35,6 +35,9 @@ const (
 	KindRevoke           = "REVOKE"
 	KindCreateRole       = "CREATE_ROLE"
 	KindDropRole         = "DROP_ROLE"
+	KindDropSnapshot     = "DROP_SNAPSHOT"
+	// KindAdminVerifySnapshot is srbackup's own ADMIN VERIFY SNAPSHOT.
+	KindAdminVerifySnapshot = "ADMIN_VERIFY_SNAPSHOT"
 )
 
 // ObjectType is the kind of one item of a BACKUP or RESTORE ON clause.

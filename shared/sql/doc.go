@@ -4,7 +4,7 @@
 //
 // Parse turns SQL text into typed statements (*BackupStmt, *ShowBackupStmt,
 // *CancelBackupStmt, *ShowSnapshotStmt, *CreateRepositoryStmt,
-// *DropRepositoryStmt, *ShowRepositoriesStmt, *RestoreStmt, *GrantStmt,
+// *DropRepositoryStmt, *ShowRepositoriesStmt, *DropSnapshotStmt, *RestoreStmt, *GrantStmt,
 // *RevokeStmt, *CreateRoleStmt, *DropRoleStmt). Every failure is a *Error
 // with a 1-based line and column pointing at the offending token. Each
 // statement prints canonical SQL (SQL) that parses back to an equal
@@ -25,6 +25,7 @@
 //	SHOW SNAPSHOT ON repo [WHERE SNAPSHOT = 's' [AND TIMESTAMP = 't'] | WHERE SNAPSHOT IN ('a', …)]
 //	CREATE [READ ONLY] REPOSITORY r WITH BROKER ON LOCATION 's3://bucket/prefix' [PROPERTIES (…)]
 //	DROP REPOSITORY r
+//	DROP SNAPSHOT label ON repo [FORCE]
 //	SHOW REPOSITORIES
 //	RESTORE SNAPSHOT [db.]label FROM repo [ALL EXTERNAL CATALOGS | EXTERNAL CATALOG[S] (c [AS c2], …)]
 //	    [DATABASE db [AS db2]] [ON (obj [AS alias], …)] PROPERTIES ("backup_timestamp" = "…", …)
@@ -50,7 +51,10 @@
 // shard_size (bytes, or with a unit: 256MB, 1 GiB, 512k; 1MB to 16GB;
 // default 256MB), parallelism (1 to 1000; default 4) and label_suffix
 // (time: each run appends _yyyyMMddHHmmss of its trigger time in UTC, see
-// BackupOptions.SnapshotLabel). Keys are trimmed and case-sensitive; a
+// BackupOptions.SnapshotLabel), and StarRocks 4.2's ttl ("7 DAY": a
+// positive number and SECOND, MINUTE, HOUR, DAY, WEEK, MONTH or YEAR, see
+// ParseTTL; normalised to "7 DAY"). CREATE REPOSITORY's snapshot_ttl
+// property takes the same form and is normalised alike. Keys are trimmed and case-sensitive; a
 // repeated key's last value wins; any other key is rejected. The normalised
 // Properties map always holds type and timeout; srbackup's keys appear only
 // when given. BackupStmt.Options gives all of them typed, defaults filled.

@@ -191,6 +191,26 @@ func (s *DropRepositoryStmt) MarshalJSON() ([]byte, error) {
 }
 
 // MarshalJSON implements json.Marshaler.
+func (s *DropSnapshotStmt) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Kind       string `json:"kind"`
+		Snapshot   string `json:"snapshot"`
+		Repository string `json:"repository"`
+		Force      bool   `json:"force,omitempty"`
+	}{KindDropSnapshot, s.Snapshot, s.Repository, s.Force})
+}
+
+// MarshalJSON implements json.Marshaler.
+func (s *AdminVerifySnapshotStmt) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Kind       string            `json:"kind"`
+		Snapshot   string            `json:"snapshot"`
+		Repository string            `json:"repository"`
+		Properties orderedProperties `json:"properties"`
+	}{KindAdminVerifySnapshot, s.Snapshot, s.Repository, s.Properties})
+}
+
+// MarshalJSON implements json.Marshaler.
 func (s *ShowRepositoriesStmt) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Kind string `json:"kind"`

@@ -41,6 +41,8 @@ func TestJSONContract(t *testing.T) {
 			`{"statements":[{"kind":"RESTORE","database":"","snapshot":"l","repository":"r","objects":null,"external_catalogs":[{"name":"c","alias":"c2"}],"properties":{"timeout":"86400","backup_timestamp":"ts"}}]}`},
 		{"GRANT EXPORT ON TABLE db.t TO USER 'arn:aws:iam::1:user/a'; REVOKE ROLE r1, r2 FROM ROLE r3; GRANT REPOSITORY ON SYSTEM TO ROLE r",
 			`{"statements":[{"kind":"GRANT","privileges":["EXPORT"],"object":{"type":"TABLE","database":"db","table":"t"},"grantee":{"type":"USER","name":"arn:aws:iam::1:user/a"}},{"kind":"REVOKE","roles":["r1","r2"],"grantee":{"type":"ROLE","name":"r3"}},{"kind":"GRANT","privileges":["REPOSITORY"],"object":{"type":"SYSTEM"},"grantee":{"type":"ROLE","name":"r"}}]}`},
+		{"DROP SNAPSHOT s ON r; DROP SNAPSHOT s ON r FORCE",
+			`{"statements":[{"kind":"DROP_SNAPSHOT","snapshot":"s","repository":"r"},{"kind":"DROP_SNAPSHOT","snapshot":"s","repository":"r","force":true}]}`},
 		{"CREATE ROLE IF NOT EXISTS r; DROP ROLE r",
 			`{"statements":[{"kind":"CREATE_ROLE","name":"r","if_not_exists":true},{"kind":"DROP_ROLE","name":"r"}]}`},
 		{"BACKUP SNAPSHOT db.l TO r ON (t PARTITON (p1))",

@@ -34,12 +34,12 @@ func TestBackupOptionsDefaults(t *testing.T) {
 
 func TestBackupOptionsTyped(t *testing.T) {
 	s := parseBackup(t, `BACKUP SNAPSHOT db.l TO r PROPERTIES ("type"="full", "timeout"="3600", "compression"="Snappy",
-		"shard_size"="64 MiB", "parallelism"="16", "label_suffix"="time", "consistency"="Shard")`, sql.Options{})
+		"shard_size"="64 MiB", "parallelism"="16", "label_suffix"="time", "consistency"="Shard", "ttl"="3 days")`, sql.Options{})
 	got, err := s.Options()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := sql.BackupOptions{Type: "FULL", Timeout: time.Hour, Compression: "snappy", ShardSize: 64 << 20, Parallelism: 16, LabelSuffix: "time", Consistency: "shard"}
+	want := sql.BackupOptions{Type: "FULL", Timeout: time.Hour, Compression: "snappy", ShardSize: 64 << 20, Parallelism: 16, LabelSuffix: "time", Consistency: "shard", TTL: sql.TTL{N: 3, Unit: "DAY"}}
 	if got != want {
 		t.Errorf("Options() = %+v, want %+v", got, want)
 	}
@@ -118,5 +118,32 @@ func TestDefaultDatabaseOption(t *testing.T) {
 	}
 	if c := stmts[0].(*sql.CancelBackupStmt); c.Database != "sess" {
 		t.Errorf("CANCEL BACKUP database %q, want sess", c.Database)
+	}
+}
+
+func TestTTLAfter(t *testing.T) {
+	from := time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"90 SECONDS", from.Add(90 * time.Second)},
+		{"5 minute", from.Add(5 * time.Minute)},
+		{"36 HOUR", from.Add(36 * time.Hour)},
+		{"7 DAY", from.AddDate(0, 0, 7)},
+		{"2 WEEK", from.AddDate(0, 0, 14)},
+		{"1 MONTH", time.Date(2024, 3, 2, 12, 0, 0, 0, time.UTC)}, // AddDate normalises Feb 31
+		{"1 YEAR", from.AddDate(1, 0, 0)},
+	} {
+		ttl, err := sql.ParseTTL("ttl", c.in)
+		if err != nil {
+			t.Fatalf("ParseTTL(%q): %v", c.in, err)
+		}
+		if got := ttl.After(from); !got.Equal(c.want) {
+			t.Errorf("%s after %v = %v, want %v", c.in, from, got, c.want)
+		}
+	}
+	if _, err := sql.ParseTTL("ttl", ""); err == nil {
+		t.Error("an empty TTL parsed")
 	}
 }

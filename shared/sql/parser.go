@@ -136,7 +136,7 @@ func (p *parser) parseAll() (stmts []Statement, checks []check, err *Error) {
 	}
 }
 
-var statementStarts = []string{"BACKUP", "RESTORE", "SHOW", "CANCEL", "CREATE", "DROP", "GRANT", "REVOKE"}
+var statementStarts = []string{"BACKUP", "RESTORE", "SHOW", "CANCEL", "CREATE", "DROP", "GRANT", "REVOKE", "ADMIN"}
 
 func (p *parser) expectStatement() {
 	for _, kw := range statementStarts {
@@ -184,11 +184,15 @@ func (p *parser) parseStatement() (Statement, check) {
 		switch {
 		case p.atKw("REPOSITORY"):
 			return p.parseDropRepository(t.pos)
+		case p.atKw("SNAPSHOT"):
+			return p.parseDropSnapshot(t.pos)
 		case p.atKw("ROLE"):
 			return p.parseDropRole(t.pos)
 		}
 	case p.isKw(t, "GRANT"), p.isKw(t, "REVOKE"):
 		return p.parseGrant()
+	case p.isKw(t, "ADMIN"):
+		return p.parseAdminVerify()
 	default:
 		p.expectStatement()
 	}

@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// Property keys. type and timeout are StarRocks'; compression, shard_size,
-// parallelism, label_suffix and consistency are srbackup's own. Keys are case-sensitive,
+// Property keys. type, timeout and ttl (StarRocks 4.2) are StarRocks';
+// compression, shard_size, parallelism, label_suffix and consistency are
+// srbackup's own. Keys are case-sensitive,
 // as in StarRocks ("TIMEOUT" is unknown).
 const (
 	PropType            = "type"
@@ -69,6 +70,9 @@ type BackupOptions struct {
 	Parallelism int
 	LabelSuffix string
 	Consistency string
+	// TTL is the snapshot's time to live; zero when the statement gave
+	// none (the repository's snapshot_ttl, if any, applies then).
+	TTL TTL
 }
 
 // SnapshotLabel returns the snapshot name a run triggered at eventTime
@@ -116,6 +120,8 @@ func (s *BackupStmt) Options() (BackupOptions, error) {
 			o.LabelSuffix, detail = parseLabelSuffix(val)
 		case PropConsistency:
 			o.Consistency, detail = parseConsistency(val)
+		case PropTTL:
+			o.TTL, detail = parseTTL(PropTTL, val)
 		default:
 			detail = fmt.Sprintf("Unknown backup job properties: [%s]", key)
 		}
@@ -139,13 +145,13 @@ func normalizeBackupProperties(props []property, opts Options) (map[string]strin
 	byKey := make(map[string]property)
 	for _, pr := range propertyMap(props) {
 		switch pr.key {
-		case PropTimeout, PropType, PropCompression, PropShardSize, PropParallelism, PropLabelSuffix, PropConsistency:
+		case PropTimeout, PropType, PropCompression, PropShardSize, PropParallelism, PropLabelSuffix, PropConsistency, PropTTL:
 			byKey[pr.key] = pr
 		default:
 			unknown = append(unknown, pr)
 		}
 	}
-	for _, key := range []string{PropTimeout, PropType, PropCompression, PropShardSize, PropParallelism, PropLabelSuffix, PropConsistency} {
+	for _, key := range []string{PropTimeout, PropType, PropCompression, PropShardSize, PropParallelism, PropLabelSuffix, PropConsistency, PropTTL} {
 		pr, ok := byKey[key]
 		if !ok {
 			continue
@@ -172,6 +178,10 @@ func normalizeBackupProperties(props []property, opts Options) (map[string]strin
 			val, detail = parseLabelSuffix(pr.val)
 		case PropConsistency:
 			val, detail = parseConsistency(pr.val)
+		case PropTTL:
+			var t TTL
+			t, detail = parseTTL(PropTTL, pr.val)
+			val = t.String()
 		}
 		if detail != "" {
 			return nil, analysisErrorf(pr.valPos, "%s", detail)
@@ -374,7 +384,7 @@ func parseConsistency(val string) (string, string) {
 // srbackup's, RESTORE's, then any other key alphabetically.
 var propertyOrder = map[string]int{
 	PropType: 1, PropTimeout: 2, PropCompression: 3, PropShardSize: 4, PropParallelism: 5,
-	PropLabelSuffix: 6, PropConsistency: 7, PropBackupTimestamp: 8, PropReplicationNum: 9, PropAllowLoad: 10, PropMetaVersion: 11, PropStarRocksMetaVersion: 12,
+	PropLabelSuffix: 6, PropConsistency: 7, PropTTL: 8, PropBackupTimestamp: 9, PropReplicationNum: 10, PropAllowLoad: 11, PropMetaVersion: 12, PropStarRocksMetaVersion: 13, PropDeep: 14,
 }
 
 // sortedKeys returns the keys of props in propertyOrder.

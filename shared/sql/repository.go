@@ -59,6 +59,13 @@ func (p *parser) parseCreateRepository(start Pos) (Statement, check) {
 					return analysisErrorf(pr.keyPos, "Repository property '%s' holds a credential: srbackup refuses plaintext credentials and uses its IAM role (optionally %s)", clip(pr.key), "aws.s3.iam_role_arn")
 				}
 			}
+			if pr.key == PropSnapshotTTL {
+				t, detail := parseTTL(PropSnapshotTTL, pr.val)
+				if detail != "" {
+					return analysisErrorf(pr.valPos, "%s", detail)
+				}
+				pr.val = t.String()
+			}
 			if s.Properties == nil {
 				s.Properties = make(map[string]string)
 			}

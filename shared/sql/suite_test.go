@@ -147,6 +147,17 @@ var validCases = []validCase{
 	{"CREATE REPOSITORY repository WITH BROKER ON LOCATION 's3://b-1/a/b/c'", "CREATE REPOSITORY `repository` WITH BROKER ON LOCATION 's3://b-1/a/b/c'"},
 	{"DROP REPOSITORY r", "DROP REPOSITORY `r`"},
 	{"drop repository `r`", "DROP REPOSITORY `r`"},
+	{"DROP SNAPSHOT s1 ON r", "DROP SNAPSHOT `s1` ON `r`"},
+	{"ADMIN VERIFY SNAPSHOT s1 ON r", "ADMIN VERIFY SNAPSHOT `s1` ON `r` PROPERTIES ('deep' = 'false')"},
+	{`admin verify snapshot 's1' on r properties ("deep" = "TRUE", "backup_timestamp" = "2026-11-24-03-00-00-000")`, "ADMIN VERIFY SNAPSHOT `s1` ON `r` PROPERTIES ('backup_timestamp' = '2026-11-24-03-00-00-000', 'deep' = 'true')"},
+	{"drop snapshot 'nightly_20261124030000' on `r` force", "DROP SNAPSHOT `nightly_20261124030000` ON `r` FORCE"},
+	{"DROP SNAPSHOT `2024-01-01.full` ON repository", "DROP SNAPSHOT `2024-01-01.full` ON `repository`"},
+	{"DROP SNAPSHOT snapshot ON r; DROP SNAPSHOT s ON r FORCE", "DROP SNAPSHOT `snapshot` ON `r`;\nDROP SNAPSHOT `s` ON `r` FORCE"},
+	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = "7 DAY")`, "BACKUP DATABASE `db` SNAPSHOT `l` TO `r` PROPERTIES ('type' = 'FULL', 'timeout' = '86400', 'ttl' = '7 DAY')"},
+	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = "12hours")`, "BACKUP DATABASE `db` SNAPSHOT `l` TO `r` PROPERTIES ('type' = 'FULL', 'timeout' = '86400', 'ttl' = '12 HOUR')"},
+	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = " 1 year ", "timeout" = "600")`, "BACKUP DATABASE `db` SNAPSHOT `l` TO `r` PROPERTIES ('type' = 'FULL', 'timeout' = '600', 'ttl' = '1 YEAR')"},
+	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = "2 Weeks")`, "BACKUP DATABASE `db` SNAPSHOT `l` TO `r` PROPERTIES ('type' = 'FULL', 'timeout' = '86400', 'ttl' = '2 WEEK')"},
+	{`CREATE REPOSITORY r WITH BROKER ON LOCATION 's3://bucket' PROPERTIES ("snapshot_ttl" = "30 days")`, "CREATE REPOSITORY `r` WITH BROKER ON LOCATION 's3://bucket' PROPERTIES ('snapshot_ttl' = '30 DAY')"},
 	{"SHOW REPOSITORIES", "SHOW REPOSITORIES"},
 
 	// RESTORE.
@@ -196,9 +207,9 @@ const where = "A: Where clause should looks like: SNAPSHOT = 'your_snapshot_name
 
 var invalidCases = []invalidCase{
 	// Syntax errors.
-	{"‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT' or 'REVOKE'"},
-	{"  -- only a comment\n ;‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT' or 'REVOKE'"},
-	{"‸SELECT 1", "S: unexpected 'SELECT', expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT' or 'REVOKE'"},
+	{"‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT', 'REVOKE' or 'ADMIN'"},
+	{"  -- only a comment\n ;‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT', 'REVOKE' or 'ADMIN'"},
+	{"‸SELECT 1", "S: unexpected 'SELECT', expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT', 'REVOKE' or 'ADMIN'"},
 	{"BACKUP SNAPSHOT db.l TO repo ON (t ‸PARTITON (p1))", "S: unexpected 'PARTITON', expecting '.', 'TEMPORARY', 'PARTITION', 'PARTITIONS', 'AS', ',' or ')'"},
 	{"BACKUP SNAPSHOT db.l‸", "S: unexpected end of input, expecting '.' or 'TO'"},
 	{"BACKUP SNAPSHOT db.l TO‸", "S: unexpected end of input, expecting identifier"},
@@ -235,7 +246,11 @@ var invalidCases = []invalidCase{
 	{"CREATE READ ‸REPOSITORY r WITH BROKER ON LOCATION 's3://bucket'", "S: unexpected 'REPOSITORY', expecting 'ONLY'"},
 	{"CREATE REPOSITORY r ‸ON LOCATION 's3://bucket'", "S: unexpected 'ON', expecting 'WITH'"},
 	{"CREATE REPOSITORY r WITH BROKER ON LOCATION ‸s3", "S: unexpected 's3', expecting string"},
-	{"DROP ‸TABLE t", "S: unexpected 'TABLE', expecting 'REPOSITORY' or 'ROLE'"},
+	{"DROP ‸TABLE t", "S: unexpected 'TABLE', expecting 'REPOSITORY', 'SNAPSHOT' or 'ROLE'"},
+	{"DROP SNAPSHOT s ‸FROM r", "S: unexpected 'FROM', expecting 'ON'"},
+	{"DROP SNAPSHOT s ON r ‸FORCED", "S: unexpected 'FORCED', expecting 'FORCE', ';' or end of input"},
+	{"DROP SNAPSHOT ‸ON r", "S: unexpected 'ON', expecting identifier or string"},
+	{"DROP SNAPSHOT s ON ‸'r'", "S: unexpected 'r', expecting identifier"},
 	{"GRANT ‸SELECT ON TABLE t TO ROLE r", "S: unexpected 'SELECT', expecting 'ROLE', 'REPOSITORY', 'EXPORT', 'INSERT' or 'CREATE'"},
 	{"GRANT ‸EXPORT ON DATABASE d TO ROLE r", "A: Invalid privilege EXPORT for DATABASE"},
 	{"GRANT EXPORT ON ‸VIEW d TO ROLE r", "S: unexpected 'VIEW', expecting 'SYSTEM', 'TABLE', 'CATALOG', 'DATABASE' or 'ALL'"},
@@ -379,6 +394,21 @@ var invalidCases = []invalidCase{
 	{`CREATE REPOSITORY r WITH BROKER ON LOCATION 's3://bucket' PROPERTIES ("aws.s3.region" = "x", ‸"aws.s3.secret_key" = "sekrit")`, "A: Repository property 'aws.s3.secret_key' holds a credential: srbackup refuses plaintext credentials and uses its IAM role (optionally aws.s3.iam_role_arn)"},
 	{`CREATE REPOSITORY r WITH BROKER ON LOCATION 's3://bucket' PROPERTIES (‸"aws.s3.access_key" = "AKIAEXAMPLE")`, "A: Repository property 'aws.s3.access_key' holds a credential: srbackup refuses plaintext credentials and uses its IAM role (optionally aws.s3.iam_role_arn)"},
 	{"DROP REPOSITORY ‸``", "A: Repository is empty"},
+	{"DROP SNAPSHOT ‸`` ON r", "A: Incorrect label name ''"},
+	{"DROP SNAPSHOT ‸'a/b' ON r", "A: Incorrect label name 'a/b': a snapshot name must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"},
+	{"DROP SNAPSHOT s ON ‸``", "A: Repository is empty"},
+	{"ADMIN ‸CHECK SNAPSHOT s ON r", "S: unexpected 'CHECK', expecting 'VERIFY'"},
+	{"ADMIN VERIFY SNAPSHOT ‸`` ON r", "A: Incorrect label name ''"},
+	{`ADMIN VERIFY SNAPSHOT s ON r PROPERTIES ("deep" = ‸"yes")`, "A: Invalid deep: 'yes', want true or false"},
+	{`ADMIN VERIFY SNAPSHOT s ON r PROPERTIES (‸"fast" = "true")`, "A: Unknown verify job properties: [fast]"},
+	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = ‸"7")`, "A: Invalid ttl: '7': " + ttlHelp},
+	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = ‸"0 DAY")`, "A: Invalid ttl: '0 DAY': " + ttlHelp},
+	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = ‸"-1 DAY")`, "A: Invalid ttl: '-1 DAY': " + ttlHelp},
+	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = ‸"7 FORTNIGHT")`, "A: Invalid ttl: '7 FORTNIGHT': " + ttlHelp},
+	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = ‸"1.5 DAY")`, "A: Invalid ttl: '1.5 DAY': " + ttlHelp},
+	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = ‸"101 YEAR")`, "A: Invalid ttl: '101 YEAR': at most 100 years"},
+	{`BACKUP SNAPSHOT db.l TO r PROPERTIES ("ttl" = ‸"99999999999999999999 SECOND")`, "A: Invalid ttl: '99999999999999999999 SECOND': at most 100 years"},
+	{`CREATE REPOSITORY r WITH BROKER ON LOCATION 's3://bucket' PROPERTIES ("snapshot_ttl" = ‸"forever")`, "A: Invalid snapshot_ttl: 'forever': " + ttlHelp},
 	{"‸RESTORE SNAPSHOT db.l FROM r", "A: Missing backup_timestamp property"},
 	{`‸RESTORE SNAPSHOT db.l FROM r PROPERTIES ("backup_timestamp" = "")`, "A: Missing backup_timestamp property"},
 	{`RESTORE SNAPSHOT db.l FROM r PROPERTIES (‸"type" = "full", "backup_timestamp" = "t")`, "A: Unknown restore job properties: [type]"},
@@ -414,6 +444,9 @@ var invalidCases = []invalidCase{
 }
 
 const marker = "‸"
+
+// ttlHelp ends every TTL error.
+const ttlHelp = "a TTL is a positive whole number and a unit (SECOND, MINUTE, HOUR, DAY, WEEK, MONTH or YEAR), e.g. '7 DAY'"
 
 // markedPos removes the marker from s and returns where it was.
 func markedPos(t *testing.T, s string) (string, sql.Pos) {

@@ -15,6 +15,9 @@ type Table struct {
 	Name   string
 	Type   string // BASE TABLE, VIEW, SEQUENCE, SYSTEM VERSIONED
 	Engine string
+	// UpdateTime is when the table's data last changed (InnoDB: since the
+	// server started), "" when unknown.
+	UpdateTime string
 	// Columns in ordinal order.
 	Columns    []Column
 	Indexes    []string // index names, sorted
@@ -49,17 +52,17 @@ type Partition struct {
 // view of that name.
 func (t *DB) Describe(ctx context.Context, db, name string) (*Table, error) {
 	tab := &Table{Name: name}
-	var engine sql.NullString
+	var engine, updated sql.NullString
 	err := t.db.QueryRowContext(ctx,
-		"SELECT TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE BINARY TABLE_SCHEMA = ? AND BINARY TABLE_NAME = ?",
-		db, name).Scan(&tab.Type, &engine)
+		"SELECT TABLE_TYPE, ENGINE, CAST(UPDATE_TIME AS CHAR) FROM information_schema.TABLES WHERE BINARY TABLE_SCHEMA = ? AND BINARY TABLE_NAME = ?",
+		db, name).Scan(&tab.Type, &engine, &updated)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("restore target: describe %s.%s: %w", db, name, err)
 	}
-	tab.Engine = engine.String
+	tab.Engine, tab.UpdateTime = engine.String, updated.String
 	wrap := func(what string, err error) error {
 		return fmt.Errorf("restore target: %s of %s.%s: %w", what, db, name, err)
 	}

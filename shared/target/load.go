@@ -1,11 +1,15 @@
 package target
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 
 	driver "github.com/go-sql-driver/mysql"
@@ -89,20 +93,55 @@ func (s *Session) Commit(ctx context.Context) error { return s.Exec(ctx, "COMMIT
 // Rollback rolls the session's transaction back.
 func (s *Session) Rollback(ctx context.Context) error { return s.Exec(ctx, "ROLLBACK") }
 
+// LoadMethod is how Session.Load sends rows to the server.
+type LoadMethod string
+
+// Load methods. LoadAuto (the zero value) uses LOAD DATA LOCAL INFILE when
+// the server allows it (@@local_infile) and multi-row INSERTs otherwise.
+const (
+	LoadAuto      LoadMethod = ""
+	LoadLocalData LoadMethod = "load-data"
+	LoadInsert    LoadMethod = "insert"
+)
+
+// SetLoadMethod fixes how Load sends rows (LoadAuto by default). Forcing
+// LoadLocalData on a server with local_infile off makes Load fail.
+func (s *Session) SetLoadMethod(m LoadMethod) { s.method = m }
+
+// LoadMethod resolves LoadAuto for this session's server: LoadLocalData
+// when @@local_infile is on, else LoadInsert.
+func (s *Session) LoadMethod(ctx context.Context) (LoadMethod, error) {
+	if s.method != LoadAuto {
+		return s.method, nil
+	}
+	var on int
+	if err := s.conn.QueryRowContext(ctx, "SELECT @@local_infile").Scan(&on); err != nil {
+		return "", fmt.Errorf("restore target: read @@local_infile: %w", err)
+	}
+	s.method = LoadInsert
+	if on != 0 {
+		s.method = LoadLocalData
+	}
+	return s.method, nil
+}
+
 // Load copies the rows of f into db.table in one transaction, together with
 // the journal row ("file", key) that marks the file loaded. A file already
 // marked is skipped (loaded is false), so a retried batch loads no row
-// twice. Generated columns are left to the server.
+// twice. Generated columns are left to the server. The rows travel as
+// LOAD DATA LOCAL INFILE or as INSERTs (see LoadMethod); either way the
+// journal row commits with them or not at all.
 func (s *Session) Load(ctx context.Context, db, table, journal, key string, f *parquetio.File) (rows int64, loaded bool, err error) {
+	method, err := s.LoadMethod(ctx)
+	if err != nil {
+		return 0, false, err
+	}
 	specs := f.Specs()
-	var cols []string
 	var use []int
 	for i, sp := range specs {
-		if sp.Generated {
-			continue
+		if !sp.Generated {
+			use = append(use, i)
 		}
-		cols = append(cols, QuoteIdent(sp.Name))
-		use = append(use, i)
 	}
 	if err := s.Begin(ctx); err != nil {
 		return 0, false, err
@@ -122,21 +161,50 @@ func (s *Session) Load(ctx context.Context, db, table, journal, key string, f *p
 	if n > 0 {
 		return 0, false, nil
 	}
-	head := "INSERT INTO " + Qualified(db, table) + " (" + strings.Join(cols, ", ") + ") VALUES "
+	if method == LoadLocalData {
+		rows, err = s.loadData(ctx, Qualified(db, table), specs, use, f)
+	} else {
+		rows, err = s.insert(ctx, Qualified(db, table), specs, use, f)
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("restore target: load into %s: %w", table, err)
+	}
+	if _, err := s.conn.ExecContext(ctx, "INSERT INTO "+Qualified(db, journal)+" (kind, name) VALUES ('file', ?)", key); err != nil {
+		var me *driver.MySQLError
+		if errors.As(err, &me) && me.Number == 1062 {
+			return 0, false, nil // loaded meanwhile by another attempt
+		}
+		return 0, false, fmt.Errorf("restore target: journal: %w", err)
+	}
+	if err := s.Commit(ctx); err != nil {
+		return 0, false, err
+	}
+	done = true
+	return rows, true, nil
+}
+
+// insert sends the rows as multi-row INSERTs of hex literals, each under
+// maxInsertBytes.
+func (s *Session) insert(ctx context.Context, qualified string, specs []parquetio.ColumnSpec, use []int, f *parquetio.File) (rows int64, err error) {
+	cols := make([]string, len(use))
+	for j, i := range use {
+		cols[j] = QuoteIdent(specs[i].Name)
+	}
+	head := "INSERT INTO " + qualified + " (" + strings.Join(cols, ", ") + ") VALUES "
 	var stmt strings.Builder
 	flush := func() error {
 		if stmt.Len() == 0 {
 			return nil
 		}
 		_, err := s.conn.ExecContext(ctx, stmt.String())
-		stmt.Reset()
-		if err != nil {
-			return fmt.Errorf("restore target: insert into %s: %w", table, err)
-		}
-		return nil
+		stmt = strings.Builder{} // the string is the driver's now; no reuse
+		return err
 	}
 	err = f.Rows(func(vals [][]byte) error {
 		if stmt.Len() == 0 {
+			// One allocation per statement instead of regrowing: a row
+			// may push it past the bound, so leave room for one.
+			stmt.Grow(maxInsertBytes + maxInsertBytes/4)
 			stmt.WriteString(head)
 		} else {
 			stmt.WriteByte(',')
@@ -160,21 +228,170 @@ func (s *Session) Load(ctx context.Context, db, table, journal, key string, f *p
 	if err == nil {
 		err = flush()
 	}
-	if err != nil {
-		return 0, false, err
-	}
-	if _, err := s.conn.ExecContext(ctx, "INSERT INTO "+Qualified(db, journal)+" (kind, name) VALUES ('file', ?)", key); err != nil {
-		var me *driver.MySQLError
-		if errors.As(err, &me) && me.Number == 1062 {
-			return 0, false, nil // loaded meanwhile by another attempt
+	return rows, err
+}
+
+// errLoadStopped ends the row stream when the server stopped reading.
+var errLoadStopped = errors.New("load stopped")
+
+// loadData streams the rows to the server as LOAD DATA LOCAL INFILE text
+// through the driver's reader handler: decoding and sending overlap, and
+// nothing but a small buffer is held. LOCAL makes the server turn data
+// errors into warnings (it cannot stop the client mid-file), so any
+// warning, or a row count other than the rows sent, fails the load, as a
+// strict INSERT would.
+func (s *Session) loadData(ctx context.Context, qualified string, specs []parquetio.ColumnSpec, use []int, f *parquetio.File) (rows int64, err error) {
+	var suffix [12]byte
+	_, _ = rand.Read(suffix[:])
+	handler := "srbackup-restore-" + hex.EncodeToString(suffix[:])
+	pr, pw := io.Pipe()
+	driver.RegisterReaderHandler(handler, func() io.Reader { return pr })
+	defer driver.DeregisterReaderHandler(handler)
+
+	produced := make(chan error, 1)
+	go func() {
+		w := bufio.NewWriterSize(pw, 256<<10)
+		err := f.Rows(func(vals [][]byte) error {
+			b := w.AvailableBuffer()
+			for j, i := range use {
+				if j > 0 {
+					b = append(b, '\t')
+				}
+				var err error
+				if b, err = appendField(b, specs[i].Kind, vals[i]); err != nil {
+					return fmt.Errorf("column %s: %w", specs[i].Name, err)
+				}
+			}
+			b = append(b, '\n')
+			rows++
+			_, err := w.Write(b)
+			return err
+		})
+		if err == nil {
+			err = w.Flush()
 		}
-		return 0, false, fmt.Errorf("restore target: journal: %w", err)
+		pw.CloseWithError(err) // nil closes with io.EOF
+		produced <- err
+	}()
+	res, err := s.conn.ExecContext(ctx, loadDataSQL(handler, qualified, specs, use))
+	pr.CloseWithError(errLoadStopped) // unblocks the producer if the server stopped early
+	perr := <-produced
+	if perr != nil && !errors.Is(perr, errLoadStopped) && !errors.Is(perr, io.ErrClosedPipe) {
+		return 0, perr
 	}
-	if err := s.Commit(ctx); err != nil {
-		return 0, false, err
+	if err != nil {
+		return 0, err
 	}
-	done = true
-	return rows, true, nil
+	var warnings int64
+	if err := s.conn.QueryRowContext(ctx, "SELECT @@warning_count").Scan(&warnings); err != nil {
+		return 0, fmt.Errorf("read warnings: %w", err)
+	}
+	if warnings > 0 {
+		var level, msg string
+		var code int // level is Note, Warning or Error: all fail the load
+		if err := s.conn.QueryRowContext(ctx, "SHOW WARNINGS LIMIT 1").Scan(&level, &code, &msg); err != nil {
+			return 0, fmt.Errorf("LOAD DATA gave %d warnings", warnings)
+		}
+		// As the server's error, so it is handled as the strict INSERT's.
+		return 0, &driver.MySQLError{Number: uint16(code), Message: fmt.Sprintf("%s (the first of %d LOAD DATA warnings)", msg, warnings)}
+	}
+	if got, err := res.RowsAffected(); err != nil || got != rows {
+		return 0, fmt.Errorf("LOAD DATA loaded %d of %d rows (%v)", got, rows, err)
+	}
+	return rows, nil
+}
+
+// loadDataSQL is the LOAD DATA statement for the columns use of specs. The
+// stream is utf8mb4 text, so the server converts text to each column's
+// character set; bytes, BIT and GEOMETRY travel as hex into a variable and
+// are UNHEXed, since their raw bytes need not be valid utf8mb4.
+func loadDataSQL(handler, qualified string, specs []parquetio.ColumnSpec, use []int) string {
+	var b strings.Builder
+	b.WriteString("LOAD DATA LOCAL INFILE 'Reader::" + handler + "' INTO TABLE " + qualified +
+		" CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\'" +
+		" LINES STARTING BY '' TERMINATED BY '\\n' (")
+	var set []string
+	for j, i := range use {
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		if hexField(specs[i].Kind) {
+			v := "@v" + strconv.Itoa(j)
+			b.WriteString(v)
+			set = append(set, QuoteIdent(specs[i].Name)+" = UNHEX("+v+")")
+			continue
+		}
+		b.WriteString(QuoteIdent(specs[i].Name))
+	}
+	b.WriteString(")")
+	if len(set) > 0 {
+		b.WriteString(" SET " + strings.Join(set, ", "))
+	}
+	return b.String()
+}
+
+// hexField reports the kinds that LOAD DATA receives as hex.
+func hexField(k source.Kind) bool {
+	return k == source.KindBit || k == source.KindBytes || k == source.KindGeometry
+}
+
+// appendField appends one canonical value as a LOAD DATA field: \N for
+// NULL, numbers as they are after checking they are numbers, bytes, BIT
+// and GEOMETRY as hex, and all other text with the field and line
+// terminators, the escape character and NUL escaped.
+func appendField(b []byte, kind source.Kind, v []byte) ([]byte, error) {
+	if v == nil {
+		return append(b, '\\', 'N'), nil
+	}
+	switch kind {
+	case source.KindInt, source.KindUint, source.KindDecimal, source.KindFloat, source.KindDouble, source.KindYear:
+		if err := checkNumber(kind, v); err != nil {
+			return b, err
+		}
+		return append(b, v...), nil
+	case source.KindBit, source.KindBytes, source.KindGeometry:
+		return hex.AppendEncode(b, v), nil
+	}
+	for len(v) > 0 {
+		// Copy the run of bytes that need no escape at once.
+		k := 0
+		for k < len(v) && !needsEscape(v[k]) {
+			k++
+		}
+		b = append(b, v[:k]...)
+		if k == len(v) {
+			break
+		}
+		switch c := v[k]; c {
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case 0:
+			b = append(b, '\\', '0')
+		default:
+			b = append(b, '\\', c)
+		}
+		v = v[k+1:]
+	}
+	return b, nil
+}
+
+func needsEscape(c byte) bool { return c == '\\' || c == '\t' || c == '\n' || c == '\r' || c == 0 }
+
+// checkNumber accepts only what a number's canonical text can hold.
+func checkNumber(kind source.Kind, v []byte) error {
+	if len(v) == 0 {
+		return fmt.Errorf("empty %s value", kind)
+	}
+	for _, c := range v {
+		if !('0' <= c && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
+			return fmt.Errorf("%s value %.40q is not a number", kind, v)
+		}
+	}
+	return nil
 }
 
 // writeLiteral writes one canonical value (source.Kind's text form) as a
@@ -188,13 +405,8 @@ func writeLiteral(b *strings.Builder, kind source.Kind, v []byte) error {
 	}
 	switch kind {
 	case source.KindInt, source.KindUint, source.KindDecimal, source.KindFloat, source.KindDouble, source.KindYear:
-		if len(v) == 0 {
-			return fmt.Errorf("empty %s value", kind)
-		}
-		for _, c := range v {
-			if !('0' <= c && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
-				return fmt.Errorf("%s value %.40q is not a number", kind, v)
-			}
+		if err := checkNumber(kind, v); err != nil {
+			return err
 		}
 		b.Write(v)
 		return nil

@@ -77,7 +77,8 @@ var sessionSettings = []string{
 
 // Session is one connection with the restore's session settings.
 type Session struct {
-	conn *sql.Conn
+	conn   *sql.Conn
+	method LoadMethod
 }
 
 // Session opens a connection with the restore's session settings; the

@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
@@ -280,6 +282,17 @@ func (e *restoreEnv) cancelled(t *testing.T, db, want, before string) {
 	}
 }
 
+// withoutJobTables drops the lines of a dbState about a job's own tables.
+func withoutJobTables(state string) string {
+	var keep []string
+	for _, l := range strings.SplitAfter(state, "\n") {
+		if !strings.HasPrefix(l, "__srr_") && !strings.HasPrefix(l, "__sro_") && !strings.HasPrefix(l, "leftover ") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "")
+}
+
 func (e *restoreEnv) lockHolder(db string) string {
 	id, _, ok, err := e.store().Holder(context.Background(), db)
 	if err != nil {
@@ -456,6 +469,26 @@ func TestRestore(t *testing.T) {
 			t.Errorf("customers checksum %s, want %s", got, want)
 		}
 
+		// A writer during the job: its write would be lost at the swap, so
+		// the job refuses to swap, and the write stays.
+		var first atomic.Bool
+		held, release := make(chan struct{}, 64), make(chan struct{})
+		e.setFault(func(ctx context.Context, payload []byte, real lambda.Handler) ([]byte, error) {
+			if first.CompareAndSwap(false, true) {
+				held <- struct{}{}
+				<-release
+			}
+			return real.Invoke(ctx, payload)
+		})
+		e.mustRestore(t, restoreSQL("r1", ts, "DATABASE shop AS shop_r ON (TABLE customers)"))
+		<-held
+		time.Sleep(1100 * time.Millisecond) // UPDATE_TIME has whole seconds
+		e.exec("UPDATE shop_r.customers SET loyalty_points = loyalty_points + 1 WHERE id = (SELECT MIN(id) FROM shop.customers)")
+		written := withoutJobTables(e.dbState("shop_r")) // the job's shadow exists now; after cleanup it must not
+		close(release)
+		e.setFault(nil)
+		e.cancelled(t, "shop_r", "Table customers was written while the restore ran", written)
+
 		e.exec("ALTER TABLE shop_r.products ADD COLUMN extra INT NULL")
 		before := e.dbState("shop_r")
 		e.mustRestore(t, restoreSQL("r1", ts, "DATABASE shop AS shop_r ON (TABLE products)"))
@@ -557,15 +590,48 @@ func TestRestore(t *testing.T) {
 		e.setFault(nil)
 		e.cancelled(t, "shop_r", "[COMMON_ERROR, msg: user cancelled, current state: DOWNLOADING]", before)
 
+		// The third load batch of this job fails for good (loads of the
+		// cancelled job above may still be arriving: they don't count).
 		var calls atomic.Int64
+		var doomed atomic.Value
+		doomed.Store("")
 		e.setFault(func(ctx context.Context, payload []byte, real lambda.Handler) ([]byte, error) {
-			if calls.Add(1) == 3 {
+			var ev struct {
+				Job struct {
+					JobID string `json:"job_id"`
+				} `json:"job"`
+			}
+			_ = json.Unmarshal(payload, &ev)
+			if ev.Job.JobID == doomed.Load().(string) && calls.Add(1) == 3 {
 				return nil, &PermanentError{Message: "disk on fire"}
 			}
 			return real.Invoke(ctx, payload)
 		})
-		e.mustRestore(t, restoreSQL("r1", ts, "DATABASE shop AS shop_r"))
+		doomed.Store(e.mustRestore(t, restoreSQL("r1", ts, "DATABASE shop AS shop_r")))
 		e.cancelled(t, "shop_r", "disk on fire", before)
+		e.setFault(nil)
+
+		// The deadline passes while a batch loads: TIMEOUT with StarRocks'
+		// text, the target as before.
+		first.Store(false)
+		held, release = make(chan struct{}, 64), make(chan struct{})
+		e.setFault(func(ctx context.Context, payload []byte, real lambda.Handler) ([]byte, error) {
+			if first.CompareAndSwap(false, true) {
+				return real.Invoke(ctx, payload)
+			}
+			held <- struct{}{}
+			<-release
+			return real.Invoke(ctx, payload)
+		})
+		id := e.mustRestore(t, restoreSQL("r1", ts, "DATABASE shop AS shop_r"))
+		select {
+		case <-held:
+		case <-time.After(time.Minute):
+			t.Fatalf("no load started: %v", rowText(e.mustSQL("SHOW RESTORE FROM shop_r")[0]))
+		}
+		e.expire(id)
+		close(release)
+		e.cancelled(t, "shop_r", "[TIMEOUT, msg: restore job with label: r1  timeout.]", before)
 		e.setFault(nil)
 
 		// The view needs a function the target no longer has: creating it
@@ -730,6 +796,31 @@ func (e *restoreEnv) compareValues(t *testing.T, table, srcDB, dstDB string) {
 }
 
 func (e *restoreEnv) store() *jobstore.Store { return jobstore.New(e.ddb, e.stack.Table) }
+
+// expire moves a job's deadline into the past, as if its timeout had run
+// out: the steps see it at their next look at the job.
+func (e *restoreEnv) expire(jobID string) {
+	e.t.Helper()
+	ctx := context.Background()
+	k := map[string]ddbtypes.AttributeValue{
+		jobstore.AttrPK: &ddbtypes.AttributeValueMemberS{Value: "JOB#" + jobstore.KeyPart(jobID)},
+		jobstore.AttrSK: &ddbtypes.AttributeValueMemberS{Value: "JOB"},
+	}
+	out, err := e.ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(e.stack.Table), Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil || out.Item == nil {
+		e.t.Fatalf("read job %s: %v", jobID, err)
+	}
+	var spec map[string]any
+	if err := json.Unmarshal([]byte(out.Item["spec"].(*ddbtypes.AttributeValueMemberS).Value), &spec); err != nil {
+		e.t.Fatal(err)
+	}
+	spec["deadline"] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano)
+	b, _ := json.Marshal(spec)
+	out.Item["spec"] = &ddbtypes.AttributeValueMemberS{Value: string(b)}
+	if _, err := e.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.stack.Table), Item: out.Item}); err != nil {
+		e.t.Fatal(err)
+	}
+}
 
 func (e *restoreEnv) repository() *repository.Repo {
 	e.t.Helper()

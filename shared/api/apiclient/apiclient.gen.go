@@ -159,26 +159,29 @@ func (e RestoreJobState) Valid() bool {
 
 // Defines values for StatementKind.
 const (
-	StatementKindBACKUP           StatementKind = "BACKUP"
-	StatementKindCANCELBACKUP     StatementKind = "CANCEL_BACKUP"
-	StatementKindCANCELRESTORE    StatementKind = "CANCEL_RESTORE"
-	StatementKindCREATEREPOSITORY StatementKind = "CREATE_REPOSITORY"
-	StatementKindCREATEROLE       StatementKind = "CREATE_ROLE"
-	StatementKindDROPREPOSITORY   StatementKind = "DROP_REPOSITORY"
-	StatementKindDROPROLE         StatementKind = "DROP_ROLE"
-	StatementKindDROPSNAPSHOT     StatementKind = "DROP_SNAPSHOT"
-	StatementKindGRANT            StatementKind = "GRANT"
-	StatementKindRESTORE          StatementKind = "RESTORE"
-	StatementKindREVOKE           StatementKind = "REVOKE"
-	StatementKindSHOWBACKUP       StatementKind = "SHOW_BACKUP"
-	StatementKindSHOWREPOSITORIES StatementKind = "SHOW_REPOSITORIES"
-	StatementKindSHOWRESTORE      StatementKind = "SHOW_RESTORE"
-	StatementKindSHOWSNAPSHOT     StatementKind = "SHOW_SNAPSHOT"
+	StatementKindADMINVERIFYSNAPSHOT StatementKind = "ADMIN_VERIFY_SNAPSHOT"
+	StatementKindBACKUP              StatementKind = "BACKUP"
+	StatementKindCANCELBACKUP        StatementKind = "CANCEL_BACKUP"
+	StatementKindCANCELRESTORE       StatementKind = "CANCEL_RESTORE"
+	StatementKindCREATEREPOSITORY    StatementKind = "CREATE_REPOSITORY"
+	StatementKindCREATEROLE          StatementKind = "CREATE_ROLE"
+	StatementKindDROPREPOSITORY      StatementKind = "DROP_REPOSITORY"
+	StatementKindDROPROLE            StatementKind = "DROP_ROLE"
+	StatementKindDROPSNAPSHOT        StatementKind = "DROP_SNAPSHOT"
+	StatementKindGRANT               StatementKind = "GRANT"
+	StatementKindRESTORE             StatementKind = "RESTORE"
+	StatementKindREVOKE              StatementKind = "REVOKE"
+	StatementKindSHOWBACKUP          StatementKind = "SHOW_BACKUP"
+	StatementKindSHOWREPOSITORIES    StatementKind = "SHOW_REPOSITORIES"
+	StatementKindSHOWRESTORE         StatementKind = "SHOW_RESTORE"
+	StatementKindSHOWSNAPSHOT        StatementKind = "SHOW_SNAPSHOT"
 )
 
 // Valid indicates whether the value is a known member of the StatementKind enum.
 func (e StatementKind) Valid() bool {
 	switch e {
+	case StatementKindADMINVERIFYSNAPSHOT:
+		return true
 	case StatementKindBACKUP:
 		return true
 	case StatementKindCANCELBACKUP:
@@ -214,10 +217,35 @@ func (e StatementKind) Valid() bool {
 	}
 }
 
+// Defines values for VerificationState.
+const (
+	VerificationStateFAILED   VerificationState = "FAILED"
+	VerificationStateFINISHED VerificationState = "FINISHED"
+	VerificationStatePENDING  VerificationState = "PENDING"
+	VerificationStateRUNNING  VerificationState = "RUNNING"
+)
+
+// Valid indicates whether the value is a known member of the VerificationState enum.
+func (e VerificationState) Valid() bool {
+	switch e {
+	case VerificationStateFAILED:
+		return true
+	case VerificationStateFINISHED:
+		return true
+	case VerificationStatePENDING:
+		return true
+	case VerificationStateRUNNING:
+		return true
+	default:
+		return false
+	}
+}
+
 // Error code is stable: SYNTAX_ERROR and ANALYSIS_ERROR are StarRocks' parse and analysis errors,
 // SUBMIT_ERROR a RESTORE refused at submission (its snapshot, timestamp or objects),
 // CHECK_FAILED a RESTORE check that failed against the target, CONFLICT a database lock, a
-// taken name or a job that can no longer be cancelled; message is StarRocks' text where
+// taken name, a job that can no longer be cancelled, or a snapshot or repository in use
+// (DROP SNAPSHOT, DROP REPOSITORY); message is StarRocks' text where
 // StarRocks has one.
 type Error struct {
 	Code ErrorCode `json:"code"`
@@ -234,7 +262,8 @@ type ErrorBody struct {
 	// Error code is stable: SYNTAX_ERROR and ANALYSIS_ERROR are StarRocks' parse and analysis errors,
 	// SUBMIT_ERROR a RESTORE refused at submission (its snapshot, timestamp or objects),
 	// CHECK_FAILED a RESTORE check that failed against the target, CONFLICT a database lock, a
-	// taken name or a job that can no longer be cancelled; message is StarRocks' text where
+	// taken name, a job that can no longer be cancelled, or a snapshot or repository in use
+	// (DROP SNAPSHOT, DROP REPOSITORY); message is StarRocks' text where
 	// StarRocks has one.
 	Error Error `json:"error"`
 }
@@ -351,6 +380,10 @@ type Result struct {
 	Ok        *bool         `json:"ok,omitempty"`
 	Rows      *[][]*string  `json:"rows,omitempty"`
 	Statement StatementKind `json:"statement"`
+
+	// Verification An ADMIN VERIFY SNAPSHOT job (srbackup's own statement): PENDING, RUNNING, then FINISHED
+	// with its counts, or FAILED with message (the info file could not be read).
+	Verification *Verification `json:"verification,omitempty"`
 }
 
 // Result_Job the job a BACKUP (Job) or RESTORE (RestoreJob) started
@@ -363,7 +396,8 @@ type SQLFailure struct {
 	// Error code is stable: SYNTAX_ERROR and ANALYSIS_ERROR are StarRocks' parse and analysis errors,
 	// SUBMIT_ERROR a RESTORE refused at submission (its snapshot, timestamp or objects),
 	// CHECK_FAILED a RESTORE check that failed against the target, CONFLICT a database lock, a
-	// taken name or a job that can no longer be cancelled; message is StarRocks' text where
+	// taken name, a job that can no longer be cancelled, or a snapshot or repository in use
+	// (DROP SNAPSHOT, DROP REPOSITORY); message is StarRocks' text where
 	// StarRocks has one.
 	Error Error `json:"error"`
 
@@ -387,6 +421,41 @@ type SQLResponse struct {
 
 // StatementKind defines model for StatementKind.
 type StatementKind string
+
+// Verification An ADMIN VERIFY SNAPSHOT job (srbackup's own statement): PENDING, RUNNING, then FINISHED
+// with its counts, or FAILED with message (the info file could not be read).
+type Verification struct {
+	CreateTime time.Time         `json:"createTime"`
+	Deep       bool              `json:"deep"`
+	Files      int               `json:"files"`
+	FinishTime *time.Time        `json:"finishTime,omitempty"`
+	Message    *string           `json:"message,omitempty"`
+	Mismatch   int               `json:"mismatch"`
+	Missing    int               `json:"missing"`
+	Ok         int               `json:"ok"`
+	Repository string            `json:"repository"`
+	Snapshot   string            `json:"snapshot"`
+	State      VerificationState `json:"state"`
+
+	// Timestamp the snapshot run checked (yyyy-MM-dd-HH-mm-ss-SSS)
+	Timestamp      string `json:"timestamp"`
+	VerificationId string `json:"verificationId"`
+}
+
+// VerificationState defines model for Verification.State.
+type VerificationState string
+
+// VerificationResult defines model for VerificationResult.
+type VerificationResult struct {
+	Columns []string `json:"columns"`
+
+	// Rows one per file; Status is OK, MISSING or MISMATCH
+	Rows [][]*string `json:"rows"`
+
+	// Verification An ADMIN VERIFY SNAPSHOT job (srbackup's own statement): PENDING, RUNNING, then FINISHED
+	// with its counts, or FAILED with message (the info file could not be read).
+	Verification Verification `json:"verification"`
+}
 
 // Database defines model for Database.
 type Database = string
@@ -602,6 +671,13 @@ type ClientInterface interface {
 
 	// ShowSnapshots SHOW SNAPSHOT ON repo (read from S3 only); an unknown repository is 400 ANALYSIS_ERROR, as in StarRocks
 	//
+	// Columns: Snapshot, Timestamp, Status, ClusterId, FinishTime, TTL, ExpireTime; with one
+	// snapshot and a timestamp: Snapshot, Timestamp, Database, Details, Status, ClusterId,
+	// FinishTime, TTL, ExpireTime. ClusterId is the deployment that wrote the run; FinishTime and
+	// ExpireTime are yyyy-MM-dd HH:mm:ss (UTC), TTL as the BACKUP fixed it ("7 DAY"). A snapshot
+	// with several runs has one line per run in each of these cells, as in Timestamp; NULL when
+	// no run records one (snapshots written before srbackup recorded them).
+	//
 	// Corresponds with GET /v1/repositories/{repo}/snapshots (the `ShowSnapshots` operationId).
 	ShowSnapshots(ctx context.Context, repo string, params *ShowSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -631,9 +707,15 @@ type ClientInterface interface {
 	// Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 	// one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 	// EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-	// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+	// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 	// jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 	// job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+	// ADMIN VERIFY SNAPSHOT (srbackup's own) answers 202 with the verification; poll
+	// GET /v1/verifications/{verificationId}.
+	// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+	// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
@@ -653,9 +735,15 @@ type ClientInterface interface {
 	// Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 	// one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 	// EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-	// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+	// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 	// jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 	// job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+	// ADMIN VERIFY SNAPSHOT (srbackup's own) answers 202 with the verification; poll
+	// GET /v1/verifications/{verificationId}.
+	// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+	// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
@@ -675,9 +763,15 @@ type ClientInterface interface {
 	// Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 	// one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 	// EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-	// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+	// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 	// jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 	// job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+	// ADMIN VERIFY SNAPSHOT (srbackup's own) answers 202 with the verification; poll
+	// GET /v1/verifications/{verificationId}.
+	// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+	// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
@@ -685,6 +779,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/sql (the `RunSQL` operationId).
 	RunSQLWithTextBody(ctx context.Context, body RunSQLTextRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetVerification An ADMIN VERIFY SNAPSHOT job (what `srbackup verify` polls) and, once FINISHED, its rows
+	//
+	// Corresponds with GET /v1/verifications/{verificationId} (the `GetVerification` operationId).
+	GetVerification(ctx context.Context, verificationId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListBackups Backup job history of a database, newest first (without db, the last backup job of every database)
@@ -764,6 +863,13 @@ func (c *Client) ShowRepositories(ctx context.Context, reqEditors ...RequestEdit
 
 // ShowSnapshots SHOW SNAPSHOT ON repo (read from S3 only); an unknown repository is 400 ANALYSIS_ERROR, as in StarRocks
 //
+// Columns: Snapshot, Timestamp, Status, ClusterId, FinishTime, TTL, ExpireTime; with one
+// snapshot and a timestamp: Snapshot, Timestamp, Database, Details, Status, ClusterId,
+// FinishTime, TTL, ExpireTime. ClusterId is the deployment that wrote the run; FinishTime and
+// ExpireTime are yyyy-MM-dd HH:mm:ss (UTC), TTL as the BACKUP fixed it ("7 DAY"). A snapshot
+// with several runs has one line per run in each of these cells, as in Timestamp; NULL when
+// no run records one (snapshots written before srbackup recorded them).
+//
 // Corresponds with GET /v1/repositories/{repo}/snapshots (the `ShowSnapshots` operationId).
 func (c *Client) ShowSnapshots(ctx context.Context, repo string, params *ShowSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewShowSnapshotsRequest(c.Server, repo, params)
@@ -833,9 +939,15 @@ func (c *Client) GetRestore(ctx context.Context, jobId JobID, reqEditors ...Requ
 // Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 // one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 // EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 // jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 // job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+// ADMIN VERIFY SNAPSHOT (srbackup's own) answers 202 with the verification; poll
+// GET /v1/verifications/{verificationId}.
+// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
@@ -865,9 +977,15 @@ func (c *Client) RunSQLWithBody(ctx context.Context, contentType string, body io
 // Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 // one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 // EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 // jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 // job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+// ADMIN VERIFY SNAPSHOT (srbackup's own) answers 202 with the verification; poll
+// GET /v1/verifications/{verificationId}.
+// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
@@ -897,9 +1015,15 @@ func (c *Client) RunSQL(ctx context.Context, body RunSQLJSONRequestBody, reqEdit
 // Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 // one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 // EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 // jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 // job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+// ADMIN VERIFY SNAPSHOT (srbackup's own) answers 202 with the verification; poll
+// GET /v1/verifications/{verificationId}.
+// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
@@ -908,6 +1032,21 @@ func (c *Client) RunSQL(ctx context.Context, body RunSQLJSONRequestBody, reqEdit
 // Corresponds with POST /v1/sql (the `RunSQL` operationId).
 func (c *Client) RunSQLWithTextBody(ctx context.Context, body RunSQLTextRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRunSQLRequestWithTextBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetVerification An ADMIN VERIFY SNAPSHOT job (what `srbackup verify` polls) and, once FINISHED, its rows
+//
+// Corresponds with GET /v1/verifications/{verificationId} (the `GetVerification` operationId).
+func (c *Client) GetVerification(ctx context.Context, verificationId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetVerificationRequest(c.Server, verificationId)
 	if err != nil {
 		return nil, err
 	}
@@ -1364,6 +1503,40 @@ func NewRunSQLRequestWithBody(server string, contentType string, body io.Reader)
 	return req, nil
 }
 
+// NewGetVerificationRequest constructs an http.Request for the GetVerification method
+func NewGetVerificationRequest(server string, verificationId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "verificationId", verificationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/verifications/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1445,6 +1618,13 @@ type ClientWithResponsesInterface interface {
 
 	// ShowSnapshotsWithResponse SHOW SNAPSHOT ON repo (read from S3 only); an unknown repository is 400 ANALYSIS_ERROR, as in StarRocks
 	//
+	// Columns: Snapshot, Timestamp, Status, ClusterId, FinishTime, TTL, ExpireTime; with one
+	// snapshot and a timestamp: Snapshot, Timestamp, Database, Details, Status, ClusterId,
+	// FinishTime, TTL, ExpireTime. ClusterId is the deployment that wrote the run; FinishTime and
+	// ExpireTime are yyyy-MM-dd HH:mm:ss (UTC), TTL as the BACKUP fixed it ("7 DAY"). A snapshot
+	// with several runs has one line per run in each of these cells, as in Timestamp; NULL when
+	// no run records one (snapshots written before srbackup recorded them).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/repositories/{repo}/snapshots (the `ShowSnapshots` operationId).
@@ -1482,9 +1662,15 @@ type ClientWithResponsesInterface interface {
 	// Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 	// one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 	// EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-	// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+	// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 	// jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 	// job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+	// ADMIN VERIFY SNAPSHOT (srbackup's own) answers 202 with the verification; poll
+	// GET /v1/verifications/{verificationId}.
+	// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+	// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
@@ -1504,9 +1690,15 @@ type ClientWithResponsesInterface interface {
 	// Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 	// one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 	// EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-	// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+	// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 	// jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 	// job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+	// ADMIN VERIFY SNAPSHOT (srbackup's own) answers 202 with the verification; poll
+	// GET /v1/verifications/{verificationId}.
+	// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+	// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
@@ -1526,9 +1718,15 @@ type ClientWithResponsesInterface interface {
 	// Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 	// one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 	// EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-	// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+	// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 	// jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 	// job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+	// ADMIN VERIFY SNAPSHOT (srbackup's own) answers 202 with the verification; poll
+	// GET /v1/verifications/{verificationId}.
+	// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+	// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+	// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+	// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 	//
@@ -1536,6 +1734,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/sql (the `RunSQL` operationId).
 	RunSQLWithTextBodyWithResponse(ctx context.Context, body RunSQLTextRequestBody, reqEditors ...RequestEditorFn) (*RunSQLResponse, error)
+
+	// GetVerificationWithResponse An ADMIN VERIFY SNAPSHOT job (what `srbackup verify` polls) and, once FINISHED, its rows
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/verifications/{verificationId} (the `GetVerification` operationId).
+	GetVerificationWithResponse(ctx context.Context, verificationId string, reqEditors ...RequestEditorFn) (*GetVerificationResponse, error)
 }
 
 type ListBackupsResponse struct {
@@ -2326,6 +2531,82 @@ func (r RunSQLResponse) ContentType() string {
 	return ""
 }
 
+type GetVerificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VerificationResult
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetVerificationResponse) GetJSON200() *VerificationResult {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetVerificationResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetVerificationResponse) GetJSON403() *ErrorResponse {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetVerificationResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetVerificationResponse) GetJSON500() *ErrorResponse {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetVerificationResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetVerificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetVerificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetVerificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetVerificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListBackupsWithResponse Backup job history of a database, newest first (without db, the last backup job of every database)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2393,6 +2674,13 @@ func (c *ClientWithResponses) ShowRepositoriesWithResponse(ctx context.Context, 
 
 // ShowSnapshotsWithResponse SHOW SNAPSHOT ON repo (read from S3 only); an unknown repository is 400 ANALYSIS_ERROR, as in StarRocks
 //
+// Columns: Snapshot, Timestamp, Status, ClusterId, FinishTime, TTL, ExpireTime; with one
+// snapshot and a timestamp: Snapshot, Timestamp, Database, Details, Status, ClusterId,
+// FinishTime, TTL, ExpireTime. ClusterId is the deployment that wrote the run; FinishTime and
+// ExpireTime are yyyy-MM-dd HH:mm:ss (UTC), TTL as the BACKUP fixed it ("7 DAY"). A snapshot
+// with several runs has one line per run in each of these cells, as in Timestamp; NULL when
+// no run records one (snapshots written before srbackup recorded them).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/repositories/{repo}/snapshots (the `ShowSnapshots` operationId).
@@ -2454,9 +2742,15 @@ func (c *ClientWithResponses) GetRestoreWithResponse(ctx context.Context, jobId 
 // Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 // one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 // EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 // jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 // job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+// ADMIN VERIFY SNAPSHOT (srbackup's own) answers 202 with the verification; poll
+// GET /v1/verifications/{verificationId}.
+// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
@@ -2482,9 +2776,15 @@ func (c *ClientWithResponses) RunSQLWithBodyWithResponse(ctx context.Context, co
 // Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 // one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 // EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 // jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 // job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+// ADMIN VERIFY SNAPSHOT (srbackup's own) answers 202 with the verification; poll
+// GET /v1/verifications/{verificationId}.
+// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
@@ -2510,9 +2810,15 @@ func (c *ClientWithResponses) RunSQLWithResponse(ctx context.Context, body RunSQ
 // Privileges are StarRocks' (403 ACCESS_DENIED with StarRocks' "Access denied; you need (at least
 // one of) the … privilege(s) on … for this operation." text): BACKUP needs REPOSITORY on SYSTEM and
 // EXPORT on every table and view it includes (a whole-database BACKUP is expanded first);
-// CREATE/DROP REPOSITORY and SHOW SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
+// CREATE/DROP REPOSITORY, SHOW SNAPSHOT and DROP SNAPSHOT need REPOSITORY; SHOW BACKUP needs REPOSITORY and hides
 // jobs with a table the caller cannot EXPORT; CANCEL BACKUP needs REPOSITORY and EXPORT on the
 // job's tables; GRANT, REVOKE, CREATE ROLE and DROP ROLE need an admin (SRBACKUP_ADMINS).
+// ADMIN VERIFY SNAPSHOT (srbackup's own) answers 202 with the verification; poll
+// GET /v1/verifications/{verificationId}.
+// DROP SNAPSHOT answers `{"statement":"DROP_SNAPSHOT","ok":true}`; 404 NOT_FOUND for a snapshot
+// the repository does not hold, 409 CONFLICT while a BACKUP writes or a RESTORE reads it, on a
+// read-only repository, and, without FORCE, for a snapshot another deployment wrote. DROP
+// REPOSITORY answers 409 CONFLICT while a job uses the repository.
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
 //
@@ -2525,6 +2831,19 @@ func (c *ClientWithResponses) RunSQLWithTextBodyWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseRunSQLResponse(rsp)
+}
+
+// GetVerificationWithResponse An ADMIN VERIFY SNAPSHOT job (what `srbackup verify` polls) and, once FINISHED, its rows
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/verifications/{verificationId} (the `GetVerification` operationId).
+func (c *ClientWithResponses) GetVerificationWithResponse(ctx context.Context, verificationId string, reqEditors ...RequestEditorFn) (*GetVerificationResponse, error) {
+	rsp, err := c.GetVerification(ctx, verificationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetVerificationResponse(rsp)
 }
 
 // ParseListBackupsResponse parses an HTTP response from a ListBackupsWithResponse call
@@ -3155,6 +3474,67 @@ func ParseRunSQLResponse(rsp *http.Response) (*RunSQLResponse, error) {
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest SQLFailureResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetVerificationResponse parses an HTTP response from a GetVerificationWithResponse call
+func ParseGetVerificationResponse(rsp *http.Response) (*GetVerificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetVerificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VerificationResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
