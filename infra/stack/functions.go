@@ -147,12 +147,14 @@ func functionSpecs(cfg Config) []functionSpec {
 		tableActions:  []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		objectActions: []string{"s3:PutObject"},
 	}, {
-		name:         FnUpload,
-		description:  "srbackup UploadBatch step: streams shards from the source into Parquet files in S3",
-		memoryMB:     cfg.UploadMemoryMB,
-		timeout:      15 * time.Minute, // the Lambda maximum; the shard planner sizes batches to fit
-		readsSource:  true,
-		tableActions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+		name:        FnUpload,
+		description: "srbackup UploadBatch step: streams shards from the source into Parquet files in S3",
+		memoryMB:    cfg.UploadMemoryMB,
+		timeout:     15 * time.Minute, // the Lambda maximum; the shard planner sizes batches to fit
+		readsSource: true,
+		// Query: a worker reads what an earlier attempt recorded of its
+		// share in one query, not one GetItem per shard.
+		tableActions: []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		// CreateMultipartUpload, UploadPart and CompleteMultipartUpload are authorized by s3:PutObject.
 		objectActions: []string{"s3:PutObject", "s3:AbortMultipartUpload"},
 		keyActions: []keyGrant{

@@ -102,7 +102,7 @@ var expectedFunctions = map[string]functionExpectation{
 	stack.FnUpload: {
 		memory: stack.DefaultUploadMemoryMB, timeout: 900,
 		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn},
-		allowed: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+		allowed: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
 			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
 		// It must not be able to delete the lock, nor anything in S3 but
 		// data files (TestUploadKeyScopes), nor versions.

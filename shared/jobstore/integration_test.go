@@ -343,19 +343,27 @@ func TestStateTransitionsAndProgress(t *testing.T) {
 	if _, err := e.store.Advance(ctx, spec.JobID, job.Uploading, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	for n := range 3 {
-		if err := e.store.RecordShard(ctx, spec.JobID, res(n)); err != nil {
-			t.Fatal(err)
-		}
+	// Two in one transaction, one alone.
+	if err := e.store.RecordShards(ctx, spec.JobID, []job.ShardResult{res(0), res(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.RecordShard(ctx, spec.JobID, res(2)); err != nil {
+		t.Fatal(err)
 	}
 	// A retry with the same result is a no-op; a different one a conflict.
 	if err := e.store.RecordShard(ctx, spec.JobID, res(1)); err != nil {
 		t.Fatalf("same result again: %v", err)
 	}
+	if err := e.store.RecordShards(ctx, spec.JobID, []job.ShardResult{res(1), res(2)}); err != nil {
+		t.Fatalf("same results again, batched: %v", err)
+	}
 	changed := res(1)
 	changed.Rows++
 	if err := e.store.RecordShard(ctx, spec.JobID, changed); !errors.As(err, &c) {
 		t.Fatalf("different result: %T %v", err, err)
+	}
+	if err := e.store.RecordShards(ctx, spec.JobID, []job.ShardResult{res(2), changed}); !errors.As(err, &c) {
+		t.Fatalf("different result, batched: %T %v", err, err)
 	}
 	if err := e.store.RecordTaskError(ctx, spec.JobID, 2, "connection reset by peer"); err != nil {
 		t.Fatal(err)
@@ -430,12 +438,17 @@ func TestShardsPaging(t *testing.T) {
 	// AWS. minidyn answers in one page; store_test.go covers paging.
 	pad := strings.Repeat("x", 1500)
 	const n = 1000
+	var rs []job.ShardResult
 	for i := range n {
-		r := job.ShardResult{Shard: i, Object: "t", Partition: "p", Key: fmt.Sprintf("__ss_content/big/t/%s/%06d.parquet", pad, i),
-			Rows: 1, Bytes: 1, SHA256: strings.Repeat("a", 64)}
-		if err := e.store.RecordShard(ctx, spec.JobID, r); err != nil {
-			t.Fatal(err)
-		}
+		rs = append(rs, job.ShardResult{Shard: i, Object: "t", Partition: "p", Key: fmt.Sprintf("__ss_content/big/t/%s/%06d.parquet", pad, i),
+			Rows: 1, Bytes: 1, SHA256: strings.Repeat("a", 64)})
+	}
+	// One call, many transactions of at most MaxShardsPerTransaction.
+	if err := e.store.RecordShards(ctx, spec.JobID, rs); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := e.store.Get(ctx, spec.JobID); err != nil || rec.ShardsDone != n || rec.RowsDone != n {
+		t.Fatalf("progress after RecordShards: %d shards, %d rows, %v", rec.ShardsDone, rec.RowsDone, err)
 	}
 	shards, err := e.store.Shards(ctx, spec.JobID)
 	if err != nil {

@@ -44,53 +44,107 @@ func decodeShard(av map[string]types.AttributeValue) (job.ShardResult, error) {
 // Upload steps should call Shard first and skip a recorded shard: a second
 // upload would overwrite the recorded file with different bytes.
 func (s *Store) RecordShard(ctx context.Context, jobID string, r job.ShardResult) error {
-	if err := r.Validate(); err != nil {
-		return fmt.Errorf("record shard of job %s: %w", jobID, err)
+	return s.RecordShards(ctx, jobID, []job.ShardResult{r})
+}
+
+// MaxShardsPerTransaction is how many shard results RecordShards writes in
+// one TransactWriteItems: DynamoDB's limit of 100 items, less the job
+// record's update.
+const MaxShardsPerTransaction = 99
+
+// RecordShards records many shard results as RecordShard does, up to
+// MaxShardsPerTransaction of them in each transaction: one update of the
+// job's progress and one write-once put per result, so batching keeps
+// every condition (BatchWriteItem has none). When a transaction fails
+// because some of its results were recorded before (a retry), its results
+// are recorded one at a time, which tells a repeat from a conflict. The
+// results of distinct shards and pieces must differ in their keys.
+func (s *Store) RecordShards(ctx context.Context, jobID string, rs []job.ShardResult) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	for _, r := range rs {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("record shard of job %s: %w", jobID, err)
+		}
 	}
 	rec, err := s.Get(ctx, jobID)
 	if err != nil {
 		return err
 	}
-	av, err := shardAV(jobID, r, s.ttlAfter(rec.Spec.Deadline))
-	if err != nil {
-		return err
+	ttl := s.ttlAfter(rec.Spec.Deadline)
+	for len(rs) > 0 {
+		n := min(len(rs), MaxShardsPerTransaction)
+		if err := s.recordShards(ctx, jobID, rs[:n], ttl); err != nil {
+			return err
+		}
+		rs = rs[n:]
 	}
-	done := int64(1)
-	if r.More {
-		done = 0
-	}
-	failed, err := s.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName:           aws.String(s.table),
-			Key:                 key(jobPK(jobID), skJob),
-			UpdateExpression:    aws.String("ADD #sd :done, #bd :bytes, #rd :rows, #bt :dbytes, #rt :drows"),
-			ConditionExpression: aws.String("#state = :uploading"),
-			ExpressionAttributeNames: map[string]string{
-				"#sd": attrShardsDone, "#bd": attrBytesDone, "#rd": attrRowsDone,
-				"#bt": attrBytesTotal, "#rt": attrRowsTotal, "#state": attrState,
-			},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":done": num(done), ":bytes": num(r.SourceBytes), ":rows": num(r.Rows),
-				":dbytes": num(r.SourceBytes - r.EstBytes), ":drows": num(r.Rows - r.EstRows),
-				":uploading": str(string(job.Uploading)),
-			},
-		}},
-		{Put: &types.Put{
+	return nil
+}
+
+// recordShards writes at most MaxShardsPerTransaction results in one
+// transaction.
+func (s *Store) recordShards(ctx context.Context, jobID string, rs []job.ShardResult, ttl types.AttributeValue) error {
+	var done, bytes, rows, dbytes, drows int64
+	items := []types.TransactWriteItem{{}}
+	for _, r := range rs {
+		av, err := shardAV(jobID, r, ttl)
+		if err != nil {
+			return err
+		}
+		if !r.More {
+			done++
+		}
+		bytes += r.SourceBytes
+		rows += r.Rows
+		dbytes += r.SourceBytes - r.EstBytes
+		drows += r.Rows - r.EstRows
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
 			TableName:           aws.String(s.table),
 			Item:                av,
 			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}},
-	})
+		}})
+	}
+	items[0] = types.TransactWriteItem{Update: &types.Update{
+		TableName:           aws.String(s.table),
+		Key:                 key(jobPK(jobID), skJob),
+		UpdateExpression:    aws.String("ADD #sd :done, #bd :bytes, #rd :rows, #bt :dbytes, #rt :drows"),
+		ConditionExpression: aws.String("#state = :uploading"),
+		ExpressionAttributeNames: map[string]string{
+			"#sd": attrShardsDone, "#bd": attrBytesDone, "#rd": attrRowsDone,
+			"#bt": attrBytesTotal, "#rt": attrRowsTotal, "#state": attrState,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":done": num(done), ":bytes": num(bytes), ":rows": num(rows),
+			":dbytes": num(dbytes), ":drows": num(drows),
+			":uploading": str(string(job.Uploading)),
+		},
+	}}
+	failed, err := s.transact(ctx, items)
 	if err != nil {
-		return fmt.Errorf("record shard %d of job %s: %w", r.Shard, jobID, err)
+		if len(rs) == 1 {
+			return fmt.Errorf("record shard %d of job %s: %w", rs[0].Shard, jobID, err)
+		}
+		return fmt.Errorf("record shards %d–%d of job %s: %w", rs[0].Shard, rs[len(rs)-1].Shard, jobID, err)
 	}
 	switch {
 	case failed == nil:
 		return nil
 	case failed[0]:
-		return s.stateConflict(ctx, jobID, fmt.Sprintf("record shard %d", r.Shard))
+		return s.stateConflict(ctx, jobID, fmt.Sprintf("record shard %d", rs[0].Shard))
+	case len(rs) > 1:
+		// Some were recorded before: nothing of this transaction was
+		// written, so record each alone.
+		for _, r := range rs {
+			if err := s.recordShards(ctx, jobID, []job.ShardResult{r}, ttl); err != nil {
+				return err
+			}
+		}
+		return nil
 	default:
 		// Recorded before: a retry is fine if the result is the same.
+		r := rs[0]
 		prev, ok, err := s.piece(ctx, jobID, r.Shard, r.Piece)
 		if err != nil {
 			return err

@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"slices"
 
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/source"
@@ -98,7 +100,29 @@ func (p *Pipeline) recorded(ctx context.Context, jobID string, n int) (pieces []
 	if err != nil {
 		return nil, false, transient("read shard result", err)
 	}
-	return pieces, len(pieces) > 0 && !pieces[len(pieces)-1].More, nil
+	return pieces, isComplete(pieces), nil
+}
+
+// isComplete reports whether a shard's recorded pieces, in order, complete it.
+func isComplete(pieces []job.ShardResult) bool {
+	return len(pieces) > 0 && !pieces[len(pieces)-1].More
+}
+
+// recordedShards returns every recorded piece of a job, by shard and in
+// piece order, in one query.
+func (p *Pipeline) recordedShards(ctx context.Context, jobID string) (map[int][]job.ShardResult, error) {
+	rs, err := p.Store.Shards(ctx, jobID)
+	if err != nil {
+		return nil, transient("read shard results", err)
+	}
+	out := map[int][]job.ShardResult{}
+	for _, r := range rs {
+		out[r.Shard] = append(out[r.Shard], r)
+	}
+	for _, pieces := range out {
+		slices.SortFunc(pieces, func(a, b job.ShardResult) int { return cmp.Compare(a.Piece, b.Piece) })
+	}
+	return out, nil
 }
 
 // sums adds up the rows and file bytes of shard results.

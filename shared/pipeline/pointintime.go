@@ -341,14 +341,16 @@ func (p *Pipeline) coordinate(ctx context.Context, ev BatchEvent) (_ BatchResult
 func (p *Pipeline) uploadWorker(ctx context.Context, repo *repository.Repo, spec job.Spec, plan *Plan, worker int) (BatchResult, error) {
 	out := BatchResult{Batch: worker}
 	cfg := p.PointInTime.withDefaults()
+	// What an earlier attempt recorded, in one query rather than one read
+	// per shard.
+	recorded, err := p.recordedShards(ctx, spec.JobID)
+	if err != nil {
+		return out, err
+	}
 	var pending []int
 	for _, n := range plan.Batches[worker] {
 		out.Shards++
-		done, complete, err := p.recorded(ctx, spec.JobID, n)
-		if err != nil {
-			return out, err
-		}
-		if complete {
+		if done, ok := recorded[n]; ok && isComplete(done) {
 			rows, bytes := sums(done)
 			out.Rows += rows
 			out.Bytes += bytes
@@ -414,27 +416,31 @@ func (p *Pipeline) uploadWorker(ctx context.Context, repo *repository.Repo, spec
 	} else if !ok {
 		return out, pitError("upload worker %d opened its snapshot after the window closed", worker)
 	}
+	// Nothing of a pending shard can have been recorded: that would have
+	// been in an earlier attempt, which could not have joined.
+	w := p.newShareWriter(ctx, repo, spec, out)
 	for _, n := range pending {
-		if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
-			return out, p.deadline(spec, err)
+		if w.shard(plan.Shards[n], sn) != nil {
+			break
 		}
-		// Nothing of a pending shard can have been recorded: that would
-		// have been in an earlier attempt, which could not have joined.
-		r, err := p.uploadShard(ctx, repo, spec, plan, plan.Shards[n], sn, nil)
-		if err != nil {
-			err = p.deadline(spec, err)
+	}
+	if out, err = w.close(); err != nil {
+		n := -1
+		var se *shardError
+		if errors.As(err, &se) {
+			n = se.n
+		}
+		err = p.deadline(spec, err)
+		if n >= 0 {
 			if rerr := p.Store.RecordTaskError(context.WithoutCancel(ctx), spec.JobID, n, err.Error()); rerr != nil {
 				p.log().Warn("record task error", "jobId", spec.JobID, "shard", n, "error", rerr)
 			}
-			if _, domain := job.AsError(err); domain {
-				return out, err
-			}
-			// Not retried: a new attempt could not open the same snapshot.
-			return out, pitError("upload worker %d lost its snapshot at shard %d, after the window closed, so the job cannot complete at its point in time: %v", worker, n, err)
 		}
-		out.Uploaded++
-		out.Rows += r.Rows
-		out.Bytes += r.Bytes
+		if _, domain := job.AsError(err); domain {
+			return out, err
+		}
+		// Not retried: a new attempt could not open the same snapshot.
+		return out, pitError("upload worker %d lost its snapshot at shard %d, after the window closed, so the job cannot complete at its point in time: %v", worker, n, err)
 	}
 	if err := sn.Close(); err != nil {
 		p.log().Warn("end snapshot", "jobId", spec.JobID, "worker", worker, "error", err)

@@ -188,6 +188,15 @@ func (r *Repo) PutStream(ctx context.Context, key string, body io.Reader) (size 
 	return hr.size, hex.EncodeToString(hr.h.Sum(nil)), nil
 }
 
+// PutFile writes a small file in one PUT, with its SHA-256 as the S3
+// additional checksum, and returns that SHA-256.
+func (r *Repo) PutFile(ctx context.Context, key string, b []byte) (sha256hex string, err error) {
+	if err := r.checkOwnKey(key); err != nil {
+		return "", err
+	}
+	return r.putBytes(ctx, key, b, false)
+}
+
 func contentType(key string) string {
 	switch path.Ext(key) {
 	case ".parquet":

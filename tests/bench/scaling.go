@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -23,7 +25,10 @@ type ScalingConfig struct {
 	Partitions int
 	// OneRowRuns is how many 1-row backups are timed. Zero means 5.
 	OneRowRuns int
-	Logger     *slog.Logger
+	// Profile, when set, is where a CPU profile of this process (harness,
+	// Lambdas, emulators) during the many-partition backup is written.
+	Profile string
+	Logger  *slog.Logger
 }
 
 // Scaling is what RunScaling measured.
@@ -93,8 +98,21 @@ func RunScaling(ctx context.Context, cfg ScalingConfig, w io.Writer) (*Scaling, 
 	defer srb.Close()
 
 	res := &Scaling{Partitions: cfg.Partitions}
+	stopProfile := func() {}
+	if cfg.Profile != "" {
+		f, err := os.Create(cfg.Profile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		stopProfile = pprof.StopCPUProfile
+	}
 	start := time.Now()
 	j, err := srb.runBackup(ctx, `BACKUP DATABASE many SNAPSHOT many1 TO bench PROPERTIES ("parallelism" = "4")`, time.Hour)
+	stopProfile()
 	if err != nil {
 		return nil, fmt.Errorf("backup of %d partitions: %w", cfg.Partitions, err)
 	}

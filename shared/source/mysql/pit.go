@@ -283,6 +283,9 @@ type snapshot struct {
 	busy   bool // a shard's rows are open
 	broken bool // the connection was dropped: the transaction is gone
 	closed bool
+	// cols are the columns of each table read so far in the transaction,
+	// by database and table: its metadata lock is held until the end.
+	cols map[[2]string][]source.Column
 }
 
 // Begin starts the transaction; on MariaDB with binary logging it also
@@ -356,9 +359,14 @@ func (sn *snapshot) OpenShard(ctx context.Context, sh source.Shard) (rows source
 			err = fmt.Errorf("read shard %d of %s: %w", sh.Index, from, err)
 		}
 	}()
-	if err := sn.s.query(ctx, sn.conn, sh, r); err != nil {
+	tbl := [2]string{sh.Database, sh.Table}
+	if err := sn.s.query(ctx, sn.conn, sh, r, sn.cols[tbl]); err != nil {
 		return nil, err
 	}
+	if sn.cols == nil {
+		sn.cols = map[[2]string][]source.Column{}
+	}
+	sn.cols[tbl] = r.cols
 	return r, nil
 }
 

@@ -44,7 +44,7 @@ func (s *Source) OpenShard(ctx context.Context, sh source.Shard) (rows source.Ro
 	if r.snapshot, err = begin(ctx, conn); err != nil {
 		return nil, err
 	}
-	if err := s.query(ctx, conn, sh, r); err != nil {
+	if err := s.query(ctx, conn, sh, r, nil); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -91,19 +91,29 @@ func parseServerTime(s string) (time.Time, error) {
 
 // query starts the streaming SELECT of a shard on conn, inside its
 // transaction, filling r's columns and rows.
-func (s *Source) query(ctx context.Context, conn *sql.Conn, sh source.Shard, r *shardRows) error {
+//
+// cols, when not nil, are the table's columns as read earlier in the same
+// transaction: its metadata lock, taken then, is held until the
+// transaction ends, so they cannot have changed, and neither the lock nor
+// the columns (two information_schema queries, the costliest part of a
+// tiny shard) are read again.
+func (s *Source) query(ctx context.Context, conn *sql.Conn, sh source.Shard, r *shardRows, cols []source.Column) error {
 	from := fromClause(sh)
-	// Take the metadata lock before reading the columns.
-	if _, err := conn.ExecContext(ctx, "SELECT 1 FROM "+from+" LIMIT 0"); err != nil {
-		if isNoSuchObject(err) {
-			return fmt.Errorf("%w: %w", source.ErrNotFound, err)
+	if cols == nil {
+		// Take the metadata lock before reading the columns.
+		if _, err := conn.ExecContext(ctx, "SELECT 1 FROM "+from+" LIMIT 0"); err != nil {
+			if isNoSuchObject(err) {
+				return fmt.Errorf("%w: %w", source.ErrNotFound, err)
+			}
+			return err
 		}
-		return err
+		var err error
+		if cols, err = columns(ctx, conn, s, sh.Database, sh.Table); err != nil {
+			return err
+		}
 	}
+	r.cols = cols
 	var err error
-	if r.cols, err = columns(ctx, conn, s, sh.Database, sh.Table); err != nil {
-		return err
-	}
 	var key *source.Column
 	exprs := make([]string, len(r.cols))
 	for i, c := range r.cols {

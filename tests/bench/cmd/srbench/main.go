@@ -30,6 +30,7 @@ func run() error {
 	report := flag.String("report", "tests/bench", "directory for REPORT.md and the chart; empty for none")
 	scaling := flag.String("scaling", "", "scaling runs: \"also\" after the main benchmark, \"only\" instead of it (10,000 tiny partitions, 1-row backup)")
 	partitions := flag.Int("partitions", 10_000, "tiny partitions in the scaling run")
+	scalingProfile := flag.String("scaling-profile", "", "write a CPU profile of the scaling run's many-partition backup to this file")
 	noRestore := flag.Bool("no-restore", false, "leave out the restore benchmark")
 	restoreProfile := flag.String("restore-profile", "", "write a CPU profile of one extra, untimed srbackup restore to this file")
 	verbose := flag.Bool("v", false, "log progress")
@@ -59,7 +60,7 @@ func run() error {
 		}
 	}
 	if *scaling != "" {
-		if _, err := bench.RunScaling(ctx, bench.ScalingConfig{Partitions: *partitions, Logger: log}, os.Stdout); err != nil {
+		if _, err := bench.RunScaling(ctx, bench.ScalingConfig{Partitions: *partitions, Profile: *scalingProfile, Logger: log}, os.Stdout); err != nil {
 			return err
 		}
 	}

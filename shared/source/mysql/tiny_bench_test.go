@@ -1,0 +1,80 @@
+package mysql_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/srbackup/srbackup/localstack/mariadb/mariadbtest"
+	"github.com/srbackup/srbackup/shared/source"
+	"github.com/srbackup/srbackup/shared/source/mysql"
+)
+
+// BenchmarkTinyPartitions reads every partition of a table of one-row
+// partitions (SRBACKUP_BENCH_PARTITIONS, default 2000) in one
+// point-in-time snapshot, as a point-in-time upload worker does: the
+// server's cost per tiny shard.
+//
+//	go test ./shared/source/mysql -run '^$' -bench TinyPartitions -benchtime 3x
+func BenchmarkTinyPartitions(b *testing.B) {
+	parts := 2000
+	if s := os.Getenv("SRBACKUP_BENCH_PARTITIONS"); s != "" {
+		var err error
+		if parts, err = strconv.Atoi(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	srv := server.Server(b)
+	ctx := context.Background()
+	name := mariadbtest.NewDatabase(b, srv)
+	db, err := srv.Open(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		fmt.Sprintf("CREATE TABLE t (id INT PRIMARY KEY, v INT) PARTITION BY HASH(id) PARTITIONS %d", parts),
+		fmt.Sprintf("INSERT INTO t SELECT seq, seq FROM seq_1_to_%d", parts),
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			b.Fatalf("%s: %v", q, err)
+		}
+	}
+	src, err := mysql.Open(ctx, srv.DSN(""))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	b.ResetTimer()
+	began := time.Now()
+	for range b.N {
+		sn, err := src.OpenSnapshot(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sn.Begin(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for p := range parts {
+			rows, err := sn.OpenShard(ctx, source.Shard{Database: name, Table: "t", Partition: fmt.Sprintf("p%d", p), Partitioned: true, Key: "id"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rows.Next() {
+			}
+			if err := rows.Err(); err != nil {
+				b.Fatal(err)
+			}
+			if err := rows.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := sn.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(began).Microseconds())/float64(b.N*parts), "µs/shard")
+}
