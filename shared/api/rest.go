@@ -23,32 +23,57 @@ type JobList struct {
 	Jobs []*Job `json:"jobs"`
 }
 
+// historyLimit reads the limit parameter of the job lists.
+func historyLimit(q map[string]string) (int, *events.APIGatewayV2HTTPResponse) {
+	v, ok := q["limit"]
+	if !ok {
+		return defaultHistory, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxHistory {
+		r := errorResponse(apiError(http.StatusBadRequest, CodeBadRequest, "limit must be a number from 1 to "+strconv.Itoa(maxHistory)))
+		return 0, &r
+	}
+	return n, nil
+}
+
+// jobsOf lists jobs of one kind (RESTORE or not) that keep accepts: db's
+// history, newest first, or the last job of every database without db; at
+// most limit of them (limit <= 0: all). The history mixes BACKUP and
+// RESTORE jobs, so it is read whole before the limit applies.
+func (s *Server) jobsOf(ctx context.Context, db string, limit int, restores bool, keep func(job.Record) bool) ([]job.Record, error) {
+	var recs []job.Record
+	var err error
+	if db == "" {
+		recs, err = s.Store.LastJobs(ctx)
+	} else {
+		recs, err = s.Store.History(ctx, db, 0)
+	}
+	var out []job.Record
+	for _, r := range recs {
+		if r.Spec.IsRestore() == restores && keep(r) && (limit <= 0 || len(out) < limit) {
+			out = append(out, r)
+		}
+	}
+	return out, err
+}
+
 // listBackups serves GET /v1/backups?db=&limit=: a database's history,
 // newest first, or the last job of every database without db.
 func (s *Server) listBackups(ctx context.Context, req *request) events.APIGatewayV2HTTPResponse {
-	q := req.ev.QueryStringParameters
-	db := q["db"]
-	limit := defaultHistory
-	if v, ok := q["limit"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxHistory {
-			return errorResponse(apiError(http.StatusBadRequest, CodeBadRequest, "limit must be a number from 1 to "+strconv.Itoa(maxHistory)))
-		}
-		limit = n
+	db := req.ev.QueryStringParameters["db"]
+	limit, bad := historyLimit(req.ev.QueryStringParameters)
+	if bad != nil {
+		return *bad
 	}
 	out := JobList{Jobs: []*Job{}}
 	err := s.guard(ctx, req, &sql.ShowBackupStmt{Database: db}, func() error {
-		var recs []job.Record
-		var err error
 		if db == "" {
-			recs, err = s.Store.LastJobs(ctx)
-		} else {
-			recs, err = s.Store.History(ctx, db, limit)
+			limit = 0 // the last job of every database, as SHOW BACKUP
 		}
+		recs, err := s.jobsOf(ctx, db, limit, false, req.canSee)
 		for _, r := range recs {
-			if !r.Spec.IsRestore() && req.canSee(r) {
-				out.Jobs = append(out.Jobs, NewJob(r))
-			}
+			out.Jobs = append(out.Jobs, NewJob(r))
 		}
 		return err
 	})

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/srbackup/srbackup/shared/job"
-	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/restore"
 	"github.com/srbackup/srbackup/shared/sql"
 )
@@ -97,32 +95,9 @@ func (s *Server) restore(ctx context.Context, req *request, st *sql.RestoreStmt)
 	if err != nil {
 		return Result{}, err
 	}
-	arn, err := ExecutionARN(s.RestoreStateMachineARN, spec.JobID)
+	rec, err := s.startJob(ctx, spec, s.RestoreStateMachineARN, text)
 	if err != nil {
 		return Result{}, err
-	}
-	if err := pipeline.LockJob(ctx, s.Store, s.Open, spec, arn, s.lease()); err != nil {
-		return Result{}, err
-	}
-	input, err := json.Marshal(pipeline.ExecutionInput{SQL: text, JobID: spec.JobID})
-	if err != nil {
-		return Result{}, err
-	}
-	if _, err := s.Executions.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(s.RestoreStateMachineARN),
-		Name:            aws.String(spec.JobID),
-		Input:           aws.String(string(input)),
-	}); err != nil {
-		status := job.NewStatus(job.CodeCommonError, "the restore execution could not be started")
-		if _, cerr := s.Store.Cancel(context.WithoutCancel(ctx), spec.JobID, status, s.now()); cerr != nil {
-			s.log().Error("cancel job after failed start", "jobId", spec.JobID, "error", cerr.Error())
-		}
-		return Result{}, fmt.Errorf("start execution of job %s: %w", spec.JobID, err)
-	}
-	rec, err := s.Store.Get(ctx, spec.JobID)
-	if err != nil {
-		rec = job.NewRecord(spec)
-		rec.ExecutionARN = arn
 	}
 	res := showRestore(st.Kind(), rec)
 	res.RestoreJob = NewRestoreJob(rec)
@@ -285,30 +260,16 @@ type RestoreList struct {
 
 // listRestores serves GET /v1/restores?db=&limit=.
 func (s *Server) listRestores(ctx context.Context, req *request) events.APIGatewayV2HTTPResponse {
-	q := req.ev.QueryStringParameters
-	db := q["db"]
-	limit := defaultHistory
-	if v, ok := q["limit"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxHistory {
-			return errorResponse(apiError(http.StatusBadRequest, CodeBadRequest, "limit must be a number from 1 to "+strconv.Itoa(maxHistory)))
-		}
-		limit = n
+	db := req.ev.QueryStringParameters["db"]
+	limit, bad := historyLimit(req.ev.QueryStringParameters)
+	if bad != nil {
+		return *bad
 	}
 	out := RestoreList{Jobs: []*RestoreJob{}}
 	err := s.guard(ctx, req, &sql.ShowRestoreStmt{Database: db}, func() error {
-		var recs []job.Record
-		var err error
-		if db == "" {
-			recs, err = s.Store.LastJobs(ctx)
-		} else {
-			// The history mixes BACKUP and RESTORE jobs: read enough of it.
-			recs, err = s.Store.History(ctx, db, 0)
-		}
+		recs, err := s.jobsOf(ctx, db, limit, true, func(job.Record) bool { return true })
 		for _, r := range recs {
-			if r.Spec.IsRestore() && len(out.Jobs) < limit {
-				out.Jobs = append(out.Jobs, NewRestoreJob(r))
-			}
+			out.Jobs = append(out.Jobs, NewRestoreJob(r))
 		}
 		return err
 	})

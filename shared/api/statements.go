@@ -104,37 +104,47 @@ func (s *Server) backup(ctx context.Context, req *request, st *sql.BackupStmt) (
 	if err := req.requireJob(ctx, spec); err != nil {
 		return Result{}, err
 	}
-	arn, err := ExecutionARN(s.StateMachineARN, spec.JobID)
+	rec, err := s.startJob(ctx, spec, s.StateMachineARN, text)
 	if err != nil {
 		return Result{}, err
 	}
+	res := showBackup(st.Kind(), rec)
+	res.Job = NewJob(rec)
+	return res, nil
+}
+
+// startJob locks a prepared job (BACKUP or RESTORE) and starts its
+// execution of stateMachine, named after the job, and returns its record.
+func (s *Server) startJob(ctx context.Context, spec job.Spec, stateMachine, text string) (job.Record, error) {
+	arn, err := ExecutionARN(stateMachine, spec.JobID)
+	if err != nil {
+		return job.Record{}, err
+	}
 	if err := pipeline.LockJob(ctx, s.Store, s.Open, spec, arn, s.lease()); err != nil {
-		return Result{}, err
+		return job.Record{}, err
 	}
 	input, err := json.Marshal(pipeline.ExecutionInput{SQL: text, JobID: spec.JobID})
 	if err != nil {
-		return Result{}, err
+		return job.Record{}, err
 	}
 	if _, err := s.Executions.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(s.StateMachineARN),
+		StateMachineArn: aws.String(stateMachine),
 		Name:            aws.String(spec.JobID),
 		Input:           aws.String(string(input)),
 	}); err != nil {
 		// Without an execution nothing would ever release the lock.
-		status := job.NewStatus(job.CodeCommonError, "the backup execution could not be started")
+		status := job.NewStatus(job.CodeCommonError, "the "+strings.ToLower(spec.Kind())+" execution could not be started")
 		if _, cerr := s.Store.Cancel(context.WithoutCancel(ctx), spec.JobID, status, s.now()); cerr != nil {
 			s.log().Error("cancel job after failed start", "jobId", spec.JobID, "error", cerr.Error())
 		}
-		return Result{}, fmt.Errorf("start execution of job %s: %w", spec.JobID, err)
+		return job.Record{}, fmt.Errorf("start execution of job %s: %w", spec.JobID, err)
 	}
 	rec, err := s.Store.Get(ctx, spec.JobID)
 	if err != nil {
 		rec = job.NewRecord(spec)
 		rec.ExecutionARN = arn
 	}
-	res := showBackup(st.Kind(), rec)
-	res.Job = NewJob(rec)
-	return res, nil
+	return rec, nil
 }
 
 // showBackup shows only the jobs the caller may see (request.canSee).
