@@ -30,22 +30,31 @@ func (p *parser) parseCancelBackup() (Statement, check) {
 	start := p.expectKw("CANCEL").pos
 	p.expectKw("BACKUP")
 	s := &CancelBackupStmt{Start: start}
+	return s, p.cancelTarget(&s.Database, &s.ExternalCatalog, func() *Error {
+		return analysisErrorf(start, "No selected database for cancel BACKUP/RESTORE")
+	})
+}
+
+// cancelTarget parses what follows CANCEL BACKUP or CANCEL RESTORE:
+// {FROM|IN} db, FOR EXTERNAL CATALOG, or nothing, which means the default
+// database; missing is the error when there is none.
+func (p *parser) cancelTarget(db *string, external *bool, missing func() *Error) check {
 	switch {
 	case p.acceptKw("FOR"):
 		p.expectKw("EXTERNAL")
 		p.expectKw("CATALOG")
-		s.ExternalCatalog = true
-		return s, noCheck
+		*external = true
+		return noCheck
 	case p.acceptKw("FROM"), p.acceptKw("IN"):
-		db := p.ident()
-		s.Database = db.val
-		return s, databaseNameCheck(db)
+		n := p.ident()
+		*db = n.val
+		return databaseNameCheck(n)
 	}
-	return s, func() *Error {
+	return func() *Error {
 		if p.opts.DefaultDatabase == "" {
-			return analysisErrorf(start, "No selected database for cancel BACKUP/RESTORE")
+			return missing()
 		}
-		s.Database = p.opts.DefaultDatabase
+		*db = p.opts.DefaultDatabase
 		return nil
 	}
 }
@@ -248,22 +257,8 @@ func (p *parser) number() int {
 func (p *parser) parseCancelRestore(start Pos) (Statement, check) {
 	p.expectKw("RESTORE")
 	s := &CancelRestoreStmt{Start: start}
-	switch {
-	case p.acceptKw("FOR"):
-		p.expectKw("EXTERNAL")
-		p.expectKw("CATALOG")
-		s.ExternalCatalog = true
-		return s, noCheck
-	case p.acceptKw("FROM"), p.acceptKw("IN"):
-		db := p.ident()
-		s.Database = db.val
-		return s, databaseNameCheck(db)
-	}
-	return s, func() *Error {
-		if p.opts.DefaultDatabase == "" {
-			return rejectf(start, "No selected database for cancel BACKUP/RESTORE")
-		}
-		s.Database = p.opts.DefaultDatabase
-		return nil
-	}
+	// StarRocks' parser, not its analyzer, refuses a bare CANCEL RESTORE.
+	return s, p.cancelTarget(&s.Database, &s.ExternalCatalog, func() *Error {
+		return rejectf(start, "No selected database for cancel BACKUP/RESTORE")
+	})
 }
