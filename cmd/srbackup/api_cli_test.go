@@ -117,6 +117,23 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 		t.Fatalf("prompt: %d\n%s\n%s", code, pout.String(), perr.String())
 	}
 
+	// The current database: -D, and USE at the prompt, which the prompt
+	// keeps for the statements after it (issue 11 §2).
+	code, out, errs = cli("sql", "--endpoint", ep, "-D", "shop", "BACKUP SNAPSHOT cli3 TO repo ON (TABLE customers); CANCEL BACKUP FROM shop")
+	if code != 0 || !strings.Contains(out, "| cli3 ") || !strings.Contains(out, "| shop ") {
+		t.Fatalf("-D shop BACKUP: %d\n%s\n%s", code, out, errs)
+	}
+	pout.Reset()
+	perr.Reset()
+	code = run(context.Background(), []string{"sql", "--endpoint", ep}, stdio{
+		in:  strings.NewReader("USE shop;\nBACKUP SNAPSHOT cli4 TO repo ON (TABLE customers);\nCANCEL BACKUP FROM shop;\nCANCEL BACKUP;\nexit\n"),
+		out: &pout, err: &perr,
+	})
+	if code != 1 || !strings.Contains(pout.String(), "Database changed") || !strings.Contains(pout.String(), "| cli4 ") ||
+		!strings.Contains(perr.String(), "No selected database for cancel BACKUP/RESTORE") {
+		t.Fatalf("prompt USE: %d\n%s\n%s", code, pout.String(), perr.String())
+	}
+
 	// The client generated from openapi.yaml, against the same server (last:
 	// its BACKUP becomes shop's last job).
 	t.Run("generated client", func(t *testing.T) { testGeneratedClient(t, ep) })

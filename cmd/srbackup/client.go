@@ -191,9 +191,14 @@ func (c *client) sign(ctx context.Context, req *http.Request, body []byte) error
 	return v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", region, time.Now())
 }
 
-// runSQL posts statements.
-func (c *client) runSQL(ctx context.Context, text string) (api.Response, error) {
-	body, err := json.Marshal(map[string]string{"sql": text})
+// runSQL posts statements; database is the current database they start
+// with ("" for none).
+func (c *client) runSQL(ctx context.Context, text, database string) (api.Response, error) {
+	req := map[string]string{"sql": text}
+	if database != "" {
+		req["database"] = database
+	}
+	body, err := json.Marshal(req)
 	if err != nil {
 		return api.Response{}, err
 	}

@@ -126,7 +126,7 @@ func localUp(ctx context.Context, addr string, size int64, std stdio, ready func
 		return err
 	}
 	repo := fmt.Sprintf("CREATE REPOSITORY repo WITH BROKER ON LOCATION 's3://%s/backups'", st.Bucket)
-	if _, err := c.runSQL(ctx, repo); err != nil {
+	if _, err := c.runSQL(ctx, repo, ""); err != nil {
 		return fmt.Errorf("register repository repo: %w", err)
 	}
 	file := localEndpointFile()

@@ -38,6 +38,8 @@ func printResults(w io.Writer, results []api.Result, f outputFormat) {
 			if r.Job != nil {
 				fmt.Fprintf(w, "Job %s started; follow it with: srbackup wait %s\n", r.Job.JobID, r.Job.JobID)
 			}
+		case r.Database != "":
+			fmt.Fprintln(w, "Database changed") // USE, as the mysql client says
 		case r.OK:
 			fmt.Fprintln(w, "Query OK")
 		}

@@ -17,7 +17,7 @@ import (
 // maxStdinSQL bounds the SQL text read from standard input.
 const maxStdinSQL = 64 << 20
 
-// runParse implements `srbackup parse [--json] [--min-timeout d] ["<sql>"]`:
+// runParse implements `srbackup parse [--json] [-D db] [--min-timeout d] ["<sql>"]`:
 // it parses and validates the statements (from the argument, or standard
 // input when there is none) and prints each as canonical SQL, or the JSON
 // document sql.Result describes. Exit code 1 on a parse error.
@@ -25,6 +25,7 @@ func runParse(_ context.Context, args []string, std stdio) int {
 	fs := flag.NewFlagSet("parse", flag.ContinueOnError)
 	fs.SetOutput(std.err)
 	asJSON := fs.Bool("json", false, "print the statements or the error as JSON")
+	database := databaseFlag(fs)
 	minTimeout, err := envSeconds("SRBACKUP_MIN_TIMEOUT")
 	if err != nil {
 		fmt.Fprintf(std.err, "srbackup parse: %v\n", err)
@@ -32,7 +33,7 @@ func runParse(_ context.Context, args []string, std stdio) int {
 	}
 	fs.DurationVar(&minTimeout, "min-timeout", minTimeout, "smallest timeout property accepted (default 10m, or SRBACKUP_MIN_TIMEOUT seconds)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: srbackup parse [--json] [--min-timeout d] [\"<sql>\"]\n\nParses the statements given, or standard input when none is, and prints them\nas canonical SQL (or JSON). Exit code 1 when they do not parse.\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: srbackup parse [--json] [-D db] [--min-timeout d] [\"<sql>\"]\n\nParses the statements given, or standard input when none is, and prints them\nas canonical SQL (or JSON). Exit code 1 when they do not parse.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -57,7 +58,7 @@ func runParse(_ context.Context, args []string, std stdio) int {
 		return 2
 	}
 
-	stmts, err := sql.ParseWithOptions(text, sql.Options{MinTimeout: minTimeout})
+	stmts, err := sql.ParseWithOptions(text, sql.Options{MinTimeout: minTimeout, DefaultDatabase: *database})
 	if *asJSON {
 		enc := json.NewEncoder(std.out)
 		enc.SetEscapeHTML(false)

@@ -82,3 +82,25 @@ func TestUsage(t *testing.T) {
 		t.Errorf("parse -h: exit %d, %q", code, errOut)
 	}
 }
+
+// TestParseCurrentDatabase: -D is the current database, USE changes it, a
+// database named in the statement wins, and a bare CANCEL BACKUP is still
+// refused (issue 11 §2).
+func TestParseCurrentDatabase(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "parse", "-D", "shop", "BACKUP SNAPSHOT s1 TO r; BACKUP SNAPSHOT x.s2 TO r; USE other; BACKUP SNAPSHOT s3 TO r")
+	want := "BACKUP DATABASE `shop` SNAPSHOT `s1` TO `r`" + defaultProps + ";\n" +
+		"BACKUP DATABASE `x` SNAPSHOT `s2` TO `r`" + defaultProps + ";\n" +
+		"USE `other`;\n" +
+		"BACKUP DATABASE `other` SNAPSHOT `s3` TO `r`" + defaultProps + ";\n"
+	if code != 0 || out != want || errOut != "" {
+		t.Errorf("exit %d, stdout\n%s\nwant\n%s\nstderr %q", code, out, want, errOut)
+	}
+	if code, _, errOut = runCLI(t, "", "parse", "--database", "shop", "CANCEL BACKUP"); code != 1 || !strings.Contains(errOut, "No selected database for cancel BACKUP/RESTORE") {
+		t.Errorf("bare CANCEL BACKUP with -D: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut = runCLI(t, "", "parse", "BACKUP SNAPSHOT s1 TO r"); code != 1 || !strings.Contains(errOut, "No database selected") {
+		t.Errorf("BACKUP without -D: exit %d, %q", code, errOut)
+	}
+}
+
+const defaultProps = " PROPERTIES ('type' = 'FULL', 'timeout' = '86400')"

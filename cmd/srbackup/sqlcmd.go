@@ -19,12 +19,14 @@ func runSQL(ctx context.Context, args []string, std stdio) int {
 	fs.BoolVar(&ef.local, "local", false, "talk to `srbackup local up`")
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	vertical := fs.Bool("vertical", false, `print rows vertically (as a statement ending with \G)`)
+	database := databaseFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(std.err, `usage: srbackup sql [flags] ["<statements>"]
 
 Runs StarRocks statements through the srbackup API. Without a statement it
 reads them at a prompt: end a statement with ; (or \G for vertical output);
-\history lists what you ran, \q or exit quits.`)
+\history lists what you ran, \q or exit quits. -D db (or USE db; at the
+prompt) is the database a BACKUP naming none backs up.`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -46,14 +48,23 @@ reads them at a prompt: end a statement with ; (or \G for vertical output);
 		format = formatVertical
 	}
 	if fs.NArg() > 0 {
-		return execSQL(ctx, c, strings.Join(fs.Args(), " "), format, std)
+		return execSQL(ctx, c, strings.Join(fs.Args(), " "), database, format, std)
 	}
-	return prompt(ctx, c, format, std)
+	return prompt(ctx, c, database, format, std)
+}
+
+// databaseFlag is -D/--database, the mysql client's flag for the current
+// database.
+func databaseFlag(fs *flag.FlagSet) *string {
+	db := fs.String("database", "", "current database: the one a BACKUP naming none backs up (as USE db)")
+	fs.StringVar(db, "D", "", "short for -database")
+	return db
 }
 
 // execSQL runs one submission and prints its results; a trailing \G asks
-// for vertical output.
-func execSQL(ctx context.Context, c *client, text string, format outputFormat, std stdio) int {
+// for vertical output. database is the current database, which a
+// successful USE changes.
+func execSQL(ctx context.Context, c *client, text string, database *string, format outputFormat, std stdio) int {
 	text = strings.TrimSpace(text)
 	if t, ok := strings.CutSuffix(text, `\G`); ok {
 		text = t
@@ -61,7 +72,12 @@ func execSQL(ctx context.Context, c *client, text string, format outputFormat, s
 			format = formatVertical
 		}
 	}
-	resp, err := c.runSQL(ctx, text)
+	resp, err := c.runSQL(ctx, text, *database)
+	for _, r := range resp.Results {
+		if r.Statement == "USE" && r.Database != "" {
+			*database = r.Database // the prompt keeps it, as the mysql client does
+		}
+	}
 	printResults(std.out, resp.Results, format)
 	if err != nil {
 		fmt.Fprintln(std.err, err)
@@ -72,7 +88,7 @@ func execSQL(ctx context.Context, c *client, text string, format outputFormat, s
 
 // prompt reads statements interactively: lines accumulate until one ends
 // with ; or \G.
-func prompt(ctx context.Context, c *client, format outputFormat, std stdio) int {
+func prompt(ctx context.Context, c *client, database *string, format outputFormat, std stdio) int {
 	sc := bufio.NewScanner(std.in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var history []string
@@ -112,7 +128,7 @@ func prompt(ctx context.Context, c *client, format outputFormat, std stdio) int 
 		text := buf.String()
 		buf.Reset()
 		history = append(history, strings.ReplaceAll(text, "\n", " "))
-		if execSQL(ctx, c, text, format, std) != 0 {
+		if execSQL(ctx, c, text, database, format, std) != 0 {
 			code = 1
 		}
 		if ctx.Err() != nil {

@@ -49,7 +49,7 @@ func runVerify(ctx context.Context, args []string, std stdio) int {
 	if *timestamp != "" {
 		st.Properties[sql.PropBackupTimestamp] = *timestamp
 	}
-	resp, err := c.runSQL(ctx, st.SQL())
+	resp, err := c.runSQL(ctx, st.SQL(), "")
 	if err != nil {
 		fmt.Fprintln(std.err, "srbackup verify:", err)
 		return 1

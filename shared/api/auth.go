@@ -58,6 +58,8 @@ func target(stmt sql.Statement) string {
 		return s.Name
 	case *sql.DropRoleStmt:
 		return s.Name
+	case *sql.UseStmt:
+		return s.Database
 	}
 	return ""
 }

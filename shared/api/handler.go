@@ -148,15 +148,17 @@ func splitPath(p string) ([]string, error) {
 // sqlBody is the JSON form of POST /v1/sql.
 type sqlBody struct {
 	SQL string `json:"sql"`
+	// Database is the current database the statements start with.
+	Database string `json:"database"`
 }
 
 // postSQL runs every statement of the body in order.
 func (s *Server) postSQL(ctx context.Context, req *request) events.APIGatewayV2HTTPResponse {
-	text, aerr := sqlText(req.ev)
+	body, aerr := sqlText(req.ev)
 	if aerr != nil {
 		return errorResponse(aerr)
 	}
-	stmts, err := sql.ParseWithOptions(text, sql.Options{MinTimeout: s.MinTimeout})
+	stmts, err := sql.ParseWithOptions(body.SQL, sql.Options{MinTimeout: s.MinTimeout, DefaultDatabase: body.Database})
 	if err != nil {
 		e, _ := publicError(err)
 		s.audit(ctx, req, "PARSE", "", e)
@@ -184,42 +186,46 @@ func (s *Server) postSQL(ctx context.Context, req *request) events.APIGatewayV2H
 	return jsonResponse(status, out)
 }
 
-// sqlText extracts the statement text from a JSON or text/plain body.
-func sqlText(ev *events.APIGatewayV2HTTPRequest) (string, *Error) {
+// sqlText extracts the statement text (and, from JSON, the current
+// database) from a JSON or text/plain body.
+func sqlText(ev *events.APIGatewayV2HTTPRequest) (sqlBody, *Error) {
 	body := []byte(ev.Body)
 	if ev.IsBase64Encoded {
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
-			return "", apiError(http.StatusBadRequest, CodeBadRequest, "the body is not valid base64")
+			return sqlBody{}, apiError(http.StatusBadRequest, CodeBadRequest, "the body is not valid base64")
 		}
 	}
 	if len(body) > MaxBodyBytes {
-		return "", apiError(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
+		return sqlBody{}, apiError(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return "", apiError(http.StatusBadRequest, CodeBadRequest, `the body is empty: send {"sql": "<statements>"} or the statements as text/plain`)
+		return sqlBody{}, apiError(http.StatusBadRequest, CodeBadRequest, `the body is empty: send {"sql": "<statements>"} or the statements as text/plain`)
 	}
 	ct := header(ev.Headers, "content-type")
 	mt, _, _ := mime.ParseMediaType(ct)
 	if mt == "text/plain" || (mt == "" && !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))) {
-		return string(body), nil
+		return sqlBody{SQL: string(body)}, nil
 	}
 	if mt != "" && mt != "application/json" {
-		return "", apiError(http.StatusUnsupportedMediaType, CodeBadRequest, "unsupported content type "+strconv.Quote(mt)+": use application/json or text/plain")
+		return sqlBody{}, apiError(http.StatusUnsupportedMediaType, CodeBadRequest, "unsupported content type "+strconv.Quote(mt)+": use application/json or text/plain")
 	}
 	var b sqlBody
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
-		return "", apiError(http.StatusBadRequest, CodeBadRequest, `the body is not valid JSON of the form {"sql": "<statements>"}`)
+		return sqlBody{}, apiError(http.StatusBadRequest, CodeBadRequest, `the body is not valid JSON of the form {"sql": "<statements>", "database": "<current database>"}`)
 	}
 	if dec.More() {
-		return "", apiError(http.StatusBadRequest, CodeBadRequest, "the body holds more than one JSON value")
+		return sqlBody{}, apiError(http.StatusBadRequest, CodeBadRequest, "the body holds more than one JSON value")
 	}
 	if strings.TrimSpace(b.SQL) == "" {
-		return "", apiError(http.StatusBadRequest, CodeBadRequest, `"sql" is empty`)
+		return sqlBody{}, apiError(http.StatusBadRequest, CodeBadRequest, `"sql" is empty`)
 	}
-	return b.SQL, nil
+	if len(b.Database) > sql.MaxIdentLen {
+		return sqlBody{}, apiError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf(`"database" is longer than %d bytes`, sql.MaxIdentLen))
+	}
+	return b, nil
 }
 
 // header returns a header's value; API Gateway lower-cases names, but a

@@ -18,6 +18,8 @@ type Result struct {
 	Rows      [][]*string `json:"rows,omitempty"`
 	Job       *Job        `json:"job,omitempty"`
 	OK        bool        `json:"ok,omitempty"`
+	// Database is USE's: the current database for the statements after it.
+	Database string `json:"database,omitempty"`
 	// Verification is the verification ADMIN VERIFY SNAPSHOT started.
 	Verification *jobstore.Verification `json:"verification,omitempty"`
 	// RestoreJob is a RESTORE's job; it is sent as "job".

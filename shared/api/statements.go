@@ -80,6 +80,8 @@ func (s *Server) run(ctx context.Context, req *request, stmt sql.Statement) (Res
 		return s.showRestore(ctx, st)
 	case *sql.CancelRestoreStmt:
 		return s.cancelRestore(ctx, st)
+	case *sql.UseStmt:
+		return s.use(ctx, st)
 	case *sql.GrantStmt, *sql.RevokeStmt, *sql.CreateRoleStmt, *sql.DropRoleStmt:
 		if req.access == nil {
 			return Result{}, errNotSupported(strings.ReplaceAll(stmt.Kind(), "_", " "))
@@ -90,6 +92,19 @@ func (s *Server) run(ctx context.Context, req *request, stmt sql.Statement) (Res
 		return Result{Statement: stmt.Kind(), OK: true}, nil
 	}
 	return Result{}, errNotSupported(stmt.Kind())
+}
+
+// use answers USE: the parser already made the database current for the
+// statements after it; here it is checked to exist, as StarRocks does.
+func (s *Server) use(ctx context.Context, st *sql.UseStmt) (Result, error) {
+	ok, err := s.Catalog.DatabaseExists(ctx, st.Database)
+	if err != nil {
+		return Result{}, job.Transient("read the source catalog", err)
+	}
+	if !ok {
+		return Result{}, &job.AnalysisError{Detail: fmt.Sprintf("Unknown database '%s'", st.Database)}
+	}
+	return Result{Statement: st.Kind(), OK: true, Database: st.Database}, nil
 }
 
 // backup prepares and locks the job synchronously, then starts its execution.

@@ -236,7 +236,9 @@ func (c *Checker) Authorize(ctx context.Context, stmt sql.Statement) error {
 		return c.RequireRepository(ctx)
 	case *sql.GrantStmt, *sql.RevokeStmt, *sql.CreateRoleStmt, *sql.DropRoleStmt:
 		return c.RequireAdmin(ctx)
-	case *sql.ShowRepositoriesStmt:
+	case *sql.ShowRepositoriesStmt, *sql.UseStmt:
+		// USE only names the database later statements default to; they
+		// are checked themselves.
 		return nil
 	}
 	// A statement kind added later is denied until its privileges are decided.

@@ -107,7 +107,7 @@ func (p *parser) parseBackup() (Statement, check) {
 			if len(label) == 2 {
 				dbName = label[0]
 			} else if dbKw == nil {
-				dbName = name{val: p.opts.DefaultDatabase, pos: start}
+				dbName = name{val: p.currentDB, pos: start}
 				if dbName.val == "" {
 					return analysisErrorf(start, "No database selected")
 				}

@@ -34,6 +34,7 @@
 //	GRANT ROLE r [, r2] TO {USER 'principal' | ROLE r3}
 //	CREATE ROLE [IF NOT EXISTS] r
 //	DROP ROLE [IF EXISTS] r
+//	USE [default_catalog.]db
 //
 // Lexical rules follow StarRocks: keywords are case-insensitive and
 // identifiers keep their case; `backquoted` identifiers may hold anything
@@ -66,10 +67,14 @@
 //     S3 keys; StarRocks only requires a non-empty name.
 //   - The properties compression, shard_size, parallelism and label_suffix
 //     exist only in srbackup; timeout has an upper bound of 365 days.
-//   - There is no session database: BACKUP without DATABASE or a db. prefix
-//     fails with "No database selected" and a bare CANCEL BACKUP with "No
-//     selected database for cancel BACKUP/RESTORE", unless the caller gives
-//     Options.DefaultDatabase.
+//   - The current database lasts for one text, not a session: it starts as
+//     Options.DefaultDatabase (the API's "database" field) and each USE
+//     changes it for the statements after it. A database named in a
+//     statement wins. BACKUP without one fails with "No database selected";
+//     a bare CANCEL BACKUP is refused with "No selected database for cancel
+//     BACKUP/RESTORE" whatever the current database, as StarRocks' parser
+//     does; SHOW BACKUP and SHOW RESTORE without FROM show every database,
+//     and RESTORE never uses the current database.
 //   - SHOW SNAPSHOT accepts only its three WHERE forms and rejects any other
 //     WHERE while parsing, with StarRocks' analysing error "Where clause
 //     should looks like: …" (StarRocks parses any expression first).

@@ -36,8 +36,8 @@ func (p *parser) parseCancelBackup() (Statement, check) {
 }
 
 // cancelTarget parses what follows CANCEL BACKUP or CANCEL RESTORE:
-// {FROM|IN} db, FOR EXTERNAL CATALOG, or nothing, which means the default
-// database; missing is the error when there is none.
+// {FROM|IN} db, FOR EXTERNAL CATALOG, or nothing, which StarRocks refuses
+// with missing whatever the current database.
 func (p *parser) cancelTarget(db *string, external *bool, missing func() *Error) check {
 	switch {
 	case p.acceptKw("FOR"):
@@ -50,13 +50,7 @@ func (p *parser) cancelTarget(db *string, external *bool, missing func() *Error)
 		*db = n.val
 		return databaseNameCheck(n)
 	}
-	return func() *Error {
-		if p.opts.DefaultDatabase == "" {
-			return missing()
-		}
-		*db = p.opts.DefaultDatabase
-		return nil
-	}
+	return missing
 }
 
 // parseShowSnapshot parses SHOW SNAPSHOT ON repo [WHERE …]; SHOW is

@@ -112,12 +112,23 @@ func TestDefaultDatabaseOption(t *testing.T) {
 	if s := parseBackup(t, "BACKUP ALL EXTERNAL CATALOGS SNAPSHOT l TO r", opts); s.Database != "" {
 		t.Errorf("external BACKUP database %q, want none", s.Database)
 	}
-	stmts, err := sql.ParseWithOptions("CANCEL BACKUP", opts)
+	// USE wins over the default; the default never reaches CANCEL BACKUP,
+	// SHOW BACKUP or RESTORE.
+	stmts, err := sql.ParseWithOptions("USE u; BACKUP SNAPSHOT l TO r; SHOW BACKUP; RESTORE SNAPSHOT l FROM r PROPERTIES ('backup_timestamp' = 't')", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := stmts[0].(*sql.CancelBackupStmt); c.Database != "sess" {
-		t.Errorf("CANCEL BACKUP database %q, want sess", c.Database)
+	if b := stmts[1].(*sql.BackupStmt); b.Database != "u" {
+		t.Errorf("BACKUP after USE: database %q, want u", b.Database)
+	}
+	if s := stmts[2].(*sql.ShowBackupStmt); s.Database != "" {
+		t.Errorf("SHOW BACKUP database %q, want every database", s.Database)
+	}
+	if r := stmts[3].(*sql.RestoreStmt); r.Database != "" {
+		t.Errorf("RESTORE database %q, want the snapshot's", r.Database)
+	}
+	if _, err := sql.ParseWithOptions("CANCEL BACKUP", opts); err == nil || err.(*sql.Error).Detail != "No selected database for cancel BACKUP/RESTORE" {
+		t.Errorf("bare CANCEL BACKUP with a default database: %v", err)
 	}
 }
 

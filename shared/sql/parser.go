@@ -18,9 +18,12 @@ type Options struct {
 	// MinShardSize is the smallest `shard_size` property accepted; zero
 	// means 1 MiB. Tests lower it to get several shards from a small table.
 	MinShardSize int64
-	// DefaultDatabase plays the part of StarRocks' session database: it is
-	// used by BACKUP and CANCEL BACKUP when the statement names none.
-	// srbackup has no session, so by default such statements are rejected.
+	// DefaultDatabase is the current database a text starts with (the
+	// API's "database" field, the CLI's -D), until a USE statement changes
+	// it. As StarRocks' session database, it is used by a BACKUP that names
+	// no database and by a table privilege written without one; a BACKUP
+	// without either fails with "No database selected". SHOW BACKUP, CANCEL
+	// BACKUP and RESTORE never use it (see UseStmt).
 	DefaultDatabase string
 }
 
@@ -51,7 +54,7 @@ func Parse(text string) ([]Statement, error) {
 // statement is validated in order, so a syntax error anywhere wins over a
 // semantic error in an earlier statement.
 func ParseWithOptions(text string, opts Options) ([]Statement, error) {
-	p := &parser{lex: newLexer(text), opts: opts}
+	p := &parser{lex: newLexer(text), opts: opts, currentDB: opts.DefaultDatabase}
 	stmts, checks, err := p.parseAll()
 	if err != nil {
 		return nil, err
@@ -79,6 +82,9 @@ type parser struct {
 	la   [3]token
 	nla  int
 	opts Options
+	// currentDB is the current database while the checks run in statement
+	// order: Options.DefaultDatabase, then each USE's.
+	currentDB string
 	// expected lists what was tried and not found at the current token;
 	// it is cleared whenever a token is consumed and feeds the
 	// "expecting …" part of syntax errors.
@@ -136,7 +142,7 @@ func (p *parser) parseAll() (stmts []Statement, checks []check, err *Error) {
 	}
 }
 
-var statementStarts = []string{"BACKUP", "RESTORE", "SHOW", "CANCEL", "CREATE", "DROP", "GRANT", "REVOKE", "ADMIN"}
+var statementStarts = []string{"BACKUP", "RESTORE", "SHOW", "CANCEL", "CREATE", "DROP", "GRANT", "REVOKE", "ADMIN", "USE"}
 
 func (p *parser) expectStatement() {
 	for _, kw := range statementStarts {
@@ -193,6 +199,8 @@ func (p *parser) parseStatement() (Statement, check) {
 		return p.parseGrant()
 	case p.isKw(t, "ADMIN"):
 		return p.parseAdminVerify()
+	case p.isKw(t, "USE"):
+		return p.parseUse()
 	default:
 		p.expectStatement()
 	}

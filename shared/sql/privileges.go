@@ -120,6 +120,10 @@ func (p *parser) parseGrant() (Statement, check) {
 						return analysisErrorf(table[0].pos, "Incorrect database name ''")
 					}
 					g.Object.Database = table[0].val
+				} else {
+					// As StarRocks: a table without its database is in the
+					// current one (none: the executor refuses it).
+					g.Object.Database = p.currentDB
 				}
 			case OnAllTablesInDatabase, OnDatabase:
 				if db.val == "" {

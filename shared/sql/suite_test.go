@@ -172,6 +172,22 @@ var validCases = []validCase{
 	{`RESTORE SNAPSHOT db.l FROM r PROPERTIES ("backup_timestamp" = "t", "timeout" = "600", "replication_num" = "3", "allow_load" = "TRUE", "meta_version" = "1")`,
 		"RESTORE SNAPSHOT `db`.`l` FROM `r` PROPERTIES ('timeout' = '600', 'backup_timestamp' = 't', 'replication_num' = '3', 'allow_load' = 'true', 'meta_version' = '1')"},
 
+	// USE: the current database of the statements after it.
+	{"USE db", "USE `db`"},
+	{"use default_catalog.`my db`", "USE `my db`"},
+	{"USE d; BACKUP SNAPSHOT l TO r", "USE `d`;\nBACKUP DATABASE `d` SNAPSHOT `l` TO `r`" + D},
+	{"USE d; BACKUP SNAPSHOT l TO r ON (TABLE other.t)", "USE `d`;\nBACKUP DATABASE `d` SNAPSHOT `l` TO `r` ON (TABLE `t`)" + D},
+	// A database named in the statement wins over USE; a later USE wins.
+	{"USE d; BACKUP SNAPSHOT x.l TO r; BACKUP DATABASE y SNAPSHOT l TO r; USE e; BACKUP SNAPSHOT l TO r",
+		"USE `d`;\nBACKUP DATABASE `x` SNAPSHOT `l` TO `r`" + D + ";\nBACKUP DATABASE `y` SNAPSHOT `l` TO `r`" + D + ";\nUSE `e`;\nBACKUP DATABASE `e` SNAPSHOT `l` TO `r`" + D},
+	{"USE d; GRANT EXPORT ON TABLE t TO ROLE r; GRANT EXPORT ON TABLE x.t TO ROLE r",
+		"USE `d`;\nGRANT EXPORT ON TABLE `d`.`t` TO ROLE `r`;\nGRANT EXPORT ON TABLE `x`.`t` TO ROLE `r`"},
+	// Everything else keeps StarRocks' meaning: every database, and RESTORE
+	// into the snapshot's database.
+	{"USE d; SHOW BACKUP; SHOW RESTORE", "USE `d`;\nSHOW BACKUP;\nSHOW RESTORE"},
+	{"USE d; RESTORE SNAPSHOT l FROM r" + rts, "USE `d`;\nRESTORE SNAPSHOT `l` FROM `r`" + RT},
+	{"USE d; BACKUP ALL EXTERNAL CATALOGS SNAPSHOT l TO r", "USE `d`;\nBACKUP ALL EXTERNAL CATALOGS SNAPSHOT `l` TO `r`" + D},
+
 	// GRANT, REVOKE, roles.
 	{"GRANT REPOSITORY ON SYSTEM TO ROLE r", "GRANT REPOSITORY ON SYSTEM TO ROLE `r`"},
 	{"grant repository on system to user u", "GRANT REPOSITORY ON SYSTEM TO USER 'u'"},
@@ -206,10 +222,20 @@ type invalidCase struct {
 const where = "A: Where clause should looks like: SNAPSHOT = 'your_snapshot_name' [AND TIMESTAMP = '2018-04-18-19-19-10']"
 
 var invalidCases = []invalidCase{
+	// USE.
+	{"USE‸", "S: unexpected end of input, expecting identifier"},
+	{"USE ‸hive.d", "A: Unknown catalog 'hive'"},
+	{"USE ‸a.b.c", "A: Invalid database name format 'a.b.c'"},
+	{"USE ‸``", "A: Incorrect database name ''"},
+	{"USE default_catalog.‸``", "A: Incorrect database name ''"},
+	{"‸BACKUP SNAPSHOT l TO r; USE d", "A: No database selected"},
+	{"USE d; ‸CANCEL BACKUP", "A: No selected database for cancel BACKUP/RESTORE"},
+	{"USE d; ‸CANCEL RESTORE", "R: No selected database for cancel BACKUP/RESTORE"},
+
 	// Syntax errors.
-	{"‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT', 'REVOKE' or 'ADMIN'"},
-	{"  -- only a comment\n ;‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT', 'REVOKE' or 'ADMIN'"},
-	{"‸SELECT 1", "S: unexpected 'SELECT', expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT', 'REVOKE' or 'ADMIN'"},
+	{"‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT', 'REVOKE', 'ADMIN' or 'USE'"},
+	{"  -- only a comment\n ;‸", "S: unexpected end of input, expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT', 'REVOKE', 'ADMIN' or 'USE'"},
+	{"‸SELECT 1", "S: unexpected 'SELECT', expecting 'BACKUP', 'RESTORE', 'SHOW', 'CANCEL', 'CREATE', 'DROP', 'GRANT', 'REVOKE', 'ADMIN' or 'USE'"},
 	{"BACKUP SNAPSHOT db.l TO repo ON (t ‸PARTITON (p1))", "S: unexpected 'PARTITON', expecting '.', 'TEMPORARY', 'PARTITION', 'PARTITIONS', 'AS', ',' or ')'"},
 	{"BACKUP SNAPSHOT db.l‸", "S: unexpected end of input, expecting '.' or 'TO'"},
 	{"BACKUP SNAPSHOT db.l TO‸", "S: unexpected end of input, expecting identifier"},

@@ -175,6 +175,7 @@ const (
 	StatementKindSHOWREPOSITORIES    StatementKind = "SHOW_REPOSITORIES"
 	StatementKindSHOWRESTORE         StatementKind = "SHOW_RESTORE"
 	StatementKindSHOWSNAPSHOT        StatementKind = "SHOW_SNAPSHOT"
+	StatementKindUSE                 StatementKind = "USE"
 )
 
 // Valid indicates whether the value is a known member of the StatementKind enum.
@@ -211,6 +212,8 @@ func (e StatementKind) Valid() bool {
 	case StatementKindSHOWRESTORE:
 		return true
 	case StatementKindSHOWSNAPSHOT:
+		return true
+	case StatementKindUSE:
 		return true
 	default:
 		return false
@@ -375,6 +378,9 @@ type RestoreJobList struct {
 type Result struct {
 	Columns *[]string `json:"columns,omitempty"`
 
+	// Database USE only, the current database for the statements after it
+	Database *string `json:"database,omitempty"`
+
 	// Job the job a BACKUP (Job) or RESTORE (RestoreJob) started
 	Job       *Result_Job   `json:"job,omitempty"`
 	Ok        *bool         `json:"ok,omitempty"`
@@ -410,6 +416,11 @@ type SQLFailure struct {
 
 // SQLRequest defines model for SQLRequest.
 type SQLRequest struct {
+	// Database the current database the statements start with (the mysql client's -D); USE changes it
+	//
+	// Example: shop
+	Database *string `json:"database,omitempty"`
+
 	// Sql Example: BACKUP DATABASE shop SNAPSHOT s1 TO repo; SHOW BACKUP FROM shop
 	Sql string `json:"sql"`
 }
@@ -719,6 +730,12 @@ type ClientInterface interface {
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
+	// The current database, used by a BACKUP that names none (`BACKUP SNAPSHOT s1 TO repo`) and
+	// by a table privilege written without one, is the `database` field until a `USE db`
+	// statement changes it for the statements after it; a database named in a statement wins.
+	// It lasts for one request. SHOW BACKUP and SHOW RESTORE without FROM still show every
+	// database, a bare CANCEL BACKUP is still refused, and RESTORE never uses it. USE answers
+	// `{"statement":"USE","ok":true,"database":"shop"}`, or 400 `Unknown database 'x'`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -748,6 +765,12 @@ type ClientInterface interface {
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
+	// The current database, used by a BACKUP that names none (`BACKUP SNAPSHOT s1 TO repo`) and
+	// by a table privilege written without one, is the `database` field until a `USE db`
+	// statement changes it for the statements after it; a database named in a statement wins.
+	// It lasts for one request. SHOW BACKUP and SHOW RESTORE without FROM still show every
+	// database, a bare CANCEL BACKUP is still refused, and RESTORE never uses it. USE answers
+	// `{"statement":"USE","ok":true,"database":"shop"}`, or 400 `Unknown database 'x'`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -777,6 +800,12 @@ type ClientInterface interface {
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
+	// The current database, used by a BACKUP that names none (`BACKUP SNAPSHOT s1 TO repo`) and
+	// by a table privilege written without one, is the `database` field until a `USE db`
+	// statement changes it for the statements after it; a database named in a statement wins.
+	// It lasts for one request. SHOW BACKUP and SHOW RESTORE without FROM still show every
+	// database, a bare CANCEL BACKUP is still refused, and RESTORE never uses it. USE answers
+	// `{"statement":"USE","ok":true,"database":"shop"}`, or 400 `Unknown database 'x'`.
 	//
 	// Takes a body of the `text/plain` content type.
 	//
@@ -954,6 +983,12 @@ func (c *Client) GetRestore(ctx context.Context, jobId JobID, reqEditors ...Requ
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
+// The current database, used by a BACKUP that names none (`BACKUP SNAPSHOT s1 TO repo`) and
+// by a table privilege written without one, is the `database` field until a `USE db`
+// statement changes it for the statements after it; a database named in a statement wins.
+// It lasts for one request. SHOW BACKUP and SHOW RESTORE without FROM still show every
+// database, a bare CANCEL BACKUP is still refused, and RESTORE never uses it. USE answers
+// `{"statement":"USE","ok":true,"database":"shop"}`, or 400 `Unknown database 'x'`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -993,6 +1028,12 @@ func (c *Client) RunSQLWithBody(ctx context.Context, contentType string, body io
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
+// The current database, used by a BACKUP that names none (`BACKUP SNAPSHOT s1 TO repo`) and
+// by a table privilege written without one, is the `database` field until a `USE db`
+// statement changes it for the statements after it; a database named in a statement wins.
+// It lasts for one request. SHOW BACKUP and SHOW RESTORE without FROM still show every
+// database, a bare CANCEL BACKUP is still refused, and RESTORE never uses it. USE answers
+// `{"statement":"USE","ok":true,"database":"shop"}`, or 400 `Unknown database 'x'`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1032,6 +1073,12 @@ func (c *Client) RunSQL(ctx context.Context, body RunSQLJSONRequestBody, reqEdit
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
+// The current database, used by a BACKUP that names none (`BACKUP SNAPSHOT s1 TO repo`) and
+// by a table privilege written without one, is the `database` field until a `USE db`
+// statement changes it for the statements after it; a database named in a statement wins.
+// It lasts for one request. SHOW BACKUP and SHOW RESTORE without FROM still show every
+// database, a bare CANCEL BACKUP is still refused, and RESTORE never uses it. USE answers
+// `{"statement":"USE","ok":true,"database":"shop"}`, or 400 `Unknown database 'x'`.
 //
 // Takes a body of the `text/plain` content type.
 //
@@ -1680,6 +1727,12 @@ type ClientWithResponsesInterface interface {
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
+	// The current database, used by a BACKUP that names none (`BACKUP SNAPSHOT s1 TO repo`) and
+	// by a table privilege written without one, is the `database` field until a `USE db`
+	// statement changes it for the statements after it; a database named in a statement wins.
+	// It lasts for one request. SHOW BACKUP and SHOW RESTORE without FROM still show every
+	// database, a bare CANCEL BACKUP is still refused, and RESTORE never uses it. USE answers
+	// `{"statement":"USE","ok":true,"database":"shop"}`, or 400 `Unknown database 'x'`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1709,6 +1762,12 @@ type ClientWithResponsesInterface interface {
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
+	// The current database, used by a BACKUP that names none (`BACKUP SNAPSHOT s1 TO repo`) and
+	// by a table privilege written without one, is the `database` field until a `USE db`
+	// statement changes it for the statements after it; a database named in a statement wins.
+	// It lasts for one request. SHOW BACKUP and SHOW RESTORE without FROM still show every
+	// database, a bare CANCEL BACKUP is still refused, and RESTORE never uses it. USE answers
+	// `{"statement":"USE","ok":true,"database":"shop"}`, or 400 `Unknown database 'x'`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1738,6 +1797,12 @@ type ClientWithResponsesInterface interface {
 	// A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 	// A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 	// Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
+	// The current database, used by a BACKUP that names none (`BACKUP SNAPSHOT s1 TO repo`) and
+	// by a table privilege written without one, is the `database` field until a `USE db`
+	// statement changes it for the statements after it; a database named in a statement wins.
+	// It lasts for one request. SHOW BACKUP and SHOW RESTORE without FROM still show every
+	// database, a bare CANCEL BACKUP is still refused, and RESTORE never uses it. USE answers
+	// `{"statement":"USE","ok":true,"database":"shop"}`, or 400 `Unknown database 'x'`.
 	//
 	// Takes a body of the `text/plain` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2763,6 +2828,12 @@ func (c *ClientWithResponses) GetRestoreWithResponse(ctx context.Context, jobId 
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
+// The current database, used by a BACKUP that names none (`BACKUP SNAPSHOT s1 TO repo`) and
+// by a table privilege written without one, is the `database` field until a `USE db`
+// statement changes it for the statements after it; a database named in a statement wins.
+// It lasts for one request. SHOW BACKUP and SHOW RESTORE without FROM still show every
+// database, a bare CANCEL BACKUP is still refused, and RESTORE never uses it. USE answers
+// `{"statement":"USE","ok":true,"database":"shop"}`, or 400 `Unknown database 'x'`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2798,6 +2869,12 @@ func (c *ClientWithResponses) RunSQLWithBodyWithResponse(ctx context.Context, co
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
+// The current database, used by a BACKUP that names none (`BACKUP SNAPSHOT s1 TO repo`) and
+// by a table privilege written without one, is the `database` field until a `USE db`
+// statement changes it for the statements after it; a database named in a statement wins.
+// It lasts for one request. SHOW BACKUP and SHOW RESTORE without FROM still show every
+// database, a bare CANCEL BACKUP is still refused, and RESTORE never uses it. USE answers
+// `{"statement":"USE","ok":true,"database":"shop"}`, or 400 `Unknown database 'x'`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2833,6 +2910,12 @@ func (c *ClientWithResponses) RunSQLWithResponse(ctx context.Context, body RunSQ
 // A statement srbackup parses but does not run yet answers 501 NOT_IMPLEMENTED.
 // A body of more than 100 statements answers 400 BAD_REQUEST, none of them run.
 // Without a Content-Type, a body starting with `{` is read as JSON and any other as text.
+// The current database, used by a BACKUP that names none (`BACKUP SNAPSHOT s1 TO repo`) and
+// by a table privilege written without one, is the `database` field until a `USE db`
+// statement changes it for the statements after it; a database named in a statement wins.
+// It lasts for one request. SHOW BACKUP and SHOW RESTORE without FROM still show every
+// database, a bare CANCEL BACKUP is still refused, and RESTORE never uses it. USE answers
+// `{"statement":"USE","ok":true,"database":"shop"}`, or 400 `Unknown database 'x'`.
 //
 // Takes a body of the `text/plain` content type, and returns a wrapper object for the known response body format(s).
 //
