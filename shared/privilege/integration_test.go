@@ -206,6 +206,14 @@ func TestRevokeTakesEffectOnTheNextRequest(t *testing.T) {
 	}
 	// Revoking what is not held does nothing.
 	e.mustExec(admin, `REVOKE ROLE r FROM USER 'arn:aws:iam::123456789012:user/alice'; REVOKE EXPORT ON ALL TABLES IN DATABASE x FROM ROLE r`)
+
+	// StarRocks' shorter forms (issue 11 §2): TABLE omitted, a grantee
+	// without USER, ALL, and a table in the current database.
+	e.mustExec(admin, `GRANT EXPORT ON shop.orders TO 'arn:aws:iam::123456789012:user/alice'; GRANT ALL ON shop.items TO 'arn:aws:iam::123456789012:user/alice'`)
+	short := e.auth.Checker(alice)
+	if err := short.RequireExport(ctx, "shop", []string{"orders", "items"}); err != nil {
+		t.Errorf("EXPORT granted in the short forms: %v", err)
+	}
 }
 
 func TestRoleStatements(t *testing.T) {

@@ -29,8 +29,11 @@
 //	SHOW REPOSITORIES
 //	RESTORE SNAPSHOT [db.]label FROM repo [ALL EXTERNAL CATALOGS | EXTERNAL CATALOG[S] (c [AS c2], …)]
 //	    [DATABASE db [AS db2]] [ON (obj [AS alias], …)] PROPERTIES ("backup_timestamp" = "…", …)
-//	GRANT {REPOSITORY ON SYSTEM | EXPORT ON {TABLE [db.]t | ALL TABLES IN DATABASE d | ALL TABLES IN ALL DATABASES}}
-//	    TO {ROLE r | USER 'principal'}            -- REVOKE … FROM … alike
+//	GRANT priv [, priv] ON {SYSTEM | CATALOG c | DATABASE d | ALL DATABASES | [TABLE] [db.]t
+//	    | ALL TABLES IN DATABASE d | ALL TABLES IN ALL DATABASES}
+//	    TO {ROLE r | [USER] 'principal'}          -- REVOKE … FROM … alike
+//	    priv: REPOSITORY, EXPORT, INSERT, CREATE DATABASE, CREATE TABLE or ALL [PRIVILEGES];
+//	    StarRocks' other privileges parse and are refused as not used by srbackup
 //	GRANT ROLE r [, r2] TO {USER 'principal' | ROLE r3}
 //	CREATE ROLE [IF NOT EXISTS] r
 //	DROP ROLE [IF EXISTS] r

@@ -1,13 +1,17 @@
 package sql
 
-// parseGrant parses GRANT and REVOKE:
+import "strings"
+
+// parseGrant parses GRANT and REVOKE in StarRocks' forms:
 //
 //	{GRANT|REVOKE} priv [, priv] ON object {TO|FROM} grantee
 //	{GRANT|REVOKE} ROLE r [, r] {TO|FROM} grantee
-//	priv    := REPOSITORY | EXPORT | INSERT | CREATE DATABASE | CREATE TABLE
+//	priv    := any StarRocks privilege (starRocksPrivileges); srbackup uses
+//	           REPOSITORY, EXPORT, INSERT, CREATE DATABASE, CREATE TABLE, and
+//	           ALL [PRIVILEGES] stands for those of them the object takes
 //	object  := SYSTEM | CATALOG c | DATABASE d | ALL DATABASES
-//	         | TABLE [db.]t | ALL TABLES IN {DATABASE d | ALL DATABASES}
-//	grantee := ROLE r | USER 'principal'
+//	         | [TABLE] [db.]t | ALL TABLES IN {DATABASE d | ALL DATABASES}
+//	grantee := ROLE r | [USER] 'principal'
 func (p *parser) parseGrant() (Statement, check) {
 	start := p.peek(0).pos
 	verb := p.expectOneOf("GRANT", "REVOKE")
@@ -20,12 +24,7 @@ func (p *parser) parseGrant() (Statement, check) {
 		roles = p.nameList()
 	} else {
 		for {
-			t := p.peek(0)
-			priv := p.expectOneOf(PrivilegeRepository, PrivilegeExport, PrivilegeInsert, "CREATE")
-			if priv == "CREATE" {
-				priv = "CREATE " + p.expectOneOf("DATABASE", "TABLE")
-			}
-			privileges = append(privileges, name{val: priv, pos: t.pos})
+			privileges = append(privileges, p.privilege())
 			if !p.acceptPunct(",") {
 				break
 			}
@@ -33,7 +32,14 @@ func (p *parser) parseGrant() (Statement, check) {
 		p.expectKw("ON")
 		obj := &PrivilegeObject{}
 		var catalog *name
-		switch p.expectOneOf("SYSTEM", "TABLE", "CATALOG", "DATABASE", "ALL") {
+		// StarRocks takes a table without TABLE (`ON db.t`, `ON t TO …`).
+		// A name followed by a name is an object kind (`ON CATALOG c`,
+		// and the kinds srbackup has no privileges on, `ON VIEW v`).
+		object := "TABLE"
+		if !startsIdent(p.peek(0)) || startsIdent(p.peek(1)) {
+			object = p.expectOneOf("SYSTEM", "TABLE", "CATALOG", "DATABASE", "ALL")
+		}
+		switch object {
 		case "SYSTEM":
 			obj.Type = OnSystem
 		case "TABLE":
@@ -72,7 +78,11 @@ func (p *parser) parseGrant() (Statement, check) {
 	} else {
 		p.expectKw("FROM")
 	}
-	granteeType := p.expectOneOf(GranteeRole, GranteeUser)
+	// As StarRocks: a grantee without ROLE or USER is a user.
+	granteeType := GranteeUser
+	if t := p.peek(0); t.kind != tokString && (p.isKw(t, GranteeRole) || p.isKw(t, GranteeUser)) && (startsIdent(p.peek(1)) || p.peek(1).kind == tokString) {
+		granteeType = p.expectOneOf(GranteeRole, GranteeUser)
+	}
 	grantee := p.identOrString()
 	g.Grantee = Grantee{Type: granteeType, Name: grantee.val}
 
@@ -97,7 +107,15 @@ func (p *parser) parseGrant() (Statement, check) {
 			seen[r.val] = true
 			g.Roles = append(g.Roles, r.val)
 		}
+		all := false
 		for _, pr := range privileges {
+			if pr.val == privilegeAll {
+				all = true
+				continue
+			}
+			if !usedPrivilege(pr.val) {
+				return analysisErrorf(pr.pos, "Privilege %s is not used by srbackup, which checks only %s: grant those", pr.val, usedPrivilegesText)
+			}
 			if seen[pr.val] {
 				return analysisErrorf(pr.pos, "Duplicated privilege: %s", pr.val)
 			}
@@ -105,7 +123,18 @@ func (p *parser) parseGrant() (Statement, check) {
 			if !privilegeFits(pr.val, g.Object.Type) {
 				return analysisErrorf(pr.pos, "Invalid privilege %s for %s", pr.val, objectTypeWord(g.Object.Type))
 			}
-			g.Privileges = append(g.Privileges, pr.val)
+		}
+		for _, pr := range privileges {
+			if pr.val != privilegeAll {
+				g.Privileges = append(g.Privileges, pr.val)
+			}
+		}
+		// ALL adds the others the object takes, in usedPrivileges' order.
+		for _, priv := range usedPrivileges {
+			if all && !seen[priv] && privilegeFits(priv, g.Object.Type) {
+				seen[priv] = true
+				g.Privileges = append(g.Privileges, priv)
+			}
 		}
 		if g.Object != nil {
 			switch g.Object.Type {
@@ -146,6 +175,58 @@ func (p *parser) parseGrant() (Statement, check) {
 		}
 		return nil
 	}
+}
+
+// privilegeAll is ALL [PRIVILEGES]: every privilege srbackup uses that the
+// object takes.
+const privilegeAll = "ALL"
+
+// usedPrivileges are the privileges srbackup checks, in canonical order.
+var usedPrivileges = []string{PrivilegeRepository, PrivilegeExport, PrivilegeInsert, PrivilegeCreateDatabase, PrivilegeCreateTable}
+
+const usedPrivilegesText = "REPOSITORY, EXPORT and, for RESTORE, CREATE DATABASE, CREATE TABLE and INSERT"
+
+func usedPrivilege(priv string) bool {
+	for _, u := range usedPrivileges {
+		if u == priv {
+			return true
+		}
+	}
+	return false
+}
+
+// starRocksPrivileges are the privilege words of StarRocks' grammar
+// (privilegeType); CREATE takes the object kinds in createPrivileges. All
+// parse, so a StarRocks script gets a clear "not used by srbackup" rather
+// than a syntax error.
+var starRocksPrivileges = []string{privilegeAll, "ALTER", "APPLY", "BLACKLIST", "CREATE", "DELETE", "DROP", PrivilegeExport,
+	"FILE", "IMPERSONATE", PrivilegeInsert, "GRANT", "NODE", "OPERATE", "PLUGIN", PrivilegeRepository, "REFRESH", "SELECT",
+	"SECURITY", "UPDATE", "USAGE"}
+
+// createPrivileges are the words after CREATE: a kind, or the first word of
+// a two-word kind with its second.
+var createPrivileges = map[string]string{"DATABASE": "", "TABLE": "", "VIEW": "", "FUNCTION": "", "GLOBAL": "FUNCTION",
+	"MATERIALIZED": "VIEW", "RESOURCE": "", "EXTERNAL": "CATALOG", "STORAGE": "VOLUME", "WAREHOUSE": "", "PIPE": ""}
+
+var createPrivilegeWords = []string{"DATABASE", "TABLE", "VIEW", "FUNCTION", "GLOBAL", "MATERIALIZED", "RESOURCE", "EXTERNAL", "STORAGE", "WAREHOUSE", "PIPE"}
+
+// privilege parses one privilege of a GRANT or REVOKE list.
+func (p *parser) privilege() name {
+	pos := p.peek(0).pos
+	priv := p.expectOneOf(starRocksPrivileges...)
+	switch priv {
+	case privilegeAll:
+		p.acceptKw("PRIVILEGES")
+	case "CREATE":
+		kind := p.expectOneOf(createPrivilegeWords...)
+		priv += " " + kind
+		if second := createPrivileges[kind]; second != "" {
+			priv += " " + p.expectKw(second).val
+		} else if kind == "RESOURCE" && p.acceptKw("GROUP") {
+			priv += " GROUP"
+		}
+	}
+	return name{val: strings.ToUpper(priv), pos: pos}
 }
 
 func objectTypeWord(t PrivilegeObjectType) string {

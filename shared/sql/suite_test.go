@@ -172,6 +172,18 @@ var validCases = []validCase{
 	{`RESTORE SNAPSHOT db.l FROM r PROPERTIES ("backup_timestamp" = "t", "timeout" = "600", "replication_num" = "3", "allow_load" = "TRUE", "meta_version" = "1")`,
 		"RESTORE SNAPSHOT `db`.`l` FROM `r` PROPERTIES ('timeout' = '600', 'backup_timestamp' = 't', 'replication_num' = '3', 'allow_load' = 'true', 'meta_version' = '1')"},
 
+	// StarRocks' GRANT forms: TABLE omitted, a grantee without USER, lists,
+	// ALL [PRIVILEGES] as the privileges srbackup uses that the object takes.
+	{"GRANT EXPORT ON shop.orders TO 'arn:aws:iam::123456789012:role/b'", "GRANT EXPORT ON TABLE `shop`.`orders` TO USER 'arn:aws:iam::123456789012:role/b'"},
+	{"GRANT EXPORT ON orders TO alice", "GRANT EXPORT ON TABLE `orders` TO USER 'alice'"},
+	{"GRANT EXPORT ON `catalog`.t TO USER u; GRANT EXPORT ON catalog TO u", "GRANT EXPORT ON TABLE `catalog`.`t` TO USER 'u';\nGRANT EXPORT ON TABLE `catalog` TO USER 'u'"},
+	{"GRANT INSERT, EXPORT ON TABLE shop.orders TO ROLE r", "GRANT INSERT, EXPORT ON TABLE `shop`.`orders` TO ROLE `r`"},
+	{"GRANT ALL ON TABLE shop.orders TO ROLE r", "GRANT EXPORT, INSERT ON TABLE `shop`.`orders` TO ROLE `r`"},
+	{"GRANT insert, ALL PRIVILEGES ON ALL TABLES IN DATABASE shop TO ROLE r", "GRANT INSERT, EXPORT ON ALL TABLES IN DATABASE `shop` TO ROLE `r`"},
+	{"GRANT ALL ON SYSTEM TO ROLE r; REVOKE ALL PRIVILEGES ON CATALOG default_catalog FROM r; GRANT ALL ON ALL DATABASES TO role",
+		"GRANT REPOSITORY ON SYSTEM TO ROLE `r`;\nREVOKE CREATE DATABASE ON CATALOG `default_catalog` FROM USER 'r';\nGRANT CREATE TABLE ON ALL DATABASES TO USER 'role'"},
+	{"GRANT REPOSITORY ON SYSTEM TO user", "GRANT REPOSITORY ON SYSTEM TO USER 'user'"},
+
 	// USE: the current database of the statements after it.
 	{"USE db", "USE `db`"},
 	{"use default_catalog.`my db`", "USE `my db`"},
@@ -208,6 +220,11 @@ var validCases = []validCase{
 	{"CREATE ROLE IF NOT EXISTS backup_tbl", "CREATE ROLE IF NOT EXISTS `backup_tbl`"},
 	{"DROP ROLE r", "DROP ROLE `r`"},
 	{"DROP ROLE IF EXISTS 'r'", "DROP ROLE IF EXISTS `r`"},
+}
+
+// notUsed is the error for a StarRocks privilege srbackup does not check.
+func notUsed(priv string) string {
+	return "Privilege " + priv + " is not used by srbackup, which checks only REPOSITORY, EXPORT and, for RESTORE, CREATE DATABASE, CREATE TABLE and INSERT: grant those"
 }
 
 // invalidCase is a text that must fail. in marks the position the error
@@ -277,14 +294,20 @@ var invalidCases = []invalidCase{
 	{"DROP SNAPSHOT s ON r ‸FORCED", "S: unexpected 'FORCED', expecting 'FORCE', ';' or end of input"},
 	{"DROP SNAPSHOT ‸ON r", "S: unexpected 'ON', expecting identifier or string"},
 	{"DROP SNAPSHOT s ON ‸'r'", "S: unexpected 'r', expecting identifier"},
-	{"GRANT ‸SELECT ON TABLE t TO ROLE r", "S: unexpected 'SELECT', expecting 'ROLE', 'REPOSITORY', 'EXPORT', 'INSERT' or 'CREATE'"},
+	{"GRANT ‸SELECT ON TABLE t TO ROLE r", "A: " + notUsed("SELECT")},
+	{"GRANT EXPORT, ‸SELECT ON TABLE t TO ROLE r", "A: " + notUsed("SELECT")},
+	{"GRANT ‸CREATE MATERIALIZED VIEW ON DATABASE d TO ROLE r", "A: " + notUsed("CREATE MATERIALIZED VIEW")},
+	{"REVOKE ‸usage ON CATALOG default_catalog FROM r", "A: " + notUsed("USAGE")},
+	{"GRANT ‸FOO ON TABLE t TO ROLE r", "S: unexpected 'FOO', expecting 'ROLE', 'ALL', 'ALTER', 'APPLY', 'BLACKLIST', 'CREATE', 'DELETE', 'DROP', 'EXPORT', 'FILE', 'IMPERSONATE', 'INSERT', 'GRANT', 'NODE', 'OPERATE', 'PLUGIN', 'REPOSITORY', 'REFRESH', 'SELECT', 'SECURITY', 'UPDATE' or 'USAGE'"},
+	{"GRANT CREATE ‸ROLE ON SYSTEM TO ROLE r", "S: unexpected 'ROLE', expecting 'DATABASE', 'TABLE', 'VIEW', 'FUNCTION', 'GLOBAL', 'MATERIALIZED', 'RESOURCE', 'EXTERNAL', 'STORAGE', 'WAREHOUSE' or 'PIPE'"},
+	{"GRANT EXPORT ON ALL ‸TO ROLE r", "S: unexpected 'TO', expecting 'DATABASES' or 'TABLES'"},
 	{"GRANT ‸EXPORT ON DATABASE d TO ROLE r", "A: Invalid privilege EXPORT for DATABASE"},
 	{"GRANT EXPORT ON ‸VIEW d TO ROLE r", "S: unexpected 'VIEW', expecting 'SYSTEM', 'TABLE', 'CATALOG', 'DATABASE' or 'ALL'"},
 	{"GRANT ‸CREATE TABLE ON CATALOG default_catalog TO ROLE r", "A: Invalid privilege CREATE TABLE for CATALOG"},
 	{"GRANT CREATE DATABASE ON CATALOG ‸hive TO ROLE r", "A: Unknown catalog 'hive'"},
 	{"GRANT ‸INSERT ON SYSTEM TO ROLE r", "A: Invalid privilege INSERT for SYSTEM"},
 	{"GRANT EXPORT ON ALL TABLES IN ‸DATABASES TO ROLE r", "S: unexpected 'DATABASES', expecting 'ALL' or 'DATABASE'"},
-	{"GRANT REPOSITORY ON SYSTEM TO ‸r", "S: unexpected 'r', expecting 'ROLE' or 'USER'"},
+	{"GRANT REPOSITORY ON SYSTEM TO ‸;", "S: unexpected ';', expecting identifier or string"},
 	{"REVOKE REPOSITORY ON SYSTEM ‸TO ROLE r", "S: unexpected 'TO', expecting 'FROM'"},
 	{"GRANT ROLE r TO USER 'u'‸@'%'", "S: unexpected '@', expecting ';' or end of input"},
 	{"CREATE ROLE IF ‸EXISTS r", "S: unexpected 'EXISTS', expecting 'NOT'"},
