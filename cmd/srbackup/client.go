@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/srbackup/srbackup/shared/api"
 )
@@ -56,8 +58,9 @@ type endpointFlags struct {
 }
 
 // newClient resolves the endpoint (--endpoint, SRBACKUP_ENDPOINT, or the
-// local stack's with --local) and loads credentials. Local mode needs none:
-// the local server takes the principal from a header.
+// local stack's with --local) and loads credentials. Local mode needs none
+// and looks for none (no AWS configuration, no instance metadata): the local
+// server takes the principal from a header.
 func newClient(ctx context.Context, f endpointFlags) (*client, error) {
 	ep := f.endpoint
 	if ep == "" && !f.local {
@@ -74,18 +77,31 @@ func newClient(ctx context.Context, f endpointFlags) (*client, error) {
 		return nil, fmt.Errorf("invalid endpoint %q: want http(s)://host[/base]", ep)
 	}
 	c := &client{endpoint: u, http: &http.Client{Timeout: 60 * time.Second}, local: f.local}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err == nil {
-		c.creds, c.region = cfg.Credentials, cfg.Region
+	if c.local {
+		return c, nil
 	}
+	// The SDK's own log would add a WARN line per lookup that fails (e.g.
+	// "falling back to IMDSv1"); a missing credential gets one line below.
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithLogger(logging.Nop{}))
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	c.creds, c.region = cfg.Credentials, cmp.Or(cfg.Region, regionOf(u.Host))
 	if c.region == "" {
-		c.region = regionOf(u.Host)
+		return nil, errors.New("no AWS region for signing: set AWS_REGION (or a region in the AWS CLI's profile)")
 	}
-	if !c.local && (c.creds == nil || c.region == "") {
-		return nil, errors.New("no AWS credentials or region for signing: configure the AWS CLI (or AWS_REGION and credentials)")
+	if c.creds == nil {
+		return nil, errNoCredentials
+	}
+	if _, err := c.creds.Retrieve(ctx); err != nil {
+		return nil, errNoCredentials
 	}
 	return c, nil
 }
+
+// errNoCredentials is the one line a caller without AWS credentials gets.
+var errNoCredentials = errors.New("no AWS credentials to sign the request with: configure the AWS CLI (aws configure, AWS_PROFILE) " +
+	"or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for `srbackup local up` use --local")
 
 // regionOf takes the region from an API Gateway host name
 // (<id>.execute-api.<region>.amazonaws.com).
@@ -170,25 +186,17 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 	return nil
 }
 
-// sign adds a SigV4 signature when credentials are available (always,
-// except against a local server without AWS configuration).
+// sign adds a SigV4 signature: always, except in local mode.
 func (c *client) sign(ctx context.Context, req *http.Request, body []byte) error {
 	if c.creds == nil {
 		return nil
 	}
 	creds, err := c.creds.Retrieve(ctx)
 	if err != nil {
-		if c.local {
-			return nil
-		}
-		return fmt.Errorf("AWS credentials: %w", err)
-	}
-	region := c.region
-	if region == "" {
-		region = "us-east-1"
+		return errNoCredentials
 	}
 	sum := sha256.Sum256(body)
-	return v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", region, time.Now())
+	return v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", c.region, time.Now())
 }
 
 // runSQL posts statements; database is the current database they start

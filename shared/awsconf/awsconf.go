@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 )
 
 // Load is LoadFrom(ctx, os.Getenv).
@@ -36,8 +37,20 @@ func LoadFrom(ctx context.Context, getenv func(string) string) (aws.Config, erro
 		opts = append(opts, config.WithRegion(r))
 	}
 	if id := getenv("AWS_ACCESS_KEY_ID"); id != "" {
+		// Static credentials (a Lambda role's, or the local stack's keys):
+		// nothing else is looked up, so IMDS is never asked, and the local
+		// stack's functions print no "falling back to IMDSv1" warning.
 		opts = append(opts, config.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(id, getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))))
+			credentials.NewStaticCredentialsProvider(id, getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))),
+			config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+	}
+	// Shared files named by getenv (the local stack names /dev/null) win
+	// over the process's, so a function never reads the user's profile.
+	if f := getenv("AWS_CONFIG_FILE"); f != "" {
+		opts = append(opts, config.WithSharedConfigFiles([]string{f}))
+	}
+	if f := getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
+		opts = append(opts, config.WithSharedCredentialsFiles([]string{f}))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
