@@ -18,6 +18,7 @@
 //	SRBACKUP_PIT_LOCK_WAIT_SECONDS   bound on the wait for the lock that holds commits (default 10)
 //	SRBACKUP_PIT_JOIN_WAIT_SECONDS   bound on how long commits stay held for the workers to join (default 10)
 //	SRBACKUP_WORKER_BYTES_PER_SECOND read throughput assumed per upload worker, which sizes a worker's share (default 52428800)
+//	SRBACKUP_PROGRESS_SECONDS   how often, at most, an upload worker reports how far it has read a shard (default 5)
 package app
 
 import (
@@ -79,6 +80,9 @@ type Config struct {
 	TargetSecret   string
 	TargetRequired bool
 	PointInTime    pipeline.PointInTimeConfig
+	// ProgressEvery (SRBACKUP_PROGRESS_SECONDS) is how often, at most, an
+	// upload worker reports how far it has read a shard; zero: the default.
+	ProgressEvery time.Duration
 	// BackupAgeDatabases (SRBACKUP_BACKUP_AGE_DATABASES, comma-separated)
 	// are the databases with a backup schedule: the sweep reports the age
 	// of each one's last FINISHED backup.
@@ -137,6 +141,7 @@ func LoadConfig(name string, getenv func(string) string) (Config, error) {
 		{"SRBACKUP_PIT_READY_WAIT_SECONDS", &c.PointInTime.ReadyWait},
 		{"SRBACKUP_PIT_LOCK_WAIT_SECONDS", &c.PointInTime.LockWait},
 		{"SRBACKUP_PIT_JOIN_WAIT_SECONDS", &c.PointInTime.JoinWait},
+		{"SRBACKUP_PROGRESS_SECONDS", &c.ProgressEvery},
 	} {
 		if v := getenv(d.env); v != "" {
 			n, err := strconv.ParseFloat(v, 64)
@@ -271,7 +276,7 @@ func (d *Deps) Lifecycle() *lifecycle.Lifecycle {
 func (d *Deps) Pipeline() *pipeline.Pipeline {
 	return &pipeline.Pipeline{
 		Store: d.Store, Source: d.Source, Open: d.OpenRepository,
-		MinTimeout: d.Config.MinTimeout, MaxRun: d.Config.MaxRun, MaxParallelism: d.Config.MaxParallelism, PointInTime: d.Config.PointInTime, Log: d.Log,
+		MinTimeout: d.Config.MinTimeout, MaxRun: d.Config.MaxRun, MaxParallelism: d.Config.MaxParallelism, PointInTime: d.Config.PointInTime, ProgressEvery: d.Config.ProgressEvery, Log: d.Log,
 		Metrics: d.Metrics,
 	}
 }

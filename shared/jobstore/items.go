@@ -167,6 +167,9 @@ func decodeJob(av map[string]types.AttributeValue) (job.Record, error) {
 	rec.BytesDone, rec.BytesTotal = it.BytesDone, it.BytesTotal
 	rec.RowsDone, rec.RowsTotal, rec.Warnings = it.RowsDone, it.RowsTotal, it.Warnings
 	rec.ExecutionARN, rec.PlanSHA256 = it.ExecutionARN, it.PlanSHA256
+	if err := addReading(&rec, av); err != nil {
+		return job.Record{}, err
+	}
 	return rec, nil
 }
 

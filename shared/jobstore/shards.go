@@ -60,6 +60,13 @@ const MaxShardsPerTransaction = 99
 // are recorded one at a time, which tells a repeat from a conflict. The
 // results of distinct shards and pieces must differ in their keys.
 func (s *Store) RecordShards(ctx context.Context, jobID string, rs []job.ShardResult) error {
+	return s.RecordWorkerShards(ctx, jobID, NoWorker, rs)
+}
+
+// RecordWorkerShards is RecordShards for the results of one upload worker,
+// whose reading slot (ReportReading) the same transactions set back to
+// zero.
+func (s *Store) RecordWorkerShards(ctx context.Context, jobID string, worker int, rs []job.ShardResult) error {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -75,7 +82,7 @@ func (s *Store) RecordShards(ctx context.Context, jobID string, rs []job.ShardRe
 	ttl := s.ttlAfter(rec.Spec.Deadline)
 	for len(rs) > 0 {
 		n := min(len(rs), MaxShardsPerTransaction)
-		if err := s.recordShards(ctx, jobID, rs[:n], ttl); err != nil {
+		if err := s.recordShards(ctx, jobID, worker, rs[:n], ttl); err != nil {
 			return err
 		}
 		rs = rs[n:]
@@ -85,7 +92,7 @@ func (s *Store) RecordShards(ctx context.Context, jobID string, rs []job.ShardRe
 
 // recordShards writes at most MaxShardsPerTransaction results in one
 // transaction.
-func (s *Store) recordShards(ctx context.Context, jobID string, rs []job.ShardResult, ttl types.AttributeValue) error {
+func (s *Store) recordShards(ctx context.Context, jobID string, worker int, rs []job.ShardResult, ttl types.AttributeValue) error {
 	var done, bytes, rows, dbytes, drows int64
 	items := []types.TransactWriteItem{{}}
 	for _, r := range rs {
@@ -106,20 +113,25 @@ func (s *Store) recordShards(ctx context.Context, jobID string, rs []job.ShardRe
 			ConditionExpression: aws.String("attribute_not_exists(pk)"),
 		}})
 	}
+	names := map[string]string{
+		"#sd": attrShardsDone, "#bd": attrBytesDone, "#rd": attrRowsDone,
+		"#bt": attrBytesTotal, "#rt": attrRowsTotal, "#state": attrState,
+	}
+	values := map[string]types.AttributeValue{
+		":done": num(done), ":bytes": num(bytes), ":rows": num(rows),
+		":dbytes": num(dbytes), ":drows": num(drows),
+		":uploading": str(string(job.Uploading)),
+	}
+	// The worker's counts so far go with the same write that adds the
+	// final counts (ReportReading).
+	update := "ADD #sd :done, #bd :bytes, #rd :rows, #bt :dbytes, #rt :drows" + resetReading(worker, names, values)
 	items[0] = types.TransactWriteItem{Update: &types.Update{
-		TableName:           aws.String(s.table),
-		Key:                 key(jobPK(jobID), skJob),
-		UpdateExpression:    aws.String("ADD #sd :done, #bd :bytes, #rd :rows, #bt :dbytes, #rt :drows"),
-		ConditionExpression: aws.String("#state = :uploading"),
-		ExpressionAttributeNames: map[string]string{
-			"#sd": attrShardsDone, "#bd": attrBytesDone, "#rd": attrRowsDone,
-			"#bt": attrBytesTotal, "#rt": attrRowsTotal, "#state": attrState,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":done": num(done), ":bytes": num(bytes), ":rows": num(rows),
-			":dbytes": num(dbytes), ":drows": num(drows),
-			":uploading": str(string(job.Uploading)),
-		},
+		TableName:                 aws.String(s.table),
+		Key:                       key(jobPK(jobID), skJob),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("#state = :uploading"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	}}
 	failed, err := s.transact(ctx, items)
 	if err != nil {
@@ -137,7 +149,7 @@ func (s *Store) recordShards(ctx context.Context, jobID string, rs []job.ShardRe
 		// Some were recorded before: nothing of this transaction was
 		// written, so record each alone.
 		for _, r := range rs {
-			if err := s.recordShards(ctx, jobID, []job.ShardResult{r}, ttl); err != nil {
+			if err := s.recordShards(ctx, jobID, worker, []job.ShardResult{r}, ttl); err != nil {
 				return err
 			}
 		}

@@ -32,6 +32,7 @@ type pieceRows struct {
 	keyed source.KeyedRows // nil: the rows are not in key order, never split
 	limit int64            // a piece ends at the next key change once it holds this many bytes
 	bytes int64            // value bytes given out in this piece
+	rows  int64            // rows given out in this piece
 	cur   [][]byte
 	last  []byte // the key bound of the row given out last
 	// cut says the piece ended at a key change: the row read beyond it is
@@ -39,10 +40,14 @@ type pieceRows struct {
 	cut        bool
 	pending    [][]byte
 	pendingKey []byte
+	// progress reports how far the piece is read (nil: not reported);
+	// shard and piece name it.
+	progress     *readProgress
+	shard, piece int
 }
 
-func newPieceRows(rows source.Rows, sh source.Shard, limit int64) *pieceRows {
-	r := &pieceRows{Rows: rows, limit: limit}
+func newPieceRows(rows source.Rows, sh source.Shard, limit int64, progress *readProgress, shard int) *pieceRows {
+	r := &pieceRows{Rows: rows, limit: limit, progress: progress, shard: shard}
 	if kr, ok := rows.(source.KeyedRows); ok && sh.Key != "" {
 		r.keyed = kr
 	}
@@ -79,9 +84,13 @@ func (r *pieceRows) Next() bool {
 }
 
 func (r *pieceRows) count() {
+	var n int64
 	for _, v := range r.cur {
-		r.bytes += int64(len(v))
+		n += int64(len(v))
 	}
+	r.bytes += n
+	r.rows++
+	r.progress.read(r.shard, r.piece, n, r.bytes, r.rows)
 }
 
 func (r *pieceRows) Values() [][]byte { return r.cur }
@@ -91,7 +100,8 @@ func (r *pieceRows) Close() error { return nil }
 
 // next starts the piece after a cut, of at most limit bytes.
 func (r *pieceRows) next(limit int64) {
-	r.bytes, r.limit = 0, limit
+	r.bytes, r.rows, r.limit = 0, 0, limit
+	r.piece++
 }
 
 // recorded returns a shard's recorded pieces and whether they complete it.

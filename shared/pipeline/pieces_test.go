@@ -35,7 +35,7 @@ func TestPieceRowsSplitAtKeyChanges(t *testing.T) {
 		src.keys = append(src.keys, fmt.Sprintf("%04d", i/3)) // runs of three
 		src.vals = append(src.vals, fmt.Sprintf("row-%06d", i))
 	}
-	pr := newPieceRows(src, source.Shard{Key: "k"}, 95)
+	pr := newPieceRows(src, source.Shard{Key: "k"}, 95, nil, 0)
 	var got []string
 	pieces, bound := 0, ""
 	for {
@@ -77,7 +77,7 @@ func TestPieceRowsUnkeyedNeverSplit(t *testing.T) {
 	for i := range src.vals {
 		src.keys[i], src.vals[i] = fmt.Sprint(i), "0123456789"
 	}
-	pr := newPieceRows(src, source.Shard{}, 10)
+	pr := newPieceRows(src, source.Shard{}, 10, nil, 0)
 	n := 0
 	for pr.Next() {
 		n++

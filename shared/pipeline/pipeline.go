@@ -37,8 +37,12 @@ type Pipeline struct {
 	MaxParallelism int
 	// PointInTime tunes "snapshot" consistency; zero fields take defaults.
 	PointInTime PointInTimeConfig
-	Now         func() time.Time
-	Log         *slog.Logger
+	// ProgressEvery is how often, at most, an upload worker reports how far
+	// it has read the shard in hand (zero: DefaultProgressEvery; negative:
+	// never, progress then moves only as shards are recorded).
+	ProgressEvery time.Duration
+	Now           func() time.Time
+	Log           *slog.Logger
 	// Metrics receives one EMF line per finished or cancelled job (nil: none).
 	Metrics *metrics.Writer
 }

@@ -76,6 +76,8 @@ type shareWriter struct {
 	out     BatchResult
 	orphans []string  // stored files that will not be recorded
 	check   time.Time // last check that the job is active
+	// progress reports how far the piece in hand is read (nil: not).
+	progress *readProgress
 }
 
 func (p *Pipeline) newShareWriter(ctx context.Context, repo *repository.Repo, spec job.Spec, out BatchResult) *shareWriter {
@@ -83,6 +85,7 @@ func (p *Pipeline) newShareWriter(ctx context.Context, repo *repository.Repo, sp
 		files: make(chan smallFile, smallFileUploads), results: make(chan job.ShardResult, 2*jobstore.MaxShardsPerTransaction),
 		records: make(chan struct{}), check: time.Now()}
 	w.ctx, w.cancel = context.WithCancelCause(ctx)
+	w.progress = p.newReadProgress(w.ctx, spec.JobID, out.Batch)
 	for range smallFileUploads {
 		w.uploads.Add(1)
 		go w.uploader()
@@ -158,7 +161,7 @@ func (w *shareWriter) readShard(ps PlanShard, src source.Reader) error {
 		return fmt.Errorf("open shard %d (%s.%s %s): %w", ps.N, sh.Database, sh.Table, sh.Partition, err)
 	}
 	defer rows.Close()
-	pr := newPieceRows(rows, sh, limit)
+	pr := newPieceRows(rows, sh, limit, w.progress, ps.N)
 	for piece := 0; ; piece++ {
 		if piece > 0 {
 			if _, err := w.p.Store.Active(ctx, spec.JobID); err != nil {
@@ -302,7 +305,7 @@ func (w *shareWriter) recorder() {
 // record records a batch of results. If that fails (the job was cancelled
 // meanwhile, say) their files are orphans: the job cannot finish.
 func (w *shareWriter) record(batch []job.ShardResult) error {
-	err := w.p.Store.RecordShards(w.ctx, w.spec.JobID, batch)
+	err := w.p.Store.RecordWorkerShards(w.ctx, w.spec.JobID, w.progress.slot(), batch)
 	if err == nil {
 		w.mu.Lock()
 		for _, r := range batch {

@@ -71,6 +71,7 @@ func (p *Pipeline) UploadBatch(ctx context.Context, ev BatchEvent) (BatchResult,
 	if plan.PointInTime() {
 		return p.uploadWorker(ctx, repo, spec, &plan, ev.Batch)
 	}
+	prog := p.newReadProgress(ctx, spec.JobID, ev.Batch)
 	for _, n := range plan.Batches[ev.Batch] {
 		if n < 0 || n >= len(plan.Shards) {
 			return out, fmt.Errorf("shard %d is not in the plan of job %s", n, spec.JobID)
@@ -89,7 +90,7 @@ func (p *Pipeline) UploadBatch(ctx context.Context, ev BatchEvent) (BatchResult,
 			out.Bytes += bytes
 			continue
 		}
-		r, err := p.uploadShard(ctx, repo, spec, &plan, plan.Shards[n], p.Source, done)
+		r, err := p.uploadShard(ctx, repo, spec, plan.Shards[n], p.Source, done, prog)
 		if err != nil {
 			err = p.deadline(spec, err)
 			if _, domain := job.AsError(err); !domain {
@@ -118,8 +119,8 @@ type shardRead struct {
 // encoder's row group and the upload's part buffers, whatever the shard size.
 // A shard much bigger than planned is split into pieces as it is read (see
 // pieces.go); done are the pieces an earlier attempt recorded, after which
-// it continues.
-func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec job.Spec, plan *Plan, ps PlanShard, src source.Reader, done []job.ShardResult) (shardRead, error) {
+// it continues. prog reports how far each piece is read (nil: not).
+func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec job.Spec, ps PlanShard, src source.Reader, done []job.ShardResult, prog *readProgress) (shardRead, error) {
 	var out shardRead
 	sh := ps.Shard
 	piece := 0
@@ -138,7 +139,8 @@ func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec 
 		return out, fmt.Errorf("open shard %d (%s.%s %s): %w", ps.N, sh.Database, sh.Table, sh.Partition, err)
 	}
 	defer rows.Close()
-	pr := newPieceRows(rows, sh, limit)
+	pr := newPieceRows(rows, sh, limit, prog, ps.N)
+	pr.piece = piece
 	for ; ; piece++ {
 		if piece > 0 {
 			if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
@@ -157,7 +159,7 @@ func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec 
 		}
 		estBytes -= res.EstBytes
 		estRows -= res.EstRows
-		if err := p.recordShard(ctx, repo, spec, res); err != nil {
+		if err := p.recordShard(ctx, repo, spec, res, prog.slot()); err != nil {
 			return out, err
 		}
 		out.Rows += res.Rows
@@ -211,9 +213,9 @@ func (p *Pipeline) uploadPiece(ctx context.Context, repo *repository.Repo, spec 
 	}, nil
 }
 
-// recordShard records a shard's (or piece's) result.
-func (p *Pipeline) recordShard(ctx context.Context, repo *repository.Repo, spec job.Spec, res job.ShardResult) error {
-	if err := p.Store.RecordShard(ctx, spec.JobID, res); err != nil {
+// recordShard records a shard's (or piece's) result, read by worker.
+func (p *Pipeline) recordShard(ctx context.Context, repo *repository.Repo, spec job.Spec, res job.ShardResult, worker int) error {
+	if err := p.Store.RecordWorkerShards(ctx, spec.JobID, worker, []job.ShardResult{res}); err != nil {
 		var c *job.CancelledError
 		if errors.As(err, &c) {
 			// Cleanup may already have run: don't leave this file behind.
