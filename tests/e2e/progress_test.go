@@ -9,7 +9,8 @@ import (
 
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/srbackup/srbackup/shared/job")
+	"github.com/srbackup/srbackup/shared/job"
+)
 
 // TestProgressMovesWhileReading backs up a one-shard table through the real
 // state machine and functions, with the workers reporting every 20 ms, and
