@@ -91,6 +91,12 @@ type Options struct {
 	// S3Middleware wraps the S3 server, e.g. to inject faults in tests.
 	S3Middleware func(http.Handler) http.Handler
 
+	// S3Dir keeps the S3 stand-in's buckets and objects as files under this
+	// directory (gofakes3's filesystem backend), so a repository outlives
+	// the stack; empty keeps them in memory. The bucket is created only if
+	// it is not there yet.
+	S3Dir string
+
 	Logger *slog.Logger
 }
 
@@ -148,7 +154,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 		return authorize(s.IAM, h, describe, deny)
 	}
-	var s3h http.Handler = s3Patch{gofakes3.New(s3mem.New()).Server()}
+	var backend gofakes3.Backend = s3mem.New()
+	if opts.S3Dir != "" {
+		if backend, err = s3Files(opts.S3Dir); err != nil {
+			return nil, err
+		}
+	}
+	var s3h http.Handler = s3Patch{gofakes3.New(backend).Server()}
 	if opts.S3Middleware != nil {
 		s3h = opts.S3Middleware(s3h)
 	}
@@ -337,7 +349,10 @@ func (s *Stack) provision(ctx context.Context, machines map[string]string) error
 	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.Table)}, 10*time.Second); err != nil {
 		return fmt.Errorf("wait for table %s: %w", s.Table, err)
 	}
-	if _, err := s3.NewFromConfig(cfg).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(s.Bucket)}); err != nil {
+	s3c := s3.NewFromConfig(cfg)
+	if _, err := s3c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.Bucket)}); err == nil {
+		// Kept on disk from an earlier run (Options.S3Dir).
+	} else if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(s.Bucket)}); err != nil {
 		return fmt.Errorf("create bucket %s: %w", s.Bucket, err)
 	}
 	if len(machines) == 0 {

@@ -23,7 +23,7 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 	done := make(chan error, 1)
 	var upOut, upErr bytes.Buffer
 	go func() {
-		done <- localUp(ctx, "127.0.0.1:0", 0, stdio{out: &upOut, err: &upErr}, func(ep string) { endpoint <- ep })
+		done <- localUp(ctx, localOptions{addr: "127.0.0.1:0"}, stdio{out: &upOut, err: &upErr}, func(ep string) { endpoint <- ep })
 	}()
 	t.Cleanup(func() {
 		cancel()
