@@ -19,7 +19,6 @@ import (
 	"github.com/srbackup/srbackup/localstack/sandbox"
 	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/app"
-	"github.com/srbackup/srbackup/shared/sql"
 )
 
 // runLocal is `srbackup local up`.
@@ -192,7 +191,7 @@ func localUp(ctx context.Context, opts localOptions, std stdio, ready func(endpo
 	if len(databases) > 0 {
 		try = databases[0]
 	}
-	fmt.Fprintf(std.out, "try:   srbackup --local sql -D %s \"BACKUP SNAPSHOT s1 TO %s\"\n", sql.QuoteIdent(try), localRepository)
+	fmt.Fprintf(std.out, "try:   srbackup --local sql -D %s \"BACKUP SNAPSHOT s1 TO %s\"\n", shellWord(try), localRepository)
 	printS3Commands(std.out, st, opts.dataDir)
 	if opts.dataDir == "" {
 		fmt.Fprintln(std.out, "The repository is in memory: it ends with local up (keep it with -data-dir).")
@@ -203,6 +202,14 @@ func localUp(ctx context.Context, opts localOptions, std stdio, ready func(endpo
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// shellWord quotes s for a POSIX shell when it is not a plain word.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // withSourceDSN is getenv with SRBACKUP_SOURCE_DSN set to dsn.

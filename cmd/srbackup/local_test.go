@@ -14,6 +14,7 @@ import (
 
 	"github.com/srbackup/srbackup/localstack/localtest"
 	"github.com/srbackup/srbackup/localstack/mariadb/mariadbtest"
+	"github.com/srbackup/srbackup/shared/parquetio/parquettest"
 )
 
 // TestLocalAddrLoopbackOnly: `srbackup local up` refuses to serve its
@@ -169,9 +170,16 @@ func TestLocalUpOwnSource(t *testing.T) {
 			t.Errorf("%s: %v\n%s", list[1], err, out)
 		}
 	})
-	// The snapshot's files are plain files on disk.
-	if files, _ := filepath.Glob(filepath.Join(repositoryDir(dataDir, "srbackup-repo"), "__ss_own1", "__ss_content", db, "t", "*", "*.parquet")); len(files) != 1 {
-		t.Errorf("Parquet files on disk: %v", files)
+	// The snapshot's files are plain Parquet files on disk, which DuckDB reads.
+	files, _ := filepath.Glob(filepath.Join(repositoryDir(dataDir, "srbackup-repo"), "__ss_own1", "__ss_content", db, "t", "*", "*.parquet"))
+	if len(files) != 1 {
+		t.Fatalf("Parquet files on disk: %v", files)
+	}
+	if tables := parquettest.NewDuckDB(t).Read(t, files...); len(tables) != 1 || len(tables[0].Rows) != 2 {
+		t.Errorf("DuckDB read %+v", tables)
+	}
+	if shellWord("shop") != "shop" || shellWord("my db") != "'my db'" || shellWord("it's") != `'it'\''s'` || shellWord("`x`") != "'`x`'" {
+		t.Errorf("shell words: %s %s %s", shellWord("my db"), shellWord("it's"), shellWord("`x`"))
 	}
 	if strings.Contains(logs.String(), password) {
 		t.Error("the source's password was printed")

@@ -106,7 +106,7 @@ func printS3Commands(w io.Writer, st *localstack.Stack, dataDir string) {
 	fmt.Fprintf(w, "S3:    %s (bucket %s; key %s, secret %s, region %s)\n", st.S3URL, st.Bucket, iam.AdminAccessKey, iam.Secret, localstack.Region)
 	fmt.Fprintf(w, "list:  %s\n", awsCLIList(st.S3URL, root))
 	fmt.Fprintf(w, "query: duckdb -c \"CREATE SECRET (TYPE s3, KEY_ID '%s', SECRET '%s', REGION '%s', ENDPOINT '%s', URL_STYLE 'path', USE_SSL false); "+
-		"SELECT filename, count(*) AS rows FROM read_parquet('%s__ss_*/__ss_content/*/*/*/*.parquet', filename = true, union_by_name = true) GROUP BY ALL ORDER BY 1\"\n",
+		"SELECT filename, count(*) AS row_count FROM read_parquet('%s__ss_*/__ss_content/*/*/*/*.parquet', filename = true, union_by_name = true) GROUP BY ALL ORDER BY 1\"\n",
 		iam.AdminAccessKey, iam.Secret, localstack.Region, host, root)
 	if dataDir != "" {
 		fmt.Fprintf(w, "files: %s (plain Parquet, readable while local up is stopped)\n", repositoryDir(dataDir, st.Bucket))
