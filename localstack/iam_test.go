@@ -156,7 +156,9 @@ func TestDynamoDBLeadingKeys(t *testing.T) {
 	}
 	db := dynamodb.NewFromConfig(cfg)
 	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
-	item := func(pk string) map[string]ddbtypes.AttributeValue { return map[string]ddbtypes.AttributeValue{"pk": s(pk), "sk": s("X")} }
+	item := func(pk string) map[string]ddbtypes.AttributeValue {
+		return map[string]ddbtypes.AttributeValue{"pk": s(pk), "sk": s("X")}
+	}
 	tbl := aws.String(st.Table)
 	check := func(what string, err error, wantDenied bool) {
 		t.Helper()
