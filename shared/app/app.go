@@ -56,8 +56,8 @@ var Functions = []string{"parse", "lock", "snapshot", "upload", "finalize", "cle
 	"restoreparse", "restoreprepare", "restoreload", "restorecommit", "restorecleanup", "sweep", "verify"}
 
 // needsSource says which functions connect to the source database; only
-// they get its secret.
-var needsSource = map[string]bool{"parse": true, "snapshot": true, "upload": true}
+// they get its secret. The api checks BACKUP against the source's catalog.
+var needsSource = map[string]bool{"api": true, "parse": true, "snapshot": true, "upload": true}
 
 // needsTarget says which functions write into the RESTORE target database.
 var needsTarget = map[string]bool{"restoreprepare": true, "restoreload": true, "restorecommit": true, "restorecleanup": true}
@@ -240,10 +240,7 @@ func NewDeps(ctx context.Context, name string, getenv func(string) string, log *
 
 // Restorer returns the RESTORE steps over the function's clients.
 func (d *Deps) Restorer() *restore.Restorer {
-	return &restore.Restorer{
-		Store: d.Store, Target: d.Target, Open: d.OpenRepository,
-		MinTimeout: d.Config.MinTimeout, Log: d.Log,
-	}
+	return &restore.Restorer{Pipeline: d.Pipeline(), Target: d.Target}
 }
 
 // OpenRepository opens a registered repository with the function's S3 client.

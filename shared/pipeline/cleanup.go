@@ -154,7 +154,7 @@ func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, statu
 // aborts its open multipart uploads.
 func (p *Pipeline) removeFiles(ctx context.Context, rec job.Record) error {
 	spec := rec.Spec
-	repo, err := p.repoFor(ctx, spec)
+	repo, err := p.JobRepository(ctx, spec, nil)
 	if changed := (*job.ConflictError)(nil); errors.As(err, &changed) {
 		// CheckPinned: the name was registered again. The job's own files
 		// (named by its id) are where it was locked.

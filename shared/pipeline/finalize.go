@@ -38,7 +38,7 @@ type SnapshotRef struct {
 // UPLOADING → SAVE_META → UPLOAD_INFO → FINISHED.
 func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, error) {
 	spec := st.Job
-	repo, err := p.repoFor(ctx, spec)
+	repo, err := p.JobRepository(ctx, spec, nil)
 	if err != nil {
 		return FinalizeResult{}, err
 	}

@@ -19,7 +19,7 @@ func (p *Pipeline) SnapshotShard(ctx context.Context, st JobState) (JobState, er
 	if _, err := p.Store.Advance(ctx, spec.JobID, job.Snapshoting, p.now()); err != nil {
 		return JobState{}, err
 	}
-	repo, err := p.repoFor(ctx, spec)
+	repo, err := p.JobRepository(ctx, spec, nil)
 	if err != nil {
 		return JobState{}, err
 	}

@@ -88,10 +88,7 @@ func (p *Pipeline) Parse(ctx context.Context, ev ParseEvent) (JobState, error) {
 		eventTime = parsed
 		break
 	}
-	spec, _, err := Prepare(ctx, p.Source, p.Store, Request{
-		Stmt: st, SQL: ev.Input.SQL, EventTime: eventTime, JobID: ExecutionName(ev.ExecutionARN),
-		MaxParallelism: p.MaxParallelism,
-	}, p.now())
+	spec, err := p.Prepare(ctx, Request{Stmt: st, SQL: ev.Input.SQL, EventTime: eventTime, JobID: ExecutionName(ev.ExecutionARN)})
 	if err != nil {
 		return JobState{}, err
 	}
@@ -101,48 +98,42 @@ func (p *Pipeline) Parse(ctx context.Context, ev ParseEvent) (JobState, error) {
 // Lock claims the database and the snapshot name and records the job
 // (PENDING). It is idempotent for a job that already holds its lock.
 func (p *Pipeline) Lock(ctx context.Context, st JobState) (JobState, error) {
-	if err := LockJob(ctx, p.Store, p.Open, st.Job, st.ExecutionARN, p.lease()); err != nil {
+	if err := p.lock(ctx, st.Job, st.ExecutionARN, p.lease()); err != nil {
 		return JobState{}, err
 	}
 	return st, nil
 }
 
-// LockJob is the Lock step, shared with the API, which locks synchronously
-// so the caller gets StarRocks' conflict errors at once (with a Pending
-// lease, which the Lock step extends).
-func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, spec job.Spec, executionARN string, lease jobstore.Lease) error {
-	if _, err := store.Get(ctx, spec.JobID); err == nil {
+// LockPending is the API's Lock: it locks synchronously, so the caller gets
+// StarRocks' conflict errors at once, with a short lease (Pending) until
+// the job's execution locks it again in its Lock state.
+func (p *Pipeline) LockPending(ctx context.Context, spec job.Spec, executionARN string) error {
+	lease := p.lease()
+	lease.Pending = DefaultPendingLease
+	return p.lock(ctx, spec, executionARN, lease)
+}
+
+func (p *Pipeline) lock(ctx context.Context, spec job.Spec, executionARN string, lease jobstore.Lease) error {
+	rec := job.NewRecord(spec)
+	rec.ExecutionARN = executionARN
+	if _, err := p.Store.Get(ctx, spec.JobID); err == nil {
 		// This job already holds its lock: re-lock idempotently, without the
 		// S3 check (its own files may exist by now). Only the execution
 		// recorded for the job may (jobstore.Store.Lock).
-		rec := job.NewRecord(spec)
-		rec.ExecutionARN = executionARN
-		return store.Lock(ctx, rec, lease)
+		return p.Store.Lock(ctx, rec, lease)
 	} else if _, notFound := err.(*job.NotFoundError); !notFound {
 		return transient("read job", err)
 	}
 	if spec.IsRestore() {
 		// A RESTORE takes the database lock only: it writes no snapshot.
-		rec := job.NewRecord(spec)
-		rec.ExecutionARN = executionARN
-		return store.Lock(ctx, rec, lease)
+		return p.Store.Lock(ctx, rec, lease)
 	}
 	// The deployment id exists before any BACKUP can commit, so Finalize
 	// only ever reads it (its role cannot put items).
-	if _, err := store.DeploymentID(ctx); err != nil {
+	if _, err := p.Store.DeploymentID(ctx); err != nil {
 		return transient("deployment id", err)
 	}
-	repoRec, ok, err := store.GetRepository(ctx, spec.Repository)
-	if err != nil {
-		return transient("read repository registry", err)
-	}
-	if !ok {
-		return job.ErrRepositoryNotFound(spec.Repository)
-	}
-	if err := CheckPinned(spec, repoRec); err != nil {
-		return err
-	}
-	repo, err := open(ctx, repoRec)
+	repo, err := p.JobRepository(ctx, spec, nil)
 	if err != nil {
 		return err
 	}
@@ -153,9 +144,7 @@ func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, sp
 	if exists {
 		return job.ErrSnapshotExists(spec.Label)
 	}
-	rec := job.NewRecord(spec)
-	rec.ExecutionARN = executionARN
-	return store.Lock(ctx, rec, lease)
+	return p.Store.Lock(ctx, rec, lease)
 }
 
 // planFile is where a job's shard plan lives in the snapshot directory.
@@ -206,7 +195,7 @@ func (p *Pipeline) writePlanOnce(ctx context.Context, repo *repository.Repo, spe
 }
 
 // PinRepository records in spec the registered repository the job runs
-// against (Prepare and restore.Submit pin it; Lock writes it with the job).
+// against (Prepare and Restorer.Submit pin it; Lock writes it with the job).
 func PinRepository(spec *job.Spec, repo jobstore.Repository) {
 	spec.RepositoryID, spec.RepositoryLocation = repo.ID, repo.Location
 }
@@ -301,21 +290,6 @@ func CheckPinned(spec job.Spec, repo jobstore.Repository) error {
 	}
 	return &job.ConflictError{Message: fmt.Sprintf("repository %s was dropped and created again while %s job %s ran (id %d at %s, now id %d at %s): the job stops",
 		spec.Repository, strings.ToLower(spec.Kind()), spec.JobID, spec.RepositoryID, spec.RepositoryLocation, repo.ID, repo.Location)}
-}
-
-// repoFor opens the repository of a job, the one it was locked with.
-func (p *Pipeline) repoFor(ctx context.Context, spec job.Spec) (*repository.Repo, error) {
-	rec, ok, err := p.Store.GetRepository(ctx, spec.Repository)
-	if err != nil {
-		return nil, transient("read repository registry", err)
-	}
-	if !ok {
-		return nil, job.ErrRepositoryNotFound(spec.Repository)
-	}
-	if err := CheckPinned(spec, rec); err != nil {
-		return nil, err
-	}
-	return p.Open(ctx, rec)
 }
 
 // CauseMessage extracts the message from a Step Functions error Cause, which

@@ -76,7 +76,7 @@ func (r *Restorer) StatusChanged(ctx context.Context, ev events.CloudWatchEvent)
 // cancel undoes job jobID, if executionARN runs it, then cancels it. The
 // lock is released only after the target is back as it was.
 func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
-	rec, err := r.Store.Get(ctx, jobID)
+	rec, err := r.Pipeline.Store.Get(ctx, jobID)
 	var nf *job.NotFoundError
 	if errors.As(err, &nf) {
 		return nil // failed before Lock: nothing was claimed or created
@@ -105,7 +105,7 @@ func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, statu
 		// StarRocks' J0 text, two spaces included.
 		status.Message = "restore job with label: " + rec.Spec.Label + "  timeout."
 	}
-	if _, err := r.Store.Cancel(ctx, jobID, status, r.now()); err != nil {
+	if _, err := r.Pipeline.Store.Cancel(ctx, jobID, status, r.now()); err != nil {
 		var c *job.ConflictError
 		if errors.As(err, &c) {
 			return nil
