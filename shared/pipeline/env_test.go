@@ -27,7 +27,7 @@ type env struct {
 	s3    *s3.Client
 	store *jobstore.Store
 	repo  *repository.Repo // "repo"
-	now   time.Time // the clock of the store and the pipeline; steps bound their work by real deadlines
+	now   time.Time        // the clock of the store and the pipeline; steps bound their work by real deadlines
 	p     *Pipeline
 }
 
