@@ -373,7 +373,7 @@ func step[In, Out any](log *slog.Logger, fn func(context.Context, In) (Out, erro
 // and EventBridge's "Step Functions Execution Status Change" events.
 func cleanupHandler(log *slog.Logger,
 	cleanup func(context.Context, pipeline.CleanupEvent) (pipeline.CleanupResult, error),
-	statusChanged func(context.Context, events.CloudWatchEvent) error,
+	statusChanged func(context.Context, pipeline.StatusChangeDetail) error,
 ) func(context.Context, json.RawMessage) (*pipeline.CleanupResult, error) {
 	return func(ctx context.Context, raw json.RawMessage) (*pipeline.CleanupResult, error) {
 		var probe struct {
@@ -385,7 +385,11 @@ func cleanupHandler(log *slog.Logger,
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, fmt.Errorf("decode event: %w", err)
 			}
-			if err := statusChanged(ctx, ev); err != nil {
+			var d pipeline.StatusChangeDetail
+			if err := json.Unmarshal(ev.Detail, &d); err != nil {
+				return nil, fmt.Errorf("decode status change event: %w", err)
+			}
+			if err := statusChanged(ctx, d); err != nil {
 				log.Warn("status change cleanup failed", "error", err.Error())
 				return nil, job.ForLambda(err)
 			}

@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/repository"
@@ -47,14 +44,12 @@ type StatusChangeDetail struct {
 	Cause        string `json:"cause"`
 }
 
-// Cleanup ends a failed job: CANCELLED with a StarRocks-style Status, the
-// lock and the snapshot name released, open multipart uploads aborted and
-// the job's files deleted. It runs from the state machine's Catch and acts
-// only on a job this execution owns, so a duplicate or conflicting
-// execution never cancels another's job.
-func (p *Pipeline) Cleanup(ctx context.Context, ev CleanupEvent) (CleanupResult, error) {
-	res := CleanupResult{Error: ev.Input.Error.Error, Cause: CauseMessage(ev.Input.Error.Cause)}
-	jobID := ev.Input.JobID
+// Failed is the job a Cleanup event is for (the failed state's job, the
+// API's job id, else the execution's name), the Status it gets and the
+// result the Fail state reports. Backup and restore cleanups share it.
+func (ev CleanupEvent) Failed() (jobID string, status job.Status, res CleanupResult) {
+	res = CleanupResult{Error: ev.Input.Error.Error, Cause: CauseMessage(ev.Input.Error.Cause)}
+	jobID = ev.Input.JobID
 	if ev.Input.Job != nil {
 		jobID = ev.Input.Job.JobID
 	}
@@ -64,37 +59,46 @@ func (p *Pipeline) Cleanup(ctx context.Context, ev CleanupEvent) (CleanupResult,
 	if jobID == "" {
 		jobID = ExecutionName(ev.ExecutionARN)
 	}
-	status := job.StatusFor(res.Error, res.Cause)
-	if err := p.cancel(ctx, jobID, ev.ExecutionARN, status); err != nil {
-		return res, err
-	}
-	return res, nil
+	return jobID, job.StatusFor(res.Error, res.Cause), res
 }
 
-// StatusChanged handles the EventBridge event for an execution that ended
-// ABORTED, FAILED or TIMED_OUT. A stopped or timed-out execution runs no
-// Catch, so this is how CANCEL BACKUP and the state machine's own timeout
-// get their job cleaned up.
-func (p *Pipeline) StatusChanged(ctx context.Context, ev events.CloudWatchEvent) error {
-	var d StatusChangeDetail
-	if err := json.Unmarshal(ev.Detail, &d); err != nil {
-		return fmt.Errorf("decode status change event: %w", err)
-	}
+// Ended is the job of an execution that ended and the Status it gets; ok is
+// false for an end that needs no cleanup (SUCCEEDED, or still RUNNING).
+func (d StatusChangeDetail) Ended() (jobID string, status job.Status, ok bool) {
 	var in ExecutionInput
 	_ = json.Unmarshal([]byte(d.Input), &in) // console input may be anything; fall back to the execution name
-	jobID := in.JobID
+	jobID = in.JobID
 	if jobID == "" {
 		jobID = ExecutionName(d.ExecutionARN)
 	}
-	var status job.Status
 	switch d.Status {
 	case "TIMED_OUT":
-		status = job.StatusTimeout()
+		return jobID, job.StatusTimeout(), true
 	case "ABORTED":
-		status = job.NewStatus(job.CodeCommonError, "execution aborted")
+		return jobID, job.NewStatus(job.CodeCommonError, "execution aborted"), true
 	case "FAILED":
-		status = job.StatusFor(d.Error, CauseMessage(d.Cause))
-	default:
+		return jobID, job.StatusFor(d.Error, CauseMessage(d.Cause)), true
+	}
+	return jobID, job.Status{}, false
+}
+
+// Cleanup ends a failed job: CANCELLED with a StarRocks-style Status, the
+// lock and the snapshot name released, open multipart uploads aborted and
+// the job's files deleted. It runs from the state machine's Catch and acts
+// only on a job this execution owns, so a duplicate or conflicting
+// execution never cancels another's job.
+func (p *Pipeline) Cleanup(ctx context.Context, ev CleanupEvent) (CleanupResult, error) {
+	jobID, status, res := ev.Failed()
+	return res, p.cancel(ctx, jobID, ev.ExecutionARN, status)
+}
+
+// StatusChanged handles the detail of EventBridge's status-change event for
+// an execution that ended ABORTED, FAILED or TIMED_OUT. A stopped or
+// timed-out execution runs no Catch, so this is how CANCEL BACKUP and the
+// state machine's own timeout get their job cleaned up.
+func (p *Pipeline) StatusChanged(ctx context.Context, d StatusChangeDetail) error {
+	jobID, status, ok := d.Ended()
+	if !ok {
 		return nil
 	}
 	return p.cancel(ctx, jobID, d.ExecutionARN, status)

@@ -44,18 +44,40 @@ func ExecutionName(arn string) string {
 
 // ParseStatement parses text that must hold exactly one BACKUP statement.
 func ParseStatement(text string, minTimeout time.Duration) (*sql.BackupStmt, error) {
+	return ParseOne[*sql.BackupStmt](text, minTimeout, "BACKUP")
+}
+
+// ParseOne parses an execution's text, which must hold exactly one
+// statement of type T; kind names it in the errors ("BACKUP", "RESTORE").
+func ParseOne[T sql.Statement](text string, minTimeout time.Duration, kind string) (T, error) {
+	var zero T
 	stmts, err := sql.ParseWithOptions(text, sql.Options{MinTimeout: minTimeout})
 	if err != nil {
-		return nil, analysis(err)
+		return zero, analysis(err)
 	}
+	machine := strings.ToLower(kind)
 	if len(stmts) != 1 {
-		return nil, &job.AnalysisError{Detail: fmt.Sprintf("a backup execution runs exactly one BACKUP statement, got %d statements", len(stmts))}
+		return zero, &job.AnalysisError{Detail: fmt.Sprintf("a %s execution runs exactly one %s statement, got %d statements", machine, kind, len(stmts))}
 	}
-	st, ok := stmts[0].(*sql.BackupStmt)
+	st, ok := stmts[0].(T)
 	if !ok {
-		return nil, &job.AnalysisError{Detail: fmt.Sprintf("a backup execution runs a BACKUP statement, not %s", stmts[0].Kind())}
+		return zero, &job.AnalysisError{Detail: fmt.Sprintf("a %s execution runs a %s statement, not %s", machine, kind, stmts[0].Kind())}
 	}
 	return st, nil
+}
+
+// LockedJob is the job the API prepared and locked for an execution (its
+// input names the job): the Parse states return it as it was recorded. A
+// job already final (cancelled before its execution ran) stops there.
+func (p *Pipeline) LockedJob(ctx context.Context, jobID string) (job.Spec, error) {
+	rec, err := p.Store.Get(ctx, jobID)
+	if err != nil {
+		return job.Spec{}, err
+	}
+	if rec.State.IsFinal() {
+		return job.Spec{}, job.ErrJobCancelled(rec)
+	}
+	return rec.Spec, nil
 }
 
 // Parse turns the execution input into a job spec. For a job the API has
@@ -63,14 +85,11 @@ func ParseStatement(text string, minTimeout time.Duration) (*sql.BackupStmt, err
 // validates the statement against the catalog and the repository registry.
 func (p *Pipeline) Parse(ctx context.Context, ev ParseEvent) (JobState, error) {
 	if ev.Input.JobID != "" {
-		rec, err := p.Store.Get(ctx, ev.Input.JobID)
+		spec, err := p.LockedJob(ctx, ev.Input.JobID)
 		if err != nil {
 			return JobState{}, err
 		}
-		if rec.State.IsFinal() {
-			return JobState{}, job.ErrJobCancelled(rec)
-		}
-		return JobState{Job: rec.Spec, ExecutionARN: ev.ExecutionARN}, nil
+		return JobState{Job: spec, ExecutionARN: ev.ExecutionARN}, nil
 	}
 	st, err := ParseStatement(ev.Input.SQL, p.MinTimeout)
 	if err != nil {

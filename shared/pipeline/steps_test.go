@@ -2,14 +2,11 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/source"
@@ -522,8 +519,7 @@ func TestCleanup(t *testing.T) {
 
 	// A timed-out execution (no Catch runs) is cleaned up from its event.
 	st3 := e2.uploaded("job4", backupOf("s4"))
-	detail, _ := json.Marshal(StatusChangeDetail{ExecutionARN: st3.ExecutionARN, Status: "TIMED_OUT", Input: `{"sql":"x"}`})
-	if err := e2.p.StatusChanged(ctx, events.CloudWatchEvent{Detail: detail}); err != nil {
+	if err := e2.p.StatusChanged(ctx, StatusChangeDetail{ExecutionARN: st3.ExecutionARN, Status: "TIMED_OUT", Input: `{"sql":"x"}`}); err != nil {
 		t.Fatal(err)
 	}
 	if rec := e2.state("job4"); rec.State != job.Cancelled || rec.Status.Code != job.CodeTimeout {

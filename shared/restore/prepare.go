@@ -32,22 +32,7 @@ func (r *Restorer) log() *slog.Logger { return r.Pipeline.Logger() }
 
 // ParseStatement parses text that must hold exactly one RESTORE statement.
 func ParseStatement(text string, minTimeout time.Duration) (*sql.RestoreStmt, error) {
-	stmts, err := sql.ParseWithOptions(text, sql.Options{MinTimeout: minTimeout})
-	if err != nil {
-		var se *sql.Error
-		if errors.As(err, &se) {
-			return nil, &job.AnalysisError{Detail: se.Detail}
-		}
-		return nil, err
-	}
-	if len(stmts) != 1 {
-		return nil, &job.AnalysisError{Detail: fmt.Sprintf("a restore execution runs exactly one RESTORE statement, got %d statements", len(stmts))}
-	}
-	st, ok := stmts[0].(*sql.RestoreStmt)
-	if !ok {
-		return nil, &job.AnalysisError{Detail: fmt.Sprintf("a restore execution runs a RESTORE statement, not %s", stmts[0].Kind())}
-	}
-	return st, nil
+	return pipeline.ParseOne[*sql.RestoreStmt](text, minTimeout, "RESTORE")
 }
 
 // Parse turns the execution input into a job spec: the job the API has
@@ -55,14 +40,11 @@ func ParseStatement(text string, minTimeout time.Duration) (*sql.RestoreStmt, er
 // checked as the API checks it.
 func (r *Restorer) Parse(ctx context.Context, ev pipeline.ParseEvent) (State, error) {
 	if ev.Input.JobID != "" {
-		rec, err := r.Pipeline.Store.Get(ctx, ev.Input.JobID)
+		spec, err := r.Pipeline.LockedJob(ctx, ev.Input.JobID)
 		if err != nil {
 			return State{}, err
 		}
-		if rec.State.IsFinal() {
-			return State{}, job.ErrJobCancelled(rec)
-		}
-		return State{Job: rec.Spec, ExecutionARN: ev.ExecutionARN}, nil
+		return State{Job: spec, ExecutionARN: ev.ExecutionARN}, nil
 	}
 	st, err := ParseStatement(ev.Input.SQL, r.Pipeline.MinTimeout)
 	if err != nil {
