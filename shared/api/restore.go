@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/restore"
@@ -150,11 +147,7 @@ func (s *Server) requireRestore(ctx context.Context, req *request, st *sql.Resto
 }
 
 func showRestore(kind string, recs ...job.Record) Result {
-	rows := make([][]*string, len(recs))
-	for i, r := range recs {
-		rows[i] = r.ShowRestoreRow()
-	}
-	return Result{Statement: kind, Columns: job.ShowRestoreColumns, Rows: rows}
+	return table(kind, job.ShowRestoreColumns, recs, job.Record.ShowRestoreRow)
 }
 
 // showRestore is SHOW RESTORE: the last job of the database (of every
@@ -239,17 +232,7 @@ func (s *Server) cancelRestoreJob(ctx context.Context, rec job.Record) (job.Reco
 	if err != nil {
 		return rec, err
 	}
-	if rec.ExecutionARN != "" {
-		_, err := s.Executions.StopExecution(ctx, &sfn.StopExecutionInput{
-			ExecutionArn: aws.String(rec.ExecutionARN),
-			Error:        aws.String("UserCancelled"),
-			Cause:        aws.String("CANCEL RESTORE"),
-		})
-		var gone *sfntypes.ExecutionDoesNotExist
-		if err != nil && !errors.As(err, &gone) {
-			s.log().Warn("stop execution", "jobId", rec.Spec.JobID, "error", err.Error())
-		}
-	}
+	s.stopExecution(ctx, rec, "CANCEL RESTORE")
 	return out, nil
 }
 

@@ -209,20 +209,28 @@ func (s *Server) cancel(ctx context.Context, rec job.Record) (job.Record, error)
 	if dims, ms := pipeline.JobMetrics(out, pipeline.SnapshotRef{}); s.Pipeline.Metrics.Emit(dims, ms...) != nil {
 		s.log().Warn("emit metrics", "jobId", rec.Spec.JobID)
 	}
-	if rec.ExecutionARN != "" {
-		_, err := s.Executions.StopExecution(ctx, &sfn.StopExecutionInput{
-			ExecutionArn: aws.String(rec.ExecutionARN),
-			Error:        aws.String("UserCancelled"),
-			Cause:        aws.String("CANCEL BACKUP"),
-		})
-		var gone *sfntypes.ExecutionDoesNotExist
-		if err != nil && !errors.As(err, &gone) {
-			// The job is already cancelled and unlocked; its steps stop at
-			// their next check, and the execution's failure runs cleanup.
-			s.log().Warn("stop execution", "jobId", rec.Spec.JobID, "error", err.Error())
-		}
-	}
+	s.stopExecution(ctx, rec, "CANCEL BACKUP")
 	return out, nil
+}
+
+// stopExecution stops the execution of a job cancelled by statement (CANCEL
+// BACKUP or CANCEL RESTORE); the stopped execution's status-change event
+// runs its cleanup.
+func (s *Server) stopExecution(ctx context.Context, rec job.Record, statement string) {
+	if rec.ExecutionARN == "" {
+		return
+	}
+	_, err := s.Executions.StopExecution(ctx, &sfn.StopExecutionInput{
+		ExecutionArn: aws.String(rec.ExecutionARN),
+		Error:        aws.String("UserCancelled"),
+		Cause:        aws.String(statement),
+	})
+	var gone *sfntypes.ExecutionDoesNotExist
+	if err != nil && !errors.As(err, &gone) {
+		// The job is already cancelled and unlocked; its steps stop at
+		// their next check, and the execution's failure runs cleanup.
+		s.log().Warn("stop execution", "jobId", rec.Spec.JobID, "error", err.Error())
+	}
 }
 
 func (s *Server) showSnapshot(ctx context.Context, st *sql.ShowSnapshotStmt) (Result, error) {
@@ -248,11 +256,7 @@ func (s *Server) showSnapshot(ctx context.Context, st *sql.ShowSnapshotStmt) (Re
 	if err != nil {
 		return Result{}, err
 	}
-	rows := make([][]*string, len(list))
-	for i, r := range list {
-		rows[i] = r.Row()
-	}
-	return Result{Statement: st.Kind(), Columns: repository.SnapshotColumns, Rows: rows}, nil
+	return table(st.Kind(), repository.SnapshotColumns, list, repository.SnapshotRow.Row), nil
 }
 
 // credentialKey matches property keys that would hold a secret.
@@ -343,11 +347,7 @@ func (s *Server) showRepositories(ctx context.Context, st *sql.ShowRepositoriesS
 	if err != nil {
 		return Result{}, err
 	}
-	rows := make([][]*string, len(repos))
-	for i, r := range repos {
-		rows[i] = r.ShowRow()
-	}
-	return Result{Statement: st.Kind(), Columns: jobstore.ShowRepositoriesColumns, Rows: rows}, nil
+	return table(st.Kind(), jobstore.ShowRepositoriesColumns, repos, jobstore.Repository.ShowRow), nil
 }
 
 // dropRepository unregisters a repository, refused while a job uses it (as

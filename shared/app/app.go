@@ -214,28 +214,28 @@ func NewDeps(ctx context.Context, name string, getenv func(string) string, log *
 		d.Metrics = metrics.New(os.Stdout)
 	}
 	if cfg.SourceRequired {
-		dsn := cfg.SourceDSN
-		if dsn == "" {
-			if dsn, err = sourceDSNFromSecret(ctx, awsCfg, cfg.SourceSecret); err != nil {
-				return nil, err
-			}
-		}
-		if d.Source, err = mysql.Open(ctx, dsn); err != nil {
+		if d.Source, err = connect(ctx, awsCfg, cfg.SourceDSN, cfg.SourceSecret, mysql.Open); err != nil {
 			return nil, fmt.Errorf("connect to the source database: %w", err)
 		}
 	}
 	if cfg.TargetRequired {
-		dsn := cfg.TargetDSN
-		if dsn == "" {
-			if dsn, err = sourceDSNFromSecret(ctx, awsCfg, cfg.TargetSecret); err != nil {
-				return nil, err
-			}
-		}
-		if d.Target, err = target.Open(ctx, dsn); err != nil {
+		if d.Target, err = connect(ctx, awsCfg, cfg.TargetDSN, cfg.TargetSecret, target.Open); err != nil {
 			return nil, fmt.Errorf("connect to the restore target database: %w", err)
 		}
 	}
 	return d, nil
+}
+
+// connect opens a database from its DSN, else from the DSN its secret holds.
+func connect[T any](ctx context.Context, awsCfg aws.Config, dsn, secret string, open func(context.Context, string) (T, error)) (T, error) {
+	if dsn == "" {
+		var err error
+		if dsn, err = sourceDSNFromSecret(ctx, awsCfg, secret); err != nil {
+			var none T
+			return none, err
+		}
+	}
+	return open(ctx, dsn)
 }
 
 // Restorer returns the RESTORE steps over the function's clients.

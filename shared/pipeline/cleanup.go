@@ -104,23 +104,36 @@ func (p *Pipeline) StatusChanged(ctx context.Context, d StatusChangeDetail) erro
 	return p.cancel(ctx, jobID, d.ExecutionARN, status)
 }
 
-// cancel cancels job jobID, if executionARN runs it, and removes its files.
-func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
-	rec, err := p.Store.Get(ctx, jobID)
+// CleanupTarget reads the job a cleanup by executionARN is for. ok is false
+// when there is nothing it may clean: no record (the job failed before
+// Lock claimed anything), a job of the other kind (restore says which kind
+// the cleanup is for), or a job another execution holds, so a duplicate or
+// conflicting execution never cancels another's job.
+func (p *Pipeline) CleanupTarget(ctx context.Context, jobID, executionARN string, restore bool) (rec job.Record, ok bool, err error) {
+	rec, err = p.Store.Get(ctx, jobID)
 	var nf *job.NotFoundError
 	if errors.As(err, &nf) {
-		return nil // failed before Lock: nothing was claimed
+		return rec, false, nil
 	}
 	if err != nil {
-		return transient("read job", err)
+		return rec, false, transient("read job", err)
 	}
-	if rec.Spec.IsRestore() {
-		p.log().Warn("backup cleanup skipped: job is a RESTORE", "jobId", jobID)
-		return nil
+	if rec.Spec.IsRestore() != restore {
+		p.log().Warn("cleanup skipped: the job is a "+rec.Spec.Kind(), "jobId", jobID)
+		return rec, false, nil
 	}
 	if rec.ExecutionARN != "" && executionARN != "" && rec.ExecutionARN != executionARN {
 		p.log().Info("cleanup skipped: job belongs to another execution", "jobId", jobID, "execution", executionARN, "owner", rec.ExecutionARN)
-		return nil
+		return rec, false, nil
+	}
+	return rec, true, nil
+}
+
+// cancel cancels job jobID, if executionARN runs it, and removes its files.
+func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
+	rec, ok, err := p.CleanupTarget(ctx, jobID, executionARN, false)
+	if !ok || err != nil {
+		return err
 	}
 	if rec.State == job.Finished {
 		return nil

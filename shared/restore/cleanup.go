@@ -35,21 +35,9 @@ func (r *Restorer) StatusChanged(ctx context.Context, d pipeline.StatusChangeDet
 // cancel undoes job jobID, if executionARN runs it, then cancels it. The
 // lock is released only after the target is back as it was.
 func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
-	rec, err := r.Pipeline.Store.Get(ctx, jobID)
-	var nf *job.NotFoundError
-	if errors.As(err, &nf) {
-		return nil // failed before Lock: nothing was claimed or created
-	}
-	if err != nil {
-		return transient("read job", err)
-	}
-	if !rec.Spec.IsRestore() {
-		r.log().Warn("restore cleanup skipped: job is a BACKUP", "jobId", jobID)
-		return nil
-	}
-	if rec.ExecutionARN != "" && executionARN != "" && rec.ExecutionARN != executionARN {
-		r.log().Info("cleanup skipped: job belongs to another execution", "jobId", jobID, "execution", executionARN, "owner", rec.ExecutionARN)
-		return nil
+	rec, ok, err := r.Pipeline.CleanupTarget(ctx, jobID, executionARN, true)
+	if !ok || err != nil {
+		return err
 	}
 	if rec.State == job.Finished {
 		return r.dropJobTables(ctx, rec.Spec) // only undo copies can be left
