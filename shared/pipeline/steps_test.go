@@ -250,43 +250,34 @@ func TestParseAndLock(t *testing.T) {
 // pending lease; the execution's Lock extends it to the job's deadline.
 func TestLockPendingLease(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, newMemSource(1))
-	st, err := e.parse("job1", `BACKUP DATABASE shop SNAPSHOT s1 TO repo PROPERTIES ("timeout" = "86400", "consistency" = "shard")`)
-	if err != nil {
-		t.Fatal(err)
+	// lockedByAPI locks a day-long job as the API does, then lets the
+	// pending lease pass and says whether another job may lock.
+	lockedByAPI := func(execution bool) error {
+		e := newEnv(t, newMemSource(1))
+		st, err := e.parse("job1", `BACKUP DATABASE shop SNAPSHOT s1 TO repo PROPERTIES ("timeout" = "86400", "consistency" = "shard")`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.p.LockPending(ctx, st.Job, st.ExecutionARN); err != nil {
+			t.Fatal(err)
+		}
+		if execution {
+			if _, err := e.p.Lock(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.now = e.now.Add(DefaultPendingLease + time.Minute)
+		st2, err := e.parse("job2", backupOf("s2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.p.Lock(ctx, st2)
+		return err
 	}
-	if err := e.p.LockPending(ctx, st.Job, st.ExecutionARN); err != nil {
-		t.Fatal(err)
-	}
-	// Past the pending lease a new job may take the database.
-	e.now = e.now.Add(DefaultPendingLease + time.Minute)
-	st2, err := e.parse("job2", backupOf("s2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.p.Lock(ctx, st2); err != nil {
+	if err := lockedByAPI(false); err != nil {
 		t.Fatalf("database still locked past the pending lease: %v", err)
 	}
-
-	// The Lock step's lease lasts to the deadline and its grace.
-	e2 := newEnv(t, newMemSource(1))
-	st, err = e2.parse("job1", `BACKUP DATABASE shop SNAPSHOT s1 TO repo PROPERTIES ("timeout" = "86400", "consistency" = "shard")`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e2.p.LockPending(ctx, st.Job, st.ExecutionARN); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e2.p.Lock(ctx, st); err != nil {
-		t.Fatal(err)
-	}
-	e2.now = e2.now.Add(DefaultPendingLease + time.Minute)
-	st2, err = e2.parse("job2", backupOf("s2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = e2.p.Lock(ctx, st2)
-	wantErr[*job.ConflictError](t, "lock after the execution's Lock", err)
+	wantErr[*job.ConflictError](t, "lock after the execution's Lock", lockedByAPI(true))
 }
 
 // TestSnapshotShard: the plan is written to the snapshot folder and
