@@ -1,6 +1,7 @@
 // Package app builds each srbackup Lambda function's handler from its
-// environment. A function's main only calls Handler and lambda.Start, and
-// the local stack serves the same handlers in-process.
+// environment. A function's main only calls Main; the local stack and the
+// demo serve the same handlers in-process (Local, APIHandler), each
+// function with its own environment and credentials.
 //
 // Configuration (no secrets in the environment):
 //
@@ -18,6 +19,11 @@
 //	SRBACKUP_PIT_LOCK_WAIT_SECONDS   bound on the wait for the lock that holds commits (default 10)
 //	SRBACKUP_PIT_JOIN_WAIT_SECONDS   bound on how long commits stay held for the workers to join (default 10)
 //	SRBACKUP_WORKER_BYTES_PER_SECOND read throughput assumed per upload worker, which sizes a worker's share (default 52428800)
+//	SRBACKUP_BACKUP_AGE_DATABASES the sweep: databases whose last FINISHED backup's age it reports (comma-separated)
+//
+// The api function also reads SRBACKUP_STATE_MACHINE_ARN,
+// SRBACKUP_RESTORE_STATE_MACHINE_ARN, SRBACKUP_VERIFY_FUNCTION and
+// SRBACKUP_ADMINS (see APIHandler).
 package app
 
 import (

@@ -72,7 +72,7 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 	if consistency == "" {
 		consistency = job.ConsistencyShard
 	}
-	plan := &Plan{JobID: spec.JobID, Database: spec.Database, Version: version, Time: p.now(), Consistency: consistency}
+	plan := &Plan{JobID: spec.JobID, Database: spec.Database, Version: version, Dialect: p.Source.Features().Dialect, Time: p.now(), Consistency: consistency}
 	db := spec.Database
 	for _, o := range spec.Objects {
 		if err := ctx.Err(); err != nil {

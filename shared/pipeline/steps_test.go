@@ -41,6 +41,9 @@ var memColumns = []source.Column{
 }
 
 func (s *memSource) Version(context.Context) (string, error) { return "10.11.0-MariaDB", nil }
+func (s *memSource) Features() source.Features {
+	return source.Features{Dialect: "memory"}
+}
 func (s *memSource) TableDDL(_ context.Context, _, table string) (source.DDL, error) {
 	return source.DDL{Statement: "CREATE TABLE `" + table + "` (`id` int(11), `name` varchar(20))"}, nil
 }
@@ -424,7 +427,7 @@ func TestFinalize(t *testing.T) {
 		t.Fatalf("plan left behind: %v", files)
 	}
 	info, err := e.repo.ReadInfo(ctx, "s1", res.Snapshot.Timestamp)
-	if err != nil || info.JobID != "job1" || info.Database != "shop" || len(info.Objects) != 2 {
+	if err != nil || info.JobID != "job1" || info.Database != "shop" || len(info.Objects) != 2 || info.Source.Kind != "memory" || info.Source.Version != "10.11.0-MariaDB" {
 		t.Fatalf("info = %+v %v", info, err)
 	}
 	again, err := e.p.Finalize(ctx, st)
