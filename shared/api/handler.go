@@ -158,7 +158,7 @@ func (s *Server) postSQL(ctx context.Context, req *request) events.APIGatewayV2H
 	if aerr != nil {
 		return errorResponse(aerr)
 	}
-	stmts, err := sql.ParseWithOptions(body.SQL, sql.Options{MinTimeout: s.MinTimeout, DefaultDatabase: body.Database})
+	stmts, err := sql.ParseWithOptions(body.SQL, sql.Options{MinTimeout: s.Pipeline.MinTimeout, DefaultDatabase: body.Database})
 	if err != nil {
 		e, _ := publicError(err)
 		s.audit(ctx, req, "PARSE", "", e)
