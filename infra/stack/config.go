@@ -45,6 +45,10 @@ const (
 	CtxObjectLockDays        = "srbackup:objectLockDays"
 	// CtxMaxParallelism caps every job's parallelism (pipeline.GrantParallelism).
 	CtxMaxParallelism = "srbackup:maxParallelism"
+	// CtxWorkerReservedConcurrency reserves Lambda concurrency for the upload
+	// and RESTORE load workers (0: none, they share the account's pool); a
+	// job is then granted at most that many.
+	CtxWorkerReservedConcurrency = "srbackup:workerReservedConcurrency"
 )
 
 // Defaults of the optional settings.
@@ -119,6 +123,9 @@ type Config struct {
 	ExecutionTimeout time.Duration
 	UploadMemoryMB   int
 	MaxParallelism   int
+	// WorkerReservedConcurrency is the reserved concurrency of the upload
+	// and RESTORE load functions; zero: none.
+	WorkerReservedConcurrency int
 	// SweepSchedule is the expiry sweep's EventBridge Scheduler expression
 	// ("rate(1 hour)", "cron(…)"), or "off".
 	SweepSchedule string
@@ -242,6 +249,7 @@ func ConfigFromContext(lookup func(key string) any, root string) (Config, error)
 		ExecutionTimeout:              time.Duration(r.integer(CtxExecutionTimeoutHours, 0)) * time.Hour,
 		UploadMemoryMB:                r.integer(CtxUploadMemoryMB, DefaultUploadMemoryMB),
 		MaxParallelism:                r.integer(CtxMaxParallelism, DefaultMaxParallelism),
+		WorkerReservedConcurrency:     r.integer(CtxWorkerReservedConcurrency, 0),
 		SweepSchedule:                 r.str(CtxSweepSchedule, DefaultSweepSchedule),
 		ObjectLockDays:                r.integer(CtxObjectLockDays, 0),
 	}
@@ -363,6 +371,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxParallelism < 1 || c.MaxParallelism > 1000 {
 		return bad(CtxMaxParallelism, "must be between 1 and 1000, got %d", c.MaxParallelism)
+	}
+	if c.WorkerReservedConcurrency < 0 || c.WorkerReservedConcurrency > 1000 {
+		return bad(CtxWorkerReservedConcurrency, "must be between 0 (none) and 1000, got %d", c.WorkerReservedConcurrency)
 	}
 	if c.UploadMemoryMB < 128 || c.UploadMemoryMB > 10240 {
 		return bad(CtxUploadMemoryMB, "must be between 128 and 10240, got %d", c.UploadMemoryMB)
@@ -520,4 +531,14 @@ func (r *contextReader) schedules(key string) []Schedule {
 		return nil
 	}
 	return out
+}
+
+// JobParallelismCap is the most workers one job may be granted: the
+// deployment's cap, and no more than the workers' reserved concurrency
+// (more would only be throttled).
+func (c Config) JobParallelismCap() int {
+	if c.WorkerReservedConcurrency > 0 {
+		return min(c.MaxParallelism, c.WorkerReservedConcurrency)
+	}
+	return c.MaxParallelism
 }

@@ -106,6 +106,7 @@ func TestConfigErrors(t *testing.T) {
 		"fractional ttl":          {map[string]any{stack.CtxJobHistoryTTLDays: 1.5}, "whole number"},
 		"timeout over a year":     {map[string]any{stack.CtxExecutionTimeoutHours: 9000}, stack.CtxExecutionTimeoutHours},
 		"parallelism over 1000":   {map[string]any{stack.CtxMaxParallelism: 5000}, stack.CtxMaxParallelism},
+		"negative reservation":    {map[string]any{stack.CtxWorkerReservedConcurrency: -1}, stack.CtxWorkerReservedConcurrency},
 		"upload memory too large": {map[string]any{stack.CtxUploadMemoryMB: 20000}, stack.CtxUploadMemoryMB},
 		"throttle zero":           {map[string]any{stack.CtxAPIThrottleRate: 0}, stack.CtxAPIThrottleRate},
 		"stack name":              {map[string]any{stack.CtxStackName: "srbackup_prod"}, stack.CtxStackName},

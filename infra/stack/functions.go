@@ -84,6 +84,9 @@ type functionSpec struct {
 	timeout     time.Duration
 	// readsSource functions read the source secret and run in the source VPC.
 	readsSource bool
+	// worker functions run a job's Map iterations, as many at once as its
+	// parallelism (srbackup:workerReservedConcurrency reserves them).
+	worker bool
 	// connectsTarget functions (RESTORE's) read the target secret (the
 	// restore secret, else the source one) and run in the source VPC.
 	connectsTarget bool
@@ -165,6 +168,7 @@ func functionSpecs(cfg Config) []functionSpec {
 		objectActions: []string{"s3:PutObject"},
 	}, {
 		name:        FnUpload,
+		worker:      true,
 		description: "srbackup UploadBatch step: streams shards from the source into Parquet files in S3",
 		memoryMB:    cfg.UploadMemoryMB,
 		timeout:     15 * time.Minute, // the Lambda maximum; the shard planner sizes batches to fit
@@ -231,6 +235,7 @@ func functionSpecs(cfg Config) []functionSpec {
 			objectActions:  []string{"s3:GetObject"},
 		}, {
 			name:           FnRestoreLoad,
+			worker:         true,
 			description:    "srbackup RESTORE LoadBatch step: streams Parquet files from S3 into the staging tables, verifying checksums",
 			memoryMB:       1024,
 			timeout:        15 * time.Minute,
@@ -329,8 +334,8 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 	role.AddToPolicy(policy([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, logs.LogGroupArn()))
 
 	vars := map[string]*string{EnvTable: env.table.TableName()}
-	if spec.name == FnAPI || spec.name == FnParse {
-		vars[EnvMaxParallelism] = jsii.String(strconv.Itoa(cfg.MaxParallelism))
+	if spec.name == FnAPI || spec.name == FnParse || spec.name == FnRestoreParse {
+		vars[EnvMaxParallelism] = jsii.String(strconv.Itoa(cfg.JobParallelismCap()))
 	}
 	if cfg.ExecutionTimeout != 0 && (spec.name == FnAPI || spec.name == FnLock) {
 		vars[EnvExecutionTimeout] = jsii.String(strconv.Itoa(int(cfg.ExecutionTimeout.Seconds())))
@@ -413,6 +418,9 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 	}
 	if cfg.Tracing {
 		props.Tracing = awslambda.Tracing_ACTIVE
+	}
+	if spec.worker && cfg.WorkerReservedConcurrency > 0 {
+		props.ReservedConcurrentExecutions = jsii.Number(float64(cfg.WorkerReservedConcurrency))
 	}
 	if spec.readsSource {
 		role.AddToPolicy(policy(secretActions, env.source.resources()...))

@@ -43,6 +43,8 @@ var full = &fixture{name: "full", overrides: map[string]any{
 	stack.CtxJobHistoryTTLDays:     90,
 	stack.CtxExecutionTimeoutHours: 48,
 	stack.CtxUploadMemoryMB:        4096,
+	// Below srbackup:maxParallelism (64): each job is granted at most 16.
+	stack.CtxWorkerReservedConcurrency: 16,
 }}
 
 func TestFailedAssertionFailsTheTestNotTheBinary(t *testing.T) {
@@ -125,7 +127,7 @@ var expectedFunctions = map[string]functionExpectation{
 	// RESTORE keeps no files in S3: no function of it writes or deletes there.
 	stack.FnRestoreParse: {
 		memory: 256, timeout: 120,
-		env:       []string{stack.EnvTable},
+		env:       []string{stack.EnvTable, stack.EnvMaxParallelism},
 		allowed:   []string{"dynamodb:GetItem", "s3:GetObject", "s3:ListBucket"},
 		forbidden: append([]string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "states:StartExecution", "secretsmanager:GetSecretValue"}, restoreForbidden...),
 	},
@@ -887,6 +889,14 @@ func TestFullConfiguration(t *testing.T) {
 			}
 			if name == stack.FnUpload && p["MemorySize"] != 4096.0 {
 				t.Errorf("upload memory %v, want 4096", p["MemorySize"])
+			}
+			// The workers' concurrency is reserved, and no job is granted more.
+			worker := name == stack.FnUpload || name == stack.FnRestoreLoad
+			if got, ok := p["ReservedConcurrentExecutions"]; worker != ok || (ok && got != 16.0) {
+				t.Errorf("ReservedConcurrentExecutions %v, want 16 on the upload and load workers only", got)
+			}
+			if got, ok := vars[stack.EnvMaxParallelism]; ok && got != "16" {
+				t.Errorf("%s=%v, want the reserved concurrency 16", stack.EnvMaxParallelism, got)
 			}
 		})
 	}

@@ -298,28 +298,30 @@ func (s *Store) stateConflict(ctx context.Context, jobID, what string) error {
 	return &job.ConflictError{Message: fmt.Sprintf("backup job %s is %s: can not %s", jobID, rec.State, what)}
 }
 
-// SetPlan records the number of shards and their planned source bytes, the
-// totals of SHOW BACKUP's Progress.
-func (s *Store) SetPlan(ctx context.Context, jobID string, shards, bytes int64) error {
-	return s.updateActive(ctx, jobID, "set the shard plan",
-		"SET #st = :st, #bt = :bt",
+// SetPlan records the number of shards (a RESTORE's files) and their
+// planned bytes, the totals of Progress, and the job's warnings.
+func (s *Store) SetPlan(ctx context.Context, jobID string, shards, bytes int64, warnings []string) error {
+	return s.setPlan(ctx, jobID, "SET #st = :st, #bt = :bt",
 		map[string]string{"#st": attrShardsTotal, "#bt": attrBytesTotal},
-		map[string]types.AttributeValue{":st": num(shards), ":bt": num(bytes)})
+		map[string]types.AttributeValue{":st": num(shards), ":bt": num(bytes)}, warnings)
 }
 
 // SetBackupPlan records a BACKUP's plan: the number of shards, their
 // estimated bytes of values and rows (the totals of Progress, corrected as
 // shards are read) and the job's warnings.
 func (s *Store) SetBackupPlan(ctx context.Context, jobID string, shards, bytes, rows int64, warnings []string) error {
-	update := "SET #st = :st, #bt = :bt, #rt = :rt"
-	names := map[string]string{"#st": attrShardsTotal, "#bt": attrBytesTotal, "#rt": attrRowsTotal}
-	values := map[string]types.AttributeValue{":st": num(shards), ":bt": num(bytes), ":rt": num(rows)}
+	return s.setPlan(ctx, jobID, "SET #st = :st, #bt = :bt, #rt = :rt",
+		map[string]string{"#st": attrShardsTotal, "#bt": attrBytesTotal, "#rt": attrRowsTotal},
+		map[string]types.AttributeValue{":st": num(shards), ":bt": num(bytes), ":rt": num(rows)}, warnings)
+}
+
+func (s *Store) setPlan(ctx context.Context, jobID, update string, names map[string]string, values map[string]types.AttributeValue, warnings []string) error {
 	if len(warnings) > 0 {
 		update += ", #w = :w"
 		names["#w"] = attrWarnings
 		values[":w"] = &types.AttributeValueMemberL{Value: strList(warnings)}
 	}
-	return s.updateActive(ctx, jobID, "set the shard plan", update, names, values)
+	return s.updateActive(ctx, jobID, "set the plan", update, names, values)
 }
 
 func strList(ss []string) []types.AttributeValue {

@@ -94,6 +94,12 @@ func (r *Restorer) Prepare(ctx context.Context, st State) (State, error) {
 		return State{}, transient("connect to the target database", err)
 	}
 	defer sess.Close()
+	var warnings []string
+	if conns, err := r.Target.MaxConnections(ctx); err != nil {
+		return State{}, transient("read the target's connection limit", err)
+	} else if w := grantTargetParallelism(&spec, conns); w != "" {
+		warnings = append(warnings, w)
+	}
 	exists, err := r.Target.DatabaseExists(ctx, db)
 	if err != nil {
 		return State{}, transient("look up the target database", err)
@@ -129,7 +135,7 @@ func (r *Restorer) Prepare(ctx context.Context, st State) (State, error) {
 	if err := sess.Record(ctx, db, journal, "plan", "plan", &data); err != nil {
 		return State{}, classify("journal", err)
 	}
-	if err := r.Pipeline.Store.SetPlan(ctx, spec.JobID, plan.Files, plan.Bytes); err != nil {
+	if err := r.Pipeline.Store.SetPlan(ctx, spec.JobID, plan.Files, plan.Bytes, warnings); err != nil {
 		return State{}, err
 	}
 	if _, err := r.Pipeline.Store.Advance(ctx, spec.JobID, job.Download, r.now()); err != nil {
@@ -375,4 +381,21 @@ func classify(what string, err error) error {
 		return &job.TransientError{Message: what, Err: err}
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// grantTargetParallelism lowers the job's parallelism (the load Map's
+// concurrency) to half the target's connection limit, pipeline's one rule
+// (Submit applied the deployment's cap: the API and Parse never connect to
+// the target), and says so in a warning.
+func grantTargetParallelism(spec *job.Spec, maxConnections int) string {
+	had := spec.Options.Parallelism
+	granted := pipeline.GrantParallelism(had, 0, maxConnections)
+	if granted >= had {
+		return ""
+	}
+	if spec.Options.RequestedParallelism == 0 {
+		spec.Options.RequestedParallelism = had
+	}
+	spec.Options.Parallelism = granted
+	return fmt.Sprintf("parallelism %d lowered to %d: half the target's max_connections (%d)", had, granted, maxConnections)
 }

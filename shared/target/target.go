@@ -154,6 +154,15 @@ func clipSQL(q string) string {
 	return q
 }
 
+// MaxConnections is the server's connection limit (max_connections).
+func (t *DB) MaxConnections(ctx context.Context) (int, error) {
+	var n int
+	if err := t.db.QueryRowContext(ctx, "SELECT @@max_connections").Scan(&n); err != nil {
+		return 0, fmt.Errorf("restore target: read max_connections: %w", err)
+	}
+	return n, nil
+}
+
 // DatabaseExists reports whether the database exists.
 func (t *DB) DatabaseExists(ctx context.Context, db string) (bool, error) {
 	var n int

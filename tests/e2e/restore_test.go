@@ -325,6 +325,21 @@ func TestRestore(t *testing.T) {
 		t.Fatalf("the sample database has %d tables", len(srcSums))
 	}
 
+	// A load parallelism over half the target's max_connections (500 on the
+	// test server) is lowered to it at Prepare, with a warning.
+	t.Run("parallelism capped by the target's connections", func(t *testing.T) {
+		id := e.mustRestore(t, fmt.Sprintf(`RESTORE SNAPSHOT r1 FROM repo DATABASE shop AS shop_par PROPERTIES ("backup_timestamp" = "%s", "parallelism" = "1000")`, ts))
+		e.waitRestoreT(t, "shop_par", "FINISHED")
+		rec, err := e.store().Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(rec.Warnings, func(w string) bool { return strings.Contains(w, "parallelism 1000 lowered to 250") }) {
+			t.Errorf("warnings %q, want the parallelism lowered to 250", rec.Warnings)
+		}
+		sameMap(t, "checksum", srcSums, e.checksums("shop_par"))
+	})
+
 	// 1. A whole database into another database.
 	t.Run("database AS another", func(t *testing.T) {
 		start := time.Now()
