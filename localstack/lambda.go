@@ -31,6 +31,7 @@ const DefaultFunctionTimeout = 15 * time.Minute
 type LambdaServer struct {
 	region, account string
 	log             *slog.Logger
+	faults          *FaultPlan
 
 	mu    sync.Mutex
 	funcs map[string]*function
@@ -47,8 +48,8 @@ type FunctionStats struct {
 	Invocations, Errors, InFlight, MaxInFlight int
 }
 
-func newLambdaServer(region, account string, log *slog.Logger) *LambdaServer {
-	return &LambdaServer{region: region, account: account, log: log, funcs: map[string]*function{}}
+func newLambdaServer(region, account string, log *slog.Logger, faults *FaultPlan) *LambdaServer {
+	return &LambdaServer{region: region, account: account, log: log, faults: faults, funcs: map[string]*function{}}
 }
 
 // Register serves handler (anything lambda.NewHandler accepts) as the function
@@ -141,7 +142,14 @@ func (s *LambdaServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	out, ferr := s.invoke(r.Context(), name, fn, id, payload)
+	run := func(ctx context.Context) ([]byte, *messages.InvokeResponse_Error) { return s.invoke(ctx, name, fn, id, payload) }
+	var out []byte
+	var ferr *messages.InvokeResponse_Error
+	if a := s.faults.match(call{service: ServiceLambda, function: name, contains: func(m string) bool { return strings.Contains(string(payload), m) }}); a != nil {
+		out, ferr = a.invoke(r.Context(), id, fn.timeout, run)
+	} else {
+		out, ferr = run(r.Context())
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if ferr != nil {
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
@@ -186,6 +194,37 @@ func (s *LambdaServer) invoke(ctx context.Context, name string, fn *function, id
 		return nil, &messages.InvokeResponse_Error{Type: errorType(err), Message: err.Error()}
 	}
 	return b, nil
+}
+
+// invoke runs one invocation under the fault a (see FaultKind).
+func (a *Armed) invoke(ctx context.Context, id string, timeout time.Duration,
+	run func(context.Context) ([]byte, *messages.InvokeResponse_Error),
+) ([]byte, *messages.InvokeResponse_Error) {
+	switch a.Fault.Kind {
+	case FaultLambdaError:
+		_, _ = run(ctx)
+		return nil, &messages.InvokeResponse_Error{Type: a.Fault.Code, Message: a.Fault.Message}
+	case FaultLambdaLost:
+		hctx, cut := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer a.running.Done()
+			defer close(done)
+			_, _ = run(hctx)
+		}()
+		select {
+		case <-done:
+		case <-time.After(a.Fault.After):
+		}
+		cut()
+		return nil, &messages.InvokeResponse_Error{Type: "Sandbox.Timedout",
+			Message: fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", id, timeout.Seconds())}
+	case FaultLambdaHold:
+		defer a.running.Done()
+		<-a.release
+		return run(context.WithoutCancel(ctx))
+	}
+	return run(ctx)
 }
 
 // errorType names an error as the Lambda Go runtime does: its type name

@@ -186,6 +186,7 @@ function startExecution(m, name, input) {
   };
   const run = m.sm.run(JSON.parse(input), { overrides: m.overrides, context });
   rec.abort = run.abort;
+  armTestTimeout(rec);
   (async () => {
     for await (const ev of run.eventLogs) {
       const h = { id: rec.history.length + 1, previousEventId: rec.history.length, timestamp: ev.timestamp / 1000, type: historyType(ev) };
@@ -210,6 +211,21 @@ function startExecution(m, name, input) {
     },
   );
   return rec;
+}
+
+// Test-only (SFN_TEST_HOOKS=1): TestSetExecutionTimeout {"name", "timeoutSeconds"} gives the
+// execution of that name, when it starts, this TimeoutSeconds instead of its state machine's, so a
+// test can time one execution out without a week-long wait or a second definition.
+const testTimeouts = new Map(); // execution name -> seconds
+function armTestTimeout(rec) {
+  const seconds = testTimeouts.get(rec.name);
+  if (seconds === undefined) return;
+  testTimeouts.delete(rec.name);
+  setTimeout(() => {
+    if (rec.status !== 'RUNNING') return;
+    finish(rec, { status: 'TIMED_OUT', error: 'States.Timeout' });
+    rec.abort();
+  }, seconds * 1000).unref();
 }
 
 const pick = (o, keys) => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
@@ -298,6 +314,11 @@ const server = http.createServer((req, res) => {
       res.writeHead(code, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-RequestId': crypto.randomUUID() });
       res.end(JSON.stringify(obj));
     };
+    if (op === 'TestSetExecutionTimeout' && process.env.SFN_TEST_HOOKS === '1') {
+      const p = JSON.parse(body || '{}');
+      testTimeouts.set(p.name, Number(p.timeoutSeconds));
+      return send(200, {});
+    }
     if (!Object.hasOwn(api, op)) return send(400, { __type: 'UnknownOperationException', message: `Unsupported operation ${op}` });
     try {
       send(200, api[op](body ? JSON.parse(body) : {}));
