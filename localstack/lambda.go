@@ -142,7 +142,9 @@ func (s *LambdaServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	run := func(ctx context.Context) ([]byte, *messages.InvokeResponse_Error) { return s.invoke(ctx, name, fn, id, payload) }
+	run := func(ctx context.Context) ([]byte, *messages.InvokeResponse_Error) {
+		return s.invoke(ctx, name, fn, id, payload)
+	}
 	var out []byte
 	var ferr *messages.InvokeResponse_Error
 	if a := s.faults.match(call{service: ServiceLambda, function: name, contains: func(m string) bool { return strings.Contains(string(payload), m) }}); a != nil {

@@ -117,7 +117,7 @@ type Stack struct {
 	env     map[string]string
 	proxyMu sync.Mutex
 	proxies map[string]*sourceProxy // nil unless Options.Faults
-	saved   map[string]*string // process environment before Start
+	saved   map[string]*string      // process environment before Start
 	servers []*http.Server
 	sfn     *stepFunctions
 }
