@@ -46,10 +46,10 @@ type Rule struct {
 	// function that signed the request (S3, DynamoDB) or opened the
 	// connection (source). Empty matches any.
 	Function string
-	// Match, when set, must occur in the call: in the Lambda payload, the
-	// S3 object key, listing prefix or body, the DynamoDB request body, or
-	// the bytes a client sends to the source in one read.
-	Match string
+	// Match are strings that must all occur in the call: in the Lambda
+	// payload, the S3 object key, listing prefix or body, the DynamoDB
+	// request body, or the bytes a client sends to the source in one read.
+	Match []string
 	// Calls picks which of the matching calls get the fault.
 	Calls Calls
 	Fault Fault
@@ -229,7 +229,7 @@ func (p *FaultPlan) match(c call) *Armed {
 	var fired *Armed
 	for _, a := range p.rules {
 		if a.Service != c.service || (a.Op != "" && c.service != ServiceLambda && c.service != ServiceSource && a.Op != c.op) ||
-			(a.Function != "" && a.Function != c.function) || (a.Match != "" && !c.contains(a.Match)) {
+			(a.Function != "" && a.Function != c.function) || !a.matches(c) {
 			continue
 		}
 		a.seen++
@@ -243,6 +243,15 @@ func (p *FaultPlan) match(c call) *Armed {
 		}
 	}
 	return fired
+}
+
+func (a *Armed) matches(c call) bool {
+	for _, m := range a.Match {
+		if !c.contains(m) {
+			return false
+		}
+	}
+	return true
 }
 
 // signer is the function (or role) an access key belongs to.

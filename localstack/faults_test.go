@@ -62,7 +62,7 @@ func TestFaultPlanLambda(t *testing.T) {
 	c := lambda.NewFromConfig(cfg)
 
 	// The second call mentioning "x" gets an error after the handler ran.
-	a := st.Faults.Add(localstack.Rule{Service: localstack.ServiceLambda, Function: "f", Match: `"x`, Calls: localstack.Nth(2),
+	a := st.Faults.Add(localstack.Rule{Service: localstack.ServiceLambda, Function: "f", Match: []string{`"x`}, Calls: localstack.Nth(2),
 		Fault: localstack.LambdaError("TransientError", "injected")})
 	for i, want := range []string{"", "TransientError", "", ""} {
 		say := "x"
@@ -133,8 +133,8 @@ func TestFaultPlanS3AndDynamoDB(t *testing.T) {
 		_, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(st.Bucket), Key: aws.String(key), Body: strings.NewReader("x")}, opts...)
 		return err
 	}
-	st.Faults.Add(localstack.Rule{Service: localstack.ServiceS3, Op: "s3:PutObject", Match: "a/", Calls: localstack.Nth(1), Fault: localstack.S3InternalError()})
-	st.Faults.Add(localstack.Rule{Service: localstack.ServiceS3, Op: "s3:PutObject", Match: "a/", Calls: localstack.Nth(2), Fault: localstack.S3SlowDown()})
+	st.Faults.Add(localstack.Rule{Service: localstack.ServiceS3, Op: "s3:PutObject", Match: []string{"a/"}, Calls: localstack.Nth(1), Fault: localstack.S3InternalError()})
+	st.Faults.Add(localstack.Rule{Service: localstack.ServiceS3, Op: "s3:PutObject", Match: []string{"a/"}, Calls: localstack.Nth(2), Fault: localstack.S3SlowDown()})
 	var ae smithy.APIError
 	if err := put("a/1", once); !errors.As(err, &ae) || ae.ErrorCode() != "InternalError" {
 		t.Errorf("first put: %v, want InternalError", err)
@@ -146,16 +146,16 @@ func TestFaultPlanS3AndDynamoDB(t *testing.T) {
 		t.Errorf("unmatched put: %v", err)
 	}
 	// The SDK's retryer retries both: a call that meets both faults succeeds.
-	st.Faults.Add(localstack.Rule{Service: localstack.ServiceS3, Op: "s3:PutObject", Match: "c/", Calls: localstack.First(1), Fault: localstack.S3InternalError()})
-	st.Faults.Add(localstack.Rule{Service: localstack.ServiceS3, Op: "s3:PutObject", Match: "c/", Calls: localstack.Nth(2), Fault: localstack.S3SlowDown()})
+	st.Faults.Add(localstack.Rule{Service: localstack.ServiceS3, Op: "s3:PutObject", Match: []string{"c/"}, Calls: localstack.First(1), Fault: localstack.S3InternalError()})
+	st.Faults.Add(localstack.Rule{Service: localstack.ServiceS3, Op: "s3:PutObject", Match: []string{"c/"}, Calls: localstack.Nth(2), Fault: localstack.S3SlowDown()})
 	if err := put("c/1"); err != nil {
 		t.Errorf("retried put: %v", err)
 	}
 
 	ddb := dynamodb.NewFromConfig(cfg)
 	item := map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "LOCK#db1"}, "sk": &ddbtypes.AttributeValueMemberS{Value: "LOCK"}}
-	st.Faults.Add(localstack.Rule{Service: localstack.ServiceDynamoDB, Op: "dynamodb:PutItem", Match: "LOCK#db1", Calls: localstack.Nth(1), Fault: localstack.DynamoDBThroughputExceeded()})
-	st.Faults.Add(localstack.Rule{Service: localstack.ServiceDynamoDB, Op: "dynamodb:PutItem", Match: "LOCK#db1", Calls: localstack.Nth(2), Fault: localstack.DynamoDBThrottling()})
+	st.Faults.Add(localstack.Rule{Service: localstack.ServiceDynamoDB, Op: "dynamodb:PutItem", Match: []string{"LOCK#db1"}, Calls: localstack.Nth(1), Fault: localstack.DynamoDBThroughputExceeded()})
+	st.Faults.Add(localstack.Rule{Service: localstack.ServiceDynamoDB, Op: "dynamodb:PutItem", Match: []string{"LOCK#db1"}, Calls: localstack.Nth(2), Fault: localstack.DynamoDBThrottling()})
 	putItem := func(opts ...func(*dynamodb.Options)) error {
 		_, err := ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.Table), Item: item}, opts...)
 		return err
@@ -206,7 +206,7 @@ func TestFaultPlanSource(t *testing.T) {
 	if other, _ := mysql.ParseDSN(st.FunctionEnv("g")("SRBACKUP_SOURCE_DSN")); other.Addr == cfg.Addr {
 		t.Error("two functions share one proxy")
 	}
-	a := st.Faults.Add(localstack.Rule{Service: localstack.ServiceSource, Function: "f", Match: "boom", Calls: localstack.First(1), Fault: localstack.DropConnection()})
+	a := st.Faults.Add(localstack.Rule{Service: localstack.ServiceSource, Function: "f", Match: []string{"boom"}, Calls: localstack.First(1), Fault: localstack.DropConnection()})
 	talk := func(msg string) (string, error) {
 		c, err := net.Dial("tcp", cfg.Addr)
 		if err != nil {
@@ -268,5 +268,12 @@ func TestSetExecutionTimeout(t *testing.T) {
 	time.Sleep(400 * time.Millisecond)
 	if d, _ := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: other.ExecutionArn}); d.Status != sfntypes.ExecutionStatusRunning {
 		t.Errorf("other execution %s", d.Status)
+	}
+	// A running execution times out from now.
+	if err := st.SetExecutionTimeout(ctx, "long", 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if d := waitExecution(t, c, other.ExecutionArn); d.Status != sfntypes.ExecutionStatusTimedOut {
+		t.Errorf("running execution %s after its timeout was set, want TIMED_OUT", d.Status)
 	}
 }

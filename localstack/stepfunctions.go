@@ -113,10 +113,10 @@ func logLines(r io.Reader, log *slog.Logger, msg string) {
 	}
 }
 
-// SetExecutionTimeout gives the execution named name, when it starts, a
-// TimeoutSeconds of d instead of its state machine's: it then ends
-// TIMED_OUT (States.Timeout) as AWS ends an execution past its timeout.
-// Test-only: it needs Options.Faults.
+// SetExecutionTimeout times the execution named name out d from now if it
+// is running, else d after it starts, instead of at its state machine's
+// TimeoutSeconds: it ends TIMED_OUT (States.Timeout) as AWS ends an
+// execution past its timeout. Test-only: it needs Options.Faults.
 func (s *Stack) SetExecutionTimeout(ctx context.Context, name string, d time.Duration) error {
 	if s.sfn == nil || s.proxies == nil {
 		return errors.New("SetExecutionTimeout needs Options.StepFunctions and Options.Faults")

@@ -213,12 +213,12 @@ function startExecution(m, name, input) {
   return rec;
 }
 
-// Test-only (SFN_TEST_HOOKS=1): TestSetExecutionTimeout {"name", "timeoutSeconds"} gives the
-// execution of that name, when it starts, this TimeoutSeconds instead of its state machine's, so a
-// test can time one execution out without a week-long wait or a second definition.
+// Test-only (SFN_TEST_HOOKS=1): TestSetExecutionTimeout {"name", "timeoutSeconds"} times the
+// execution of that name out (TIMED_OUT, States.Timeout) that many seconds from now if it is
+// running, else from its start, instead of its state machine's TimeoutSeconds: a test can time one
+// execution out at a chosen step without a week-long wait or a second definition.
 const testTimeouts = new Map(); // execution name -> seconds
-function armTestTimeout(rec) {
-  const seconds = testTimeouts.get(rec.name);
+function armTestTimeout(rec, seconds = testTimeouts.get(rec.name)) {
   if (seconds === undefined) return;
   testTimeouts.delete(rec.name);
   setTimeout(() => {
@@ -316,7 +316,9 @@ const server = http.createServer((req, res) => {
     };
     if (op === 'TestSetExecutionTimeout' && process.env.SFN_TEST_HOOKS === '1') {
       const p = JSON.parse(body || '{}');
-      testTimeouts.set(p.name, Number(p.timeoutSeconds));
+      const running = [...executions.values()].find((e) => e.name === p.name && e.status === 'RUNNING');
+      if (running) armTestTimeout(running, Number(p.timeoutSeconds));
+      else testTimeouts.set(p.name, Number(p.timeoutSeconds));
       return send(200, {});
     }
     if (!Object.hasOwn(api, op)) return send(400, { __type: 'UnknownOperationException', message: `Unsupported operation ${op}` });
