@@ -146,6 +146,9 @@ func functionSpecs(cfg Config) []functionSpec {
 		// PutItem: the point-in-time rendezvous item (JOB#<id> / PIT).
 		tableActions:  []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		objectActions: []string{"s3:PutObject"},
+		// A retry reads the plan an earlier attempt wrote instead of
+		// writing another (the fault matrix's retried SnapshotShard).
+		keyActions: []keyGrant{{keys: PlanKeys, actions: []string{"s3:GetObject"}}},
 	}, {
 		name:        FnUpload,
 		description: "srbackup UploadBatch step: streams shards from the source into Parquet files in S3",
