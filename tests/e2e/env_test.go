@@ -53,6 +53,8 @@ type envOptions struct {
 	server *mariadb.Server
 	// policies replace the roles' policies, e.g. to take a grant away.
 	policies *iam.Policies
+	// faults turns on the fault plan's source proxy and execution timeout override.
+	faults bool
 }
 
 var dbSeq atomic.Int64
@@ -83,6 +85,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	stackOpts := sandbox.StackOptions(fnEnv, log)
 	stackOpts.RetryInterval = 20 * time.Millisecond
 	stackOpts.Policies = opts.policies
+	stackOpts.Faults = opts.faults
 	st := localtest.StartForTest(t, stackOpts)
 	if opts.wrap != nil {
 		opts.wrap(st)

@@ -114,13 +114,24 @@ func (e *env) snapshotIn(r *repository.Repo, label string) repository.Info {
 // snapshotFiles lists the objects under a snapshot's directory, relative to it.
 func (e *env) snapshotFiles(r *repository.Repo, label string) []string {
 	e.t.Helper()
+	return snapshotFilesOf(e.t, r, label)
+}
+
+// snapshotFilesIn is snapshotFiles of the env's repository for test t.
+func (e *env) snapshotFilesIn(t testing.TB, label string) []string {
+	t.Helper()
+	return snapshotFilesOf(t, e.repo, label)
+}
+
+func snapshotFilesOf(t testing.TB, r *repository.Repo, label string) []string {
+	t.Helper()
 	dir, err := r.SnapshotPrefix(label)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	keys, err := r.List(context.Background(), dir)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var out []string
 	for k := range keys {
