@@ -726,3 +726,39 @@ func TestRecordPlanSHA256(t *testing.T) {
 		t.Fatalf("recorded %q, %v", rec.PlanSHA256, err)
 	}
 }
+
+// TestTombstoneKeepsALateLockOut: cleanup of an execution that ended before
+// its Lock recorded the job writes a CANCELLED record; the Lock, arriving
+// late, then claims neither the database nor the name.
+func TestTombstoneKeepsALateLockOut(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	spec := newSpec(t, "late_db", "repo", "late")
+	status := job.NewStatus(job.CodeCommonError, "execution aborted")
+	created, err := e.store.Tombstone(ctx, spec.JobID, "arn:exec", status, e.now)
+	if err != nil || !created {
+		t.Fatalf("tombstone: %v %v", created, err)
+	}
+	if again, err := e.store.Tombstone(ctx, spec.JobID, "arn:exec", status, e.now); err != nil || again {
+		t.Fatalf("second tombstone: created %v, %v", again, err)
+	}
+	rec, err := e.store.Get(ctx, spec.JobID)
+	if err != nil || rec.State != job.Cancelled || rec.Status != status || rec.ExecutionARN != "arn:exec" {
+		t.Fatalf("tombstone reads %+v %v", rec, err)
+	}
+	if err := lock(t, e, spec); err == nil {
+		t.Fatal("a late Lock locked a cancelled job")
+	}
+	if _, _, held, err := e.store.Holder(ctx, "late_db"); err != nil || held {
+		t.Errorf("database held %v (%v) after a refused Lock", held, err)
+	}
+	// A job recorded first is not overwritten.
+	other := newSpec(t, "late_db2", "repo", "late2")
+	mustLock(t, e, other)
+	if created, err := e.store.Tombstone(ctx, other.JobID, "arn:exec", status, e.now); err != nil || created {
+		t.Fatalf("tombstone over a recorded job: created %v, %v", created, err)
+	}
+	if rec, _ := e.store.Get(ctx, other.JobID); rec.State != job.Pending {
+		t.Errorf("recorded job became %s", rec.State)
+	}
+}

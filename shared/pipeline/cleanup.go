@@ -105,7 +105,16 @@ func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, statu
 	rec, err := p.Store.Get(ctx, jobID)
 	var nf *job.NotFoundError
 	if errors.As(err, &nf) {
-		return nil // failed before Lock: nothing was claimed
+		// Ended before Lock recorded the job: nothing was claimed. The
+		// record keeps a Lock still running from claiming anything.
+		created, err := p.Store.Tombstone(ctx, jobID, executionARN, status, p.now())
+		if err != nil {
+			return transient("record the cancelled job", err)
+		}
+		if created {
+			return nil
+		}
+		rec, err = p.Store.Get(ctx, jobID) // recorded meanwhile: cancel it
 	}
 	if err != nil {
 		return transient("read job", err)

@@ -111,7 +111,11 @@ func (p *Pipeline) Lock(ctx context.Context, st JobState) (JobState, error) {
 // so the caller gets StarRocks' conflict errors at once (with a Pending
 // lease, which the Lock step extends).
 func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, spec job.Spec, executionARN string, lease jobstore.Lease) error {
-	if _, err := store.Get(ctx, spec.JobID); err == nil {
+	if rec, err := store.Get(ctx, spec.JobID); err == nil && rec.State == job.Cancelled {
+		// Cancelled before it was locked (a Lock outliving its stopped
+		// execution meets cleanup's record): claim nothing.
+		return job.ErrJobCancelled(rec)
+	} else if err == nil {
 		// This job already holds its lock: re-lock idempotently, without the
 		// S3 check (its own files may exist by now). Only the execution
 		// recorded for the job may (jobstore.Store.Lock).

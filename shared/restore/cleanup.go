@@ -79,7 +79,16 @@ func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, statu
 	rec, err := r.Store.Get(ctx, jobID)
 	var nf *job.NotFoundError
 	if errors.As(err, &nf) {
-		return nil // failed before Lock: nothing was claimed or created
+		// Ended before Lock recorded the job: nothing was claimed. The
+		// record keeps a Lock still running from claiming anything.
+		created, err := r.Store.Tombstone(ctx, jobID, executionARN, status, r.now())
+		if err != nil {
+			return transient("record the cancelled job", err)
+		}
+		if created {
+			return nil
+		}
+		rec, err = r.Store.Get(ctx, jobID) // recorded meanwhile: cancel it
 	}
 	if err != nil {
 		return transient("read job", err)
