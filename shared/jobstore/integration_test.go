@@ -762,3 +762,39 @@ func TestTombstoneKeepsALateLockOut(t *testing.T) {
 		t.Errorf("recorded job became %s", rec.State)
 	}
 }
+
+// TestStalePendingLabelIsTakenOver: a job the API locked but whose
+// execution never started (PENDING, no execution, its short lease over)
+// no longer keeps its label: the next Lock of that label cancels it and
+// takes the name, in one transaction. A live one, or one with an
+// execution, keeps it.
+func TestStalePendingLabelIsTakenOver(t *testing.T) {
+	now := time.Now().UTC()
+	clock := func() time.Time { return now }
+	e := setup(t, jobstore.WithClock(func() time.Time { return clock() }))
+	ctx := context.Background()
+	pending := jobstore.Lease{Grace: time.Minute, Pending: time.Minute}
+
+	stale := newSpec(t, "stale_db", "repo", "stale")
+	if err := e.store.Lock(ctx, job.NewRecord(stale), pending); err != nil {
+		t.Fatal(err)
+	}
+	console := newSpec(t, "console_db", "repo", "console")
+	rec := job.NewRecord(console)
+	rec.ExecutionARN = "arn:exec:console"
+	if err := e.store.Lock(ctx, rec, pending); err != nil {
+		t.Fatal(err)
+	}
+	next := newSpec(t, "other_db", "repo", "stale")
+	wantConflict(t, lock(t, e, next), "Snapshot with name 'stale' already exist in repository") // the first job's lease still runs
+	clock = func() time.Time { return now.Add(2 * time.Minute) }
+	if err := lock(t, e, next); err != nil {
+		t.Fatalf("lock after the stale job's lease: %v", err)
+	}
+	got, err := e.store.Get(ctx, stale.JobID)
+	if err != nil || got.State != job.Cancelled || !strings.Contains(got.Status.String(), "never started") {
+		t.Errorf("stale job %s %s %v, want CANCELLED", got.State, got.Status, err)
+	}
+	// A job with an execution keeps its name after its lease.
+	wantConflict(t, lock(t, e, newSpec(t, "third_db", "repo", "console")), "Snapshot with name 'console' already exist in repository")
+}
