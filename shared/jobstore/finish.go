@@ -2,6 +2,7 @@ package jobstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -211,4 +212,22 @@ func (s *Store) Tombstone(ctx context.Context, jobID, executionARN string, statu
 		return false, fmt.Errorf("record cancelled job %s: %w", jobID, err)
 	}
 	return true, nil
+}
+
+// GetOrTombstone returns job jobID, or, when it has no record, writes its
+// Tombstone and reports found false.
+func (s *Store) GetOrTombstone(ctx context.Context, jobID, executionARN string, status job.Status, at time.Time) (rec job.Record, found bool, err error) {
+	for range 2 {
+		rec, err = s.Get(ctx, jobID)
+		var nf *job.NotFoundError
+		if !errors.As(err, &nf) {
+			return rec, err == nil, err
+		}
+		created, err := s.Tombstone(ctx, jobID, executionARN, status, at)
+		if err != nil || created {
+			return job.Record{}, false, err
+		}
+		// Recorded meanwhile: read it again.
+	}
+	return rec, err == nil, err
 }

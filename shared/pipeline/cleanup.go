@@ -102,22 +102,14 @@ func (p *Pipeline) StatusChanged(ctx context.Context, ev events.CloudWatchEvent)
 
 // cancel cancels job jobID, if executionARN runs it, and removes its files.
 func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
-	rec, err := p.Store.Get(ctx, jobID)
-	var nf *job.NotFoundError
-	if errors.As(err, &nf) {
-		// Ended before Lock recorded the job: nothing was claimed. The
-		// record keeps a Lock still running from claiming anything.
-		created, err := p.Store.Tombstone(ctx, jobID, executionARN, status, p.now())
-		if err != nil {
-			return transient("record the cancelled job", err)
-		}
-		if created {
-			return nil
-		}
-		rec, err = p.Store.Get(ctx, jobID) // recorded meanwhile: cancel it
-	}
+	// A job never recorded (the execution ended before Lock) claimed
+	// nothing; its record now keeps a late Lock from claiming anything.
+	rec, found, err := p.Store.GetOrTombstone(ctx, jobID, executionARN, status, p.now())
 	if err != nil {
 		return transient("read job", err)
+	}
+	if !found {
+		return nil
 	}
 	if rec.Spec.IsRestore() {
 		p.log().Warn("backup cleanup skipped: job is a RESTORE", "jobId", jobID)

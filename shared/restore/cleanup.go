@@ -76,22 +76,14 @@ func (r *Restorer) StatusChanged(ctx context.Context, ev events.CloudWatchEvent)
 // cancel undoes job jobID, if executionARN runs it, then cancels it. The
 // lock is released only after the target is back as it was.
 func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
-	rec, err := r.Store.Get(ctx, jobID)
-	var nf *job.NotFoundError
-	if errors.As(err, &nf) {
-		// Ended before Lock recorded the job: nothing was claimed. The
-		// record keeps a Lock still running from claiming anything.
-		created, err := r.Store.Tombstone(ctx, jobID, executionARN, status, r.now())
-		if err != nil {
-			return transient("record the cancelled job", err)
-		}
-		if created {
-			return nil
-		}
-		rec, err = r.Store.Get(ctx, jobID) // recorded meanwhile: cancel it
-	}
+	// A job never recorded (the execution ended before Lock) claimed
+	// nothing; its record now keeps a late Lock from claiming anything.
+	rec, found, err := r.Store.GetOrTombstone(ctx, jobID, executionARN, status, r.now())
 	if err != nil {
 		return transient("read job", err)
+	}
+	if !found {
+		return nil
 	}
 	if !rec.Spec.IsRestore() {
 		r.log().Warn("restore cleanup skipped: job is a BACKUP", "jobId", jobID)

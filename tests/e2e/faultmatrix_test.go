@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
@@ -214,18 +213,7 @@ func (c *mcell) start(machine, name, sqlText string) string {
 
 func (c *mcell) wait(arn string) *sfn.DescribeExecutionOutput {
 	c.t.Helper()
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(25 * time.Millisecond) {
-		d, err := c.e.sfn.DescribeExecution(c.ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		if d.Status != sfntypes.ExecutionStatusRunning {
-			return d
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("execution %s still running after 2 minutes", arn)
-		}
-	}
+	return c.e.waitFor(c.t, arn)
 }
 
 // job returns the job of an execution; ok is false when there is none.
@@ -425,39 +413,13 @@ func (c *mcell) lockHolder() string {
 	return id
 }
 
-func (c *mcell) openUploads() []string {
-	dir, err := c.repo.SnapshotPrefix(c.label())
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	out, err := c.e.s3.ListMultipartUploads(c.ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(c.repo.Bucket()), Prefix: aws.String(dir)})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	var keys []string
-	for _, u := range out.Uploads {
-		keys = append(keys, aws.ToString(u.Key))
-	}
-	return keys
-}
+func (c *mcell) openUploads() []string { return c.e.openUploadsOf(c.t, c.repo, c.label()) }
 
 // tables is every table of db with its checksum: a cancelled RESTORE
 // leaves it as it was, shadow (__srr_*) and undo (__sro_*) tables included.
 func (c *mcell) tables(db string) string {
 	c.t.Helper()
-	rows, err := c.db.QueryContext(c.ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1", db)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			c.t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	rows.Close()
+	names := queryStringsIn(c.t, c.db, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", db)
 	var b strings.Builder
 	for _, n := range names {
 		var name string
