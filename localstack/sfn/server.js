@@ -13,7 +13,8 @@
 // (comma-separated) is invoked asynchronously with the event AWS would deliver.
 //
 // Environment: PORT (0 = ephemeral), HOST (127.0.0.1), AWS_ENDPOINT_URL_LAMBDA, AWS_REGION,
-// SFN_RETRY_MS / SFN_WAIT_MS (optional: replace every Retry interval / Wait duration, for fast tests).
+// SFN_RETRY_MS / SFN_WAIT_MS (optional: replace every Retry interval / Wait duration, for fast tests),
+// SFN_TEST_HOOKS=1 (tests only: the TestSetExecutionTimeout operation, below).
 // It prints "sfn listening on HOST:PORT" once ready and exits when its stdin closes, so it never
 // outlives the process that started it.
 'use strict';
