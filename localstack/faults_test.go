@@ -97,6 +97,9 @@ func TestFaultPlanLambda(t *testing.T) {
 	if err := lost.Wait(ctx); err != nil {
 		t.Errorf("abandoned handler still running: %v", err)
 	}
+	if n := st.Lambda.Running("block"); n != 0 {
+		t.Errorf("%d handlers still counted running", n)
+	}
 	lost.Remove()
 
 	// Hold: nothing runs until released.
@@ -111,6 +114,9 @@ func TestFaultPlanLambda(t *testing.T) {
 	case got := <-calls:
 		t.Fatalf("held handler ran: %q", got)
 	case <-time.After(100 * time.Millisecond):
+	}
+	if n := st.Lambda.Running("held"); n != 0 {
+		t.Errorf("a held invocation counts as running (%d)", n)
 	}
 	hold.Release()
 	if out := <-done; out == nil || string(out.Payload) != `"ok held"` {

@@ -33,8 +33,9 @@ type LambdaServer struct {
 	log             *slog.Logger
 	faults          *FaultPlan
 
-	mu    sync.Mutex
-	funcs map[string]*function
+	mu      sync.Mutex
+	funcs   map[string]*function
+	running map[string][]byte // request id -> payload of each handler running
 }
 
 type function struct {
@@ -49,7 +50,7 @@ type FunctionStats struct {
 }
 
 func newLambdaServer(region, account string, log *slog.Logger, faults *FaultPlan) *LambdaServer {
-	return &LambdaServer{region: region, account: account, log: log, faults: faults, funcs: map[string]*function{}}
+	return &LambdaServer{region: region, account: account, log: log, faults: faults, funcs: map[string]*function{}, running: map[string][]byte{}}
 }
 
 // Register serves handler (anything lambda.NewHandler accepts) as the function
@@ -84,6 +85,20 @@ func (s *LambdaServer) Stats(name string) FunctionStats {
 		return f.stats
 	}
 	return FunctionStats{}
+}
+
+// Running counts the handlers running now (any function) whose payload
+// contains substr: a test waits for a cancelled job's stragglers with it.
+func (s *LambdaServer) Running(substr string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, p := range s.running {
+		if strings.Contains(string(p), substr) {
+			n++
+		}
+	}
+	return n
 }
 
 // ARN returns the function ARN the local stack uses for name.
@@ -167,6 +182,7 @@ func (s *LambdaServer) invoke(ctx context.Context, name string, fn *function, id
 	fn.stats.Invocations++
 	fn.stats.InFlight++
 	fn.stats.MaxInFlight = max(fn.stats.MaxInFlight, fn.stats.InFlight)
+	s.running[id] = payload
 	s.mu.Unlock()
 	start := time.Now()
 	defer func() {
@@ -175,6 +191,7 @@ func (s *LambdaServer) invoke(ctx context.Context, name string, fn *function, id
 		}
 		s.mu.Lock()
 		fn.stats.InFlight--
+		delete(s.running, id)
 		if ferr != nil {
 			fn.stats.Errors++
 		}

@@ -120,6 +120,9 @@ func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, statu
 		return nil
 	}
 	if rec.State == job.Finished {
+		// The commit stands. A Finalize cut off after it may not have
+		// deleted the plan (it holds key boundary values): delete it here.
+		p.removePlan(ctx, rec.Spec)
 		return nil
 	}
 	// Files first, then the record: Cancel frees the snapshot name, and a
@@ -148,6 +151,21 @@ func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, statu
 	}
 	p.log().Info("job cancelled", "jobId", jobID, "status", status.String())
 	return nil
+}
+
+// removePlan deletes a finished job's shard plan, if it is still there.
+func (p *Pipeline) removePlan(ctx context.Context, spec job.Spec) {
+	repo, err := p.repoFor(ctx, spec)
+	var dir string
+	if err == nil {
+		dir, err = repo.SnapshotPrefix(spec.Label)
+	}
+	if err == nil {
+		err = repo.DeleteKeys(ctx, []string{dir + planFile(spec.JobID)})
+	}
+	if err != nil {
+		p.log().Warn("delete a finished job's shard plan", "jobId", spec.JobID, "error", err.Error())
+	}
 }
 
 // removeFiles deletes what the job wrote: its data files (their names carry

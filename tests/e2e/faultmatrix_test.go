@@ -372,12 +372,18 @@ func (c *mcell) run() {
 }
 
 // settle waits up to 30 s for the job of execution name to be final and
-// its cleanup done: the lock free, no files, no job tables in the target.
+// its cleanup done: the lock free, no files, no job tables in the target,
+// and no function still running for the cell (an upload worker still
+// running when its job was cancelled deletes its file when it next looks
+// at the job; until then the label's folder is not empty).
 func (c *mcell) settle(name, before string) (job.Record, bool) {
 	var rec job.Record
 	var ok bool
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		rec, ok = c.job(name)
+		if c.e.st.Lambda.Running(c.tok) > 0 {
+			continue
+		}
 		if ok && !rec.State.IsFinal() {
 			continue
 		}
@@ -487,4 +493,30 @@ func (c *mcell) checkFinished(machine string) {
 	if src != dst {
 		t.Errorf("restored tables differ from the source:\n--- source\n%s--- restored\n%s", src, dst)
 	}
+}
+
+// TestFinalizeCutAfterCommit: a Finalize that commits but does not get to
+// delete the shard plan (here S3 refuses the delete and Finalize's answer is
+// then lost to an error) leaves the job FINISHED, and the cleanup that the
+// failed execution runs deletes the plan: no plan file (it holds key
+// boundary values) outlives a finished job. The matrix's Finalize × Lambda
+// lost cell meets this only when its cut falls between the two.
+func TestFinalizeCutAfterCommit(t *testing.T) {
+	e := newEnv(t, envOptions{faults: true})
+	tok := "fmz01"
+	c := newCell(t, e, e.createRepository("r_"+tok), tok, matrixStep{machine: "backup", state: "Finalize", function: "finalize"}, "shard", fFailed)
+	refused := c.arm(localstack.Rule{Service: localstack.ServiceS3, Op: "s3:DeleteObject", Function: "finalize", Match: []string{"__plan_" + tok},
+		Calls: localstack.Every(), Fault: localstack.Fault{Kind: localstack.FaultS3Error, Status: 403, Code: "AccessDenied", Message: "Access Denied"}})
+	lost := c.arm(localstack.Rule{Service: localstack.ServiceLambda, Function: "finalize", Match: []string{tok}, Calls: localstack.Nth(1),
+		Fault: localstack.LambdaError("InjectedFault", "answer lost after the commit")})
+	name := tok + "-a"
+	d := c.wait(c.start("backup", name, c.backupSQL()))
+	rec, _ := c.settle(name, "")
+	if refused.Hits() == 0 || lost.Hits() != 1 {
+		t.Fatalf("faults injected: plan delete %d, finalize %d", refused.Hits(), lost.Hits())
+	}
+	if d.Status != sfntypes.ExecutionStatusFailed || rec.State != job.Finished {
+		t.Fatalf("execution %s, job %s %s; want FAILED and FINISHED", d.Status, rec.State, rec.Status)
+	}
+	c.checkFinished("backup") // exactly the manifest's files, __meta and __info
 }
