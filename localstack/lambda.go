@@ -31,9 +31,11 @@ const DefaultFunctionTimeout = 15 * time.Minute
 type LambdaServer struct {
 	region, account string
 	log             *slog.Logger
+	faults          *FaultPlan
 
-	mu    sync.Mutex
-	funcs map[string]*function
+	mu      sync.Mutex
+	funcs   map[string]*function
+	running map[string][]byte // request id -> payload of each handler running
 }
 
 type function struct {
@@ -47,8 +49,8 @@ type FunctionStats struct {
 	Invocations, Errors, InFlight, MaxInFlight int
 }
 
-func newLambdaServer(region, account string, log *slog.Logger) *LambdaServer {
-	return &LambdaServer{region: region, account: account, log: log, funcs: map[string]*function{}}
+func newLambdaServer(region, account string, log *slog.Logger, faults *FaultPlan) *LambdaServer {
+	return &LambdaServer{region: region, account: account, log: log, faults: faults, funcs: map[string]*function{}, running: map[string][]byte{}}
 }
 
 // Register serves handler (anything lambda.NewHandler accepts) as the function
@@ -83,6 +85,20 @@ func (s *LambdaServer) Stats(name string) FunctionStats {
 		return f.stats
 	}
 	return FunctionStats{}
+}
+
+// Running counts the handlers running now (any function) whose payload
+// contains substr: a test waits for a cancelled job's stragglers with it.
+func (s *LambdaServer) Running(substr string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, p := range s.running {
+		if strings.Contains(string(p), substr) {
+			n++
+		}
+	}
+	return n
 }
 
 // ARN returns the function ARN the local stack uses for name.
@@ -141,7 +157,16 @@ func (s *LambdaServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	out, ferr := s.invoke(r.Context(), name, fn, id, payload)
+	run := func(ctx context.Context) ([]byte, *messages.InvokeResponse_Error) {
+		return s.invoke(ctx, name, fn, id, payload)
+	}
+	var out []byte
+	var ferr *messages.InvokeResponse_Error
+	if a := s.faults.match(call{service: ServiceLambda, function: name, contains: func(m string) bool { return strings.Contains(string(payload), m) }}); a != nil {
+		out, ferr = a.invoke(r.Context(), id, fn.timeout, run)
+	} else {
+		out, ferr = run(r.Context())
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if ferr != nil {
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
@@ -157,6 +182,7 @@ func (s *LambdaServer) invoke(ctx context.Context, name string, fn *function, id
 	fn.stats.Invocations++
 	fn.stats.InFlight++
 	fn.stats.MaxInFlight = max(fn.stats.MaxInFlight, fn.stats.InFlight)
+	s.running[id] = payload
 	s.mu.Unlock()
 	start := time.Now()
 	defer func() {
@@ -165,6 +191,7 @@ func (s *LambdaServer) invoke(ctx context.Context, name string, fn *function, id
 		}
 		s.mu.Lock()
 		fn.stats.InFlight--
+		delete(s.running, id)
 		if ferr != nil {
 			fn.stats.Errors++
 		}
@@ -186,6 +213,37 @@ func (s *LambdaServer) invoke(ctx context.Context, name string, fn *function, id
 		return nil, &messages.InvokeResponse_Error{Type: errorType(err), Message: err.Error()}
 	}
 	return b, nil
+}
+
+// invoke runs one invocation under the fault a (see FaultKind).
+func (a *Armed) invoke(ctx context.Context, id string, timeout time.Duration,
+	run func(context.Context) ([]byte, *messages.InvokeResponse_Error),
+) ([]byte, *messages.InvokeResponse_Error) {
+	switch a.Fault.Kind {
+	case FaultLambdaError:
+		_, _ = run(ctx)
+		return nil, &messages.InvokeResponse_Error{Type: a.Fault.Code, Message: a.Fault.Message}
+	case FaultLambdaLost:
+		hctx, cut := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer a.running.Done()
+			defer close(done)
+			_, _ = run(hctx)
+		}()
+		select {
+		case <-done:
+		case <-time.After(a.Fault.After):
+		}
+		cut()
+		return nil, &messages.InvokeResponse_Error{Type: "Sandbox.Timedout",
+			Message: fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", id, timeout.Seconds())}
+	case FaultLambdaHold:
+		defer a.running.Done()
+		<-a.release
+		return run(context.WithoutCancel(ctx))
+	}
+	return run(ctx)
 }
 
 // errorType names an error as the Lambda Go runtime does: its type name

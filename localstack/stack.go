@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -88,6 +89,12 @@ type Options struct {
 	// Env is extra process environment for the functions (e.g. SRBACKUP_SOURCE_DSN).
 	Env map[string]string
 
+	// Faults turns on the fault plan's hooks that cost something when
+	// idle: every function reaches the source (and RESTORE target) through
+	// a TCP proxy of its own that ServiceSource rules can cut, and the Step
+	// Functions server accepts SetExecutionTimeout. Tests only.
+	Faults bool
+
 	// S3Middleware wraps the S3 server, e.g. to inject faults in tests.
 	S3Middleware func(http.Handler) http.Handler
 
@@ -109,10 +116,14 @@ type Stack struct {
 	Lambda           *LambdaServer
 	// IAM authorizes requests when Options.IAM is set; nil otherwise.
 	IAM *iam.Authorizer
+	// Faults is the fault plan every service consults (empty: none).
+	Faults *FaultPlan
 
 	root    string
 	env     map[string]string
-	saved   map[string]*string // process environment before Start
+	proxyMu sync.Mutex
+	proxies map[string]*sourceProxy // nil unless Options.Faults
+	saved   map[string]*string      // process environment before Start
 	servers []*http.Server
 	sfn     *stepFunctions
 }
@@ -128,8 +139,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		Table:            cmp.Or(opts.Table, "srbackup"),
 		Bucket:           cmp.Or(opts.Bucket, "srbackup-repo"),
 		StateMachineARNs: map[string]string{},
-		Lambda:           newLambdaServer(Region, Account, log),
+		Faults:           &FaultPlan{},
 	}
+	s.Lambda = newLambdaServer(Region, Account, log, s.Faults)
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -160,14 +172,14 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
-	var s3h http.Handler = s3Patch{gofakes3.New(backend).Server()}
+	var s3h http.Handler = faultS3(s.Faults, s3Patch{gofakes3.New(backend).Server()})
 	if opts.S3Middleware != nil {
 		s3h = opts.S3Middleware(s3h)
 	}
 	if s.S3URL, err = s.serve(guard(s3h, describeS3, denyS3)); err != nil {
 		return nil, err
 	}
-	if s.DynamoDBURL, err = s.serve(guard(newDynamoDB(Region, Account), describeDynamoDB, denyDynamoDB)); err != nil {
+	if s.DynamoDBURL, err = s.serve(guard(faultDynamoDB(s.Faults, newDynamoDB(Region, Account)), describeDynamoDB, denyDynamoDB)); err != nil {
 		return nil, err
 	}
 	if s.LambdaURL, err = s.serve(guard(s.Lambda, describeLambda, denyLambda)); err != nil {
@@ -202,6 +214,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.env[k] = v
 	}
 
+	if opts.Faults {
+		s.proxies = map[string]*sourceProxy{}
+	}
+
 	if opts.StepFunctions {
 		if s.root, err = Root(); err != nil {
 			return nil, err
@@ -211,6 +227,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			env = append(env, fmt.Sprintf("SFN_RETRY_MS=%d", opts.RetryInterval.Milliseconds()))
 		}
 		env = append(env, "SFN_STATUS_CHANGE_FUNCTIONS="+strings.Join(opts.StatusChangeFunctions, ","))
+		if opts.Faults {
+			env = append(env, "SFN_TEST_HOOKS=1")
+		}
 		// Each state machine calls Lambda with its role's key, the
 		// EventBridge rules as their service principal.
 		env = append(env, "SFN_ROLE_KEY_PREFIX="+iam.AccessKey(""), "SFN_EVENTS_ACCESS_KEY="+iam.ServiceAccessKey("events.amazonaws.com"))
@@ -262,6 +281,16 @@ func (s *Stack) FunctionEnv(name string) func(string) string {
 			return iam.Secret
 		case "AWS_SESSION_TOKEN":
 			return ""
+		case "SRBACKUP_SOURCE_DSN", "SRBACKUP_TARGET_DSN":
+			if v := s.env[k]; v != "" && s.proxies != nil {
+				proxied, err := s.proxiedDSN(name, v)
+				if err != nil {
+					// An unreachable address fails the function's first
+					// connection with this message.
+					return "tcp(proxy-failed:0)/?" + url.QueryEscape(err.Error())
+				}
+				return proxied
+			}
 		}
 		if v, ok := s.env[k]; ok {
 			return v
@@ -282,6 +311,13 @@ func (s *Stack) Env() map[string]string {
 // Close stops the stack and restores the process environment. It is safe to
 // call more than once.
 func (s *Stack) Close() {
+	s.Faults.releaseAll()
+	s.proxyMu.Lock()
+	for _, p := range s.proxies {
+		p.close()
+	}
+	s.proxies = nil
+	s.proxyMu.Unlock()
 	if s.sfn != nil {
 		s.sfn.close()
 		s.sfn = nil

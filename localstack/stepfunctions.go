@@ -2,11 +2,14 @@ package localstack
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,4 +111,31 @@ func logLines(r io.Reader, log *slog.Logger, msg string) {
 	for sc.Scan() {
 		log.Warn(msg, "line", sc.Text())
 	}
+}
+
+// SetExecutionTimeout times the execution named name out d from now if it
+// is running, else d after it starts, instead of at its state machine's
+// TimeoutSeconds: it ends TIMED_OUT (States.Timeout) as AWS ends an
+// execution past its timeout. Test-only: it needs Options.Faults.
+func (s *Stack) SetExecutionTimeout(ctx context.Context, name string, d time.Duration) error {
+	if s.sfn == nil || s.proxies == nil {
+		return errors.New("SetExecutionTimeout needs Options.StepFunctions and Options.Faults")
+	}
+	body, _ := json.Marshal(map[string]any{"name": name, "timeoutSeconds": d.Seconds()})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.sfn.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Amz-Target", "AWSStepFunctions.TestSetExecutionTimeout")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("set execution timeout: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("set execution timeout: %s: %s", resp.Status, b)
+	}
+	return nil
 }

@@ -154,7 +154,9 @@ func functionSpecs(cfg Config) []functionSpec {
 		timeout:     30 * time.Second,
 		writeKeys: []string{jobstore.KeysJobs, jobstore.KeysLocks, jobstore.KeysSnapshotNames, jobstore.KeysDatabases,
 			jobstore.KeysDeployment}, // the deployment id is created on first use
-		tableActions:  []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"},
+		// UpdateItem: a stale PENDING job holding the label (its API died
+		// before StartExecution) is cancelled in the same transaction.
+		tableActions:  []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
 		bucketActions: []string{"s3:ListBucket"},
 	}, {
 		name:        FnSnapshot,
@@ -166,6 +168,9 @@ func functionSpecs(cfg Config) []functionSpec {
 		writeKeys:     []string{jobstore.KeysJobs},
 		tableActions:  []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		objectActions: []string{"s3:PutObject"},
+		// A retry reads the plan an earlier attempt wrote instead of
+		// writing another (the fault matrix's retried SnapshotShard).
+		keyActions: []keyGrant{{keys: PlanKeys, actions: []string{"s3:GetObject"}}},
 	}, {
 		name:        FnUpload,
 		worker:      true,

@@ -92,13 +92,13 @@ var expectedFunctions = map[string]functionExpectation{
 	stack.FnLock: {
 		memory: 256, timeout: 30,
 		env:       []string{stack.EnvTable, stack.EnvJobHistoryTTLDays},
-		allowed:   []string{"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "s3:ListBucket"},
-		forbidden: []string{"secretsmanager:GetSecretValue", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "s3:PutObject", "s3:DeleteObject"},
+		allowed:   []string{"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "s3:ListBucket"},
+		forbidden: []string{"secretsmanager:GetSecretValue", "dynamodb:DeleteItem", "s3:PutObject", "s3:DeleteObject"},
 	},
 	stack.FnSnapshot: {
 		memory: 1024, timeout: 900,
 		env:       []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvSourceSecretArn},
-		allowed:   []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "s3:PutObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+		allowed:   []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "s3:GetObject", "s3:PutObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
 		forbidden: []string{"dynamodb:DeleteItem", "s3:DeleteObject"},
 	},
 	stack.FnUpload: {
@@ -327,13 +327,19 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 			checkResources("s3:ListBucket", "${"+bucketID+".Arn}")
 			objects := "${" + bucketID + ".Arn}/" + stack.RepositoryKeyPattern
 			for _, a := range []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"} {
-				if name == stack.FnUpload && (a == "s3:GetObject" || a == "s3:DeleteObject") {
+				if (name == stack.FnUpload && (a == "s3:GetObject" || a == "s3:DeleteObject")) || (name == stack.FnSnapshot && a == "s3:GetObject") {
 					continue // one kind of key each, below
 				}
 				if snapshotOnly[name] {
 					continue // snapshot objects only, below
 				}
 				checkResources(a, objects)
+			}
+			if name == stack.FnSnapshot {
+				// A retried SnapshotShard reads its earlier attempt's plan, nothing else.
+				if got := resourcesFor(stmts, "s3:GetObject"); !slices.Equal(got, []string{objects + stack.PlanKeys}) {
+					t.Errorf("s3:GetObject on %v, want plan files only", got)
+				}
 			}
 			if name == stack.FnUpload {
 				// Upload reads plans only and deletes data files only.

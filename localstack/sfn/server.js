@@ -13,7 +13,8 @@
 // (comma-separated) is invoked asynchronously with the event AWS would deliver.
 //
 // Environment: PORT (0 = ephemeral), HOST (127.0.0.1), AWS_ENDPOINT_URL_LAMBDA, AWS_REGION,
-// SFN_RETRY_MS / SFN_WAIT_MS (optional: replace every Retry interval / Wait duration, for fast tests).
+// SFN_RETRY_MS / SFN_WAIT_MS (optional: replace every Retry interval / Wait duration, for fast tests),
+// SFN_TEST_HOOKS=1 (tests only: the TestSetExecutionTimeout operation, below).
 // It prints "sfn listening on HOST:PORT" once ready and exits when its stdin closes, so it never
 // outlives the process that started it.
 'use strict';
@@ -186,6 +187,7 @@ function startExecution(m, name, input) {
   };
   const run = m.sm.run(JSON.parse(input), { overrides: m.overrides, context });
   rec.abort = run.abort;
+  armTestTimeout(rec);
   (async () => {
     for await (const ev of run.eventLogs) {
       const h = { id: rec.history.length + 1, previousEventId: rec.history.length, timestamp: ev.timestamp / 1000, type: historyType(ev) };
@@ -210,6 +212,21 @@ function startExecution(m, name, input) {
     },
   );
   return rec;
+}
+
+// Test-only (SFN_TEST_HOOKS=1): TestSetExecutionTimeout {"name", "timeoutSeconds"} times the
+// execution of that name out (TIMED_OUT, States.Timeout) that many seconds from now if it is
+// running, else from its start, instead of its state machine's TimeoutSeconds: a test can time one
+// execution out at a chosen step without a week-long wait or a second definition.
+const testTimeouts = new Map(); // execution name -> seconds
+function armTestTimeout(rec, seconds = testTimeouts.get(rec.name)) {
+  if (seconds === undefined) return;
+  testTimeouts.delete(rec.name);
+  setTimeout(() => {
+    if (rec.status !== 'RUNNING') return;
+    finish(rec, { status: 'TIMED_OUT', error: 'States.Timeout' });
+    rec.abort();
+  }, seconds * 1000).unref();
 }
 
 const pick = (o, keys) => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
@@ -298,6 +315,13 @@ const server = http.createServer((req, res) => {
       res.writeHead(code, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-RequestId': crypto.randomUUID() });
       res.end(JSON.stringify(obj));
     };
+    if (op === 'TestSetExecutionTimeout' && process.env.SFN_TEST_HOOKS === '1') {
+      const p = JSON.parse(body || '{}');
+      const running = [...executions.values()].find((e) => e.name === p.name && e.status === 'RUNNING');
+      if (running) armTestTimeout(running, Number(p.timeoutSeconds));
+      else testTimeouts.set(p.name, Number(p.timeoutSeconds));
+      return send(200, {});
+    }
     if (!Object.hasOwn(api, op)) return send(400, { __type: 'UnknownOperationException', message: `Unsupported operation ${op}` });
     try {
       send(200, api[op](body ? JSON.parse(body) : {}));

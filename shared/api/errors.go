@@ -59,6 +59,13 @@ func publicError(err error) (e *Error, internal bool) {
 		return apiError(http.StatusBadRequest, code, se.Message), false
 	}
 	if de, ok := job.AsError(err); ok {
+		var pe *job.PermissionError
+		if errors.As(err, &pe) {
+			// The deployment's role lacks a permission: not the caller's
+			// fault (403) and not worth retrying (503). The message names
+			// what was refused and AWS's code, never AWS's text.
+			return apiError(http.StatusInternalServerError, pe.Code(), pe.Error()), true
+		}
 		if de.HTTPStatus() >= 500 {
 			// Transient and internal domain errors may carry AWS or driver
 			// details: the caller gets a generic text.

@@ -336,3 +336,18 @@ func TestTransientRefusesAccessDenied(t *testing.T) {
 		t.Error("a domain error passes through")
 	}
 }
+
+func TestStateReached(t *testing.T) {
+	for _, c := range []struct {
+		s, t State
+		want bool
+	}{
+		{Uploading, Snapshoting, true}, {Uploading, Uploading, true}, {Snapshoting, UploadSnapshot, false},
+		{Download, Snapshoting, true}, {Snapshoting, Download, false}, {Pending, Snapshoting, false},
+		{Cancelled, Snapshoting, false}, {Download, Uploading, false},
+	} {
+		if got := c.s.Reached(c.t); got != c.want {
+			t.Errorf("%s.Reached(%s) = %v, want %v", c.s, c.t, got, c.want)
+		}
+	}
+}

@@ -76,6 +76,19 @@ func (s State) Previous() (State, bool) {
 	return "", false
 }
 
+// Reached reports whether a job in state s has got as far as t on its
+// success path (t is s or comes before it), so a step retried after it
+// completed knows which of its transitions are done.
+func (s State) Reached(t State) bool {
+	if i, j := s.index(), t.index(); i >= 0 && j >= 0 {
+		return i >= j
+	}
+	if i, j := restoreIndex(s), restoreIndex(t); i >= 0 && j >= 0 {
+		return i >= j
+	}
+	return false
+}
+
 func (s State) index() int {
 	for i, o := range order {
 		if o == s {

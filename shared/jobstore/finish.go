@@ -2,11 +2,15 @@ package jobstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/srbackup/srbackup/shared/job"
@@ -163,4 +167,67 @@ func (s *Store) endJob(ctx context.Context, items []types.TransactWriteItem) (do
 		items = slices.Clip(kept)
 	}
 	return false, nil
+}
+
+// Tombstone records job jobID as CANCELLED with status when it has no
+// record yet: an execution that ended before its Lock step recorded the
+// job. A Lock of that execution still running (a Lambda outlives its
+// stopped or timed-out execution) then finds a final job and claims
+// nothing, where it would otherwise hold the database with no execution
+// left to release it. created is false when the job was recorded meanwhile.
+// It is an UpdateItem, which cleanup's role already has.
+func (s *Store) Tombstone(ctx context.Context, jobID, executionARN string, status job.Status, at time.Time) (created bool, err error) {
+	rec := job.Record{Spec: job.Spec{JobID: jobID}, State: job.Cancelled, Status: status,
+		CreateTime: at, FinishedTime: at, ExecutionARN: executionARN}
+	av, err := newJobItem(rec)
+	if err != nil {
+		return false, err
+	}
+	var sets []string
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	for k, v := range av {
+		switch k {
+		case AttrPK, AttrSK, "gsi1pk", "gsi1sk": // the key; no database to index it by
+			continue
+		}
+		n := strconv.Itoa(len(sets))
+		sets = append(sets, "#a"+n+" = :v"+n)
+		names["#a"+n], values[":v"+n] = k, v
+	}
+	sets = append(sets, "#ttl = :ttl")
+	names["#ttl"], values[":ttl"] = AttrTTL, s.ttlAfter(at)
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(jobPK(jobID), skJob),
+		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ")),
+		ConditionExpression:       aws.String("attribute_not_exists(pk)"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record cancelled job %s: %w", jobID, err)
+	}
+	return true, nil
+}
+
+// GetOrTombstone returns job jobID, or, when it has no record, writes its
+// Tombstone and reports found false.
+func (s *Store) GetOrTombstone(ctx context.Context, jobID, executionARN string, status job.Status, at time.Time) (rec job.Record, found bool, err error) {
+	for range 2 {
+		rec, err = s.Get(ctx, jobID)
+		var nf *job.NotFoundError
+		if !errors.As(err, &nf) {
+			return rec, err == nil, err
+		}
+		created, err := s.Tombstone(ctx, jobID, executionARN, status, at)
+		if err != nil || created {
+			return job.Record{}, false, err
+		}
+		// Recorded meanwhile: read it again.
+	}
+	return rec, err == nil, err
 }

@@ -727,3 +727,75 @@ func TestRecordPlanSHA256(t *testing.T) {
 		t.Fatalf("recorded %q, %v", rec.PlanSHA256, err)
 	}
 }
+
+// TestTombstoneKeepsALateLockOut: cleanup of an execution that ended before
+// its Lock recorded the job writes a CANCELLED record; the Lock, arriving
+// late, then claims neither the database nor the name.
+func TestTombstoneKeepsALateLockOut(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	spec := newSpec(t, "late_db", "repo", "late")
+	status := job.NewStatus(job.CodeCommonError, "execution aborted")
+	created, err := e.store.Tombstone(ctx, spec.JobID, "arn:exec", status, e.now)
+	if err != nil || !created {
+		t.Fatalf("tombstone: %v %v", created, err)
+	}
+	if again, err := e.store.Tombstone(ctx, spec.JobID, "arn:exec", status, e.now); err != nil || again {
+		t.Fatalf("second tombstone: created %v, %v", again, err)
+	}
+	rec, err := e.store.Get(ctx, spec.JobID)
+	if err != nil || rec.State != job.Cancelled || rec.Status != status || rec.ExecutionARN != "arn:exec" {
+		t.Fatalf("tombstone reads %+v %v", rec, err)
+	}
+	if err := lock(t, e, spec); err == nil {
+		t.Fatal("a late Lock locked a cancelled job")
+	}
+	if _, _, held, err := e.store.Holder(ctx, "late_db"); err != nil || held {
+		t.Errorf("database held %v (%v) after a refused Lock", held, err)
+	}
+	// A job recorded first is not overwritten.
+	other := newSpec(t, "late_db2", "repo", "late2")
+	mustLock(t, e, other)
+	if created, err := e.store.Tombstone(ctx, other.JobID, "arn:exec", status, e.now); err != nil || created {
+		t.Fatalf("tombstone over a recorded job: created %v, %v", created, err)
+	}
+	if rec, _ := e.store.Get(ctx, other.JobID); rec.State != job.Pending {
+		t.Errorf("recorded job became %s", rec.State)
+	}
+}
+
+// TestStalePendingLabelIsTakenOver: a job the API locked but whose
+// execution never started (PENDING, no execution, its short lease over)
+// no longer keeps its label: the next Lock of that label cancels it and
+// takes the name, in one transaction. A live one, or one with an
+// execution, keeps it.
+func TestStalePendingLabelIsTakenOver(t *testing.T) {
+	now := time.Now().UTC()
+	clock := func() time.Time { return now }
+	e := setup(t, jobstore.WithClock(func() time.Time { return clock() }))
+	ctx := context.Background()
+	pending := jobstore.Lease{Grace: time.Minute, Pending: time.Minute}
+
+	stale := newSpec(t, "stale_db", "repo", "stale")
+	if err := e.store.Lock(ctx, job.NewRecord(stale), pending); err != nil {
+		t.Fatal(err)
+	}
+	console := newSpec(t, "console_db", "repo", "console")
+	rec := job.NewRecord(console)
+	rec.ExecutionARN = "arn:exec:console"
+	if err := e.store.Lock(ctx, rec, pending); err != nil {
+		t.Fatal(err)
+	}
+	next := newSpec(t, "other_db", "repo", "stale")
+	wantConflict(t, lock(t, e, next), "Snapshot with name 'stale' already exist in repository") // the first job's lease still runs
+	clock = func() time.Time { return now.Add(2 * time.Minute) }
+	if err := lock(t, e, next); err != nil {
+		t.Fatalf("lock after the stale job's lease: %v", err)
+	}
+	got, err := e.store.Get(ctx, stale.JobID)
+	if err != nil || got.State != job.Cancelled || !strings.Contains(got.Status.String(), "never started") {
+		t.Errorf("stale job %s %s %v, want CANCELLED", got.State, got.Status, err)
+	}
+	// A job with an execution keeps its name after its lease.
+	wantConflict(t, lock(t, e, newSpec(t, "third_db", "repo", "console")), "Snapshot with name 'console' already exist in repository")
+}

@@ -2,6 +2,7 @@ package jobstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -39,15 +40,27 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, lease Lease) error {
 	if rec.State != job.Pending {
 		return fmt.Errorf("lock job %s: record is %s, want %s", spec.JobID, rec.State, job.Pending)
 	}
+	return s.lock(ctx, rec, lease, "")
+}
+
+// lock is Lock; stale, when set, is a job whose name reservation the
+// transaction takes over, cancelling that job (see staleReservation).
+func (s *Store) lock(ctx context.Context, rec job.Record, lease Lease, stale string) error {
+	spec := rec.Spec
 	jobAV, err := newJobItem(rec)
 	if err != nil {
 		return err
+	}
+	snap := s.snapPut(spec)
+	if stale != "" {
+		snap.ConditionExpression = aws.String("attribute_not_exists(pk) OR #job = :job OR #job = :stale")
+		snap.ExpressionAttributeValues[":stale"] = str(stale)
 	}
 	items := []types.TransactWriteItem{
 		{Put: s.lockPut(rec, lease)},
 		// No DROP SNAPSHOT of the snapshot may be under way.
 		s.dropCheck(spec),
-		{Put: s.snapPut(spec)},
+		{Put: snap},
 		{Put: &types.Put{
 			TableName:           aws.String(s.table),
 			Item:                jobAV,
@@ -61,6 +74,9 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, lease Lease) error {
 				"createTime": str(formatTime(rec.CreateTime)),
 			},
 		}},
+	}
+	if stale != "" {
+		items = append(items, s.cancelStale(stale))
 	}
 	if spec.IsRestore() {
 		// A RESTORE reads a snapshot: it reserves no name.
@@ -81,11 +97,71 @@ func (s *Store) Lock(ctx context.Context, rec job.Record, lease Lease) error {
 	case failed[1]:
 		return job.ErrSnapshotDropping(spec.Label)
 	case failed[2]:
+		if stale == "" {
+			if id, err := s.staleReservation(ctx, spec); err != nil {
+				return err
+			} else if id != "" {
+				return s.lock(ctx, rec, lease, id)
+			}
+		}
 		return job.ErrSnapshotExists(spec.Label)
 	case failed[3]:
 		return s.relock(ctx, rec, lease)
+	case stale != "" && len(failed) > 5 && failed[5]:
+		return job.ErrSnapshotExists(spec.Label) // the stale job moved on meanwhile
 	}
 	return fmt.Errorf("lock job %s: transaction cancelled without a reason", spec.JobID)
+}
+
+// staleReservation returns the job holding spec's snapshot name if that
+// job never started: PENDING, with no execution recorded, and no longer
+// holding its database lock (the API's short Pending lease ran out: it died
+// between Lock and StartExecution). Such a job would keep the label taken
+// and stay PENDING for ever; Lock takes its name over and cancels it in the
+// same transaction. "" when the name is someone's in earnest.
+func (s *Store) staleReservation(ctx context.Context, spec job.Spec) (string, error) {
+	av, err := s.getItem(ctx, key(snapPK(spec.Repository, spec.Label), skSnap))
+	if err != nil || av == nil {
+		return "", err
+	}
+	id, _ := av[attrJobID].(*types.AttributeValueMemberS)
+	if id == nil || id.Value == spec.JobID {
+		return "", nil
+	}
+	holder, err := s.Get(ctx, id.Value)
+	var nf *job.NotFoundError
+	if errors.As(err, &nf) {
+		return "", nil // its record expired: not ours to judge
+	}
+	if err != nil || holder.State != job.Pending || holder.ExecutionARN != "" {
+		return "", err
+	}
+	lockedBy, expires, ok, err := s.Holder(ctx, holder.Spec.LockName())
+	if err != nil || (ok && lockedBy == holder.Spec.JobID && !expires.Before(s.now())) {
+		return "", err
+	}
+	return holder.Spec.JobID, nil
+}
+
+// cancelStale cancels a job that never started (staleReservation), if it
+// still has not.
+func (s *Store) cancelStale(jobID string) types.TransactWriteItem {
+	status := job.NewStatus(job.CodeCommonError, "the job's execution never started")
+	at := s.now()
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:           aws.String(s.table),
+		Key:                 key(jobPK(jobID), skJob),
+		UpdateExpression:    aws.String("SET #state = :cancelled, #code = :code, #msg = :msg, #ft = :at, #ttl = :ttl"),
+		ConditionExpression: aws.String("#state = :pending AND attribute_not_exists(#arn)"),
+		ExpressionAttributeNames: map[string]string{
+			"#state": attrState, "#code": attrStatusCode, "#msg": attrStatusMsg, "#ft": attrFinished, "#ttl": AttrTTL, "#arn": attrExecARN,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":cancelled": str(string(job.Cancelled)), ":pending": str(string(job.Pending)),
+			":code": str(string(status.Code)), ":msg": str(status.Message),
+			":at": str(formatTime(at)), ":ttl": s.ttlAfter(at),
+		},
+	}}
 }
 
 // relock re-asserts the lock and the name of a job whose record exists:

@@ -32,6 +32,12 @@ func (f *fakeDB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWrit
 	return &dynamodb.TransactWriteItemsOutput{}, f.transact(in)
 }
 
+// GetItem finds nothing (Lock looks up a taken name's holder).
+func (f *fakeDB) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	f.calls++
+	return &dynamodb.GetItemOutput{}, nil
+}
+
 func (f *fakeDB) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	f.calls++
 	return f.query(in)

@@ -106,17 +106,17 @@ func (p *Pipeline) StatusChanged(ctx context.Context, d StatusChangeDetail) erro
 
 // CleanupTarget reads the job a cleanup by executionARN is for. ok is false
 // when there is nothing it may clean: no record (the job failed before
-// Lock claimed anything), a job of the other kind (restore says which kind
-// the cleanup is for), or a job another execution holds, so a duplicate or
-// conflicting execution never cancels another's job.
-func (p *Pipeline) CleanupTarget(ctx context.Context, jobID, executionARN string, restore bool) (rec job.Record, ok bool, err error) {
-	rec, err = p.Store.Get(ctx, jobID)
-	var nf *job.NotFoundError
-	if errors.As(err, &nf) {
-		return rec, false, nil
-	}
+// Lock claimed anything; its tombstone, CANCELLED with status, now keeps a
+// late Lock from claiming anything), a job of the other kind (restore says
+// which kind the cleanup is for), or a job another execution holds, so a
+// duplicate or conflicting execution never cancels another's job.
+func (p *Pipeline) CleanupTarget(ctx context.Context, jobID, executionARN string, status job.Status, restore bool) (rec job.Record, ok bool, err error) {
+	rec, found, err := p.Store.GetOrTombstone(ctx, jobID, executionARN, status, p.now())
 	if err != nil {
 		return rec, false, transient("read job", err)
+	}
+	if !found {
+		return rec, false, nil
 	}
 	if rec.Spec.IsRestore() != restore {
 		p.log().Warn("cleanup skipped: the job is a "+rec.Spec.Kind(), "jobId", jobID)
@@ -131,11 +131,14 @@ func (p *Pipeline) CleanupTarget(ctx context.Context, jobID, executionARN string
 
 // cancel cancels job jobID, if executionARN runs it, and removes its files.
 func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
-	rec, ok, err := p.CleanupTarget(ctx, jobID, executionARN, false)
+	rec, ok, err := p.CleanupTarget(ctx, jobID, executionARN, status, false)
 	if !ok || err != nil {
 		return err
 	}
 	if rec.State == job.Finished {
+		// The commit stands. A Finalize cut off after it may not have
+		// deleted the plan (it holds key boundary values): delete it here.
+		p.removePlan(ctx, rec.Spec)
 		return nil
 	}
 	// Files first, then the record: Cancel frees the snapshot name, and a
@@ -164,6 +167,21 @@ func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, statu
 	}
 	p.log().Info("job cancelled", "jobId", jobID, "status", status.String())
 	return nil
+}
+
+// removePlan deletes a finished job's shard plan, if it is still there.
+func (p *Pipeline) removePlan(ctx context.Context, spec job.Spec) {
+	repo, err := p.JobRepository(ctx, spec, nil)
+	var dir string
+	if err == nil {
+		dir, err = repo.SnapshotPrefix(spec.Label)
+	}
+	if err == nil {
+		err = repo.DeleteKeys(ctx, []string{dir + planFile(spec.JobID)})
+	}
+	if err != nil {
+		p.log().Warn("delete a finished job's shard plan", "jobId", spec.JobID, "error", err.Error())
+	}
 }
 
 // removeFiles deletes what the job wrote: its data files (their names carry

@@ -13,11 +13,16 @@ import (
 // numbers for the upload Map. SNAPSHOTING → UPLOAD_SNAPSHOT → UPLOADING.
 func (p *Pipeline) SnapshotShard(ctx context.Context, st JobState) (JobState, error) {
 	spec := st.Job
-	if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
+	rec, err := p.Store.Active(ctx, spec.JobID)
+	if err != nil {
 		return JobState{}, err
 	}
-	if _, err := p.Store.Advance(ctx, spec.JobID, job.Snapshoting, p.now()); err != nil {
-		return JobState{}, err
+	// A retry after an attempt that completed (its answer lost) plans
+	// again, keeps the stored plan and skips the transitions done.
+	if !rec.State.Reached(job.Snapshoting) {
+		if _, err := p.Store.Advance(ctx, spec.JobID, job.Snapshoting, p.now()); err != nil {
+			return JobState{}, err
+		}
 	}
 	repo, err := p.JobRepository(ctx, spec, nil)
 	if err != nil {
@@ -49,6 +54,9 @@ func (p *Pipeline) SnapshotShard(ctx context.Context, st JobState) (JobState, er
 		return JobState{}, err
 	}
 	for _, to := range []job.State{job.UploadSnapshot, job.Uploading} {
+		if rec.State.Reached(to) {
+			continue
+		}
 		if _, err := p.Store.Advance(ctx, spec.JobID, to, p.now()); err != nil {
 			return JobState{}, err
 		}

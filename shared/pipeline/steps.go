@@ -135,7 +135,11 @@ func (p *Pipeline) LockPending(ctx context.Context, spec job.Spec, executionARN 
 func (p *Pipeline) lock(ctx context.Context, spec job.Spec, executionARN string, lease jobstore.Lease) error {
 	rec := job.NewRecord(spec)
 	rec.ExecutionARN = executionARN
-	if _, err := p.Store.Get(ctx, spec.JobID); err == nil {
+	if stored, err := p.Store.Get(ctx, spec.JobID); err == nil && stored.State == job.Cancelled {
+		// Cancelled before it was locked (a Lock outliving its stopped
+		// execution meets cleanup's record): claim nothing.
+		return job.ErrJobCancelled(stored)
+	} else if err == nil {
 		// This job already holds its lock: re-lock idempotently, without the
 		// S3 check (its own files may exist by now). Only the execution
 		// recorded for the job may (jobstore.Store.Lock).

@@ -35,7 +35,7 @@ func (r *Restorer) StatusChanged(ctx context.Context, d pipeline.StatusChangeDet
 // cancel undoes job jobID, if executionARN runs it, then cancels it. The
 // lock is released only after the target is back as it was.
 func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
-	rec, ok, err := r.Pipeline.CleanupTarget(ctx, jobID, executionARN, true)
+	rec, ok, err := r.Pipeline.CleanupTarget(ctx, jobID, executionARN, status, true)
 	if !ok || err != nil {
 		return err
 	}

@@ -67,11 +67,16 @@ func (r *Restorer) Parse(ctx context.Context, ev pipeline.ParseEvent) (State, er
 // and recorded in its journal.
 func (r *Restorer) Prepare(ctx context.Context, st State) (State, error) {
 	spec := st.Job
-	if _, err := r.Pipeline.Store.Active(ctx, spec.JobID); err != nil {
+	rec, err := r.Pipeline.Store.Active(ctx, spec.JobID)
+	if err != nil {
 		return State{}, err
 	}
-	if _, err := r.Pipeline.Store.Advance(ctx, spec.JobID, job.Snapshoting, r.now()); err != nil {
-		return State{}, err
+	// A retry after an attempt that completed (its answer lost) prepares
+	// again over what that attempt created and skips the transitions done.
+	if !rec.State.Reached(job.Snapshoting) {
+		if _, err := r.Pipeline.Store.Advance(ctx, spec.JobID, job.Snapshoting, r.now()); err != nil {
+			return State{}, err
+		}
 	}
 	repo, err := r.repo(ctx, spec)
 	if err != nil {
@@ -138,8 +143,10 @@ func (r *Restorer) Prepare(ctx context.Context, st State) (State, error) {
 	if err := r.Pipeline.Store.SetPlan(ctx, spec.JobID, plan.Files, plan.Bytes, warnings); err != nil {
 		return State{}, err
 	}
-	if _, err := r.Pipeline.Store.Advance(ctx, spec.JobID, job.Download, r.now()); err != nil {
-		return State{}, err
+	if !rec.State.Reached(job.Download) {
+		if _, err := r.Pipeline.Store.Advance(ctx, spec.JobID, job.Download, r.now()); err != nil {
+			return State{}, err
+		}
 	}
 	return State{Job: spec, ExecutionARN: st.ExecutionARN, Plan: plan}, nil
 }

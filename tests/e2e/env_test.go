@@ -53,6 +53,8 @@ type envOptions struct {
 	server *mariadb.Server
 	// policies replace the roles' policies, e.g. to take a grant away.
 	policies *iam.Policies
+	// faults turns on the fault plan's source proxy and execution timeout override.
+	faults bool
 }
 
 var dbSeq atomic.Int64
@@ -83,6 +85,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	stackOpts := sandbox.StackOptions(fnEnv, log)
 	stackOpts.RetryInterval = 20 * time.Millisecond
 	stackOpts.Policies = opts.policies
+	stackOpts.Faults = opts.faults
 	st := localtest.StartForTest(t, stackOpts)
 	if opts.wrap != nil {
 		opts.wrap(st)
@@ -140,17 +143,23 @@ func (e *env) startInput(input string) string {
 // wait waits for an execution to end.
 func (e *env) wait(arn string) *sfn.DescribeExecutionOutput {
 	e.t.Helper()
+	return e.waitFor(e.t, arn)
+}
+
+// waitFor is wait for test t.
+func (e *env) waitFor(t testing.TB, arn string) *sfn.DescribeExecutionOutput {
+	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		d, err := e.sfn.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
 		if err != nil {
-			e.t.Fatal(err)
+			t.Fatal(err)
 		}
 		if d.Status != sfntypes.ExecutionStatusRunning {
 			return d
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("execution %s still running after 2 minutes", arn)
+			t.Fatalf("execution %s still running after 2 minutes", arn)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}

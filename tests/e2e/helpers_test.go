@@ -76,21 +76,27 @@ func (e *env) sourcePartitions(table string) []string {
 // returns its values, sorted.
 func (e *env) queryStrings(query string, args ...any) []string {
 	e.t.Helper()
-	rows, err := e.pool().QueryContext(context.Background(), query, args...)
+	return queryStringsIn(e.t, e.pool(), query, args...)
+}
+
+// queryStringsIn runs a one-column query on db for test t, values sorted.
+func queryStringsIn(t testing.TB, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), query, args...)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
-			e.t.Fatal(err)
+			t.Fatal(err)
 		}
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	slices.Sort(out)
 	return out
@@ -114,13 +120,24 @@ func (e *env) snapshotIn(r *repository.Repo, label string) repository.Info {
 // snapshotFiles lists the objects under a snapshot's directory, relative to it.
 func (e *env) snapshotFiles(r *repository.Repo, label string) []string {
 	e.t.Helper()
+	return snapshotFilesOf(e.t, r, label)
+}
+
+// snapshotFilesIn is snapshotFiles of the env's repository for test t.
+func (e *env) snapshotFilesIn(t testing.TB, label string) []string {
+	t.Helper()
+	return snapshotFilesOf(t, e.repo, label)
+}
+
+func snapshotFilesOf(t testing.TB, r *repository.Repo, label string) []string {
+	t.Helper()
 	dir, err := r.SnapshotPrefix(label)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	keys, err := r.List(context.Background(), dir)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var out []string
 	for k := range keys {
@@ -146,13 +163,18 @@ func (e *env) settledFiles(r *repository.Repo, label string) []string {
 // openUploads lists the keys of open multipart uploads under a snapshot's directory.
 func (e *env) openUploads(r *repository.Repo, label string) []string {
 	e.t.Helper()
+	return e.openUploadsOf(e.t, r, label)
+}
+
+func (e *env) openUploadsOf(t testing.TB, r *repository.Repo, label string) []string {
+	t.Helper()
 	dir, err := r.SnapshotPrefix(label)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	out, err := e.s3.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(r.Bucket()), Prefix: aws.String(dir)})
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var keys []string
 	for _, u := range out.Uploads {
