@@ -109,6 +109,7 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 		}
 		sms[m.kind] = sm
 		grantExecutionAccess(st, m, sm, s.Functions)
+		grantDistributedMap(st, m, sm, env)
 		newCleanupTrigger(st, m, sm, s.Functions[m.cleanup])
 	}
 	s.StateMachine, s.RestoreStateMachine = sms[backupMachine.kind], sms[restoreMachine.kind]

@@ -120,7 +120,7 @@ var expectedFunctions = map[string]functionExpectation{
 		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays},
 		allowed: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
 			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads",
-			"states:DescribeExecution"},
+			"states:DescribeExecution", "states:ListExecutions", "states:ListMapRuns"},
 		forbidden: []string{"secretsmanager:GetSecretValue", "s3:PutObject", "states:StartExecution"},
 	},
 	// RESTORE keeps no files in S3: no function of it writes or deletes there.
@@ -156,7 +156,7 @@ var expectedFunctions = map[string]functionExpectation{
 		memory: 256, timeout: 900,
 		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvTargetSecretArn},
 		allowed: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
-			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "states:DescribeExecution"},
+			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "states:DescribeExecution", "states:ListExecutions", "states:ListMapRuns"},
 		forbidden: append([]string{"s3:GetObject", "states:StartExecution"}, restoreForbidden...),
 	},
 	// The sweep deletes snapshot objects only; it writes nothing in S3 and no job.
@@ -495,6 +495,25 @@ func checkStateMachine(t *testing.T, s *synthesized, m machineExpectation) {
 	if got := resourcesFor(stmts, "lambda:InvokeFunction"); !slices.Equal(got, sorted(invokable)) {
 		t.Errorf("state machine may invoke %v, want exactly %v", got, sorted(invokable))
 	}
+	// Its Distributed Maps: it starts its own children, describes and stops
+	// them, and reads the items files (backup) and nothing else in S3.
+	selfID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", m.id)
+	if got := resourcesFor(stmts, "states:StartExecution"); !slices.Equal(got, []string{"${" + selfID + "}"}) {
+		t.Errorf("state machine may start %v, want itself only (its Map Runs' children)", got)
+	}
+	children := "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${" + selfID + ".Name}/*"
+	for _, a := range []string{"states:DescribeExecution", "states:StopExecution"} {
+		if got := resourcesFor(stmts, a); !slices.Equal(got, []string{children}) {
+			t.Errorf("state machine may %s %v, want its children %s only", a, got, children)
+		}
+	}
+	items := resourcesFor(stmts, "s3:GetObject")
+	if m.kind == "backup" && (len(items) != 1 || !strings.HasSuffix(items[0], stack.RepositoryKeyPattern+stack.ItemKeys)) {
+		t.Errorf("backup state machine may read %v, want the items files only", items)
+	}
+	if m.kind != "backup" && len(items) != 0 {
+		t.Errorf("%s state machine may read %v, want nothing in S3", m.kind, items)
+	}
 	apiID, _, _ := s.function(t, stack.FnAPI)
 	for _, st := range stmts {
 		for _, a := range st.Actions {
@@ -693,11 +712,16 @@ func TestExecutionEndRuleRunsCleanup(t *testing.T) {
 			if len(targets) != 1 || render(targets[0].(map[string]any)["Arn"]) != "${"+cleanupID+".Arn}" {
 				t.Errorf("rule targets %v, want the %s function", targets, m.cleanup)
 			}
-			// Cleanup can look the execution up, through a policy of its own (no cycle).
+			// Cleanup can look the execution up, and the failed child of its
+			// Distributed Map, through a policy of its own (no cycle).
 			stmts, _ := s.rolePolicies(cleanupRole)
 			res := resourcesFor(stmts, "states:DescribeExecution")
-			if len(res) != 1 || !strings.Contains(res[0], ":execution:${"+smID+".Name}:*") {
-				t.Errorf("%s may describe %v, want the executions of %s", m.cleanup, res, smID)
+			want = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${" + smID + ".Name}"
+			if !slices.Equal(res, []string{want + "/*", want + ":*"}) {
+				t.Errorf("%s may describe %v, want the executions of %s and their children", m.cleanup, res, smID)
+			}
+			if res := resourcesFor(stmts, "states:ListExecutions"); len(res) != 1 || !strings.HasSuffix(res[0], ":mapRun:${"+smID+".Name}/*") {
+				t.Errorf("%s may list the executions of %v, want %s's Map Runs only", m.cleanup, res, smID)
 			}
 		})
 	}
