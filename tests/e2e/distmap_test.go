@@ -1,0 +1,86 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/srbackup/srbackup/localstack/iam"
+	"github.com/srbackup/srbackup/shared/job"
+)
+
+// TestDistributedMapBackup: the upload fan-out is the backup ASL's
+// Distributed Map on the local stack. Its items are the plan's batch numbers
+// read from the repository's items file; each child execution gets
+// {Items, BatchInput: {job, planKey}} and runs its batches; the Map Run's
+// children all succeeded, as many as the batches over perChild.
+func TestDistributedMapBackup(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	rec := e.mustFinish("BACKUP DATABASE " + e.db + ` SNAPSHOT fanout TO repo PROPERTIES ("consistency" = "shard", "parallelism" = "2")`)
+	runs, err := e.sfn.ListMapRuns(ctx, &sfn.ListMapRunsInput{ExecutionArn: aws.String(rec.ExecutionARN)})
+	if err != nil || len(runs.MapRuns) != 1 {
+		t.Fatalf("map runs of %s: %v %v", rec.ExecutionARN, runs, err)
+	}
+	children, err := e.sfn.ListExecutions(ctx, &sfn.ListExecutionsInput{MapRunArn: runs.MapRuns[0].MapRunArn})
+	if err != nil || len(children.Executions) == 0 {
+		t.Fatalf("children: %v %v", children, err)
+	}
+	batches := 0
+	for _, c := range children.Executions {
+		if c.Status != sfntypes.ExecutionStatusSucceeded {
+			t.Errorf("child %s %s", aws.ToString(c.ExecutionArn), c.Status)
+		}
+		d, err := e.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: c.ExecutionArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in struct {
+			Items      []int `json:"Items"`
+			BatchInput struct {
+				Job     job.Spec `json:"job"`
+				PlanKey string   `json:"planKey"`
+			} `json:"BatchInput"`
+		}
+		if err := json.Unmarshal([]byte(aws.ToString(d.Input)), &in); err != nil || len(in.Items) == 0 ||
+			in.BatchInput.Job.JobID != rec.Spec.JobID || !strings.HasPrefix(in.BatchInput.PlanKey, "__plan_") {
+			t.Errorf("child input %s (%v): want {Items, BatchInput: {job, planKey}}", aws.ToString(d.Input), err)
+		}
+		batches += len(in.Items)
+	}
+	if batches < 1 {
+		t.Errorf("the children ran %d batches", batches)
+	}
+	t.Logf("%d shards in %d batches over %d child executions", rec.ShardsTotal, batches, len(children.Executions))
+}
+
+// TestDistributedMapNeedsItsGrants: without s3:GetObject on the items files
+// the state machine's role cannot read its Map's items (the local S3
+// enforces the role's policy, as AWS does): the job is cancelled with the
+// reader's error, its lock released.
+func TestDistributedMapNeedsItsGrants(t *testing.T) {
+	p, err := iam.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = p.Clone()
+	if !p.Remove(iam.StateMachineRole("backup"), "s3:GetObject") {
+		t.Fatal("the backup state machine's role has no s3:GetObject to take away")
+	}
+	e := newEnv(t, envOptions{policies: p})
+	r := e.run("BACKUP DATABASE " + e.db + ` SNAPSHOT unread TO repo PROPERTIES ("consistency" = "shard")`)
+	if r.status != sfntypes.ExecutionStatusFailed || r.errName != "States.ItemReaderFailed" || !strings.Contains(r.cause, "AccessDenied") {
+		t.Errorf("execution %s error %q cause %q, want States.ItemReaderFailed (AccessDenied)", r.status, r.errName, r.cause)
+	}
+	if r.rec.State != job.Cancelled {
+		t.Errorf("job %s %s, want CANCELLED", r.rec.State, r.rec.Status)
+	}
+	if holder := e.lockHolder(e.db); holder != "" {
+		t.Errorf("lock still held by %s", holder)
+	}
+}
