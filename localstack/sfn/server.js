@@ -327,6 +327,7 @@ function startExecution(m, name, input, opts = {}) {
         const c = err.cause || err;
         finish(rec, { status: 'FAILED', error: c.name, cause: c.message });
       }
+      stopChildren(rec); // a timed-out execution's Map Runs stop with it
       throw Object.assign(new Error(rec.cause || ''), { name: rec.error || rec.status });
     },
   );

@@ -84,3 +84,22 @@ func TestDistributedMapNeedsItsGrants(t *testing.T) {
 		t.Errorf("lock still held by %s", holder)
 	}
 }
+
+// mapChildren lists the child executions of every Map Run of execution arn.
+func (e *env) mapChildren(arn string) []sfntypes.ExecutionListItem {
+	e.t.Helper()
+	ctx := context.Background()
+	runs, err := e.sfn.ListMapRuns(ctx, &sfn.ListMapRunsInput{ExecutionArn: aws.String(arn)})
+	if err != nil {
+		e.t.Fatalf("map runs of %s: %v", arn, err)
+	}
+	var out []sfntypes.ExecutionListItem
+	for _, r := range runs.MapRuns {
+		c, err := e.sfn.ListExecutions(ctx, &sfn.ListExecutionsInput{MapRunArn: r.MapRunArn})
+		if err != nil {
+			e.t.Fatalf("children of %s: %v", aws.ToString(r.MapRunArn), err)
+		}
+		out = append(out, c.Executions...)
+	}
+	return out
+}
