@@ -56,7 +56,35 @@ func TestDistributedMapBackup(t *testing.T) {
 	if batches < 1 {
 		t.Errorf("the children ran %d batches", batches)
 	}
-	t.Logf("%d shards in %d batches over %d child executions", rec.ShardsTotal, batches, len(children.Executions))
+	// The largest state input or output of the job, parent and children
+	// (the local server fails an execution over 256 KB; this is the margin).
+	largest := 0
+	for _, arn := range append([]*string{aws.String(rec.ExecutionARN)}, executionARNs(children.Executions)...) {
+		p := sfn.NewGetExecutionHistoryPaginator(e.sfn, &sfn.GetExecutionHistoryInput{ExecutionArn: arn})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range page.Events {
+				if d := ev.StateEnteredEventDetails; d != nil {
+					largest = max(largest, len(aws.ToString(d.Input)))
+				}
+				if d := ev.StateExitedEventDetails; d != nil {
+					largest = max(largest, len(aws.ToString(d.Output)))
+				}
+			}
+		}
+	}
+	t.Logf("%d shards in %d batches over %d child executions; largest state payload %d bytes", rec.ShardsTotal, batches, len(children.Executions), largest)
+}
+
+func executionARNs(list []sfntypes.ExecutionListItem) []*string {
+	var out []*string
+	for _, e := range list {
+		out = append(out, e.ExecutionArn)
+	}
+	return out
 }
 
 // TestDistributedMapNeedsItsGrants: without s3:GetObject on the items files
