@@ -161,7 +161,7 @@ async function runMapRun(m, map, name, rec, input) {
   const run = {
     mapRunArn: `arn:aws:states:${REGION}:${ACCOUNT}:mapRun:${m.name}/${label}:${id}`,
     executionArn: rec.executionArn, stateMachineArn: m.arn, status: 'RUNNING', startDate: nowSeconds(),
-    children: [], maxConcurrency: 0,
+    children: [],
   };
   mapRuns.set(run.mapRunArn, run);
   rec.mapRuns.push(run);
@@ -177,7 +177,7 @@ async function runMapRun(m, map, name, rec, input) {
       return {
         arn: child.executionArn,
         result: child.done,
-        abort: () => { if (child.status === 'RUNNING') { finish(child, { status: 'ABORTED' }); child.abort(); stopChildren(child); } },
+        abort: () => abortExecution(child),
       };
     },
   };
@@ -193,16 +193,17 @@ async function runMapRun(m, map, name, rec, input) {
   }
 }
 
+// abortExecution stops a running execution and its Map Runs' children.
+function abortExecution(rec) {
+  if (rec.status !== 'RUNNING') return;
+  finish(rec, { status: 'ABORTED' });
+  rec.abort();
+  stopChildren(rec);
+}
+
 // stopChildren aborts the running child executions of an execution's Map Runs.
 function stopChildren(rec) {
-  for (const run of rec.mapRuns || []) {
-    for (const child of run.children) {
-      if (child.status !== 'RUNNING') continue;
-      finish(child, { status: 'ABORTED' });
-      child.abort();
-      stopChildren(child);
-    }
-  }
+  for (const run of rec.mapRuns || []) run.children.forEach(abortExecution);
 }
 
 function compile(definition) {
@@ -417,7 +418,7 @@ const api = {
     for (const c of r.children) counts[key[c.status]]++;
     return {
       ...pick(r, ['mapRunArn', 'executionArn', 'status', 'startDate', 'stopDate']),
-      maxConcurrency: r.maxConcurrency, toleratedFailurePercentage: 0, toleratedFailureCount: 0,
+      toleratedFailurePercentage: 0, toleratedFailureCount: 0,
       itemCounts: counts, executionCounts: counts,
     };
   },
