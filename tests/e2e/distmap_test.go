@@ -87,6 +87,31 @@ func executionARNs(list []sfntypes.ExecutionListItem) []*string {
 	return out
 }
 
+// TestDistributedMapPointInTime: in point-in-time mode the Map has one
+// item per worker and each worker is a child execution of its own, so all
+// of them run at once beside the coordinator.
+func TestDistributedMapPointInTime(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	rec := e.mustFinish("BACKUP DATABASE " + e.db + ` SNAPSHOT pit TO repo PROPERTIES ("parallelism" = "3")`)
+	children := e.mapChildren(rec.ExecutionARN)
+	if len(children) != 3 {
+		t.Fatalf("%d child executions, want one per worker (3)", len(children))
+	}
+	seen := map[int]bool{}
+	for _, c := range children {
+		d, err := e.sfn.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: c.ExecutionArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in struct{ Items []int }
+		if err := json.Unmarshal([]byte(aws.ToString(d.Input)), &in); err != nil || len(in.Items) != 1 || seen[in.Items[0]] {
+			t.Errorf("child input %s: want one worker of its own", aws.ToString(d.Input))
+			continue
+		}
+		seen[in.Items[0]] = true
+	}
+}
+
 // TestDistributedMapNeedsItsGrants: without s3:GetObject on the items files
 // the state machine's role cannot read its Map's items (the local S3
 // enforces the role's policy, as AWS does): the job is cancelled with the
