@@ -98,7 +98,7 @@ func suppressFindings(st awscdk.Stack, cfg Config, res suppressible) {
 	}
 	for _, m := range machines {
 		suppress(st, m.id+"StateMachine/Role/DefaultPolicy/Resource", iam5(reasonStateMachineRole, "Resource::*"))
-		suppress(st, constructID(m.cleanup)+"ExecutionAccess/Resource", iam5(reasonExecutions, executionsFinding, childExecutionsFinding))
+		suppress(st, constructID(m.cleanup)+"MapRunAccess/Resource", iam5(reasonExecutions, executionsFinding, childExecutionsFinding))
 		mapRuns := []any{childExecutionsFinding}
 		if m.readsItems {
 			mapRuns = append(mapRuns, itemKeysFinding)

@@ -206,27 +206,27 @@ func newStateMachine(scope awscdk.Stack, cfg Config, m machine, def *definition,
 	return sm, nil
 }
 
-// grantExecutionAccess lets the API start, stop and describe executions of
-// m, and m's cleanup function describe them. Cleanup's grant is a separate
-// policy: the state machine depends on the cleanup function, which depends on
-// its role's default policy, so that policy cannot name the state machine.
-func grantExecutionAccess(scope awscdk.Stack, m machine, sm awsstepfunctions.StateMachine, fns map[string]awslambda.Function) {
-	api := fns[FnAPI]
+// grantExecutionAccess lets the API start and stop executions of m (it
+// reads a job's state from the table, never from Step Functions).
+func grantExecutionAccess(api awslambda.Function, sm awsstepfunctions.StateMachine) {
 	sm.GrantStartExecution(api.Role())
-	sm.GrantExecution(api.Role(), jsii.String("states:StopExecution"), jsii.String("states:DescribeExecution"))
+	sm.GrantExecution(api.Role(), jsii.String("states:StopExecution"))
+}
 
+// grantCleanupMapRuns lets m's cleanup function find the failed child of a
+// Distributed Map (its error is the job's): the execution's Map Runs, their
+// failed children, and each child's error. A policy of its own: the state
+// machine depends on the cleanup function, so the function's default policy
+// cannot name the state machine.
+func grantCleanupMapRuns(scope awscdk.Stack, m machine, sm awsstepfunctions.StateMachine, fns map[string]awslambda.Function) {
 	executions := scope.FormatArn(&awscdk.ArnComponents{
-		Service:      jsii.String("states"),
-		Resource:     jsii.String("execution"),
-		ResourceName: jsii.String(*sm.StateMachineName() + ":*"),
-		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		Service: jsii.String("states"), Resource: jsii.String("execution"),
+		ResourceName: jsii.String(*sm.StateMachineName() + ":*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	})
-	// Cleanup also finds the failed child of a Distributed Map (its error
-	// is the job's): the execution's Map Runs, their failed children.
-	awsiam.NewPolicy(scope, jsii.String(constructID(m.cleanup)+"ExecutionAccess"), &awsiam.PolicyProps{
+	awsiam.NewPolicy(scope, jsii.String(constructID(m.cleanup)+"MapRunAccess"), &awsiam.PolicyProps{
 		Roles: &[]awsiam.IRole{fns[m.cleanup].Role()},
 		Statements: &[]awsiam.PolicyStatement{
-			policy([]string{"states:DescribeExecution", "states:ListMapRuns"}, executions),
+			policy([]string{"states:ListMapRuns"}, executions),
 			policy([]string{"states:ListExecutions"}, mapRunsOf(scope, sm)),
 			policy([]string{"states:DescribeExecution"}, childExecutionsOf(scope, sm)),
 		},

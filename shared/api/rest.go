@@ -45,9 +45,9 @@ func (s *Server) jobsOf(ctx context.Context, db string, limit int, restores bool
 	var recs []job.Record
 	var err error
 	if db == "" {
-		recs, err = s.Store.LastJobs(ctx)
+		recs, err = s.Pipeline.Store.LastJobs(ctx)
 	} else {
-		recs, err = s.Store.History(ctx, db, 0)
+		recs, err = s.Pipeline.Store.History(ctx, db, 0)
 	}
 	var out []job.Record
 	for _, r := range recs {
@@ -82,7 +82,7 @@ func (s *Server) listBackups(ctx context.Context, req *request) events.APIGatewa
 
 // backupJob looks up a BACKUP job by id; a RESTORE job's id is not found.
 func (s *Server) backupJob(ctx context.Context, id string) (job.Record, error) {
-	rec, err := s.Store.Get(ctx, id)
+	rec, err := s.Pipeline.Store.Get(ctx, id)
 	if err == nil && rec.Spec.IsRestore() {
 		err = job.ErrJobNotFound(id)
 	}
