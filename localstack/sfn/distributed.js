@@ -190,7 +190,7 @@ async function childInputs(name, spec, input, context, io) {
 
 // runMap runs one Map Run and resolves to the children's outputs, in item order. io is the
 // server's side: readObject(bucket, key) with the state machine role's credentials,
-// authorize(action, resource) against the role's policies, startChild(input) -> {arn, result,
+// authorize(action, resource = the state machine) against the role's policies, startChild(input) -> {arn, result,
 // abort}, stopped() (the parent execution ended). A failed child stops the Map Run: the
 // running ones are aborted, and the state fails with States.ExceedToleratedFailureThreshold
 // (no tolerance is configured), as on AWS.
@@ -212,13 +212,25 @@ async function runMap(name, spec, input, context, io) {
       while (!failure && !io.stopped() && running.size < limit && next < inputs.length) {
         const i = next++;
         // A handle until the child exists: the role must be allowed to start it first.
-        const handle = { child: null, aborted: false, abort() { this.aborted = true; if (this.child) this.child.abort(); } };
+        // Stopping a child is the role's StopExecution on it, as on AWS.
+        const handle = {
+          child: null,
+          aborted: false,
+          abort() {
+            this.aborted = true;
+            if (this.child) io.authorize('states:StopExecution', this.child.arn).then(() => this.child.abort(), () => {});
+          },
+        };
         running.add(handle);
         (async () => {
           await io.authorize('states:StartExecution');
           if (handle.aborted || failure || io.stopped()) throw new StatesError('States.Runtime', 'Map Run stopped');
           handle.child = io.startChild(inputs[i], i);
-          return handle.child.result;
+          // The Map Run reads each child's outcome with the role's DescribeExecution.
+          const settled = await handle.child.result.then((out) => ({ out }), (err) => ({ err }));
+          await io.authorize('states:DescribeExecution', handle.child.arn);
+          if (settled.err) throw settled.err;
+          return settled.out;
         })().then((out) => { results[i] = out; }, (err) => {
           if (!failure) {
             failure = handle.child ? new StatesError(THRESHOLD_ERROR, THRESHOLD_CAUSE) : err;

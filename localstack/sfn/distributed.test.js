@@ -56,7 +56,8 @@ test('rewrite refuses every Map field it does not execute', () => {
 function fakeIO(items, { fail = () => false, delay = 5 } = {}) {
   const io = { reads: [], started: [], maxRunning: 0, running: 0, aborted: 0 };
   io.readObject = async (bucket, key) => { io.reads.push(`${bucket}/${key}`); return JSON.stringify(items); };
-  io.authorize = async () => {};
+  io.authorized = [];
+  io.authorize = async (action, resource) => { io.authorized.push(resource ? `${action} ${resource}` : action); };
   io.stopped = () => false;
   io.startChild = (input, i) => {
     io.started.push(input);
@@ -85,6 +86,10 @@ test('runMap reads the items from S3 and runs each batch as {Items, BatchInput},
     { Items: [0, 1], BatchInput: batchInput }, { Items: [2, 3], BatchInput: batchInput }, { Items: [4], BatchInput: batchInput }]);
   assert.strictEqual(io.maxRunning, 2);
   assert.deepStrictEqual(out, [{ n: 0 }, { n: 1 }, { n: 2 }]);
+  // As the role: StartExecution before each child, DescribeExecution of each once it ended.
+  assert.deepStrictEqual(io.authorized.filter((a) => a === 'states:StartExecution').length, 3);
+  assert.deepStrictEqual(io.authorized.filter((a) => a.startsWith('states:DescribeExecution')).sort(),
+    ['states:DescribeExecution child-0', 'states:DescribeExecution child-1', 'states:DescribeExecution child-2']);
 });
 
 test('runMap applies ItemSelector to each item with $$.Map.Item', async () => {
@@ -106,6 +111,7 @@ test('a failed child fails the Map Run with States.ExceedToleratedFailureThresho
   });
   assert.strictEqual(io2.started.length, 2, 'no child starts after the failure');
   assert.strictEqual(io2.aborted, 1, 'the running child is aborted');
+  assert.ok(io2.authorized.includes('states:StopExecution child-1'), 'stopped as the role');
 });
 
 test('an item file that is not a JSON array fails with States.ItemReaderFailed', async () => {

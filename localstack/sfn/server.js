@@ -168,7 +168,7 @@ async function runMapRun(m, map, name, rec, input) {
   const childMachine = { ...m, name: `${m.name}/${label}`, arn: `${m.arn}/${label}` };
   const io = {
     readObject: (bucket, key) => readObject(m.roleArn, bucket, key),
-    authorize: (action) => authorize(m.roleArn, action, m.arn),
+    authorize: (action, resource = m.arn) => authorize(m.roleArn, action, resource),
     stopped: () => rec.status !== 'RUNNING',
     startChild: (childInput) => {
       const childName = crypto.randomUUID();
