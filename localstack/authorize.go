@@ -2,6 +2,7 @@ package localstack
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -385,13 +386,18 @@ func describeStepFunctions(r *http.Request) (request, error) {
 	}
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.")
 	var in struct {
-		StateMachineArn, ExecutionArn, Name string
+		StateMachineArn, ExecutionArn, MapRunArn, Name string
 	}
 	_ = json.Unmarshal(b, &in)
 	res := in.StateMachineArn
 	switch op {
-	case "DescribeExecution", "StopExecution", "GetExecutionHistory":
+	case "DescribeExecution", "StopExecution", "GetExecutionHistory", "ListMapRuns":
 		res = in.ExecutionArn
+	case "DescribeMapRun":
+		res = in.MapRunArn
+	case "ListExecutions":
+		// Of a Map Run: its children, authorized on the Map Run.
+		res = cmp.Or(in.MapRunArn, in.StateMachineArn)
 	case "CreateStateMachine":
 		res = iam.StateMachineARN(in.Name)
 	case "ListStateMachines":
@@ -434,4 +440,25 @@ func denyLambda(w http.ResponseWriter, _ *http.Request, err error) {
 		typ, err = "UnrecognizedClientException", errors.New("The security token included in the request is invalid.")
 	}
 	lambdaError(w, http.StatusForbidden, typ, err.Error())
+}
+
+// --- The local IAM itself, for the Step Functions server ---
+
+// iamCheck answers POST {"accessKey", "action", "resource"}: 200 when the
+// key's role may, 403 with the reason otherwise. The Step Functions server
+// asks it before a Map Run starts a child execution as the state machine's
+// role (states:StartExecution on the state machine).
+func iamCheck(a *iam.Authorizer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ AccessKey, Action, Resource string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := a.Authorize(in.AccessKey, in.Action, in.Resource); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
 }

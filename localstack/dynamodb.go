@@ -19,9 +19,14 @@ import (
 // logs a warning on every call without it), TableStatus ACTIVE (the
 // TableExists waiter never finishes without it), and the TTL operations,
 // which minidyn answers with a non-JSON 400. TTL is recorded, not enforced.
+// It also refuses items over 400 KB as DynamoDB does (see itemsize.go).
 type dynamoDB struct {
 	inner http.Handler
 	arn   string // table ARN prefix
+
+	// writes serializes item writes, so that an UpdateItem whose result is
+	// too large can be undone before anyone writes the item again.
+	writes sync.Mutex
 
 	mu  sync.Mutex
 	ttl map[string]map[string]any // table -> TimeToLiveDescription
@@ -70,10 +75,27 @@ func (d *dynamoDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	switch op {
+	case "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems":
+		d.writes.Lock()
+		defer d.writes.Unlock()
+	}
+	if oversizePut(op, body) {
+		writeAWSJSON(w, http.StatusBadRequest, map[string]string{"__type": "com.amazon.coral.validate#ValidationException", "message": itemTooLarge})
+		return
+	}
+	var before []byte // UpdateItem: the item as it was, to undo an update that makes it too large
+	if op == "UpdateItem" {
+		before = d.call(r, "GetItem", body)
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	rec := httptest.NewRecorder()
 	d.inner.ServeHTTP(rec, r)
 	out := rec.Body.Bytes()
+	if op == "UpdateItem" && rec.Code == http.StatusOK && d.undoOversize(r, body, before) {
+		writeAWSJSON(w, http.StatusBadRequest, map[string]string{"__type": "com.amazon.coral.validate#ValidationException", "message": itemTooLarge})
+		return
+	}
 	if (op == "DescribeTable" || op == "CreateTable") && rec.Code == http.StatusOK {
 		out = d.activeTable(out, in.TableName)
 	}
@@ -81,6 +103,58 @@ func (d *dynamoDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()[k] = v
 	}
 	writeWithCRC(w, rec.Code, out)
+}
+
+// call runs one request on minidyn with the table and key of body (an
+// UpdateItem's) and returns the response body (nil on error).
+func (d *dynamoDB) call(r *http.Request, op string, body []byte) []byte {
+	var in struct {
+		TableName string
+		Key       json.RawMessage
+	}
+	if json.Unmarshal(body, &in) != nil {
+		return nil
+	}
+	m := map[string]any{"TableName": in.TableName, "Key": in.Key}
+	if op == "GetItem" {
+		m["ConsistentRead"] = true
+	}
+	req, _ := json.Marshal(m)
+	return d.do(r, op, req)
+}
+
+func (d *dynamoDB) do(r *http.Request, op string, body []byte) []byte {
+	req := r.Clone(r.Context())
+	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
+	rec := httptest.NewRecorder()
+	d.inner.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		return nil
+	}
+	return rec.Body.Bytes()
+}
+
+// undoOversize puts back the item an UpdateItem made larger than DynamoDB
+// allows (before is the GetItem response from before it) and reports
+// whether it did: DynamoDB refuses such an update and changes nothing.
+func (d *dynamoDB) undoOversize(r *http.Request, body, before []byte) bool {
+	var after struct{ Item map[string]json.RawMessage }
+	if json.Unmarshal(d.call(r, "GetItem", body), &after) != nil || itemSize(after.Item) <= maxItemBytes {
+		return false
+	}
+	var old struct{ Item map[string]json.RawMessage }
+	_ = json.Unmarshal(before, &old)
+	var in struct{ TableName string }
+	_ = json.Unmarshal(body, &in)
+	if old.Item == nil {
+		d.call(r, "DeleteItem", body)
+	} else {
+		req, _ := json.Marshal(map[string]any{"TableName": in.TableName, "Item": old.Item})
+		d.do(r, "PutItem", req)
+	}
+	return true
 }
 
 // activeTable reports a table as ACTIVE with an ARN, as DynamoDB does once a

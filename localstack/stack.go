@@ -233,6 +233,15 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		// Each state machine calls Lambda with its role's key, the
 		// EventBridge rules as their service principal.
 		env = append(env, "SFN_ROLE_KEY_PREFIX="+iam.AccessKey(""), "SFN_EVENTS_ACCESS_KEY="+iam.ServiceAccessKey("events.amazonaws.com"))
+		if s.IAM != nil {
+			// What a state machine does outside any service's API, starting
+			// a Distributed Map's child executions, is checked here.
+			iamURL, err := s.serve(iamCheck(s.IAM))
+			if err != nil {
+				return nil, err
+			}
+			env = append(env, "SFN_IAM_URL="+iamURL)
+		}
 		if s.sfn, err = startStepFunctions(ctx, s.root, env, log); err != nil {
 			return nil, err
 		}

@@ -117,6 +117,7 @@ type keyGrant struct {
 const (
 	PlanKeys    = "/__ss_*/__plan_*"       // a job's shard plan, deleted on commit or cleanup
 	ContentKeys = "/__ss_*/__ss_content/*" // data files
+	ItemKeys    = "/__ss_*/__items_*"      // a job's Distributed Map items (batch numbers), deleted with its plan
 	// SnapshotKeys is every object of every snapshot, never __repo_info:
 	// what DROP SNAPSHOT and the sweep delete, and what verify reads.
 	SnapshotKeys = "/__ss_*"

@@ -46,6 +46,9 @@ const (
 	reasonSourceSecret = "The stack creates this secret empty for a database srbackup does not manage; srbackup cannot " +
 		"rotate credentials it does not own. Rotate them on the database and update the secret (or pass your own rotated " +
 		"secret with srbackup:sourceSecretArn)."
+	reasonMapRuns = "A Distributed Map's child executions and Map Runs are named <machine>/<label>:<id>, the id chosen by " +
+		"Step Functions at run time: granted on this machine's children only. Its items are read from the repository's " +
+		"__ss_<label>/__items_<job>.json files only (batch numbers, never a plan or data), in every snapshot since labels are the user's."
 	reasonAccessLogsOff = "Server access logging was turned off with srbackup:bucketAccessLogs=false, the operator's choice " +
 		"(e.g. CloudTrail S3 data events instead)."
 )
@@ -53,9 +56,11 @@ const (
 // Finding patterns (cdk-nag's "appliesTo"): regular expressions over the
 // finding id, so they do not depend on logical ids.
 var (
-	repositoryKeysFinding = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.+\/\*__srbackup_repository_\*(\/__ss_\*\/__plan_\*|\/__ss_\*\/__ss_content\/\*|\/__ss_\*)?$/`)}
-	executionsFinding     = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.+:\*$/`)}
-	apiRouteFinding       = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<HttpApi[0-9A-F]{8}>\/\$default\/(GET|POST|DELETE)\/v1\/[a-z]+\/\*(\/[a-z]+)?$/`)}
+	repositoryKeysFinding  = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.+\/\*__srbackup_repository_\*(\/__ss_\*\/__plan_\*|\/__ss_\*\/__ss_content\/\*|\/__ss_\*)?$/`)}
+	itemKeysFinding        = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.+\/\*__srbackup_repository_\*\/__ss_\*\/__items_\*$/`)}
+	childExecutionsFinding = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:(execution|mapRun):.+\/\*$/`)}
+	executionsFinding      = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.+:\*$/`)}
+	apiRouteFinding        = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<HttpApi[0-9A-F]{8}>\/\$default\/(GET|POST|DELETE)\/v1\/[a-z]+\/\*(\/[a-z]+)?$/`)}
 )
 
 // suppress records suppressions on the resource at path (below the stack).
@@ -93,6 +98,12 @@ func suppressFindings(st awscdk.Stack, cfg Config, res suppressible) {
 	}
 	for _, m := range machines {
 		suppress(st, m.id+"StateMachine/Role/DefaultPolicy/Resource", iam5(reasonStateMachineRole, "Resource::*"))
+		suppress(st, constructID(m.cleanup)+"MapRunAccess/Resource", iam5(reasonExecutions, executionsFinding, childExecutionsFinding))
+		mapRuns := []any{childExecutionsFinding}
+		if m.readsItems {
+			mapRuns = append(mapRuns, itemKeysFinding)
+		}
+		suppress(st, m.id+"StateMachineMapRuns/Resource", iam5(reasonMapRuns, mapRuns...))
 	}
 	suppress(st, "ApiInvokePolicy/Resource", iam5(reasonAPIPathParameters, apiRouteFinding))
 	if res.createdSecret {

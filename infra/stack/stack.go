@@ -109,6 +109,8 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 		}
 		sms[m.kind] = sm
 		grantExecutionAccess(s.Functions[FnAPI], sm)
+		grantDistributedMap(st, m, sm, env)
+		grantCleanupMapRuns(st, m, sm, s.Functions)
 		newCleanupTrigger(st, m, sm, s.Functions[m.cleanup])
 	}
 	s.StateMachine, s.RestoreStateMachine = sms[backupMachine.kind], sms[restoreMachine.kind]

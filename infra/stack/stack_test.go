@@ -121,8 +121,9 @@ var expectedFunctions = map[string]functionExpectation{
 		memory: 512, timeout: 900,
 		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays},
 		allowed: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
-			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads"},
-		forbidden: []string{"secretsmanager:GetSecretValue", "s3:PutObject", "states:StartExecution", "states:DescribeExecution"},
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads",
+			"states:DescribeExecution", "states:ListExecutions", "states:ListMapRuns"},
+		forbidden: []string{"secretsmanager:GetSecretValue", "s3:PutObject", "states:StartExecution"},
 	},
 	// RESTORE keeps no files in S3: no function of it writes or deletes there.
 	stack.FnRestoreParse: {
@@ -157,8 +158,8 @@ var expectedFunctions = map[string]functionExpectation{
 		memory: 256, timeout: 900,
 		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvTargetSecretArn},
 		allowed: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
-			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
-		forbidden: append([]string{"s3:GetObject", "states:StartExecution", "states:DescribeExecution"}, restoreForbidden...),
+			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "states:DescribeExecution", "states:ListExecutions", "states:ListMapRuns"},
+		forbidden: append([]string{"s3:GetObject", "states:StartExecution"}, restoreForbidden...),
 	},
 	// The sweep deletes snapshot objects only; it writes nothing in S3 and no job.
 	stack.FnSweep: {
@@ -502,6 +503,25 @@ func checkStateMachine(t *testing.T, s *synthesized, m machineExpectation) {
 	if got := resourcesFor(stmts, "lambda:InvokeFunction"); !slices.Equal(got, sorted(invokable)) {
 		t.Errorf("state machine may invoke %v, want exactly %v", got, sorted(invokable))
 	}
+	// Its Distributed Maps: it starts its own children, describes and stops
+	// them, and reads the items files (backup) and nothing else in S3.
+	selfID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", m.id)
+	if got := resourcesFor(stmts, "states:StartExecution"); !slices.Equal(got, []string{"${" + selfID + "}"}) {
+		t.Errorf("state machine may start %v, want itself only (its Map Runs' children)", got)
+	}
+	children := "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${" + selfID + ".Name}/*"
+	for _, a := range []string{"states:DescribeExecution", "states:StopExecution"} {
+		if got := resourcesFor(stmts, a); !slices.Equal(got, []string{children}) {
+			t.Errorf("state machine may %s %v, want its children %s only", a, got, children)
+		}
+	}
+	items := resourcesFor(stmts, "s3:GetObject")
+	if m.kind == "backup" && (len(items) != 1 || !strings.HasSuffix(items[0], stack.RepositoryKeyPattern+stack.ItemKeys)) {
+		t.Errorf("backup state machine may read %v, want the items files only", items)
+	}
+	if m.kind != "backup" && len(items) != 0 {
+		t.Errorf("%s state machine may read %v, want nothing in S3", m.kind, items)
+	}
 	apiID, _, _ := s.function(t, stack.FnAPI)
 	for _, st := range stmts {
 		for _, a := range st.Actions {
@@ -688,7 +708,7 @@ func TestExecutionEndRuleRunsCleanup(t *testing.T) {
 	for _, m := range expectedMachines {
 		t.Run(m.kind, func(t *testing.T) {
 			smID, _ := s.resource(t, "AWS::StepFunctions::StateMachine", m.id)
-			cleanupID, _, _ := s.function(t, m.cleanup)
+			cleanupID, _, cleanupRole := s.function(t, m.cleanup)
 			_, rule := s.resource(t, "AWS::Events::Rule", m.ruleID)
 			p := props(rule)
 			pattern, _ := json.Marshal(p["EventPattern"])
@@ -699,6 +719,20 @@ func TestExecutionEndRuleRunsCleanup(t *testing.T) {
 			targets := asSlice(p["Targets"])
 			if len(targets) != 1 || render(targets[0].(map[string]any)["Arn"]) != "${"+cleanupID+".Arn}" {
 				t.Errorf("rule targets %v, want the %s function", targets, m.cleanup)
+			}
+			// Cleanup finds the failed child of a Distributed Map (its
+			// error is the job's), through a policy of its own (no cycle):
+			// the execution's Map Runs, their children, and no more.
+			stmts, _ := s.rolePolicies(cleanupRole)
+			arn := "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+			for action, want := range map[string]string{
+				"states:ListMapRuns":       arn + "execution:${" + smID + ".Name}:*",
+				"states:ListExecutions":    arn + "mapRun:${" + smID + ".Name}/*",
+				"states:DescribeExecution": arn + "execution:${" + smID + ".Name}/*",
+			} {
+				if res := resourcesFor(stmts, action); !slices.Equal(res, []string{want}) {
+					t.Errorf("%s may %s %v, want %s only", m.cleanup, action, res, want)
+				}
 			}
 		})
 	}

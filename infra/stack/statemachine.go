@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -60,6 +61,9 @@ type machine struct {
 	ruleID  string
 	// alarmPrefix starts the ids of the execution alarms.
 	alarmPrefix string
+	// readsItems machines' Distributed Maps read their items from the
+	// repository (ItemKeys); the others' from the state input.
+	readsItems bool
 }
 
 var (
@@ -72,6 +76,7 @@ var (
 		cleanup:     FnCleanup,
 		ruleID:      "ExecutionEndedRule",
 		alarmPrefix: "",
+		readsItems:  true,
 	}
 	restoreMachine = machine{
 		id: "Restore", kind: "restore",
@@ -206,6 +211,70 @@ func newStateMachine(scope awscdk.Stack, cfg Config, m machine, def *definition,
 func grantExecutionAccess(api awslambda.Function, sm awsstepfunctions.StateMachine) {
 	sm.GrantStartExecution(api.Role())
 	sm.GrantExecution(api.Role(), jsii.String("states:StopExecution"))
+}
+
+// grantCleanupMapRuns lets m's cleanup function find the failed child of a
+// Distributed Map (its error is the job's): the execution's Map Runs, their
+// failed children, and each child's error. A policy of its own: the state
+// machine depends on the cleanup function, so the function's default policy
+// cannot name the state machine.
+func grantCleanupMapRuns(scope awscdk.Stack, m machine, sm awsstepfunctions.StateMachine, fns map[string]awslambda.Function) {
+	executions := scope.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("states"), Resource: jsii.String("execution"),
+		ResourceName: jsii.String(*sm.StateMachineName() + ":*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+	awsiam.NewPolicy(scope, jsii.String(constructID(m.cleanup)+"MapRunAccess"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{fns[m.cleanup].Role()},
+		Statements: &[]awsiam.PolicyStatement{
+			policy([]string{"states:ListMapRuns"}, executions),
+			policy([]string{"states:ListExecutions"}, mapRunsOf(scope, sm)),
+			policy([]string{"states:DescribeExecution"}, childExecutionsOf(scope, sm)),
+		},
+	})
+}
+
+// mapRunsOf is the ARN pattern of sm's Map Runs (mapRun:<machine>/<label>:<id>).
+func mapRunsOf(scope awscdk.Stack, sm awsstepfunctions.StateMachine) *string {
+	return scope.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("states"), Resource: jsii.String("mapRun"),
+		ResourceName: jsii.String(*sm.StateMachineName() + "/*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+}
+
+// childExecutionsOf is the ARN pattern of the child executions of sm's
+// Distributed Maps (execution:<machine>/<label>:<id>).
+func childExecutionsOf(scope awscdk.Stack, sm awsstepfunctions.StateMachine) *string {
+	return scope.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("states"), Resource: jsii.String("execution"),
+		ResourceName: jsii.String(*sm.StateMachineName() + "/*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+}
+
+// grantDistributedMap gives m's role what AWS documents a Distributed Map
+// needs: starting its child executions (StartExecution on the state machine
+// itself), describing and stopping them, and, where the items are in the
+// repository, reading the items files only (never a plan or data). A policy
+// of its own: the role's default policy cannot name the state machine that
+// depends on it.
+func grantDistributedMap(scope awscdk.Stack, m machine, sm awsstepfunctions.StateMachine, env environment) {
+	stmts := []awsiam.PolicyStatement{
+		policy([]string{"states:StartExecution"}, sm.StateMachineArn()),
+		policy([]string{"states:DescribeExecution", "states:StopExecution"}, childExecutionsOf(scope, sm)),
+	}
+	if m.readsItems {
+		var items []*string
+		for _, b := range env.buckets {
+			items = append(items, b.ArnForObjects(jsii.String(RepositoryKeyPattern+ItemKeys)))
+		}
+		stmts = append(stmts, policy([]string{"s3:GetObject"}, items...))
+		if env.key != nil {
+			stmts = append(stmts, policy([]string{"kms:Decrypt"}, env.key.KeyArn()))
+		}
+	}
+	awsiam.NewPolicy(scope, jsii.String(m.id+"StateMachineMapRuns"), &awsiam.PolicyProps{
+		Roles:      &[]awsiam.IRole{sm.Role()},
+		Statements: &stmts,
+	})
 }
 
 // newCleanupTrigger runs m's cleanup function when an execution ends without

@@ -1,8 +1,13 @@
 // A local AWS Step Functions API (awsJson1_0) over the npm package aws-local-stepfunctions.
 //
 // Operations: CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine,
-// ListStateMachines, StartExecution, DescribeExecution, StopExecution, ListExecutions,
-// GetExecutionHistory.
+// ListStateMachines, StartExecution, DescribeExecution, StopExecution, ListExecutions (of a state
+// machine or of a Map Run), GetExecutionHistory, ListMapRuns, DescribeMapRun.
+//
+// Distributed Map states run as AWS runs them (distributed.js): items read from S3 as the state
+// machine's role, batched, each batch a child execution; a definition with a Map field the
+// emulation does not execute is refused. Payloads over 256 KB fail the execution with
+// States.DataLimitExceeded (limits.js).
 //
 // Every Lambda Task (a plain function ARN or arn:aws:states:::lambda:invoke) is sent to the Lambda
 // Invoke API at AWS_ENDPOINT_URL_LAMBDA, so a function error surfaces as AWS reports it:
@@ -23,6 +28,9 @@ const http = require('http');
 const crypto = require('crypto');
 const { StateMachine, ExecutionAbortedError, ExecutionTimeoutError } = require('aws-local-stepfunctions');
 const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
+const { rewrite, runMap, MAP_TASK_RESOURCE } = require('./distributed');
+const { checkPayload, DataLimitError } = require('./limits');
+const { readObject, authorize } = require('./roleio');
 
 const REGION = process.env.AWS_REGION || 'us-east-1';
 const ACCOUNT = process.env.SFN_ACCOUNT || '123456789012';
@@ -48,7 +56,8 @@ function lambdaFor(roleArn) {
 }
 const events = process.env.SFN_EVENTS_ACCESS_KEY ? clientAs(process.env.SFN_EVENTS_ACCESS_KEY) : lambda;
 const machines = new Map(); // arn -> machine
-const executions = new Map(); // arn -> execution record
+const executions = new Map(); // arn -> execution record (child executions of Map Runs too)
+const mapRuns = new Map(); // arn -> Map Run record
 const nowSeconds = () => Date.now() / 1000;
 
 class ApiError extends Error {
@@ -87,40 +96,127 @@ async function invokeLambda(client, functionName, payload, qualifier) {
   return { out, payload: text === '' ? null : JSON.parse(text) };
 }
 
-function buildOverrides(def, roleArn) {
-  const client = lambdaFor(roleArn);
+// buildOverrides routes the Tasks of one execution of program: Lambda tasks to the Lambda
+// endpoint, Distributed Maps (rewritten as Tasks) to the Map Run emulation. Every task's input
+// and result are held to the payload quota.
+function buildOverrides(m, program, rec) {
+  const client = lambdaFor(m.roleArn);
   const taskResourceLocalHandlers = {};
   const retryIntervalOverrides = {};
   const waitTimeOverrides = {};
-  walk(def, (name, st) => {
+  const limited = (name, fn) => async (input) => {
+    try {
+      checkPayload('input', name, input);
+      const out = await fn(input);
+      checkPayload('output', name, out);
+      return out;
+    } catch (e) {
+      if (e instanceof DataLimitError) failExecution(rec, e);
+      throw e;
+    }
+  };
+  walk(program.def, (name, st) => {
     if (st.Type === 'Wait' && process.env.SFN_WAIT_MS) waitTimeOverrides[name] = Number(process.env.SFN_WAIT_MS);
     if (st.Retry && process.env.SFN_RETRY_MS) retryIntervalOverrides[name] = Number(process.env.SFN_RETRY_MS);
     if (st.Type !== 'Task') return;
     const resource = st.Resource || '';
     if (resource.startsWith('arn:aws:lambda:')) {
-      taskResourceLocalHandlers[name] = async (input) => (await invokeLambda(client, resource, input)).payload;
+      taskResourceLocalHandlers[name] = limited(name, async (input) => (await invokeLambda(client, resource, input)).payload);
     } else if (resource === 'arn:aws:states:::lambda:invoke') {
-      taskResourceLocalHandlers[name] = async (input) => {
+      taskResourceLocalHandlers[name] = limited(name, async (input) => {
         const { out, payload } = await invokeLambda(client, input.FunctionName, input.Payload, input.Qualifier);
         const status = out.StatusCode || 200;
         return {
           ExecutedVersion: out.ExecutedVersion || '$LATEST', Payload: payload, StatusCode: status,
           SdkHttpMetadata: { HttpStatusCode: status }, SdkResponseMetadata: { RequestId: out.$metadata.requestId || '' },
         };
-      };
+      });
+    } else if (resource === MAP_TASK_RESOURCE) {
+      taskResourceLocalHandlers[name] = limited(name, (input) => runMapRun(m, program.maps.get(name), name, rec, input));
     }
   });
   return { taskResourceLocalHandlers, retryIntervalOverrides, waitTimeOverrides };
 }
 
-function compile(definition, roleArn) {
+// failExecution ends an execution at once with an error no Catch may handle
+// (States.DataLimitExceeded).
+function failExecution(rec, err) {
+  finish(rec, { status: 'FAILED', error: err.name, cause: err.message });
+  if (rec.abort) rec.abort();
+  stopChildren(rec);
+}
+
+// program compiles a rewritten definition and its Distributed Maps' children.
+function program(rewritten) {
+  const sm = new StateMachine(rewritten.def, { validationOptions: { noValidate: true } });
+  const maps = new Map();
+  for (const [name, spec] of rewritten.maps) maps.set(name, { spec, program: program(spec.child) });
+  return { sm, def: rewritten.def, maps };
+}
+
+// runMapRun is one Distributed Map state of execution rec: a Map Run record, and a child
+// execution (recorded like any other, under <machine>/<label>) per item or batch.
+async function runMapRun(m, map, name, rec, input) {
+  const label = map.spec.Label || name;
+  const id = crypto.randomUUID();
+  const run = {
+    mapRunArn: `arn:aws:states:${REGION}:${ACCOUNT}:mapRun:${m.name}/${label}:${id}`,
+    executionArn: rec.executionArn, stateMachineArn: m.arn, status: 'RUNNING', startDate: nowSeconds(),
+    children: [],
+  };
+  mapRuns.set(run.mapRunArn, run);
+  rec.mapRuns.push(run);
+  const childMachine = { ...m, name: `${m.name}/${label}`, arn: `${m.arn}/${label}` };
+  const io = {
+    readObject: (bucket, key) => readObject(m.roleArn, bucket, key),
+    authorize: (action, resource = m.arn) => authorize(m.roleArn, action, resource),
+    stopped: () => rec.status !== 'RUNNING',
+    startChild: (childInput) => {
+      const childName = crypto.randomUUID();
+      const child = startExecution(childMachine, childName, JSON.stringify(childInput), { program: map.program, mapRunArn: run.mapRunArn });
+      run.children.push(child);
+      return {
+        arn: child.executionArn,
+        result: child.done,
+        abort: () => abortExecution(child),
+      };
+    },
+  };
+  try {
+    const out = await runMap(name, map.spec, input, rec.context, io);
+    run.status = 'SUCCEEDED';
+    return out;
+  } catch (e) {
+    run.status = rec.status === 'ABORTED' ? 'ABORTED' : 'FAILED';
+    throw e;
+  } finally {
+    run.stopDate = nowSeconds();
+  }
+}
+
+// abortExecution stops a running execution and its Map Runs' children.
+function abortExecution(rec) {
+  if (rec.status !== 'RUNNING') return;
+  finish(rec, { status: 'ABORTED' });
+  rec.abort();
+  stopChildren(rec);
+}
+
+// stopChildren aborts the running child executions of an execution's Map Runs.
+function stopChildren(rec) {
+  for (const run of rec.mapRuns || []) run.children.forEach(abortExecution);
+}
+
+function compile(definition) {
   let def;
   try { def = JSON.parse(definition); } catch (e) {
     throw new ApiError('InvalidDefinition', `Invalid State Machine Definition: ${e.message}`);
   }
   try {
-    const sm = new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } });
-    return { sm, overrides: buildOverrides(def, roleArn) };
+    // Validate the definition as written, then run it with the Distributed Maps rewritten.
+    const rewritten = rewrite(JSON.parse(definition)); // before the validator adds its own fields to def
+    new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } }); // eslint-disable-line no-new
+    return { program: program(rewritten) };
   } catch (e) {
     throw new ApiError('InvalidDefinition', `Invalid State Machine Definition: ${e.message}`);
   }
@@ -130,6 +226,12 @@ function getMachine(arn) {
   const m = machines.get(arn);
   if (!m) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
   return m;
+}
+
+function getMapRun(arn) {
+  const r = mapRuns.get(arn);
+  if (!r) throw new ApiError('ResourceNotFound', `Map Run Does Not Exist: '${arn}'`);
+  return r;
 }
 
 function getExecution(arn) {
@@ -152,7 +254,8 @@ function historyType(ev) {
 }
 
 function publishStatusChange(rec) {
-  if (!EVENT_STATUSES.has(rec.status)) return;
+  // A Map Run's children are executions of <machine>/<label>, which no rule names.
+  if (!EVENT_STATUSES.has(rec.status) || rec.mapRunArn) return;
   const event = {
     version: '0', id: crypto.randomUUID(), 'detail-type': 'Step Functions Execution Status Change',
     source: 'aws.states', account: ACCOUNT, time: new Date().toISOString(), region: REGION,
@@ -177,15 +280,22 @@ function finish(rec, fields) {
   publishStatusChange(rec);
 }
 
-function startExecution(m, name, input) {
+// startExecution runs an execution of machine m (or, for a Map Run's child, of one
+// Distributed Map's item processor: opts.program, opts.mapRunArn). rec.done settles with the
+// execution: its output, or an error carrying Error and Cause.
+function startExecution(m, name, input, opts = {}) {
   const arn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${m.name}:${name}`;
-  const rec = { executionArn: arn, stateMachineArn: m.arn, name, status: 'RUNNING', startDate: nowSeconds(), input, history: [] };
+  const rec = {
+    executionArn: arn, stateMachineArn: m.arn, name, status: 'RUNNING', startDate: nowSeconds(), input, history: [],
+    mapRunArn: opts.mapRunArn, mapRuns: [],
+  };
   executions.set(arn, rec);
-  const context = {
+  rec.context = {
     Execution: { Id: arn, Name: name, Input: JSON.parse(input), StartTime: new Date().toISOString(), RoleArn: m.roleArn },
     StateMachine: { Id: m.arn, Name: m.name },
   };
-  const run = m.sm.run(JSON.parse(input), { overrides: m.overrides, context });
+  const prog = opts.program || m.program;
+  const run = prog.sm.run(JSON.parse(input), { overrides: buildOverrides(m, prog, rec), context: rec.context });
   rec.abort = run.abort;
   armTestTimeout(rec);
   (async () => {
@@ -195,13 +305,24 @@ function startExecution(m, name, input) {
         const details = { name: ev.state.name, input: JSON.stringify(ev.state.input) };
         if (ev.state.output !== undefined) details.output = JSON.stringify(ev.state.output);
         h[ev.type === 'StateExited' ? 'stateExitedEventDetails' : 'stateEnteredEventDetails'] = details;
+        // Every state's input and output are held to the quota, not only tasks'.
+        try {
+          checkPayload('input', ev.state.name, ev.state.input);
+          if (ev.state.output !== undefined) checkPayload('output', ev.state.name, ev.state.output);
+        } catch (e) {
+          failExecution(rec, e);
+        }
       }
       if (ev.Error) h.taskFailedEventDetails = { error: ev.Error, cause: typeof ev.Cause === 'string' ? ev.Cause : JSON.stringify(ev.Cause) };
       rec.history.push(h);
     }
   })().catch(() => {});
-  run.result.then(
-    (out) => finish(rec, { status: 'SUCCEEDED', output: JSON.stringify(out) }),
+  rec.done = run.result.then(
+    (out) => {
+      finish(rec, { status: 'SUCCEEDED', output: JSON.stringify(out) });
+      if (rec.status !== 'SUCCEEDED') throw Object.assign(new Error(rec.cause || ''), { name: rec.error || rec.status });
+      return out;
+    },
     (err) => {
       if (err instanceof ExecutionAbortedError) finish(rec, { status: 'ABORTED' });
       else if (err instanceof ExecutionTimeoutError) finish(rec, { status: 'TIMED_OUT', error: 'States.Timeout' });
@@ -209,8 +330,11 @@ function startExecution(m, name, input) {
         const c = err.cause || err;
         finish(rec, { status: 'FAILED', error: c.name, cause: c.message });
       }
+      stopChildren(rec); // a timed-out execution's Map Runs stop with it
+      throw Object.assign(new Error(rec.cause || ''), { name: rec.error || rec.status });
     },
   );
+  rec.done.catch(() => {});
   return rec;
 }
 
@@ -230,7 +354,7 @@ function armTestTimeout(rec, seconds = testTimeouts.get(rec.name)) {
 }
 
 const pick = (o, keys) => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
-const EXECUTION_FIELDS = ['executionArn', 'stateMachineArn', 'name', 'status', 'startDate', 'stopDate', 'input', 'output', 'error', 'cause'];
+const EXECUTION_FIELDS = ['executionArn', 'stateMachineArn', 'name', 'status', 'startDate', 'stopDate', 'input', 'output', 'error', 'cause', 'mapRunArn'];
 
 function page(list, p, defaultMax) {
   const start = Number(p.nextToken || 0);
@@ -246,7 +370,7 @@ const api = {
       if (old.definition === p.definition && old.roleArn === p.roleArn) return { stateMachineArn: arn, creationDate: old.created };
       throw new ApiError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
     }
-    const m = { name: p.name, arn, definition: p.definition, roleArn: p.roleArn, type: p.type || 'STANDARD', created: nowSeconds(), ...compile(p.definition, p.roleArn) };
+    const m = { name: p.name, arn, definition: p.definition, roleArn: p.roleArn, type: p.type || 'STANDARD', created: nowSeconds(), ...compile(p.definition) };
     machines.set(arn, m);
     return { stateMachineArn: arn, creationDate: m.created };
   },
@@ -256,7 +380,7 @@ const api = {
   },
   UpdateStateMachine(p) {
     const m = getMachine(p.stateMachineArn);
-    if (p.definition) Object.assign(m, compile(p.definition, p.roleArn || m.roleArn), { definition: p.definition });
+    if (p.definition) Object.assign(m, compile(p.definition), { definition: p.definition });
     if (p.roleArn) m.roleArn = p.roleArn;
     return { updateDate: nowSeconds() };
   },
@@ -286,16 +410,34 @@ const api = {
     if (e.status === 'RUNNING') {
       finish(e, { status: 'ABORTED', error: p.error, cause: p.cause });
       e.abort();
+      stopChildren(e); // as AWS stops a stopped execution's Map Runs
     }
     return { stopDate: e.stopDate };
   },
   ListExecutions(p) {
-    getMachine(p.stateMachineArn);
+    if (p.mapRunArn) getMapRun(p.mapRunArn);
+    else getMachine(p.stateMachineArn);
     const list = [...executions.values()]
-      .filter((e) => e.stateMachineArn === p.stateMachineArn && (!p.statusFilter || e.status === p.statusFilter))
+      .filter((e) => (p.mapRunArn ? e.mapRunArn === p.mapRunArn : e.stateMachineArn === p.stateMachineArn && !e.mapRunArn))
+      .filter((e) => !p.statusFilter || e.status === p.statusFilter)
       .sort((a, b) => b.startDate - a.startDate);
     const { items, nextToken } = page(list, p, 100);
     return { executions: items.map((e) => pick(e, ['executionArn', 'stateMachineArn', 'name', 'status', 'startDate', 'stopDate'])), nextToken };
+  },
+  ListMapRuns(p) {
+    const { items, nextToken } = page(getExecution(p.executionArn).mapRuns, p, 100);
+    return { mapRuns: items.map((r) => pick(r, ['executionArn', 'mapRunArn', 'stateMachineArn', 'startDate', 'stopDate'])), nextToken };
+  },
+  DescribeMapRun(p) {
+    const r = getMapRun(p.mapRunArn);
+    const counts = { pending: 0, running: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0, total: r.children.length, resultsWritten: 0 };
+    const key = { RUNNING: 'running', SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timedOut', ABORTED: 'aborted' };
+    for (const c of r.children) counts[key[c.status]]++;
+    return {
+      ...pick(r, ['mapRunArn', 'executionArn', 'status', 'startDate', 'stopDate']),
+      toleratedFailurePercentage: 0, toleratedFailureCount: 0,
+      itemCounts: counts, executionCounts: counts,
+    };
   },
   GetExecutionHistory(p) {
     const events = [...getExecution(p.executionArn).history];

@@ -43,6 +43,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/awsconf"
@@ -323,7 +324,7 @@ func (d *Deps) Handler(name string) (any, error) {
 	case "finalize":
 		return step(d.Log, p.Finalize), nil
 	case "cleanup":
-		return cleanupHandler(d.Log, p.Cleanup, p.StatusChanged), nil
+		return cleanupHandler(d.Log, sfn.NewFromConfig(d.AWS), p.Cleanup, p.StatusChanged), nil
 	case "restoreparse":
 		return step(d.Log, d.Restorer().Parse), nil
 	case "restoreprepare":
@@ -334,7 +335,7 @@ func (d *Deps) Handler(name string) (any, error) {
 		return step(d.Log, d.Restorer().Commit), nil
 	case "restorecleanup":
 		r := d.Restorer()
-		return cleanupHandler(d.Log, r.Cleanup, r.StatusChanged), nil
+		return cleanupHandler(d.Log, sfn.NewFromConfig(d.AWS), r.Cleanup, r.StatusChanged), nil
 	case "verify":
 		lc := d.Lifecycle()
 		return func(ctx context.Context, ev api.VerifyEvent) (jobstore.Verification, error) {
@@ -382,7 +383,7 @@ func step[In, Out any](log *slog.Logger, fn func(context.Context, In) (Out, erro
 
 // cleanupHandler serves both of cleanup's callers: the state machine's Catch
 // and EventBridge's "Step Functions Execution Status Change" events.
-func cleanupHandler(log *slog.Logger,
+func cleanupHandler(log *slog.Logger, runs pipeline.MapRuns,
 	cleanup func(context.Context, pipeline.CleanupEvent) (pipeline.CleanupResult, error),
 	statusChanged func(context.Context, pipeline.StatusChangeDetail) error,
 ) func(context.Context, json.RawMessage) (*pipeline.CleanupResult, error) {
@@ -409,6 +410,13 @@ func cleanupHandler(log *slog.Logger,
 		var ev pipeline.CleanupEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("decode cleanup input: %w", err)
+		}
+		// A Distributed Map reports only that a child failed: the job's
+		// status and the execution's error are the child's.
+		if e, err := pipeline.ChildFailure(ctx, runs, ev.ExecutionARN, ev.Input.Error); err != nil {
+			log.Warn("find the failed child execution", "error", err.Error())
+		} else {
+			ev.Input.Error = e
 		}
 		res, err := cleanup(ctx, ev)
 		if err != nil {

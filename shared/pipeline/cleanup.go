@@ -214,7 +214,7 @@ func (p *Pipeline) removeFiles(ctx context.Context, rec job.Record) error {
 	if err != nil {
 		return transient("list snapshot files", err)
 	}
-	keys := []string{dir + planFile(spec.JobID)}
+	keys := []string{dir + planFile(spec.JobID), dir + itemsFile(spec.JobID)}
 	for key := range files {
 		if mine(key) {
 			keys = append(keys, key)

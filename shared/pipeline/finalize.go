@@ -113,7 +113,7 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 		return FinalizeResult{}, err
 	}
 	// The plan is scaffolding; the snapshot describes itself.
-	if err := repo.DeleteKeys(ctx, []string{dir + planFile(spec.JobID)}); err != nil {
+	if err := repo.DeleteKeys(ctx, []string{dir + planFile(spec.JobID), dir + itemsFile(spec.JobID)}); err != nil {
 		p.log().Warn("delete shard plan", "jobId", spec.JobID, "error", err)
 	}
 	ref := SnapshotRef{Repository: spec.Repository, Name: spec.Label, Timestamp: ts, Files: len(results)}

@@ -24,8 +24,10 @@ const (
 	minBatchSourceBytes = 32 << 20
 	// maxBatchShards bounds the per-invocation overhead of many tiny shards.
 	maxBatchShards = 256
-	// maxBatches keeps an inline Map well under the execution history limit.
-	maxBatches = 2000
+	// maxBatches bounds the items file and the per-batch overhead; the
+	// Distributed Map's child executions each have their own history, so
+	// it is not bound by the 25,000-event limit of one execution.
+	maxBatches = 20000
 )
 
 // Plan is a job's shard plan, written to S3 by SnapshotShard and read by
@@ -103,15 +105,45 @@ type PlanShard struct {
 	Shard source.Shard `json:"shard"`
 }
 
-// PlanRef is what travels in the state machine payload.
+// PlanRef is what travels in the state machine payload: its size does not
+// grow with the job (the batch numbers are in the items file, in S3).
 type PlanRef struct {
-	Key     string `json:"key"`
-	Batches []int  `json:"batches"`
-	Shards  int    `json:"shards"`
-	Bytes   int64  `json:"bytes"`
+	Key string `json:"key"`
+	// Items locates the Distributed Map's items in S3: a JSON array of the
+	// batch numbers (ItemReader, InputType JSON), and PerChild is how many
+	// of them each child execution takes (ItemBatcher).
+	Items    MapItems `json:"items"`
+	Batches  int      `json:"batches"`
+	PerChild int      `json:"perChild"`
+	Shards   int      `json:"shards"`
+	Bytes    int64    `json:"bytes"`
 	// Consistency chooses the state machine's path: "snapshot" runs the
 	// coordinator beside the upload workers, "shard" the upload Map alone.
 	Consistency string `json:"consistency"`
+}
+
+// MapItems is the S3 object a Distributed Map reads its items from.
+type MapItems struct {
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+}
+
+// maxPerChild bounds the upload batches one child execution runs, one
+// after another: each is at most a few minutes, and a child is a Standard
+// execution (no 5-minute ceiling), but fewer per child spread a job's
+// batches better over its workers.
+const maxPerChild = 8
+
+// perChild is how many batches each Distributed Map child runs: in
+// point-in-time mode exactly one (every worker runs at once, each in its own
+// child), else enough that parallelism children each get a few rounds and a
+// job of many batches does not start thousands of executions.
+func perChild(batches, parallelism int, pointInTime bool) int {
+	if pointInTime {
+		return 1
+	}
+	rounds := max(parallelism, 1) * batchesPerWorker
+	return min(max(1, batches/rounds), maxPerChild)
 }
 
 // batchesPerWorker is how many batches each of the Map's parallel workers
@@ -122,9 +154,7 @@ const batchesPerWorker = 4
 // batchShards groups consecutive shards into batches that respect the
 // bounds above and, when there is enough data, give each of the
 // parallelism workers several batches.
-// Beyond maxBatches the per-batch bounds give way (each batch grows), since
-// an inline Map cannot hold more iterations; databases that large need a
-// Distributed Map (see the README).
+// Beyond maxBatches the per-batch bounds give way (each batch grows).
 func batchShards(shards []PlanShard, parallelism int) [][]int {
 	if len(shards) == 0 {
 		return nil

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/repository"
 )
 
 // SnapshotShard freezes the object list: it reads every object's DDL,
@@ -61,13 +62,35 @@ func (p *Pipeline) SnapshotShard(ctx context.Context, st JobState) (JobState, er
 			return JobState{}, err
 		}
 	}
-	ref := &PlanRef{Key: key, Batches: make([]int, len(plan.Batches)), Shards: len(plan.Shards), Bytes: bytes, Consistency: plan.Consistency}
-	for i := range ref.Batches {
-		ref.Batches[i] = i
+	items, err := p.writeItems(ctx, repo, spec, len(plan.Batches))
+	if err != nil {
+		return JobState{}, err
 	}
-	st.Plan = ref
+	st.Plan = &PlanRef{
+		Key: key, Items: items, Batches: len(plan.Batches), PerChild: perChild(len(plan.Batches), spec.Options.Parallelism, plan.PointInTime()),
+		Shards: len(plan.Shards), Bytes: bytes, Consistency: plan.Consistency,
+	}
 	p.log().Info("snapshot planned", "jobId", spec.JobID, "consistency", plan.Consistency, "objects", len(plan.Objects), "shards", len(plan.Shards), "batches", len(plan.Batches), "bytes", bytes)
 	return st, nil
+}
+
+// writeItems writes the upload Map's items, the batch numbers 0…n-1 as a
+// JSON array, where its ItemReader reads them. It is derived from the plan
+// the job runs, so a retried SnapshotShard writes the same file.
+func (p *Pipeline) writeItems(ctx context.Context, repo *repository.Repo, spec job.Spec, n int) (MapItems, error) {
+	items := make([]int, n)
+	for i := range items {
+		items[i] = i
+	}
+	rel := itemsFile(spec.JobID)
+	if _, err := repo.PutJSON(ctx, spec.Label, rel, items); err != nil {
+		return MapItems{}, transient("write the upload items", err)
+	}
+	key, err := repo.SnapshotKey(spec.Label, rel)
+	if err != nil {
+		return MapItems{}, err
+	}
+	return MapItems{Bucket: repo.Bucket(), Key: key}, nil
 }
 
 // plan reads the catalog for every object of the job and splits its data.

@@ -175,6 +175,11 @@ func (p *Pipeline) lock(ctx context.Context, spec job.Spec, executionARN string,
 // snapshot look present; Finalize and cleanup delete it.
 func planFile(jobID string) string { return "__plan_" + jobID + ".json" }
 
+// itemsFile holds the upload Map's items (batch numbers) beside the plan:
+// a file of its own, so the state machine's role reads these numbers, never
+// the plan (whose key ranges are row values). Deleted with the plan.
+func itemsFile(jobID string) string { return "__items_" + jobID + ".json" }
+
 // writePlanOnce writes a job's shard plan only if it has none yet, and
 // returns the plan the job runs: the one written first. A retried
 // SnapshotShard thus keeps the plan its earlier attempt wrote (and a

@@ -120,7 +120,7 @@ func (e *env) uploaded(name, sql string) JobState {
 	if err != nil {
 		e.t.Fatalf("snapshot %s: %v", name, err)
 	}
-	for _, b := range st.Plan.Batches {
+	for b := range st.Plan.Batches { // what the Distributed Map reads from the items file
 		if _, err := e.p.UploadBatch(ctx, BatchEvent{Job: st.Job, PlanKey: st.Plan.Key, Batch: b}); err != nil {
 			e.t.Fatalf("upload %s batch %d: %v", name, b, err)
 		}
@@ -293,8 +293,16 @@ func TestSnapshotShard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Plan == nil || st.Plan.Key != planFile("job1") || st.Plan.Shards != 1 || len(st.Plan.Batches) != 1 || st.Plan.Consistency != job.ConsistencyShard {
+	if st.Plan == nil || st.Plan.Key != planFile("job1") || st.Plan.Shards != 1 || st.Plan.Batches != 1 || st.Plan.PerChild != 1 || st.Plan.Consistency != job.ConsistencyShard {
 		t.Fatalf("plan ref = %+v", st.Plan)
+	}
+	// The Distributed Map's items: the batch numbers, beside the plan.
+	var items []int
+	if _, err := e.repo.GetJSON(ctx, "s1", itemsFile("job1"), &items); err != nil || len(items) != 1 || items[0] != 0 {
+		t.Fatalf("items file: %v %v, want [0]", items, err)
+	}
+	if want, err := e.repo.SnapshotKey("s1", itemsFile("job1")); err != nil || st.Plan.Items.Key != want || st.Plan.Items.Bucket != e.repo.Bucket() {
+		t.Fatalf("plan ref items %+v, want s3://%s/%s (%v)", st.Plan.Items, e.repo.Bucket(), want, err)
 	}
 	rec := e.state("job1")
 	if rec.State != job.Uploading || rec.ShardsTotal != 1 || rec.PlanSHA256 == "" || len(rec.Warnings) != 1 {
@@ -460,15 +468,15 @@ func TestFinalize(t *testing.T) {
 }
 
 // TestCleanup: a failed job is CANCELLED with the step's error as its
-// status, its files (data and plan) deleted and its database and name
+// status, its files (data, plan and items) deleted and its database and name
 // freed; a cleanup from another execution, or of a finished job, changes
 // nothing; the status-change event of a timed-out execution cleans up too.
 func TestCleanup(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, newMemSource(10))
 	st := e.uploaded("job1", backupShop)
-	if files := e.files("s1"); len(files) != 2 {
-		t.Fatalf("before cleanup: %v, want the plan and one data file", files)
+	if files := e.files("s1"); len(files) != 3 {
+		t.Fatalf("before cleanup: %v, want the plan, its items and one data file", files)
 	}
 	ev := CleanupEvent{ExecutionARN: arnPrefix + "other"}
 	ev.Input.Job = &st.Job
@@ -476,7 +484,7 @@ func TestCleanup(t *testing.T) {
 	if _, err := e.p.Cleanup(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
-	if rec := e.state("job1"); rec.State != job.Uploading || len(e.files("s1")) != 2 {
+	if rec := e.state("job1"); rec.State != job.Uploading || len(e.files("s1")) != 3 {
 		t.Fatalf("cleanup of another execution acted: %s, files %v", rec.State, e.files("s1"))
 	}
 	ev.ExecutionARN = st.ExecutionARN

@@ -75,6 +75,25 @@ func TestUploadRetriedTwice(t *testing.T) {
 	if st := e.st.Lambda.Stats("upload"); st.Invocations != 3 || st.Errors != 2 {
 		t.Errorf("upload stats %+v, want 3 invocations with 2 errors", st)
 	}
+	// The retries are the Distributed Map child's own: its one execution
+	// retried its UploadBatch task twice and succeeded.
+	children := e.mapChildren(rec.ExecutionARN)
+	if len(children) != 1 || children[0].Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("map children %+v, want one that succeeded", children)
+	}
+	hist, err := e.sfn.GetExecutionHistory(context.Background(), &sfn.GetExecutionHistoryInput{ExecutionArn: children[0].ExecutionArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	retried := 0
+	for _, ev := range hist.Events {
+		if ev.Type == "TaskStateRetried" {
+			retried++
+		}
+	}
+	if retried != 2 {
+		t.Errorf("the child execution retried %d times, want 2", retried)
+	}
 	info := e.snapshot("retried")
 	want := []string{"__meta", "__info_" + info.Timestamp()}
 	for _, f := range info.Files() {
@@ -282,6 +301,16 @@ func TestStopExecutionCleansUp(t *testing.T) {
 	}
 	if d := e.wait(arn); d.Status != sfntypes.ExecutionStatusAborted {
 		t.Fatalf("execution %s, want ABORTED", d.Status)
+	}
+	// Stopped during its Distributed Map: the Map Run's children stop too.
+	children := e.mapChildren(arn)
+	if len(children) == 0 {
+		t.Error("no child executions: the upload ran outside the Distributed Map")
+	}
+	for _, c := range children {
+		if c.Status != sfntypes.ExecutionStatusAborted {
+			t.Errorf("child %s is %s after the stop, want ABORTED", aws.ToString(c.ExecutionArn), c.Status)
+		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
