@@ -80,6 +80,9 @@ type Server struct {
 	// MaxParallelism is the deployment's cap on a job's parallelism (zero:
 	// none), see pipeline.GrantParallelism.
 	MaxParallelism int
+	// MaxSpecObjectsBytes bounds the object list a job spec carries (zero:
+	// job.MaxSpecObjectsBytes), see job.Spec.DeferObjects.
+	MaxSpecObjectsBytes int
 	// Authorizer decides who may run what; nil allows every authenticated
 	// principal.
 	Authorizer Authorizer

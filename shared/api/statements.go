@@ -97,7 +97,7 @@ func (s *Server) run(ctx context.Context, req *request, stmt sql.Statement) (Res
 func (s *Server) backup(ctx context.Context, req *request, st *sql.BackupStmt) (Result, error) {
 	now := s.now()
 	text := st.SQL()
-	spec, _, err := pipeline.Prepare(ctx, s.Catalog, s.Store, pipeline.Request{Stmt: st, SQL: text, EventTime: now, MaxParallelism: s.MaxParallelism}, now)
+	spec, _, err := pipeline.Prepare(ctx, s.Catalog, s.Store, pipeline.Request{Stmt: st, SQL: text, EventTime: now, MaxParallelism: s.MaxParallelism, MaxSpecObjectsBytes: s.MaxSpecObjectsBytes}, now)
 	if err != nil {
 		return Result{}, err
 	}

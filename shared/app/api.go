@@ -79,6 +79,7 @@ func NewAPIServer(ctx context.Context, getenv func(string) string, log *slog.Log
 		MinTimeout:             d.Config.MinTimeout,
 		MaxRun:                 d.Config.MaxRun,
 		MaxParallelism:         d.Config.MaxParallelism,
+		MaxSpecObjectsBytes:    d.Config.MaxSpecObjectsBytes,
 		Privileges:             privileges,
 		Log:                    d.Log,
 		Metrics:                d.Metrics,

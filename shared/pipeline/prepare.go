@@ -25,6 +25,9 @@ type Request struct {
 	// MaxParallelism is the deployment's cap on parallelism (zero: none);
 	// see GrantParallelism.
 	MaxParallelism int
+	// MaxSpecObjectsBytes bounds the object list a spec carries (zero:
+	// job.MaxSpecObjectsBytes); see job.Spec.DeferObjects.
+	MaxSpecObjectsBytes int
 }
 
 // Prepare checks a BACKUP statement against the live source catalog and the
@@ -106,6 +109,9 @@ func Prepare(ctx context.Context, cat source.Catalog, repos RepositoryRegistry, 
 		CreatedAt:     now,
 		Deadline:      now.Add(opts.Timeout),
 		WholeDatabase: len(st.Objects) == 0,
+	}
+	if err := spec.DeferObjects(req.MaxSpecObjectsBytes); err != nil {
+		return job.Spec{}, jobstore.Repository{}, err
 	}
 	PinRepository(&spec, repo)
 	spec.FoldedNames = cat.Features().FoldedNames

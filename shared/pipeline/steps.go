@@ -90,7 +90,7 @@ func (p *Pipeline) Parse(ctx context.Context, ev ParseEvent) (JobState, error) {
 	}
 	spec, _, err := Prepare(ctx, p.Source, p.Store, Request{
 		Stmt: st, SQL: ev.Input.SQL, EventTime: eventTime, JobID: ExecutionName(ev.ExecutionARN),
-		MaxParallelism: p.MaxParallelism,
+		MaxParallelism: p.MaxParallelism, MaxSpecObjectsBytes: p.MaxSpecObjectsBytes,
 	}, p.now())
 	if err != nil {
 		return JobState{}, err
@@ -244,6 +244,18 @@ func checkPlan(spec job.Spec, plan *Plan) error {
 	for _, o := range spec.Objects {
 		if o.Kind == job.KindTable {
 			tables[o.Name] = true
+		}
+	}
+	if spec.ObjectCount > 0 && len(spec.Objects) == 0 {
+		// The plan listed the whole database itself (Spec.ObjectCount):
+		// its tables are the job's.
+		if len(plan.Objects) == 0 {
+			return bad("it lists no object of the whole database")
+		}
+		for _, o := range plan.Objects {
+			if o.Kind == string(job.KindTable) {
+				tables[o.Name] = true
+			}
 		}
 	}
 	for _, s := range plan.Shards {
