@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/srbackup/srbackup/shared/api"
+	"github.com/srbackup/srbackup/shared/app"
 )
 
 // TestWholeDatabaseListedAtPlanning backs up a whole database whose object
@@ -18,7 +22,8 @@ import (
 // default, about 350 tables of the longest names): the spec carries only
 // the count, SnapshotShard lists the database and the plan in S3 holds
 // the list, and the snapshot's __info has every table, view and function.
-// SHOW BACKUP summarises it. RESTORE brings the database back the same
+// SHOW BACKUP summarises it, and the API's JSON lists every object (read
+// from __info once the job is FINISHED). RESTORE brings the database back the same
 // (checksums and definitions).
 func TestWholeDatabaseListedAtPlanning(t *testing.T) {
 	e := newEnv(t, envOptions{extraEnv: map[string]string{"SRBACKUP_MAX_SPEC_OBJECTS_BYTES": "64"}})
@@ -39,6 +44,30 @@ func TestWholeDatabaseListedAtPlanning(t *testing.T) {
 		UNION ALL SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_TYPE = 'FUNCTION'`, e.db, e.db)
 	if !slices.Equal(got, want) || len(got) != rec.Spec.ObjectCount {
 		t.Errorf("__info lists %q, the database holds %q (count %d)", got, want, rec.Spec.ObjectCount)
+	}
+
+	// The API's JSON lists them all, from __info.
+	h, err := app.APIHandler(context.Background(), func(k string) string {
+		if k == "SRBACKUP_ADMINS" {
+			return testPrincipal
+		}
+		return e.st.FunctionEnv("api")(k)
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := (&apiEnv{t: t, stack: e.st, h: h}).call("GET", "/v1/backups/"+rec.Spec.JobID, "", "", "")
+	var j api.Job
+	if err := json.Unmarshal([]byte(resp.Body), &j); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET job: %d %s %v", resp.StatusCode, resp.Body, err)
+	}
+	got = got[:0]
+	for _, o := range j.Objects {
+		got = append(got, o.Name)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) || j.ObjectCount != rec.Spec.ObjectCount || j.BackupObjs != rec.BackupObjs() {
+		t.Errorf("API job lists %q (count %d, %q), want %q", got, j.ObjectCount, j.BackupObjs, want)
 	}
 
 	ts, err := e.repo.Timestamps(context.Background(), "wide")
