@@ -36,7 +36,8 @@ type ScalingConfig struct {
 	// OneRowRuns is how many 1-row backups are timed. Zero means 5.
 	OneRowRuns int
 	// Profile, when set, is where a CPU profile of this process (harness,
-	// Lambdas, emulators) during the many-partition backup is written.
+	// Lambdas, emulators) during the many-partition backup is written, and
+	// Profile+".tables" that of the many-table backup.
 	Profile string
 	Logger  *slog.Logger
 }
@@ -157,7 +158,18 @@ func RunScaling(ctx context.Context, cfg ScalingConfig, w io.Writer) (*Scaling, 
 	res.PlanTime, res.TotalTime, res.CPU, res.ServerCPU = m.PlanTime, m.TotalTime, m.CPU, m.ServerCPU
 	res.Events, res.MaxPayload, res.MaxPayloadAt = m.Events, m.MaxPayload, m.MaxPayloadAt
 	if cfg.Tables > 0 {
+		if cfg.Profile != "" {
+			f, err := os.Create(cfg.Profile + ".tables")
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return nil, err
+			}
+		}
 		m, err := srb.measureBackup(ctx, srv, `BACKUP DATABASE wide SNAPSHOT wide1 TO bench PROPERTIES ("parallelism" = "4")`)
+		stopProfile()
 		if err != nil {
 			return nil, fmt.Errorf("backup of %d tables: %w", cfg.Tables, err)
 		}
