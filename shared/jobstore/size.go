@@ -21,37 +21,22 @@ func ItemSize(item map[string]types.AttributeValue) int {
 }
 
 func attrSize(v types.AttributeValue) int {
+	strLen := func(s string) int { return len(s) }
 	switch v := v.(type) {
 	case *types.AttributeValueMemberS:
 		return len(v.Value)
 	case *types.AttributeValueMemberN:
-		return len(v.Value)/2 + 1
+		return numberSize(v.Value)
 	case *types.AttributeValueMemberB:
 		return len(v.Value)
 	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, s := range v.Value {
-			n += len(s)
-		}
-		return n
+		return sum(v.Value, strLen)
 	case *types.AttributeValueMemberNS:
-		n := 0
-		for _, s := range v.Value {
-			n += len(s)/2 + 1
-		}
-		return n
+		return sum(v.Value, numberSize)
 	case *types.AttributeValueMemberBS:
-		n := 0
-		for _, b := range v.Value {
-			n += len(b)
-		}
-		return n
+		return sum(v.Value, func(b []byte) int { return len(b) })
 	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range v.Value {
-			n += 1 + attrSize(e)
-		}
-		return n
+		return 3 + sum(v.Value, func(e types.AttributeValue) int { return 1 + attrSize(e) })
 	case *types.AttributeValueMemberM:
 		n := 3
 		for k, e := range v.Value {
@@ -61,6 +46,17 @@ func attrSize(v types.AttributeValue) int {
 	default: // BOOL, NULL
 		return 1
 	}
+}
+
+// numberSize is about one byte per two digits, plus one.
+func numberSize(s string) int { return len(s)/2 + 1 }
+
+func sum[T any](vs []T, size func(T) int) int {
+	n := 0
+	for _, v := range vs {
+		n += size(v)
+	}
+	return n
 }
 
 // checkItemSize refuses an item DynamoDB would refuse, with the sizes.

@@ -147,6 +147,7 @@ func readGroup(t *testing.T, e *env, gr source.GroupReader, group []source.Shard
 	return out
 }
 
+// strs is a row as strings ("\x00NULL" for NULL).
 func strs(vals [][]byte) []string {
 	row := make([]string, len(vals))
 	for i, v := range vals {
