@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/srbackup/srbackup/localstack/iam"
+	"github.com/srbackup/srbackup/shared/jobstore"
 )
 
 // accessKey is the access key id a request was signed with: from the SigV4
@@ -32,6 +34,7 @@ type request []access
 type access struct {
 	action    string
 	resources []string
+	ctx       iam.Context // condition keys, e.g. dynamodb:LeadingKeys
 }
 
 // authorize wraps a service's handler: every request is checked against
@@ -51,7 +54,7 @@ func authorize(a *iam.Authorizer, next http.Handler,
 		req, err := describe(r)
 		if err == nil {
 			for _, acc := range req {
-				if err = a.Authorize(key, acc.action, acc.resources...); err != nil {
+				if err = a.AuthorizeIn(acc.ctx, key, acc.action, acc.resources...); err != nil {
 					break
 				}
 			}
@@ -84,10 +87,12 @@ func describeS3(r *http.Request) (request, error) {
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	q := r.URL.Query()
 	if bucket == "" {
-		return request{{"s3:ListAllMyBuckets", []string{"*"}}}, nil
+		return request{{action: "s3:ListAllMyBuckets", resources: []string{"*"}}}, nil
 	}
 	bucketARN := "arn:aws:s3:::" + bucket
-	one := func(action, resource string) (request, error) { return request{{action, []string{resource}}}, nil }
+	one := func(action, resource string) (request, error) {
+		return request{{action: action, resources: []string{resource}}}, nil
+	}
 	if key == "" {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
@@ -149,13 +154,13 @@ func describeS3(r *http.Request) (request, error) {
 		if q.Has("tagging") {
 			return one("s3:PutObjectTagging", obj)
 		}
-		req := request{{"s3:PutObject", []string{obj}}} // PutObject, UploadPart
+		req := request{{action: "s3:PutObject", resources: []string{obj}}} // PutObject, UploadPart
 		if src := r.Header.Get("X-Amz-Copy-Source"); src != "" {
 			// CopyObject and UploadPartCopy also read the source.
 			src, _ = url.PathUnescape(strings.TrimPrefix(src, "/"))
 			src, _, _ = strings.Cut(src, "?versionId=")
 			sb, sk, _ := strings.Cut(src, "/")
-			req = append(req, access{"s3:GetObject", []string{s3ObjectARN(sb, sk)}})
+			req = append(req, access{action: "s3:GetObject", resources: []string{s3ObjectARN(sb, sk)}})
 		}
 		return req, nil
 	case http.MethodPost:
@@ -200,28 +205,33 @@ func denyS3(w http.ResponseWriter, r *http.Request, err error) {
 
 // describeDynamoDB maps an operation to its actions: a batch or a
 // transaction needs the action of each of its parts on each table it names.
+// Each access carries dynamodb:LeadingKeys, the partition key values it
+// touches; a keyed operation whose keys cannot be read is refused, so a
+// condition on the keys is never passed by a request shape read wrong.
 func describeDynamoDB(r *http.Request) (request, error) {
 	b, err := readBody(r)
 	if err != nil {
 		return nil, err
 	}
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
-	var in struct {
-		TableName     string
-		IndexName     string
-		RequestItems  map[string]json.RawMessage
-		TransactItems []map[string]struct{ TableName string }
+	var in ddbRequest
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, fmt.Errorf("%s: unreadable request: %w", op, err)
 	}
-	_ = json.Unmarshal(b, &in) // malformed bodies are minidyn's to reject
 	switch op {
 	case "ListTables":
-		return request{{"dynamodb:ListTables", []string{"*"}}}, nil
+		return request{{action: "dynamodb:ListTables", resources: []string{"*"}}}, nil
 	case "BatchGetItem", "BatchWriteItem":
-		acc := access{action: "dynamodb:" + op}
-		for t := range in.RequestItems {
-			acc.resources = append(acc.resources, iam.TableARN(t))
+		var req request
+		for t, raw := range in.RequestItems {
+			keys, err := batchKeys(op, raw)
+			if err != nil {
+				return nil, fmt.Errorf("%s on %s: %w", op, t, err)
+			}
+			req = append(req, access{action: "dynamodb:" + op, resources: []string{iam.TableARN(t)},
+				ctx: iam.Context{}.With(iam.LeadingKeys, keys...)})
 		}
-		return request{acc}, nil
+		return req, nil
 	case "TransactWriteItems", "TransactGetItems":
 		var req request
 		for _, item := range in.TransactItems {
@@ -231,7 +241,12 @@ func describeDynamoDB(r *http.Request) (request, error) {
 				if !ok {
 					return nil, errors.New("unknown transaction item " + kind)
 				}
-				req = append(req, access{"dynamodb:" + action, []string{iam.TableARN(part.TableName)}})
+				key, err := part.leadingKey()
+				if err != nil {
+					return nil, fmt.Errorf("%s %s: %w", op, kind, err)
+				}
+				req = append(req, access{action: "dynamodb:" + action, resources: []string{iam.TableARN(part.TableName)},
+					ctx: iam.Context{}.With(iam.LeadingKeys, key)})
 			}
 		}
 		return req, nil
@@ -240,7 +255,116 @@ func describeDynamoDB(r *http.Request) (request, error) {
 	if in.IndexName != "" {
 		res += "/index/" + in.IndexName
 	}
-	return request{{"dynamodb:" + op, []string{res}}}, nil
+	acc := access{action: "dynamodb:" + op, resources: []string{res}}
+	switch op {
+	case "GetItem", "PutItem", "UpdateItem", "DeleteItem":
+		key, err := in.ddbItem.leadingKey()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		acc.ctx = iam.Context{}.With(iam.LeadingKeys, key)
+	case "Query":
+		// The table's partition key, as IAM sees it; an index's query
+		// carries none (its key is another attribute).
+		if in.IndexName == "" {
+			key, err := in.queryKey()
+			if err != nil {
+				return nil, fmt.Errorf("Query: %w", err)
+			}
+			acc.ctx = iam.Context{}.With(iam.LeadingKeys, key)
+		}
+	}
+	return request{acc}, nil
+}
+
+// partitionKey is the partition key attribute of srbackup's table, the one
+// table the local stack serves.
+const partitionKey = jobstore.AttrPK
+
+type ddbValue struct{ S *string }
+
+// ddbItem is one keyed part of a request: a Key, or a whole Item.
+type ddbItem struct {
+	TableName string
+	Key       map[string]ddbValue
+	Item      map[string]ddbValue
+}
+
+func (d ddbItem) leadingKey() (string, error) {
+	for _, m := range []map[string]ddbValue{d.Key, d.Item} {
+		if v, ok := m[partitionKey]; ok && v.S != nil {
+			return *v.S, nil
+		}
+	}
+	return "", fmt.Errorf("no string partition key %q", partitionKey)
+}
+
+type ddbRequest struct {
+	ddbItem
+	IndexName                 string
+	RequestItems              map[string]json.RawMessage
+	TransactItems             []map[string]ddbItem
+	KeyConditionExpression    string
+	ExpressionAttributeNames  map[string]string
+	ExpressionAttributeValues map[string]ddbValue
+}
+
+// queryKey reads the partition key value from a key condition such as
+// "#pk = :pk AND begins_with(#sk, :pfx)".
+func (in ddbRequest) queryKey() (string, error) {
+	for _, clause := range strings.Split(in.KeyConditionExpression, " AND ") {
+		name, value, ok := strings.Cut(strings.Trim(strings.TrimSpace(clause), "()"), "=")
+		if !ok {
+			continue
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if n, ok := in.ExpressionAttributeNames[name]; ok {
+			name = n
+		}
+		if v, ok := in.ExpressionAttributeValues[value]; name == partitionKey && ok && v.S != nil {
+			return *v.S, nil
+		}
+	}
+	return "", fmt.Errorf("no partition key equality in key condition %q", in.KeyConditionExpression)
+}
+
+// batchKeys lists the partition keys of one table's part of a batch.
+func batchKeys(op string, raw json.RawMessage) ([]string, error) {
+	var parts []ddbItem
+	if op == "BatchGetItem" {
+		var get struct{ Keys []map[string]ddbValue }
+		if err := json.Unmarshal(raw, &get); err != nil {
+			return nil, err
+		}
+		for _, k := range get.Keys {
+			parts = append(parts, ddbItem{Key: k})
+		}
+	} else {
+		var writes []struct {
+			PutRequest    *struct{ Item map[string]ddbValue }
+			DeleteRequest *struct{ Key map[string]ddbValue }
+		}
+		if err := json.Unmarshal(raw, &writes); err != nil {
+			return nil, err
+		}
+		for _, w := range writes {
+			switch {
+			case w.PutRequest != nil:
+				parts = append(parts, ddbItem{Item: w.PutRequest.Item})
+			case w.DeleteRequest != nil:
+				parts = append(parts, ddbItem{Key: w.DeleteRequest.Key})
+			}
+		}
+	}
+	keys := make([]string, 0, len(parts))
+	for _, p := range parts {
+		k, err := p.leadingKey()
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 func denyDynamoDB(w http.ResponseWriter, _ *http.Request, err error) {
@@ -273,7 +397,7 @@ func describeStepFunctions(r *http.Request) (request, error) {
 	case "ListStateMachines":
 		res = "*"
 	}
-	return request{{"states:" + op, []string{res}}}, nil
+	return request{{action: "states:" + op, resources: []string{res}}}, nil
 }
 
 func denyStepFunctions(w http.ResponseWriter, _ *http.Request, err error) {
@@ -300,7 +424,7 @@ func describeLambda(r *http.Request) (request, error) {
 	if q := r.URL.Query().Get("Qualifier"); q != "" {
 		arn += ":" + q
 	}
-	return request{{"lambda:InvokeFunction", []string{arn}}}, nil
+	return request{{action: "lambda:InvokeFunction", resources: []string{arn}}}, nil
 }
 
 func denyLambda(w http.ResponseWriter, _ *http.Request, err error) {

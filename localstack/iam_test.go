@@ -134,3 +134,81 @@ func TestIAMDeniesEachService(t *testing.T) {
 	_, err = dynamodb.NewFromConfig(stranger).GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.Table), Key: key})
 	denied("DynamoDB with an unknown key", err, "UnrecognizedClientException")
 }
+
+// TestDynamoDBLeadingKeys checks dynamodb:LeadingKeys on every request shape
+// srbackup uses: single items, each part of a transaction, every key of a
+// batch, and a Query's key condition; and, with the deployed policies, that
+// an upload worker writes its job's items but never a lock.
+func TestDynamoDBLeadingKeys(t *testing.T) {
+	ctx := context.Background()
+	table := iam.TableARN(iam.Table)
+	jobsOnly := map[string]any{"ForAllValues:StringLike": map[string]any{iam.LeadingKeys: []any{"JOB#*"}}}
+	policies := &iam.Policies{Roles: map[string][]iam.Statement{"worker": {{
+		Effect:    "Allow",
+		Actions:   []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:GetItem"},
+		Resources: []string{table},
+		Condition: jobsOnly,
+	}}}}
+	st := localtest.StartForTest(t, localstack.Options{IAM: true, Policies: policies})
+	cfg, err := awsconf.LoadFrom(ctx, st.FunctionEnv("worker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
+	item := func(pk string) map[string]ddbtypes.AttributeValue {
+		return map[string]ddbtypes.AttributeValue{"pk": s(pk), "sk": s("X")}
+	}
+	tbl := aws.String(st.Table)
+	check := func(what string, err error, wantDenied bool) {
+		t.Helper()
+		var ae smithy.APIError
+		isDenied := errors.As(err, &ae) && ae.ErrorCode() == "AccessDeniedException"
+		if isDenied != wantDenied || (err != nil && !isDenied) {
+			t.Errorf("%s: %v, want denied %v", what, err, wantDenied)
+		}
+	}
+	_, err = db.PutItem(ctx, &dynamodb.PutItemInput{TableName: tbl, Item: item("JOB#1")})
+	check("PutItem JOB#1", err, false)
+	_, err = db.PutItem(ctx, &dynamodb.PutItemInput{TableName: tbl, Item: item("LOCK#db")})
+	check("PutItem LOCK#db", err, true)
+	_, err = db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: tbl, Key: item("REPOS")})
+	check("DeleteItem REPOS", err, true)
+	_, err = db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: tbl, Key: item("JOB#1"),
+		UpdateExpression: aws.String("SET a = :a"), ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":a": s("b")}})
+	check("UpdateItem JOB#1", err, false)
+	_, err = db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{
+		{Put: &ddbtypes.Put{TableName: tbl, Item: item("JOB#2")}},
+		{Delete: &ddbtypes.Delete{TableName: tbl, Key: item("LOCK#db")}},
+	}})
+	check("a transaction with one part on LOCK#db", err, true)
+	_, err = db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]ddbtypes.WriteRequest{
+		st.Table: {{PutRequest: &ddbtypes.PutRequest{Item: item("JOB#3")}}, {DeleteRequest: &ddbtypes.DeleteRequest{Key: item("GRANT#u")}}},
+	}})
+	check("a batch with one key GRANT#u", err, true)
+	_, err = db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]ddbtypes.KeysAndAttributes{
+		st.Table: {Keys: []map[string]ddbtypes.AttributeValue{item("JOB#1"), item("JOB#2")}},
+	}})
+	check("BatchGetItem of jobs", err, false)
+	query := func(pk string) error {
+		_, err := db.Query(ctx, &dynamodb.QueryInput{TableName: tbl,
+			KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :p)"),
+			ExpressionAttributeNames:  map[string]string{"#pk": "pk", "#sk": "sk"},
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pk": s(pk), ":p": s("X")}})
+		return err
+	}
+	check("Query JOB#1", query("JOB#1"), false)
+	check("Query LOCK#db", query("LOCK#db"), true)
+
+	// The deployed policies: upload writes job items, never a lock.
+	deployed := localtest.StartForTest(t, localstack.Options{IAM: true})
+	cfg, err = awsconf.LoadFrom(ctx, deployed.FunctionEnv("upload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := dynamodb.NewFromConfig(cfg)
+	_, err = up.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(deployed.Table), Item: item("JOB#1")})
+	check("upload PutItem JOB#1", err, false)
+	_, err = up.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(deployed.Table), Item: item("LOCK#db")})
+	check("upload PutItem LOCK#db", err, true)
+}

@@ -22,6 +22,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/privilege"
 )
 
 // Function names: one Lambda per functions/<name> directory, bundled as <name>.zip.
@@ -84,8 +87,14 @@ type functionSpec struct {
 	// connectsTarget functions (RESTORE's) read the target secret (the
 	// restore secret, else the source one) and run in the source VPC.
 	connectsTarget bool
-	// tableActions apply to the table, and Query also to its indexes.
+	// tableActions apply to the table, and Query also to its indexes. Its
+	// item writes (tableWrites) apply only to items whose partition keys
+	// match writeKeys.
 	tableActions []string
+	// writeKeys are the partition key patterns (jobstore.Keys*) of the items
+	// the function writes: its PutItem, UpdateItem, DeleteItem and
+	// BatchWriteItem are conditioned on dynamodb:LeadingKeys.
+	writeKeys []string
 	// bucketActions apply to the repository buckets themselves.
 	bucketActions []string
 	// objectActions apply to repository objects (RepositoryKeyPattern).
@@ -117,6 +126,11 @@ func functionSpecs(cfg Config) []functionSpec {
 		memoryMB:    512,
 		timeout:     30 * time.Second, // API Gateway waits at most 30 s
 		readsSource: true,
+		// Every kind of item: the API runs every statement (BACKUP's lock,
+		// repositories, GRANT, DROP SNAPSHOT, ADMIN VERIFY, the deployment id).
+		writeKeys: []string{jobstore.KeysJobs, jobstore.KeysLocks, jobstore.KeysSnapshotNames, jobstore.KeysDatabases,
+			jobstore.KeysRepositories, jobstore.KeysDeployment, jobstore.KeysDrops, jobstore.KeysVerifications,
+			privilege.KeysGrants, privilege.KeysRoles},
 		tableActions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
 			"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 		bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
@@ -129,13 +143,15 @@ func functionSpecs(cfg Config) []functionSpec {
 		memoryMB:     256,
 		timeout:      time.Minute,
 		readsSource:  true,
-		tableActions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
+		tableActions: []string{"dynamodb:GetItem"},
 	}, {
-		name:          FnLock,
-		description:   "srbackup Lock step: claims the database and the snapshot name with conditional writes",
-		memoryMB:      256,
-		timeout:       30 * time.Second,
-		tableActions:  []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
+		name:        FnLock,
+		description: "srbackup Lock step: claims the database and the snapshot name with conditional writes",
+		memoryMB:    256,
+		timeout:     30 * time.Second,
+		writeKeys: []string{jobstore.KeysJobs, jobstore.KeysLocks, jobstore.KeysSnapshotNames, jobstore.KeysDatabases,
+			jobstore.KeysDeployment}, // the deployment id is created on first use
+		tableActions:  []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"},
 		bucketActions: []string{"s3:ListBucket"},
 	}, {
 		name:        FnSnapshot,
@@ -144,6 +160,7 @@ func functionSpecs(cfg Config) []functionSpec {
 		timeout:     15 * time.Minute, // planning tens of thousands of partitions takes minutes
 		readsSource: true,
 		// PutItem: the point-in-time rendezvous item (JOB#<id> / PIT).
+		writeKeys:     []string{jobstore.KeysJobs},
 		tableActions:  []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		objectActions: []string{"s3:PutObject"},
 	}, {
@@ -154,6 +171,7 @@ func functionSpecs(cfg Config) []functionSpec {
 		readsSource: true,
 		// Query: a worker reads what an earlier attempt recorded of its
 		// share in one query, not one GetItem per shard.
+		writeKeys:    []string{jobstore.KeysJobs},
 		tableActions: []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		// CreateMultipartUpload, UploadPart and CompleteMultipartUpload are authorized by s3:PutObject.
 		objectActions: []string{"s3:PutObject", "s3:AbortMultipartUpload"},
@@ -169,6 +187,7 @@ func functionSpecs(cfg Config) []functionSpec {
 		description:   "srbackup Finalize step: writes the snapshot meta and info files, marks the job FINISHED, releases the lock",
 		memoryMB:      512,
 		timeout:       5 * time.Minute,
+		writeKeys:     []string{jobstore.KeysJobs, jobstore.KeysLocks, jobstore.KeysSnapshotNames},
 		tableActions:  []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		bucketActions: []string{"s3:ListBucket"},
 		// DeleteObject: the plan on commit, and the commit itself when a
@@ -179,7 +198,8 @@ func functionSpecs(cfg Config) []functionSpec {
 		description:   "srbackup Cleanup step: cancels a failed, timed-out or cancelled job, releases the lock, removes partial files",
 		memoryMB:      512,
 		timeout:       15 * time.Minute,
-		tableActions:  []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+		writeKeys:     []string{jobstore.KeysJobs, jobstore.KeysLocks, jobstore.KeysSnapshotNames},
+		tableActions:  []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
 		// GetObject: whether a __meta or __info is the failed job's own.
 		objectActions: []string{"s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"},
@@ -196,7 +216,7 @@ func functionSpecs(cfg Config) []functionSpec {
 			description:   "srbackup RESTORE Parse step: parses and validates a RESTORE statement into a job spec",
 			memoryMB:      256,
 			timeout:       2 * time.Minute,
-			tableActions:  []string{"dynamodb:GetItem", "dynamodb:Query"},
+			tableActions:  []string{"dynamodb:GetItem"},
 			bucketActions: []string{"s3:ListBucket"},
 			objectActions: []string{"s3:GetObject"},
 		}, {
@@ -205,7 +225,8 @@ func functionSpecs(cfg Config) []functionSpec {
 			memoryMB:       512,
 			timeout:        15 * time.Minute,
 			connectsTarget: true,
-			tableActions:   []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+			writeKeys:      []string{jobstore.KeysJobs},
+			tableActions:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},
 			bucketActions:  []string{"s3:ListBucket"},
 			objectActions:  []string{"s3:GetObject"},
 		}, {
@@ -214,7 +235,8 @@ func functionSpecs(cfg Config) []functionSpec {
 			memoryMB:       1024,
 			timeout:        15 * time.Minute,
 			connectsTarget: true,
-			tableActions:   []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+			writeKeys:      []string{jobstore.KeysJobs},
+			tableActions:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},
 			bucketActions:  []string{"s3:ListBucket"},
 			objectActions:  []string{"s3:GetObject"},
 		}, {
@@ -223,14 +245,16 @@ func functionSpecs(cfg Config) []functionSpec {
 			memoryMB:       512,
 			timeout:        15 * time.Minute,
 			connectsTarget: true,
-			tableActions:   []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+			writeKeys:      []string{jobstore.KeysJobs, jobstore.KeysLocks},
+			tableActions:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		}, {
 			name:           FnRestoreCleanup,
 			description:    "srbackup RESTORE Cleanup step: cancels a failed, timed-out or cancelled restore, drops staging tables, releases the lock",
 			memoryMB:       256,
 			timeout:        15 * time.Minute,
 			connectsTarget: true,
-			tableActions:   []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+			writeKeys:      []string{jobstore.KeysJobs, jobstore.KeysLocks},
+			tableActions:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		}, {
 			name:        FnSweep,
 			description: "srbackup expiry sweep: drops this deployment's snapshots past their ExpireTime, finishes interrupted DROP SNAPSHOTs",
@@ -238,6 +262,7 @@ func functionSpecs(cfg Config) []functionSpec {
 			timeout:     15 * time.Minute,
 			// Jobs and repositories read; drop markers written and removed;
 			// name reservations removed. No job is ever written.
+			writeKeys:     []string{jobstore.KeysDrops, jobstore.KeysSnapshotNames, jobstore.KeysDeployment},
 			tableActions:  []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 			bucketActions: []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"},
 			// Snapshot objects only: it can neither write nor touch __repo_info.
@@ -248,7 +273,8 @@ func functionSpecs(cfg Config) []functionSpec {
 			memoryMB:    512,
 			timeout:     15 * time.Minute,
 			// Its own verification items only; it reads snapshots and writes nothing in S3.
-			tableActions:  []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+			writeKeys:     []string{jobstore.KeysVerifications},
+			tableActions:  []string{"dynamodb:GetItem", "dynamodb:PutItem"},
 			bucketActions: []string{"s3:ListBucket"},
 			keyActions:    []keyGrant{{keys: SnapshotKeys, actions: []string{"s3:GetObject"}}},
 		}}
@@ -310,7 +336,17 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 		vars[EnvExecutionTimeout] = jsii.String(strconv.Itoa(int(cfg.ExecutionTimeout.Seconds())))
 	}
 	if len(spec.tableActions) > 0 {
-		role.AddToPolicy(policy(spec.tableActions, env.table.TableArn()))
+		reads := slices.DeleteFunc(slices.Clone(spec.tableActions), isTableWrite)
+		if len(reads) > 0 {
+			role.AddToPolicy(policy(reads, env.table.TableArn()))
+		}
+		if writes := slices.DeleteFunc(slices.Clone(spec.tableActions), func(a string) bool { return !isTableWrite(a) }); len(writes) > 0 {
+			st := policy(writes, env.table.TableArn())
+			st.AddCondition(jsii.String("ForAllValues:StringLike"), map[string]any{
+				"dynamodb:LeadingKeys": jsii.Strings(spec.writeKeys...),
+			})
+			role.AddToPolicy(st)
+		}
 		if slices.Contains(spec.tableActions, "dynamodb:Query") {
 			// Each index by name: Query reads the job history through them.
 			var indexes []*string
@@ -427,7 +463,7 @@ func constructID(name string) string { return strings.ToUpper(name[:1]) + name[1
 
 func isTableWrite(action string) bool {
 	switch action {
-	case "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem":
+	case "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem":
 		return true
 	}
 	return false

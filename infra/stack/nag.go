@@ -93,7 +93,6 @@ func suppressFindings(st awscdk.Stack, cfg Config, res suppressible) {
 	}
 	for _, m := range machines {
 		suppress(st, m.id+"StateMachine/Role/DefaultPolicy/Resource", iam5(reasonStateMachineRole, "Resource::*"))
-		suppress(st, constructID(m.cleanup)+"ExecutionAccess/Resource", iam5(reasonExecutions, executionsFinding))
 	}
 	suppress(st, "ApiInvokePolicy/Resource", iam5(reasonAPIPathParameters, apiRouteFinding))
 	if res.createdSecret {

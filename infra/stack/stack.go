@@ -108,7 +108,7 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 			return nil, err
 		}
 		sms[m.kind] = sm
-		grantExecutionAccess(st, m, sm, s.Functions)
+		grantExecutionAccess(s.Functions[FnAPI], sm)
 		newCleanupTrigger(st, m, sm, s.Functions[m.cleanup])
 	}
 	s.StateMachine, s.RestoreStateMachine = sms[backupMachine.kind], sms[restoreMachine.kind]

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -202,25 +201,11 @@ func newStateMachine(scope awscdk.Stack, cfg Config, m machine, def *definition,
 	return sm, nil
 }
 
-// grantExecutionAccess lets the API start, stop and describe executions of
-// m, and m's cleanup function describe them. Cleanup's grant is a separate
-// policy: the state machine depends on the cleanup function, which depends on
-// its role's default policy, so that policy cannot name the state machine.
-func grantExecutionAccess(scope awscdk.Stack, m machine, sm awsstepfunctions.StateMachine, fns map[string]awslambda.Function) {
-	api := fns[FnAPI]
+// grantExecutionAccess lets the API start and stop executions of m (it
+// reads a job's state from the table, never from Step Functions).
+func grantExecutionAccess(api awslambda.Function, sm awsstepfunctions.StateMachine) {
 	sm.GrantStartExecution(api.Role())
-	sm.GrantExecution(api.Role(), jsii.String("states:StopExecution"), jsii.String("states:DescribeExecution"))
-
-	executions := scope.FormatArn(&awscdk.ArnComponents{
-		Service:      jsii.String("states"),
-		Resource:     jsii.String("execution"),
-		ResourceName: jsii.String(*sm.StateMachineName() + ":*"),
-		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
-	})
-	awsiam.NewPolicy(scope, jsii.String(constructID(m.cleanup)+"ExecutionAccess"), &awsiam.PolicyProps{
-		Roles:      &[]awsiam.IRole{fns[m.cleanup].Role()},
-		Statements: &[]awsiam.PolicyStatement{policy([]string{"states:DescribeExecution"}, executions)},
-	})
+	sm.GrantExecution(api.Role(), jsii.String("states:StopExecution"))
 }
 
 // newCleanupTrigger runs m's cleanup function when an execution ends without

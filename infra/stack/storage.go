@@ -15,7 +15,7 @@ import (
 )
 
 // RepositoryKeyPattern matches every S3 key srbackup writes: repositories
-// live under <location>/__srbackup_repository_<name>/ (DESIGN.md §4), so the
+// live under <location>/__srbackup_repository_<name>/ (README, "The S3 repository"), so the
 // functions get no access to other objects of a shared bucket.
 const RepositoryKeyPattern = "*__srbackup_repository_*"
 

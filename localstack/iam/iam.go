@@ -5,9 +5,10 @@
 //
 // It evaluates what srbackup's policies use: actions and resource ARNs with
 // the * and ? wildcards, Allow and Deny (an explicit Deny wins; no Allow is
-// an implicit deny). A statement with a Condition never allows and always
-// denies, so a condition the evaluator does not understand can only refuse:
-// the stack uses none today. Resource-based policies are honoured only for
+// an implicit deny), and conditions of the String family (StringEquals,
+// StringLike, with ForAllValues/ForAnyValue) on the keys a request carries,
+// such as dynamodb:LeadingKeys. A condition it does not understand never
+// allows and always denies, so it can only refuse. Resource-based policies are honoured only for
 // service principals invoking Lambda functions (EventBridge rules, API
 // Gateway); bucket policies are not evaluated (the repository bucket's only
 // one refuses plain HTTP, which the local stack speaks).
@@ -229,12 +230,17 @@ func (a *Authorizer) Principal(key string) (Principal, error) {
 // Authorize decides whether the holder of key may perform action on every
 // one of resources; the first refusal is returned as a *DeniedError.
 func (a *Authorizer) Authorize(key, action string, resources ...string) error {
+	return a.AuthorizeIn(nil, key, action, resources...)
+}
+
+// AuthorizeIn is Authorize for a request whose condition keys are ctx.
+func (a *Authorizer) AuthorizeIn(ctx Context, key, action string, resources ...string) error {
 	p, err := a.Principal(key)
 	if err != nil {
 		return err
 	}
 	for _, r := range resources {
-		if d := a.decide(p, action, r); d != Allowed {
+		if d := a.decide(p, action, r, ctx); d != Allowed {
 			e := DeniedError{Principal: p, Action: action, Resource: r, Explicit: d == ExplicitDeny}
 			a.mu.Lock()
 			a.denied = append(a.denied, e)
@@ -252,7 +258,7 @@ func (a *Authorizer) Denied() []DeniedError {
 	return slices.Clone(a.denied)
 }
 
-func (a *Authorizer) decide(p Principal, action, resource string) Decision {
+func (a *Authorizer) decide(p Principal, action, resource string, ctx Context) Decision {
 	switch {
 	case p.Admin:
 		return Allowed
@@ -264,7 +270,7 @@ func (a *Authorizer) decide(p Principal, action, resource string) Decision {
 		}
 		return ImplicitDeny
 	}
-	d, used := Evaluate(a.policies.Roles[p.Role], action, resource)
+	d, used := Evaluate(a.policies.Roles[p.Role], action, resource, ctx)
 	if d == Allowed {
 		a.mu.Lock()
 		if a.used[p.Role] == nil {
@@ -281,16 +287,50 @@ func (a *Authorizer) decide(p Principal, action, resource string) Decision {
 // Unused returns, per role, the actions its statements grant that no
 // authorized request used, sorted.
 func (a *Authorizer) Unused() map[string][]string {
+	var u Usage
+	u.Add(a)
+	return u.Unused(a.policies)
+}
+
+// Usage collects the actions used across several authorizers (one per
+// local stack a test suite starts), to list the grants no scenario needed.
+type Usage struct {
+	mu   sync.Mutex
+	used map[string]map[string]bool // role → action pattern → used
+}
+
+// Add records what a's requests used.
+func (u *Usage) Add(a *Authorizer) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.used == nil {
+		u.used = map[string]map[string]bool{}
+	}
+	for role, acts := range a.used {
+		if u.used[role] == nil {
+			u.used[role] = map[string]bool{}
+		}
+		for act := range acts {
+			u.used[role][act] = true
+		}
+	}
+}
+
+// Unused returns, per role of p, the actions its Allow statements grant
+// that nothing recorded used, sorted; roles with none are left out.
+func (u *Usage) Unused(p *Policies) map[string][]string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	out := map[string][]string{}
-	for role, stmts := range a.policies.Roles {
+	for role, stmts := range p.Roles {
 		for _, s := range stmts {
 			if s.Effect != "Allow" {
 				continue
 			}
 			for _, act := range s.Actions {
-				if !a.used[role][act] && !slices.Contains(out[role], act) {
+				if !u.used[role][act] && !slices.Contains(out[role], act) {
 					out[role] = append(out[role], act)
 				}
 			}
@@ -300,10 +340,11 @@ func (a *Authorizer) Unused() map[string][]string {
 	return out
 }
 
-// Evaluate decides action on resource under stmts: an explicit Deny wins,
-// then any Allow; otherwise the request is implicitly denied. It also
-// returns the action patterns of the statements that allowed it.
-func Evaluate(stmts []Statement, action, resource string) (Decision, []string) {
+// Evaluate decides action on resource under stmts for a request whose
+// condition keys are ctx: an explicit Deny wins, then any Allow; otherwise
+// the request is implicitly denied. It also returns the action patterns of
+// the statements that allowed it.
+func Evaluate(stmts []Statement, action, resource string, ctx Context) (Decision, []string) {
 	allowed := false
 	var used []string
 	for _, s := range stmts {
@@ -311,12 +352,20 @@ func Evaluate(stmts []Statement, action, resource string) (Decision, []string) {
 		if act == "" || !slices.ContainsFunc(s.Resources, func(r string) bool { return MatchResource(r, resource) }) {
 			continue
 		}
-		if s.Effect == "Deny" {
-			// A condition is never known to be false: a Deny with one applies.
-			return ExplicitDeny, nil
-		}
+		holds, known := true, true
 		if len(s.Condition) > 0 {
-			continue // never known to be true: an Allow with one does not apply
+			holds, known = conditionsHold(s.Condition, ctx)
+		}
+		if s.Effect == "Deny" {
+			// A condition the evaluator does not know is never taken as
+			// false: such a Deny applies.
+			if holds || !known {
+				return ExplicitDeny, nil
+			}
+			continue
+		}
+		if !holds || !known {
+			continue
 		}
 		allowed = true
 		used = append(used, act)

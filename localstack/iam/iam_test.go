@@ -82,27 +82,63 @@ func TestEvaluate(t *testing.T) {
 		{Effect: "Deny", Actions: []string{"s3:*"}, Resources: []string{"*"},
 			Condition: map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}},
 	}
+	jobKeys := Context{}.With(LeadingKeys, "JOB#1", "JOB#2")
+	lockKey := Context{}.With(LeadingKeys, "JOB#1", "LOCK#db")
 	for _, tc := range []struct {
 		action, resource string
+		ctx              Context
 		want             Decision
 	}{
-		{"dynamodb:GetItem", table, Allowed},
-		{"dynamodb:GetItem", TableARN("other"), ImplicitDeny},
-		{"dynamodb:Query", table, ImplicitDeny}, // the table, not an index
-		{"dynamodb:Query", table + "/index/gsi1", Allowed},
-		{"dynamodb:PutItem", table, ExplicitDeny},                  // Deny beats Allow
-		{"dynamodb:DeleteItem", table, ImplicitDeny},               // an Allow with a condition never applies
-		{"s3:GetObject", "arn:aws:s3:::b/k", ExplicitDeny},         // a Deny with a condition always does
-		{"dynamodb:UpdateItem", table, ImplicitDeny},               // nothing grants it
-		{"DynamoDB:GETITEM", table, Allowed},                       // actions are case-insensitive
-		{"dynamodb:GetItem", strings.ToUpper(table), ImplicitDeny}, // resources are not
+		{"dynamodb:GetItem", table, nil, Allowed},
+		{"dynamodb:GetItem", TableARN("other"), nil, ImplicitDeny},
+		{"dynamodb:Query", table, nil, ImplicitDeny}, // the table, not an index
+		{"dynamodb:Query", table + "/index/gsi1", nil, Allowed},
+		{"dynamodb:PutItem", table, nil, ExplicitDeny},                       // Deny beats Allow
+		{"dynamodb:DeleteItem", table, jobKeys, Allowed},                     // every key matches
+		{"dynamodb:DeleteItem", table, lockKey, ImplicitDeny},                // one key does not
+		{"dynamodb:DeleteItem", table, Context{}.With(LeadingKeys), Allowed}, // ForAllValues of nothing, as AWS
+		{"s3:GetObject", "arn:aws:s3:::b/k", nil, ExplicitDeny},              // a Deny with an unknown operator always applies
+		{"dynamodb:UpdateItem", table, nil, ImplicitDeny},                    // nothing grants it
+		{"DynamoDB:GETITEM", table, nil, Allowed},                            // actions are case-insensitive
+		{"dynamodb:GetItem", strings.ToUpper(table), nil, ImplicitDeny},      // resources are not
 	} {
-		if got, _ := Evaluate(stmts, tc.action, tc.resource); got != tc.want {
-			t.Errorf("%s on %s = %v, want %v", tc.action, tc.resource, got, tc.want)
+		if got, _ := Evaluate(stmts, tc.action, tc.resource, tc.ctx); got != tc.want {
+			t.Errorf("%s on %s with %v = %v, want %v", tc.action, tc.resource, tc.ctx, got, tc.want)
 		}
 	}
-	if d, _ := Evaluate(nil, "s3:GetObject", "arn:aws:s3:::b/k"); d != ImplicitDeny {
+	if d, _ := Evaluate(nil, "s3:GetObject", "arn:aws:s3:::b/k", nil); d != ImplicitDeny {
 		t.Error("no statements must deny")
+	}
+}
+
+func TestConditionOperators(t *testing.T) {
+	like := map[string]any{"dynamodb:LeadingKeys": []any{"JOB#*", "LOCK#?"}}
+	for _, tc := range []struct {
+		op   string
+		ctx  Context
+		want bool
+	}{
+		{"ForAllValues:StringLike", Context{}.With(LeadingKeys, "JOB#a", "LOCK#b"), true},
+		{"ForAllValues:StringLike", Context{}.With(LeadingKeys, "JOB#a", "LOCK#bc"), false},
+		{"ForAllValues:StringLike", nil, true}, // vacuous, as in AWS
+		{"ForAnyValue:StringLike", Context{}.With(LeadingKeys, "X", "JOB#a"), true},
+		{"ForAnyValue:StringLike", nil, false},
+		{"StringLike", Context{}.With(LeadingKeys, "JOB#a"), true},
+		{"StringLike", nil, false}, // an absent key never matches
+		{"StringEquals", Context{}.With(LeadingKeys, "JOB#*"), true},
+		{"StringEquals", Context{}.With(LeadingKeys, "JOB#a"), false},
+		{"ForAllValues:StringEquals", Context{}.With("DynamoDB:LeadingKeys", "JOB#*"), true}, // keys are case-insensitive
+	} {
+		holds, known := conditionsHold(map[string]any{tc.op: like}, tc.ctx)
+		if !known || holds != tc.want {
+			t.Errorf("%s with %v = %v (known %v), want %v", tc.op, tc.ctx, holds, known, tc.want)
+		}
+	}
+	if _, known := conditionsHold(map[string]any{"NumericLessThan": like}, nil); known {
+		t.Error("an operator the evaluator does not implement must be unknown")
+	}
+	if _, known := conditionsHold(map[string]any{"StringLike": map[string]any{"k": 1}}, nil); known {
+		t.Error("a non-string value must be unknown")
 	}
 }
 
@@ -157,10 +193,10 @@ func TestEmbeddedPoliciesParse(t *testing.T) {
 	if !q.Remove("upload", "s3:PutObject") {
 		t.Fatal("upload has no s3:PutObject")
 	}
-	if d, _ := Evaluate(q.Roles["upload"], "s3:PutObject", "arn:aws:s3:::srbackup-repo/x/__srbackup_repository_r/k"); d != ImplicitDeny {
+	if d, _ := Evaluate(q.Roles["upload"], "s3:PutObject", "arn:aws:s3:::srbackup-repo/x/__srbackup_repository_r/k", nil); d != ImplicitDeny {
 		t.Error("Remove did not take the grant away")
 	}
-	if d, _ := Evaluate(p.Roles["upload"], "s3:PutObject", "arn:aws:s3:::srbackup-repo/x/__srbackup_repository_r/k"); d != Allowed {
+	if d, _ := Evaluate(p.Roles["upload"], "s3:PutObject", "arn:aws:s3:::srbackup-repo/x/__srbackup_repository_r/k", nil); d != Allowed {
 		t.Error("Remove changed the original")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/srbackup/srbackup/localstack"
+	"github.com/srbackup/srbackup/localstack/iam"
 )
 
 // StartForTest starts a stack for a test and stops it when the test ends.
@@ -25,8 +26,19 @@ func StartForTest(tb testing.TB, opts localstack.Options) *localstack.Stack {
 		tb.Fatalf("start local AWS stack: %v", err)
 	}
 	tb.Cleanup(s.Close)
+	if s.IAM != nil {
+		tb.Cleanup(func() { observed.Add(s.IAM) })
+	}
 	return s
 }
+
+// observed is what the stacks of this test binary authorized: a test
+// binary's TestMain reads it (ObservedIAM) once every test has run.
+var observed iam.Usage
+
+// ObservedIAM returns the IAM actions used by every stack StartForTest
+// started in this test binary so far.
+func ObservedIAM() *iam.Usage { return &observed }
 
 // RequireNodeTools checks that node and the npm tools (`make tools`) are
 // installed. When they are not, it fails the test under CI=true and skips it

@@ -29,11 +29,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/srbackup/srbackup/shared/jobstore"
-	"github.com/srbackup/srbackup/shared/metrics"
 	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/privilege"
-	"github.com/srbackup/srbackup/shared/source"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -58,72 +55,31 @@ type Executions interface {
 // Server executes API requests. Its zero value is not usable: set every
 // field but the optional ones.
 type Server struct {
-	Store *jobstore.Store
-	// Catalog is the source database's catalog, which BACKUP is checked against.
-	Catalog source.Catalog
-	// Open opens a registered (or about to be registered) repository.
-	Open pipeline.OpenRepository
+	// Pipeline prepares and locks BACKUP jobs synchronously, as the state
+	// machine's Parse and Lock states do, and submits RESTORE jobs over the
+	// same job store and repositories. Its Source is the catalog BACKUP
+	// (and RESTORE's privilege checks) look at; its clock, log and metrics
+	// are the API's.
+	Pipeline *pipeline.Pipeline
 	// Executions starts and stops backup executions of StateMachineARN.
 	Executions      Executions
 	StateMachineARN string
 	// RestoreStateMachineARN runs RESTORE jobs; empty refuses RESTORE.
 	RestoreStateMachineARN string
-
-	// MinTimeout is the smallest BACKUP `timeout` accepted (zero: 600 s).
-	MinTimeout time.Duration
-	// LockGrace is how long past a job's deadline its lock lasts (zero: the
-	// pipeline's default).
-	LockGrace time.Duration
-	// MaxRun is the state machines' execution timeout (zero: the
-	// pipeline's default), which bounds a job's lock.
-	MaxRun time.Duration
-	// MaxParallelism is the deployment's cap on a job's parallelism (zero:
-	// none), see pipeline.GrantParallelism.
-	MaxParallelism int
-	// MaxSpecObjectsBytes bounds the object list a job spec carries (zero:
-	// job.MaxSpecObjectsBytes), see job.Spec.DeferObjects.
-	MaxSpecObjectsBytes int
-	// Authorizer decides who may run what; nil allows every authenticated
-	// principal.
-	Authorizer Authorizer
 	// Privileges enforces StarRocks' privilege model (REPOSITORY on SYSTEM,
-	// EXPORT on tables, admin-only GRANT/REVOKE/roles) after Authorizer, and
-	// runs GRANT, REVOKE, CREATE ROLE and DROP ROLE. Nil leaves every
-	// authenticated principal every statement, and those four unsupported.
+	// EXPORT on tables, admin-only GRANT/REVOKE/roles), and runs GRANT,
+	// REVOKE, CREATE ROLE and DROP ROLE. Nil leaves every authenticated
+	// principal every statement, and those four unsupported.
 	Privileges *privilege.Authority
 	// Invoker and VerifyFunction start ADMIN VERIFY SNAPSHOT's verify
 	// function asynchronously; without them the statement is refused.
 	Invoker        Invoker
 	VerifyFunction string
-	// Metrics receives an EMF line per job CANCEL BACKUP ends (nil: none).
-	Metrics *metrics.Writer
-	// Now is the clock (nil: time.Now).
-	Now func() time.Time
-	// Log receives errors and, under "audit", one record per statement.
-	Log *slog.Logger
 }
 
-func (s *Server) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Server) now() time.Time { return s.Pipeline.Time() }
 
-func (s *Server) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-// lease is the API's lease of a job's lock: short, until the job's
-// execution locks it again in its Lock state with the full lease.
-func (s *Server) lease() jobstore.Lease {
-	l := pipeline.Lease(s.LockGrace, s.MaxRun)
-	l.Pending = pipeline.DefaultPendingLease
-	return l
-}
+func (s *Server) log() *slog.Logger { return s.Pipeline.Logger() }
 
 // ExecutionARN is the ARN the execution named name of the state machine
 // stateMachineARN gets, known before the execution starts: the API records it

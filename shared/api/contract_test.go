@@ -282,11 +282,11 @@ func TestContract(t *testing.T) {
 func (e *contractEnv) commitSnapshot(label string, ours bool) {
 	e.t.Helper()
 	ctx := e.t.Context()
-	rec, _, err := e.srv.Store.GetRepository(ctx, "repo")
+	rec, _, err := e.srv.Pipeline.Store.GetRepository(ctx, "repo")
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	repo, err := e.srv.Open(ctx, rec)
+	repo, err := e.srv.Pipeline.Open(ctx, rec)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func (e *contractEnv) commitSnapshot(label string, ours bool) {
 	}
 	dep := "another-deployment"
 	if ours {
-		if dep, err = e.srv.Store.DeploymentID(ctx); err != nil {
+		if dep, err = e.srv.Pipeline.Store.DeploymentID(ctx); err != nil {
 			e.t.Fatal(err)
 		}
 	}

@@ -156,7 +156,7 @@ func (s *Server) postSQL(ctx context.Context, req *request) events.APIGatewayV2H
 	if aerr != nil {
 		return errorResponse(aerr)
 	}
-	stmts, err := sql.ParseWithOptions(text, sql.Options{MinTimeout: s.MinTimeout})
+	stmts, err := sql.ParseWithOptions(text, sql.Options{MinTimeout: s.Pipeline.MinTimeout})
 	if err != nil {
 		e, _ := publicError(err)
 		s.audit(ctx, req, "PARSE", "", e)

@@ -46,9 +46,9 @@ func (s *Server) jobsOf(ctx context.Context, db string, limit int, restores bool
 	var recs []job.Record
 	var err error
 	if db == "" {
-		recs, err = s.Store.LastJobs(ctx)
+		recs, err = s.Pipeline.Store.LastJobs(ctx)
 	} else {
-		recs, err = s.Store.History(ctx, db, 0)
+		recs, err = s.Pipeline.Store.History(ctx, db, 0)
 	}
 	var out []job.Record
 	for _, r := range recs {
@@ -83,7 +83,7 @@ func (s *Server) listBackups(ctx context.Context, req *request) events.APIGatewa
 
 // backupJob looks up a BACKUP job by id; a RESTORE job's id is not found.
 func (s *Server) backupJob(ctx context.Context, id string) (job.Record, error) {
-	rec, err := s.Store.Get(ctx, id)
+	rec, err := s.Pipeline.Store.Get(ctx, id)
 	if err == nil && rec.Spec.IsRestore() {
 		err = job.ErrJobNotFound(id)
 	}
@@ -117,7 +117,7 @@ func (s *Server) getJob(ctx context.Context, req *request, id string) events.API
 // that cannot be read (the snapshot may have been dropped since).
 func (s *Server) committedObjects(ctx context.Context, rec job.Record) []job.Object {
 	objects, err := func() ([]job.Object, error) {
-		repo, err := s.openRegistered(ctx, rec.Spec.Repository)
+		repo, _, err := s.Pipeline.Repository(ctx, rec.Spec.Repository, nil)
 		if err != nil {
 			return nil, err
 		}

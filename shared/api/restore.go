@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/restore"
@@ -91,7 +88,7 @@ func (s *Server) restore(ctx context.Context, req *request, st *sql.RestoreStmt)
 		return Result{}, err
 	}
 	text := st.SQL()
-	spec, err := restore.Submit(ctx, s.Store, s.Open, restore.Request{Stmt: st, SQL: text}, s.now())
+	spec, err := (&restore.Restorer{Pipeline: s.Pipeline}).Submit(ctx, restore.Request{Stmt: st, SQL: text})
 	if err != nil {
 		return Result{}, err
 	}
@@ -118,17 +115,17 @@ func (s *Server) requireRestore(ctx context.Context, req *request, st *sql.Resto
 	withOn := len(st.Objects) > 0
 	exists := false
 	var existing []string
-	if withOn && db != "" && s.Catalog != nil {
+	if withOn && db != "" && s.Pipeline.Source != nil {
 		var err error
-		if exists, err = s.Catalog.DatabaseExists(ctx, db); err != nil {
+		if exists, err = s.Pipeline.Source.DatabaseExists(ctx, db); err != nil {
 			return &job.TransientError{Message: "look up the target database", Err: err}
 		}
 		if exists {
-			tables, err := s.Catalog.Tables(ctx, db)
+			tables, err := s.Pipeline.Source.Tables(ctx, db)
 			if err != nil {
 				return &job.TransientError{Message: "list the target database", Err: err}
 			}
-			views, err := s.Catalog.Views(ctx, db)
+			views, err := s.Pipeline.Source.Views(ctx, db)
 			if err != nil {
 				return &job.TransientError{Message: "list the target database", Err: err}
 			}
@@ -150,11 +147,7 @@ func (s *Server) requireRestore(ctx context.Context, req *request, st *sql.Resto
 }
 
 func showRestore(kind string, recs ...job.Record) Result {
-	rows := make([][]*string, len(recs))
-	for i, r := range recs {
-		rows[i] = r.ShowRestoreRow()
-	}
-	return Result{Statement: kind, Columns: job.ShowRestoreColumns, Rows: rows}
+	return table(kind, job.ShowRestoreColumns, recs, job.Record.ShowRestoreRow)
 }
 
 // showRestore is SHOW RESTORE: the last job of the database (of every
@@ -162,7 +155,7 @@ func showRestore(kind string, recs ...job.Record) Result {
 func (s *Server) showRestore(ctx context.Context, st *sql.ShowRestoreStmt) (Result, error) {
 	var recs []job.Record
 	if st.Database == "" {
-		all, err := s.Store.LastJobs(ctx)
+		all, err := s.Pipeline.Store.LastJobs(ctx)
 		if err != nil {
 			return Result{}, err
 		}
@@ -171,7 +164,7 @@ func (s *Server) showRestore(ctx context.Context, st *sql.ShowRestoreStmt) (Resu
 		if err := s.requireDatabase(ctx, st.Database); err != nil {
 			return Result{}, err
 		}
-		rec, ok, err := s.Store.LastJob(ctx, st.Database)
+		rec, ok, err := s.Pipeline.Store.LastJob(ctx, st.Database)
 		if err != nil {
 			return Result{}, err
 		}
@@ -189,14 +182,14 @@ func (s *Server) showRestore(ctx context.Context, st *sql.ShowRestoreStmt) (Resu
 // requireDatabase gives StarRocks' "Unknown database" for a database the
 // target server does not have and that no job has touched.
 func (s *Server) requireDatabase(ctx context.Context, db string) error {
-	if s.Catalog == nil {
+	if s.Pipeline.Source == nil {
 		return nil
 	}
-	ok, err := s.Catalog.DatabaseExists(ctx, db)
+	ok, err := s.Pipeline.Source.DatabaseExists(ctx, db)
 	if err != nil || ok {
 		return err
 	}
-	if _, had, err := s.Store.LastJob(ctx, db); err != nil || had {
+	if _, had, err := s.Pipeline.Store.LastJob(ctx, db); err != nil || had {
 		return err
 	}
 	return &job.AnalysisError{Detail: fmt.Sprintf("Unknown database '%s'", db)}
@@ -209,7 +202,7 @@ func (s *Server) cancelRestore(ctx context.Context, st *sql.CancelRestoreStmt) (
 	if err := s.requireDatabase(ctx, st.Database); err != nil {
 		return Result{}, err
 	}
-	rec, ok, err := s.Store.LastJob(ctx, st.Database)
+	rec, ok, err := s.Pipeline.Store.LastJob(ctx, st.Database)
 	if err != nil {
 		return Result{}, err
 	}
@@ -235,21 +228,11 @@ func (s *Server) cancelRestoreJob(ctx context.Context, rec job.Record) (job.Reco
 		return rec, job.ErrCannotCancelCommitting(rec.Spec.Label)
 	}
 	status := job.NewStatus(job.CodeCommonError, "user cancelled, current state: "+string(rec.State))
-	out, err := s.Store.Cancel(ctx, rec.Spec.JobID, status, s.now())
+	out, err := s.Pipeline.Store.Cancel(ctx, rec.Spec.JobID, status, s.now())
 	if err != nil {
 		return rec, err
 	}
-	if rec.ExecutionARN != "" {
-		_, err := s.Executions.StopExecution(ctx, &sfn.StopExecutionInput{
-			ExecutionArn: aws.String(rec.ExecutionARN),
-			Error:        aws.String("UserCancelled"),
-			Cause:        aws.String("CANCEL RESTORE"),
-		})
-		var gone *sfntypes.ExecutionDoesNotExist
-		if err != nil && !errors.As(err, &gone) {
-			s.log().Warn("stop execution", "jobId", rec.Spec.JobID, "error", err.Error())
-		}
-	}
+	s.stopExecution(ctx, rec, "CANCEL RESTORE")
 	return out, nil
 }
 
@@ -278,7 +261,7 @@ func (s *Server) listRestores(ctx context.Context, req *request) events.APIGatew
 
 // restoreJob looks up a RESTORE job by id; a BACKUP job's id is not found.
 func (s *Server) restoreJob(ctx context.Context, id string) (job.Record, error) {
-	rec, err := s.Store.Get(ctx, id)
+	rec, err := s.Pipeline.Store.Get(ctx, id)
 	var nf *job.NotFoundError
 	if err == nil && !rec.Spec.IsRestore() || errors.As(err, &nf) {
 		err = &job.NotFoundError{Message: fmt.Sprintf("restore job %s does not exist", id)}

@@ -129,9 +129,14 @@ func optTime(t time.Time) *time.Time {
 
 // showBackup is the SHOW BACKUP result set of recs.
 func showBackup(kind string, recs ...job.Record) Result {
-	rows := make([][]*string, 0, len(recs))
-	for _, r := range recs {
-		rows = append(rows, r.ShowBackupRow())
+	return table(kind, job.ShowBackupColumns, recs, job.Record.ShowBackupRow)
+}
+
+// table is the result of a SHOW statement: one row per item.
+func table[T any](kind string, columns []string, items []T, row func(T) []*string) Result {
+	rows := make([][]*string, len(items))
+	for i, it := range items {
+		rows[i] = row(it)
 	}
-	return Result{Statement: kind, Columns: job.ShowBackupColumns, Rows: rows}
+	return Result{Statement: kind, Columns: columns, Rows: rows}
 }

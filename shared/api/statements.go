@@ -24,12 +24,8 @@ import (
 
 // guard authorizes stmt for the caller, runs fn and writes the audit record.
 func (s *Server) guard(ctx context.Context, req *request, stmt sql.Statement, fn func() error) error {
-	authz := s.Authorizer
-	if authz == nil {
-		authz = AllowAll{}
-	}
-	err := authz.Authorize(ctx, req.principal, stmt)
-	if err == nil && req.access != nil {
+	var err error
+	if req.access != nil {
 		err = req.access.Authorize(ctx, stmt)
 	}
 	if err == nil {
@@ -95,9 +91,8 @@ func (s *Server) run(ctx context.Context, req *request, stmt sql.Statement) (Res
 // backup prepares and locks the job synchronously, then starts its execution.
 // EXPORT is checked on the expanded objects, before anything is written.
 func (s *Server) backup(ctx context.Context, req *request, st *sql.BackupStmt) (Result, error) {
-	now := s.now()
 	text := st.SQL()
-	spec, _, err := pipeline.Prepare(ctx, s.Catalog, s.Store, pipeline.Request{Stmt: st, SQL: text, EventTime: now, MaxParallelism: s.MaxParallelism, MaxSpecObjectsBytes: s.MaxSpecObjectsBytes}, now)
+	spec, err := s.Pipeline.Prepare(ctx, pipeline.Request{Stmt: st, SQL: text})
 	if err != nil {
 		return Result{}, err
 	}
@@ -120,7 +115,7 @@ func (s *Server) startJob(ctx context.Context, spec job.Spec, stateMachine, text
 	if err != nil {
 		return job.Record{}, err
 	}
-	if err := pipeline.LockJob(ctx, s.Store, s.Open, spec, arn, s.lease()); err != nil {
+	if err := s.Pipeline.LockPending(ctx, spec, arn); err != nil {
 		return job.Record{}, err
 	}
 	input, err := json.Marshal(pipeline.ExecutionInput{SQL: text, JobID: spec.JobID})
@@ -134,12 +129,12 @@ func (s *Server) startJob(ctx context.Context, spec job.Spec, stateMachine, text
 	}); err != nil {
 		// Without an execution nothing would ever release the lock.
 		status := job.NewStatus(job.CodeCommonError, "the "+strings.ToLower(spec.Kind())+" execution could not be started")
-		if _, cerr := s.Store.Cancel(context.WithoutCancel(ctx), spec.JobID, status, s.now()); cerr != nil {
+		if _, cerr := s.Pipeline.Store.Cancel(context.WithoutCancel(ctx), spec.JobID, status, s.now()); cerr != nil {
 			s.log().Error("cancel job after failed start", "jobId", spec.JobID, "error", cerr.Error())
 		}
 		return job.Record{}, fmt.Errorf("start execution of job %s: %w", spec.JobID, err)
 	}
-	rec, err := s.Store.Get(ctx, spec.JobID)
+	rec, err := s.Pipeline.Store.Get(ctx, spec.JobID)
 	if err != nil {
 		rec = job.NewRecord(spec)
 		rec.ExecutionARN = arn
@@ -150,13 +145,13 @@ func (s *Server) startJob(ctx context.Context, spec job.Spec, stateMachine, text
 // showBackup shows only the jobs the caller may see (request.canSee).
 func (s *Server) showBackup(ctx context.Context, req *request, st *sql.ShowBackupStmt) (Result, error) {
 	if st.Database == "" {
-		recs, err := s.Store.LastJobs(ctx)
+		recs, err := s.Pipeline.Store.LastJobs(ctx)
 		if err != nil {
 			return Result{}, err
 		}
 		return showBackup(st.Kind(), slices.DeleteFunc(recs, func(r job.Record) bool { return r.Spec.IsRestore() || !req.canSee(r) })...), nil
 	}
-	rec, ok, err := s.Store.LastJob(ctx, st.Database)
+	rec, ok, err := s.Pipeline.Store.LastJob(ctx, st.Database)
 	// StarRocks shows the database's last job only if it is a BACKUP.
 	if err != nil || !ok || rec.Spec.IsRestore() || !req.canSee(rec) {
 		return showBackup(st.Kind()), err
@@ -183,7 +178,7 @@ func (s *Server) cancelBackup(ctx context.Context, req *request, st *sql.CancelB
 	if st.ExternalCatalog {
 		return Result{}, errNotSupported("CANCEL BACKUP FOR EXTERNAL CATALOG")
 	}
-	rec, ok, err := s.Store.LastJob(ctx, st.Database)
+	rec, ok, err := s.Pipeline.Store.LastJob(ctx, st.Database)
 	if err != nil {
 		return Result{}, err
 	}
@@ -207,31 +202,39 @@ func (s *Server) cancel(ctx context.Context, rec job.Record) (job.Record, error)
 	if rec.State.IsFinal() {
 		return rec, job.ErrCannotCancel(rec.Spec.Label, rec.State)
 	}
-	out, err := s.Store.Cancel(ctx, rec.Spec.JobID, job.StatusUserCancelled(), s.now())
+	out, err := s.Pipeline.Store.Cancel(ctx, rec.Spec.JobID, job.StatusUserCancelled(), s.now())
 	if err != nil {
 		return rec, err
 	}
-	if dims, ms := pipeline.JobMetrics(out, pipeline.SnapshotRef{}); s.Metrics.Emit(dims, ms...) != nil {
+	if dims, ms := pipeline.JobMetrics(out, pipeline.SnapshotRef{}); s.Pipeline.Metrics.Emit(dims, ms...) != nil {
 		s.log().Warn("emit metrics", "jobId", rec.Spec.JobID)
 	}
-	if rec.ExecutionARN != "" {
-		_, err := s.Executions.StopExecution(ctx, &sfn.StopExecutionInput{
-			ExecutionArn: aws.String(rec.ExecutionARN),
-			Error:        aws.String("UserCancelled"),
-			Cause:        aws.String("CANCEL BACKUP"),
-		})
-		var gone *sfntypes.ExecutionDoesNotExist
-		if err != nil && !errors.As(err, &gone) {
-			// The job is already cancelled and unlocked; its steps stop at
-			// their next check, and the execution's failure runs cleanup.
-			s.log().Warn("stop execution", "jobId", rec.Spec.JobID, "error", err.Error())
-		}
-	}
+	s.stopExecution(ctx, rec, "CANCEL BACKUP")
 	return out, nil
 }
 
+// stopExecution stops the execution of a job cancelled by statement (CANCEL
+// BACKUP or CANCEL RESTORE); the stopped execution's status-change event
+// runs its cleanup.
+func (s *Server) stopExecution(ctx context.Context, rec job.Record, statement string) {
+	if rec.ExecutionARN == "" {
+		return
+	}
+	_, err := s.Executions.StopExecution(ctx, &sfn.StopExecutionInput{
+		ExecutionArn: aws.String(rec.ExecutionARN),
+		Error:        aws.String("UserCancelled"),
+		Cause:        aws.String(statement),
+	})
+	var gone *sfntypes.ExecutionDoesNotExist
+	if err != nil && !errors.As(err, &gone) {
+		// The job is already cancelled and unlocked; its steps stop at
+		// their next check, and the execution's failure runs cleanup.
+		s.log().Warn("stop execution", "jobId", rec.Spec.JobID, "error", err.Error())
+	}
+}
+
 func (s *Server) showSnapshot(ctx context.Context, st *sql.ShowSnapshotStmt) (Result, error) {
-	repo, err := s.openRegistered(ctx, st.Repository)
+	repo, _, err := s.Pipeline.Repository(ctx, st.Repository, nil)
 	if err != nil {
 		return Result{}, err
 	}
@@ -253,22 +256,7 @@ func (s *Server) showSnapshot(ctx context.Context, st *sql.ShowSnapshotStmt) (Re
 	if err != nil {
 		return Result{}, err
 	}
-	rows := make([][]*string, len(list))
-	for i, r := range list {
-		rows[i] = r.Row()
-	}
-	return Result{Statement: st.Kind(), Columns: repository.SnapshotColumns, Rows: rows}, nil
-}
-
-func (s *Server) openRegistered(ctx context.Context, name string) (*repository.Repo, error) {
-	rec, ok, err := s.Store.GetRepository(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, job.ErrRepositoryNotFound(name)
-	}
-	return s.Open(ctx, rec)
+	return table(st.Kind(), repository.SnapshotColumns, list, repository.SnapshotRow.Row), nil
 }
 
 // credentialKey matches property keys that would hold a secret.
@@ -303,7 +291,7 @@ func (s *Server) createRepository(ctx context.Context, st *sql.CreateRepositoryS
 	if err != nil {
 		return Result{}, &job.AnalysisError{Detail: fmt.Sprintf("Invalid repository location '%s': %v", st.Location, err)}
 	}
-	if _, exists, err := s.Store.GetRepository(ctx, st.Name); err != nil {
+	if _, exists, err := s.Pipeline.Store.GetRepository(ctx, st.Name); err != nil {
 		return Result{}, err
 	} else if exists {
 		return Result{}, job.ErrRepositoryExists(st.Name)
@@ -313,7 +301,7 @@ func (s *Server) createRepository(ctx context.Context, st *sql.CreateRepositoryS
 		Name: st.Name, Location: loc.String(), ReadOnly: st.ReadOnly,
 		Properties: st.Properties, CreateTime: now,
 	}
-	repo, err := s.Open(ctx, rec)
+	repo, err := s.Pipeline.Open(ctx, rec)
 	if err != nil {
 		return Result{}, err
 	}
@@ -321,7 +309,7 @@ func (s *Server) createRepository(ctx context.Context, st *sql.CreateRepositoryS
 		err = repo.CheckReadable(ctx)
 	} else {
 		var dep string
-		if dep, err = s.Store.DeploymentID(ctx); err != nil {
+		if dep, err = s.Pipeline.Store.DeploymentID(ctx); err != nil {
 			return Result{}, err
 		}
 		_, err = repo.WriteRepoInfoOf(ctx, now, dep)
@@ -329,7 +317,7 @@ func (s *Server) createRepository(ctx context.Context, st *sql.CreateRepositoryS
 	if err != nil {
 		return Result{}, s.unreachable(ctx, rec, err)
 	}
-	if _, err := s.Store.PutRepository(ctx, rec); err != nil {
+	if _, err := s.Pipeline.Store.PutRepository(ctx, rec); err != nil {
 		return Result{}, err
 	}
 	return Result{Statement: st.Kind(), OK: true}, nil
@@ -355,31 +343,27 @@ func (s *Server) unreachable(ctx context.Context, rec jobstore.Repository, err e
 }
 
 func (s *Server) showRepositories(ctx context.Context, st *sql.ShowRepositoriesStmt) (Result, error) {
-	repos, err := s.Store.ListRepositories(ctx)
+	repos, err := s.Pipeline.Store.ListRepositories(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	rows := make([][]*string, len(repos))
-	for i, r := range repos {
-		rows[i] = r.ShowRow()
-	}
-	return Result{Statement: st.Kind(), Columns: jobstore.ShowRepositoriesColumns, Rows: rows}, nil
+	return table(st.Kind(), jobstore.ShowRepositoriesColumns, repos, jobstore.Repository.ShowRow), nil
 }
 
 // dropRepository unregisters a repository, refused while a job uses it (as
 // StarRocks does); its files stay in S3.
 func (s *Server) dropRepository(ctx context.Context, st *sql.DropRepositoryStmt) (Result, error) {
-	if _, ok, err := s.Store.GetRepository(ctx, st.Name); err != nil {
+	if _, ok, err := s.Pipeline.Store.GetRepository(ctx, st.Name); err != nil {
 		return Result{}, err
 	} else if !ok {
 		return Result{}, job.ErrDropUnknownRepository()
 	}
-	if rec, busy, err := lifecycle.RepositoryInUse(ctx, s.Store, st.Name); err != nil {
+	if rec, busy, err := lifecycle.RepositoryInUse(ctx, s.Pipeline.Store, st.Name); err != nil {
 		return Result{}, err
 	} else if busy {
 		return Result{}, job.ErrRepositoryInUse(st.Name, rec.Spec.Kind(), rec.Spec.JobID)
 	}
-	if err := s.Store.DeleteRepository(ctx, st.Name); err != nil {
+	if err := s.Pipeline.Store.DeleteRepository(ctx, st.Name); err != nil {
 		return Result{}, err
 	}
 	return Result{Statement: st.Kind(), OK: true}, nil

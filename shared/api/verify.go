@@ -40,7 +40,7 @@ type VerificationResult struct {
 }
 
 func (s *Server) lifecycle() *lifecycle.Lifecycle {
-	return &lifecycle.Lifecycle{Store: s.Store, Open: lifecycle.OpenRepository(s.Open), Now: s.now, Log: s.log()}
+	return &lifecycle.Lifecycle{Store: s.Pipeline.Store, Open: lifecycle.OpenRepository(s.Pipeline.Open), Now: s.now, Log: s.log()}
 }
 
 // adminVerify records the verification and invokes the verify function
@@ -63,7 +63,7 @@ func (s *Server) adminVerify(ctx context.Context, st *sql.AdminVerifySnapshotStm
 		FunctionName: aws.String(s.VerifyFunction), InvocationType: lambdatypes.InvocationTypeEvent, Payload: payload,
 	}); err != nil {
 		v.State, v.Message, v.FinishTime = jobstore.VerifyFailed, "the verify function could not be invoked", s.now().UTC()
-		if uerr := s.Store.UpdateVerification(context.WithoutCancel(ctx), v); uerr != nil {
+		if uerr := s.Pipeline.Store.UpdateVerification(context.WithoutCancel(ctx), v); uerr != nil {
 			s.log().Error("mark verification failed", "verificationId", v.ID, "error", uerr.Error())
 		}
 		return Result{}, errors.Join(errors.New("invoke the verify function"), err)
@@ -78,13 +78,13 @@ func (s *Server) adminVerify(ctx context.Context, st *sql.AdminVerifySnapshotStm
 
 // getVerification serves GET /v1/verifications/{id}.
 func (s *Server) getVerification(ctx context.Context, req *request, id string) events.APIGatewayV2HTTPResponse {
-	v, err := s.Store.Verification(ctx, id)
+	v, err := s.Pipeline.Store.Verification(ctx, id)
 	if err != nil {
 		return s.respond(req, 0, nil, err)
 	}
 	out := VerificationResult{Verification: v, Columns: repository.VerifyColumns, Rows: [][]*string{}}
 	err = s.guard(ctx, req, &sql.AdminVerifySnapshotStmt{Snapshot: v.Label, Repository: v.Repository}, func() error {
-		rows, err := s.Store.VerifyRows(ctx, id)
+		rows, err := s.Pipeline.Store.VerifyRows(ctx, id)
 		for _, r := range rows {
 			out.Rows = append(out.Rows, r.Row())
 		}

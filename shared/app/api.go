@@ -3,15 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
-	lambdaclient "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	lambdaclient "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/privilege"
-	"github.com/srbackup/srbackup/shared/source/mysql"
 )
 
 // APIHandler returns the handler of the api function: API Gateway HTTP API
@@ -45,21 +44,6 @@ func NewAPIServer(ctx context.Context, getenv func(string) string, log *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	if d.Source == nil {
-		// The api function validates BACKUP against the source catalog.
-		dsn := d.Config.SourceDSN
-		if dsn == "" {
-			if d.Config.SourceSecret == "" {
-				return nil, fmt.Errorf("api: needs SRBACKUP_SOURCE_SECRET_ARN (or SRBACKUP_SOURCE_DSN locally)")
-			}
-			if dsn, err = sourceDSNFromSecret(ctx, d.AWS, d.Config.SourceSecret); err != nil {
-				return nil, fmt.Errorf("api: %w", err)
-			}
-		}
-		if d.Source, err = mysql.Open(ctx, dsn); err != nil {
-			return nil, fmt.Errorf("api: connect to the source database: %w", err)
-		}
-	}
 	if len(admins) == 0 {
 		// Still safe: nobody holds anything that was not granted before.
 		d.Log.Warn("SRBACKUP_ADMINS is empty: no principal may GRANT, so only privileges already in the table apply")
@@ -69,20 +53,12 @@ func NewAPIServer(ctx context.Context, getenv func(string) string, log *slog.Log
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	return &api.Server{
-		Store:           d.Store,
-		Catalog:         d.Source,
-		Open:            d.OpenRepository,
+		Pipeline:        d.Pipeline(),
 		Executions:      sfn.NewFromConfig(d.AWS),
 		StateMachineARN: smARN,
 		// Optional: a deployment without it refuses RESTORE with a clear error.
 		RestoreStateMachineARN: getenv("SRBACKUP_RESTORE_STATE_MACHINE_ARN"),
-		MinTimeout:             d.Config.MinTimeout,
-		MaxRun:                 d.Config.MaxRun,
-		MaxParallelism:         d.Config.MaxParallelism,
-		MaxSpecObjectsBytes:    d.Config.MaxSpecObjectsBytes,
 		Privileges:             privileges,
-		Log:                    d.Log,
-		Metrics:                d.Metrics,
 		Invoker:                lambdaclient.NewFromConfig(d.AWS),
 		VerifyFunction:         getenv("SRBACKUP_VERIFY_FUNCTION"),
 	}, nil

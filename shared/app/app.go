@@ -1,6 +1,7 @@
 // Package app builds each srbackup Lambda function's handler from its
-// environment. A function's main only calls Handler and lambda.Start, and
-// the local stack serves the same handlers in-process.
+// environment. A function's main only calls Main; the local stack and the
+// demo serve the same handlers in-process (Local, APIHandler), each
+// function with its own environment and credentials.
 //
 // Configuration (no secrets in the environment):
 //
@@ -18,6 +19,11 @@
 //	SRBACKUP_PIT_LOCK_WAIT_SECONDS   bound on the wait for the lock that holds commits (default 10)
 //	SRBACKUP_PIT_JOIN_WAIT_SECONDS   bound on how long commits stay held for the workers to join (default 10)
 //	SRBACKUP_WORKER_BYTES_PER_SECOND read throughput assumed per upload worker, which sizes a worker's share (default 52428800)
+//	SRBACKUP_BACKUP_AGE_DATABASES the sweep: databases whose last FINISHED backup's age it reports (comma-separated)
+//
+// The api function also reads SRBACKUP_STATE_MACHINE_ARN,
+// SRBACKUP_RESTORE_STATE_MACHINE_ARN, SRBACKUP_VERIFY_FUNCTION and
+// SRBACKUP_ADMINS (see APIHandler).
 package app
 
 import (
@@ -56,8 +62,8 @@ var Functions = []string{"parse", "lock", "snapshot", "upload", "finalize", "cle
 	"restoreparse", "restoreprepare", "restoreload", "restorecommit", "restorecleanup", "sweep", "verify"}
 
 // needsSource says which functions connect to the source database; only
-// they get its secret.
-var needsSource = map[string]bool{"parse": true, "snapshot": true, "upload": true}
+// they get its secret. The api checks BACKUP against the source's catalog.
+var needsSource = map[string]bool{"api": true, "parse": true, "snapshot": true, "upload": true}
 
 // needsTarget says which functions write into the RESTORE target database.
 var needsTarget = map[string]bool{"restoreprepare": true, "restoreload": true, "restorecommit": true, "restorecleanup": true}
@@ -224,36 +230,33 @@ func NewDeps(ctx context.Context, name string, getenv func(string) string, log *
 		d.Metrics = metrics.New(os.Stdout)
 	}
 	if cfg.SourceRequired {
-		dsn := cfg.SourceDSN
-		if dsn == "" {
-			if dsn, err = sourceDSNFromSecret(ctx, awsCfg, cfg.SourceSecret); err != nil {
-				return nil, err
-			}
-		}
-		if d.Source, err = mysql.Open(ctx, dsn); err != nil {
+		if d.Source, err = connect(ctx, awsCfg, cfg.SourceDSN, cfg.SourceSecret, mysql.Open); err != nil {
 			return nil, fmt.Errorf("connect to the source database: %w", err)
 		}
 	}
 	if cfg.TargetRequired {
-		dsn := cfg.TargetDSN
-		if dsn == "" {
-			if dsn, err = sourceDSNFromSecret(ctx, awsCfg, cfg.TargetSecret); err != nil {
-				return nil, err
-			}
-		}
-		if d.Target, err = target.Open(ctx, dsn); err != nil {
+		if d.Target, err = connect(ctx, awsCfg, cfg.TargetDSN, cfg.TargetSecret, target.Open); err != nil {
 			return nil, fmt.Errorf("connect to the restore target database: %w", err)
 		}
 	}
 	return d, nil
 }
 
+// connect opens a database from its DSN, else from the DSN its secret holds.
+func connect[T any](ctx context.Context, awsCfg aws.Config, dsn, secret string, open func(context.Context, string) (T, error)) (T, error) {
+	if dsn == "" {
+		var err error
+		if dsn, err = sourceDSNFromSecret(ctx, awsCfg, secret); err != nil {
+			var none T
+			return none, err
+		}
+	}
+	return open(ctx, dsn)
+}
+
 // Restorer returns the RESTORE steps over the function's clients.
 func (d *Deps) Restorer() *restore.Restorer {
-	return &restore.Restorer{
-		Store: d.Store, Target: d.Target, Open: d.OpenRepository,
-		MinTimeout: d.Config.MinTimeout, Log: d.Log,
-	}
+	return &restore.Restorer{Pipeline: d.Pipeline(), Target: d.Target}
 }
 
 // OpenRepository opens a registered repository with the function's S3 client.
@@ -386,7 +389,7 @@ func step[In, Out any](log *slog.Logger, fn func(context.Context, In) (Out, erro
 // and EventBridge's "Step Functions Execution Status Change" events.
 func cleanupHandler(log *slog.Logger,
 	cleanup func(context.Context, pipeline.CleanupEvent) (pipeline.CleanupResult, error),
-	statusChanged func(context.Context, events.CloudWatchEvent) error,
+	statusChanged func(context.Context, pipeline.StatusChangeDetail) error,
 ) func(context.Context, json.RawMessage) (*pipeline.CleanupResult, error) {
 	return func(ctx context.Context, raw json.RawMessage) (*pipeline.CleanupResult, error) {
 		var probe struct {
@@ -398,7 +401,11 @@ func cleanupHandler(log *slog.Logger,
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, fmt.Errorf("decode event: %w", err)
 			}
-			if err := statusChanged(ctx, ev); err != nil {
+			var d pipeline.StatusChangeDetail
+			if err := json.Unmarshal(ev.Detail, &d); err != nil {
+				return nil, fmt.Errorf("decode status change event: %w", err)
+			}
+			if err := statusChanged(ctx, d); err != nil {
 				log.Warn("status change cleanup failed", "error", err.Error())
 				return nil, job.ForLambda(err)
 			}

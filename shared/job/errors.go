@@ -215,13 +215,18 @@ func ForLambda(err error) error {
 
 // StatusFor returns the Status a job cancelled because of a step failure
 // gets: the Step Functions Error name (the Go error type name, or
-// States.Timeout) and Cause (the error message) decide it.
+// States.Timeout) and Cause (the error message) decide it. A RESTORE's
+// in-job check (CheckError) carries its own code in the message.
 func StatusFor(errorName, cause string) Status {
 	switch errorName {
 	case "TimeoutError", "States.Timeout":
 		return StatusTimeout()
 	case "CancelledError":
 		return StatusUserCancelled()
+	case "CheckError":
+		if s, ok := ParseCheckError(cause); ok {
+			return s
+		}
 	}
 	return NewStatus(CodeCommonError, cause)
 }

@@ -293,12 +293,13 @@ func TestStateTransitionsAndProgress(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	spec := newSpec(t, "shop", "repo", "s")
-	mustLock(t, e, spec)
-	if err := e.store.SetExecutionARN(ctx, spec.JobID, "arn:aws:states:us-east-1:123456789012:execution:backup:x"); err != nil {
+	locked := job.NewRecord(spec)
+	locked.ExecutionARN = "arn:aws:states:us-east-1:123456789012:execution:backup:x"
+	if err := e.store.Lock(ctx, locked, jobstore.Lease{Grace: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	// Relock by that execution after the ARN was set keeps the record (the
-	// state machine's Lock state).
+	// Relock by the execution recorded with the job keeps the record (the
+	// state machine's Lock state after the API's).
 	again := job.NewRecord(spec)
 	again.ExecutionARN = "arn:aws:states:us-east-1:123456789012:execution:backup:x"
 	if err := e.store.Lock(ctx, again, jobstore.Lease{Grace: time.Minute}); err != nil {

@@ -339,13 +339,6 @@ func (s *Store) AddProgress(ctx context.Context, jobID string, files, bytes int6
 		map[string]types.AttributeValue{":sd": num(files), ":bd": num(bytes)})
 }
 
-// SetExecutionARN records the Step Functions execution running the job.
-func (s *Store) SetExecutionARN(ctx context.Context, jobID, arn string) error {
-	return s.updateActive(ctx, jobID, "set the execution ARN",
-		"SET #arn = :arn", map[string]string{"#arn": attrExecARN},
-		map[string]types.AttributeValue{":arn": str(arn)})
-}
-
 // maxTaskErrLen bounds one task error message; DynamoDB items are limited
 // to 400 KB and SHOW BACKUP rows should stay readable.
 const maxTaskErrLen = 512

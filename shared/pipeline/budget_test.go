@@ -31,8 +31,9 @@ func manyTables(n int) *fakeCatalog {
 // a plan has: the spec leaves its object list to the plan in S3, and only
 // batch numbers travel. A listed ON of that size is refused at once.
 func TestPayloadBudgetAt10000Tables(t *testing.T) {
+	e := newEnv(t, nil)
 	cat := manyTables(10_000)
-	spec, err := prepare(t, cat, `BACKUP DATABASE big SNAPSHOT s TO repo`)
+	spec, err := e.prepare(cat, `BACKUP DATABASE big SNAPSHOT s TO repo`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestPayloadBudgetAt10000Tables(t *testing.T) {
 	for _, tb := range cat.tables[:3000] {
 		names = append(names, "TABLE "+tb.Name)
 	}
-	_, err = prepare(t, cat, `BACKUP DATABASE big SNAPSHOT s TO repo ON (`+strings.Join(names, ", ")+`)`)
+	_, err = e.prepare(cat, `BACKUP DATABASE big SNAPSHOT s TO repo ON (`+strings.Join(names, ", ")+`)`)
 	var ae *job.AnalysisError
 	if !errors.As(err, &ae) || !strings.Contains(ae.Detail, "3000 objects are too many for one job") {
 		t.Errorf("a 3,000-table ON list: %v", err)

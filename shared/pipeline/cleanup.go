@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/repository"
@@ -47,14 +44,12 @@ type StatusChangeDetail struct {
 	Cause        string `json:"cause"`
 }
 
-// Cleanup ends a failed job: CANCELLED with a StarRocks-style Status, the
-// lock and the snapshot name released, open multipart uploads aborted and
-// the job's files deleted. It runs from the state machine's Catch and acts
-// only on a job this execution owns, so a duplicate or conflicting
-// execution never cancels another's job.
-func (p *Pipeline) Cleanup(ctx context.Context, ev CleanupEvent) (CleanupResult, error) {
-	res := CleanupResult{Error: ev.Input.Error.Error, Cause: CauseMessage(ev.Input.Error.Cause)}
-	jobID := ev.Input.JobID
+// Failed is the job a Cleanup event is for (the failed state's job, the
+// API's job id, else the execution's name), the Status it gets and the
+// result the Fail state reports. Backup and restore cleanups share it.
+func (ev CleanupEvent) Failed() (jobID string, status job.Status, res CleanupResult) {
+	res = CleanupResult{Error: ev.Input.Error.Error, Cause: CauseMessage(ev.Input.Error.Cause)}
+	jobID = ev.Input.JobID
 	if ev.Input.Job != nil {
 		jobID = ev.Input.Job.JobID
 	}
@@ -64,59 +59,81 @@ func (p *Pipeline) Cleanup(ctx context.Context, ev CleanupEvent) (CleanupResult,
 	if jobID == "" {
 		jobID = ExecutionName(ev.ExecutionARN)
 	}
-	status := job.StatusFor(res.Error, res.Cause)
-	if err := p.cancel(ctx, jobID, ev.ExecutionARN, status); err != nil {
-		return res, err
-	}
-	return res, nil
+	return jobID, job.StatusFor(res.Error, res.Cause), res
 }
 
-// StatusChanged handles the EventBridge event for an execution that ended
-// ABORTED, FAILED or TIMED_OUT. A stopped or timed-out execution runs no
-// Catch, so this is how CANCEL BACKUP and the state machine's own timeout
-// get their job cleaned up.
-func (p *Pipeline) StatusChanged(ctx context.Context, ev events.CloudWatchEvent) error {
-	var d StatusChangeDetail
-	if err := json.Unmarshal(ev.Detail, &d); err != nil {
-		return fmt.Errorf("decode status change event: %w", err)
-	}
+// Ended is the job of an execution that ended and the Status it gets; ok is
+// false for an end that needs no cleanup (SUCCEEDED, or still RUNNING).
+func (d StatusChangeDetail) Ended() (jobID string, status job.Status, ok bool) {
 	var in ExecutionInput
 	_ = json.Unmarshal([]byte(d.Input), &in) // console input may be anything; fall back to the execution name
-	jobID := in.JobID
+	jobID = in.JobID
 	if jobID == "" {
 		jobID = ExecutionName(d.ExecutionARN)
 	}
-	var status job.Status
 	switch d.Status {
 	case "TIMED_OUT":
-		status = job.StatusTimeout()
+		return jobID, job.StatusTimeout(), true
 	case "ABORTED":
-		status = job.NewStatus(job.CodeCommonError, "execution aborted")
+		return jobID, job.NewStatus(job.CodeCommonError, "execution aborted"), true
 	case "FAILED":
-		status = job.StatusFor(d.Error, CauseMessage(d.Cause))
-	default:
+		return jobID, job.StatusFor(d.Error, CauseMessage(d.Cause)), true
+	}
+	return jobID, job.Status{}, false
+}
+
+// Cleanup ends a failed job: CANCELLED with a StarRocks-style Status, the
+// lock and the snapshot name released, open multipart uploads aborted and
+// the job's files deleted. It runs from the state machine's Catch and acts
+// only on a job this execution owns, so a duplicate or conflicting
+// execution never cancels another's job.
+func (p *Pipeline) Cleanup(ctx context.Context, ev CleanupEvent) (CleanupResult, error) {
+	jobID, status, res := ev.Failed()
+	return res, p.cancel(ctx, jobID, ev.ExecutionARN, status)
+}
+
+// StatusChanged handles the detail of EventBridge's status-change event for
+// an execution that ended ABORTED, FAILED or TIMED_OUT. A stopped or
+// timed-out execution runs no Catch, so this is how CANCEL BACKUP and the
+// state machine's own timeout get their job cleaned up.
+func (p *Pipeline) StatusChanged(ctx context.Context, d StatusChangeDetail) error {
+	jobID, status, ok := d.Ended()
+	if !ok {
 		return nil
 	}
 	return p.cancel(ctx, jobID, d.ExecutionARN, status)
 }
 
-// cancel cancels job jobID, if executionARN runs it, and removes its files.
-func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
-	rec, err := p.Store.Get(ctx, jobID)
+// CleanupTarget reads the job a cleanup by executionARN is for. ok is false
+// when there is nothing it may clean: no record (the job failed before
+// Lock claimed anything), a job of the other kind (restore says which kind
+// the cleanup is for), or a job another execution holds, so a duplicate or
+// conflicting execution never cancels another's job.
+func (p *Pipeline) CleanupTarget(ctx context.Context, jobID, executionARN string, restore bool) (rec job.Record, ok bool, err error) {
+	rec, err = p.Store.Get(ctx, jobID)
 	var nf *job.NotFoundError
 	if errors.As(err, &nf) {
-		return nil // failed before Lock: nothing was claimed
+		return rec, false, nil
 	}
 	if err != nil {
-		return transient("read job", err)
+		return rec, false, transient("read job", err)
 	}
-	if rec.Spec.IsRestore() {
-		p.log().Warn("backup cleanup skipped: job is a RESTORE", "jobId", jobID)
-		return nil
+	if rec.Spec.IsRestore() != restore {
+		p.log().Warn("cleanup skipped: the job is a "+rec.Spec.Kind(), "jobId", jobID)
+		return rec, false, nil
 	}
 	if rec.ExecutionARN != "" && executionARN != "" && rec.ExecutionARN != executionARN {
 		p.log().Info("cleanup skipped: job belongs to another execution", "jobId", jobID, "execution", executionARN, "owner", rec.ExecutionARN)
-		return nil
+		return rec, false, nil
+	}
+	return rec, true, nil
+}
+
+// cancel cancels job jobID, if executionARN runs it, and removes its files.
+func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
+	rec, ok, err := p.CleanupTarget(ctx, jobID, executionARN, false)
+	if !ok || err != nil {
+		return err
 	}
 	if rec.State == job.Finished {
 		return nil
@@ -154,7 +171,7 @@ func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, statu
 // aborts its open multipart uploads.
 func (p *Pipeline) removeFiles(ctx context.Context, rec job.Record) error {
 	spec := rec.Spec
-	repo, err := p.repoFor(ctx, spec)
+	repo, err := p.JobRepository(ctx, spec, nil)
 	if changed := (*job.ConflictError)(nil); errors.As(err, &changed) {
 		// CheckPinned: the name was registered again. The job's own files
 		// (named by its id) are where it was locked.

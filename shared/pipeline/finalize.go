@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,7 +39,7 @@ type SnapshotRef struct {
 // UPLOADING → SAVE_META → UPLOAD_INFO → FINISHED.
 func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, error) {
 	spec := st.Job
-	repo, err := p.repoFor(ctx, spec)
+	repo, err := p.JobRepository(ctx, spec, nil)
 	if err != nil {
 		return FinalizeResult{}, err
 	}
@@ -77,7 +78,8 @@ func (p *Pipeline) Finalize(ctx context.Context, st JobState) (FinalizeResult, e
 	if _, err := p.Store.Advance(ctx, spec.JobID, job.SaveMeta, p.now()); err != nil {
 		return FinalizeResult{}, err
 	}
-	src := repository.Source{Kind: source.DialectMySQL, Version: plan.Version}
+	// The source as the plan recorded it: Finalize does not reach the source.
+	src := repository.Source{Kind: cmp.Or(plan.Dialect, source.DialectMySQL), Version: plan.Version}
 	meta, err := buildMeta(spec, &plan, src)
 	if err != nil {
 		return FinalizeResult{}, err

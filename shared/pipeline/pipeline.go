@@ -7,11 +7,11 @@ package pipeline
 import (
 	"cmp"
 	"context"
-	"github.com/srbackup/srbackup/shared/metrics"
 	"log/slog"
 	"time"
 
 	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/metrics"
 	"github.com/srbackup/srbackup/shared/repository"
 	"github.com/srbackup/srbackup/shared/source"
 )
@@ -46,19 +46,25 @@ type Pipeline struct {
 	Metrics *metrics.Writer
 }
 
-func (p *Pipeline) now() time.Time {
-	if p.Now != nil {
+// Time is the pipeline's clock (Now, else time.Now) in UTC; the restore
+// steps and the API keep the same time.
+func (p *Pipeline) Time() time.Time {
+	if p != nil && p.Now != nil {
 		return p.Now().UTC()
 	}
 	return time.Now().UTC()
 }
 
-func (p *Pipeline) log() *slog.Logger {
-	if p.Log != nil {
+// Logger is Log, or slog.Default.
+func (p *Pipeline) Logger() *slog.Logger {
+	if p != nil && p.Log != nil {
 		return p.Log
 	}
 	return slog.Default()
 }
+
+func (p *Pipeline) now() time.Time    { return p.Time() }
+func (p *Pipeline) log() *slog.Logger { return p.Logger() }
 
 // DefaultLockGrace is how long a job's database lock outlives its deadline
 // unless configured: time for cleanup to run after a timeout.

@@ -35,6 +35,9 @@ type Plan struct {
 	JobID    string `json:"job_id"`
 	Database string `json:"database"`
 	Version  string `json:"source_version"`
+	// Dialect is the source's (source.Features); empty in plans written
+	// before it existed, which are MySQL's.
+	Dialect string `json:"source_dialect,omitempty"`
 	// Time is when the object list and the shards were frozen.
 	Time    time.Time    `json:"time"`
 	Objects []PlanObject `json:"objects"`

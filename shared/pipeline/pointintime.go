@@ -247,7 +247,7 @@ func (p *Pipeline) coordinate(ctx context.Context, ev BatchEvent) (_ BatchResult
 	if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
 		return out, err
 	}
-	repo, err := p.repoFor(ctx, spec)
+	repo, err := p.JobRepository(ctx, spec, nil)
 	if err != nil {
 		return out, err
 	}

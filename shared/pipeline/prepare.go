@@ -9,25 +9,18 @@ import (
 	"time"
 
 	"github.com/srbackup/srbackup/shared/job"
-	"github.com/srbackup/srbackup/shared/jobstore"
 	"github.com/srbackup/srbackup/shared/source"
 	"github.com/srbackup/srbackup/shared/sql"
 )
 
 // Request is one BACKUP to prepare: the parsed statement and when it was
-// triggered (a schedule's event time, else the request time).
+// triggered (a schedule's event time; zero: now, the request's time).
 type Request struct {
 	Stmt      *sql.BackupStmt
 	SQL       string
 	EventTime time.Time
 	// JobID is the id to give the job; empty means a new one.
 	JobID string
-	// MaxParallelism is the deployment's cap on parallelism (zero: none);
-	// see GrantParallelism.
-	MaxParallelism int
-	// MaxSpecObjectsBytes bounds the object list a spec carries (zero:
-	// job.MaxSpecObjectsBytes); see job.Spec.DeferObjects.
-	MaxSpecObjectsBytes int
 }
 
 // Prepare checks a BACKUP statement against the live source catalog and the
@@ -35,61 +28,61 @@ type Request struct {
 // into a job spec with every object expanded (ALL TABLES, a whole database).
 // It changes nothing: the API calls it synchronously and the Parse state
 // calls it in the state machine.
-func Prepare(ctx context.Context, cat source.Catalog, repos RepositoryRegistry, req Request, now time.Time) (job.Spec, jobstore.Repository, error) {
-	st := req.Stmt
+func (p *Pipeline) Prepare(ctx context.Context, req Request) (job.Spec, error) {
+	cat, st, now := p.Source, req.Stmt, p.now()
+	if req.EventTime.IsZero() {
+		req.EventTime = now
+	}
 	opts, err := st.Options()
 	if err != nil {
-		return job.Spec{}, jobstore.Repository{}, analysis(err)
+		return job.Spec{}, analysis(err)
 	}
 	if st.AllExternalCatalogs || len(st.ExternalCatalogs) > 0 {
 		_, err := cat.ExternalCatalogs(ctx)
 		if err == nil {
 			err = errors.New("backing up external catalogs is not supported yet")
 		}
-		return job.Spec{}, jobstore.Repository{}, sourceError(err)
+		return job.Spec{}, sourceError(err)
 	}
 	if st.Database == "" {
-		return job.Spec{}, jobstore.Repository{}, &job.AnalysisError{Detail: "No database selected"}
+		return job.Spec{}, &job.AnalysisError{Detail: "No database selected"}
 	}
 	ok, err := cat.DatabaseExists(ctx, st.Database)
 	if err != nil {
-		return job.Spec{}, jobstore.Repository{}, sourceError(err)
+		return job.Spec{}, sourceError(err)
 	}
 	if !ok {
-		return job.Spec{}, jobstore.Repository{}, &job.AnalysisError{Detail: fmt.Sprintf("Unknown database '%s'", st.Database)}
+		return job.Spec{}, &job.AnalysisError{Detail: fmt.Sprintf("Unknown database '%s'", st.Database)}
 	}
-	repo, ok, err := repos.GetRepository(ctx, st.Repository)
+	repo, err := p.registered(ctx, st.Repository, nil)
 	if err != nil {
-		return job.Spec{}, jobstore.Repository{}, transient("read repository registry", err)
-	}
-	if !ok {
-		return job.Spec{}, jobstore.Repository{}, job.ErrRepositoryNotFound(st.Repository)
+		return job.Spec{}, err
 	}
 	objects, err := expandObjects(ctx, cat, st.Database, st.Objects)
 	if err != nil {
-		return job.Spec{}, jobstore.Repository{}, err
+		return job.Spec{}, err
 	}
 	if len(objects) == 0 {
-		return job.Spec{}, jobstore.Repository{}, &job.AnalysisError{Detail: fmt.Sprintf("Database: %s is empty", st.Database)}
+		return job.Spec{}, &job.AnalysisError{Detail: fmt.Sprintf("Database: %s is empty", st.Database)}
 	}
 	if repo.ReadOnly {
-		return job.Spec{}, jobstore.Repository{}, job.ErrRepositoryReadOnly(st.Repository)
+		return job.Spec{}, job.ErrRepositoryReadOnly(st.Repository)
 	}
 	ttl := opts.TTL
 	if ttl.IsZero() && repo.Properties[sql.PropSnapshotTTL] != "" {
 		// The repository's default, fixed into the job now: a later change
 		// of the repository does not change this snapshot's life.
 		if ttl, err = sql.ParseTTL(sql.PropSnapshotTTL, repo.Properties[sql.PropSnapshotTTL]); err != nil {
-			return job.Spec{}, jobstore.Repository{}, &job.AnalysisError{Detail: fmt.Sprintf("Repository %s: %v", st.Repository, err)}
+			return job.Spec{}, &job.AnalysisError{Detail: fmt.Sprintf("Repository %s: %v", st.Repository, err)}
 		}
 	}
 	id := req.JobID
 	if id == "" {
 		if id, err = job.NewID(); err != nil {
-			return job.Spec{}, jobstore.Repository{}, err
+			return job.Spec{}, err
 		}
 	}
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.Truncate(time.Millisecond)
 	spec := job.Spec{
 		JobID:      id,
 		Database:   st.Database,
@@ -110,20 +103,15 @@ func Prepare(ctx context.Context, cat source.Catalog, repos RepositoryRegistry, 
 		Deadline:      now.Add(opts.Timeout),
 		WholeDatabase: len(st.Objects) == 0,
 	}
-	if err := spec.DeferObjects(req.MaxSpecObjectsBytes); err != nil {
-		return job.Spec{}, jobstore.Repository{}, err
+	if err := spec.DeferObjects(p.MaxSpecObjectsBytes); err != nil {
+		return job.Spec{}, err
 	}
 	PinRepository(&spec, repo)
 	spec.FoldedNames = cat.Features().FoldedNames
-	if granted := GrantParallelism(opts.Parallelism, req.MaxParallelism, cat.Features().MaxConnections); granted < opts.Parallelism {
+	if granted := GrantParallelism(opts.Parallelism, p.MaxParallelism, cat.Features().MaxConnections); granted < opts.Parallelism {
 		spec.Options.Parallelism, spec.Options.RequestedParallelism = granted, opts.Parallelism
 	}
-	return spec, repo, spec.Validate()
-}
-
-// RepositoryRegistry looks up registered repositories.
-type RepositoryRegistry interface {
-	GetRepository(ctx context.Context, name string) (jobstore.Repository, bool, error)
+	return spec, spec.Validate()
 }
 
 // catalogIndex is what expandObjects needs to know about a database.

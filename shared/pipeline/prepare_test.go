@@ -9,20 +9,19 @@ import (
 	"time"
 
 	"github.com/srbackup/srbackup/shared/job"
-	"github.com/srbackup/srbackup/shared/jobstore"
 	"github.com/srbackup/srbackup/shared/source"
 )
 
 // fakeCatalog is a source catalog in memory.
 type fakeCatalog struct {
-	source.Catalog // methods the tests don't reach panic
-	dbs            map[string]bool
-	tables         []source.Table
-	parts          map[string][]source.Partition
-	views          []source.View
-	funcs          []source.Function
-	folded         bool
-	maxConns       int
+	source.Source // methods the tests don't reach panic
+	dbs           map[string]bool
+	tables        []source.Table
+	parts         map[string][]source.Partition
+	views         []source.View
+	funcs         []source.Function
+	folded        bool
+	maxConns      int
 }
 
 func (f *fakeCatalog) Features() source.Features {
@@ -47,13 +46,6 @@ func (f *fakeCatalog) ExternalCatalogs(context.Context) ([]string, error) {
 	return nil, fmt.Errorf("the source database (MariaDB 10.11) has no external catalogs: %w", source.ErrUnsupported)
 }
 
-type fakeRepos map[string]jobstore.Repository
-
-func (f fakeRepos) GetRepository(_ context.Context, name string) (jobstore.Repository, bool, error) {
-	r, ok := f[name]
-	return r, ok, nil
-}
-
 func shopCatalog() *fakeCatalog {
 	return &fakeCatalog{
 		dbs:    map[string]bool{"shop": true, "empty": true},
@@ -67,18 +59,21 @@ func shopCatalog() *fakeCatalog {
 	}
 }
 
-func prepare(t *testing.T, cat *fakeCatalog, sql string) (job.Spec, error) {
-	t.Helper()
+// prepare runs Prepare over the env's registry with cat as the source, at
+// time 1e9.
+func (e *env) prepare(cat *fakeCatalog, sql string) (job.Spec, error) {
+	e.t.Helper()
 	st, err := ParseStatement(sql, 0)
 	if err != nil {
 		return job.Spec{}, err
 	}
-	repos := fakeRepos{"repo": {Name: "repo", Location: "s3://b/p"}, "ro": {Name: "ro", Location: "s3://b/p", ReadOnly: true}}
-	spec, _, err := Prepare(context.Background(), cat, repos, Request{Stmt: st, SQL: sql, EventTime: time.Unix(1e9, 0)}, time.Unix(1e9, 0))
-	return spec, err
+	p := *e.p
+	p.Source, p.Now = cat, func() time.Time { return time.Unix(1e9, 0) }
+	return p.Prepare(context.Background(), Request{Stmt: st, SQL: sql})
 }
 
 func TestPrepareErrorTexts(t *testing.T) {
+	e := newEnv(t, nil)
 	for _, tc := range []struct{ sql, want string }{
 		{"BACKUP DATABASE nope SNAPSHOT s TO repo", "Unknown database 'nope'"},
 		{"BACKUP DATABASE shop SNAPSHOT s TO missing", "Repository [missing] does not exist"},
@@ -95,7 +90,7 @@ func TestPrepareErrorTexts(t *testing.T) {
 		{"SHOW BACKUP", "a backup execution runs a BACKUP statement, not SHOW_BACKUP"},
 		{"BACKUP DATABASE shop SNAPSHOT a TO repo; BACKUP DATABASE shop SNAPSHOT b TO repo", "exactly one BACKUP statement, got 2"},
 	} {
-		_, err := prepare(t, shopCatalog(), tc.sql)
+		_, err := e.prepare(shopCatalog(), tc.sql)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s:\n got %v\nwant …%s…", tc.sql, err, tc.want)
 		}
@@ -105,16 +100,17 @@ func TestPrepareErrorTexts(t *testing.T) {
 	}
 	empty := shopCatalog()
 	empty.tables, empty.views, empty.funcs = nil, nil, nil
-	if _, err := prepare(t, empty, "BACKUP DATABASE empty SNAPSHOT s TO repo"); err == nil || !strings.Contains(err.Error(), "Database: empty is empty") {
+	if _, err := e.prepare(empty, "BACKUP DATABASE empty SNAPSHOT s TO repo"); err == nil || !strings.Contains(err.Error(), "Database: empty is empty") {
 		t.Errorf("empty database: %v", err)
 	}
 	var ae *job.AnalysisError
-	if _, err := prepare(t, shopCatalog(), "BACKUP DATABASE nope SNAPSHOT s TO repo"); !errors.As(err, &ae) {
+	if _, err := e.prepare(shopCatalog(), "BACKUP DATABASE nope SNAPSHOT s TO repo"); !errors.As(err, &ae) {
 		t.Errorf("unknown database: %T, want *job.AnalysisError", err)
 	}
 }
 
 func TestPrepareExpandsObjects(t *testing.T) {
+	e := newEnv(t, nil)
 	for _, tc := range []struct {
 		sql  string
 		want string
@@ -125,7 +121,7 @@ func TestPrepareExpandsObjects(t *testing.T) {
 		{"BACKUP DATABASE shop SNAPSHOT s TO repo ON (TABLE orders PARTITION (p1), ALL TABLES)", "TABLE:orders TABLE:customers"},
 		{"BACKUP DATABASE shop SNAPSHOT s TO repo ON (ALL FUNCTIONS, VIEW v1)", "VIEW:v1 FUNCTION:f1"},
 	} {
-		spec, err := prepare(t, shopCatalog(), tc.sql)
+		spec, err := e.prepare(shopCatalog(), tc.sql)
 		if err != nil {
 			t.Errorf("%s: %v", tc.sql, err)
 			continue
@@ -142,7 +138,7 @@ func TestPrepareExpandsObjects(t *testing.T) {
 			t.Errorf("%s:\n got %s\nwant %s", tc.sql, strings.Join(got, " "), tc.want)
 		}
 	}
-	spec, err := prepare(t, shopCatalog(), `BACKUP DATABASE shop SNAPSHOT nightly TO repo PROPERTIES ("label_suffix" = "time", "timeout" = "3600")`)
+	spec, err := e.prepare(shopCatalog(), `BACKUP DATABASE shop SNAPSHOT nightly TO repo PROPERTIES ("label_suffix" = "time", "timeout" = "3600")`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,18 +193,19 @@ func TestBatchShards(t *testing.T) {
 // its database under the folded name (issue 12 §2), and pins the
 // repository it was prepared with.
 func TestPrepareRecordsFoldedNames(t *testing.T) {
+	e := newEnv(t, nil)
 	cat := shopCatalog()
 	cat.dbs["SHOP"] = true
-	spec, err := prepare(t, cat, "BACKUP DATABASE SHOP SNAPSHOT s TO repo ON (TABLE orders)")
+	spec, err := e.prepare(cat, "BACKUP DATABASE SHOP SNAPSHOT s TO repo ON (TABLE orders)")
 	if err != nil || spec.FoldedNames || spec.LockName() != "SHOP" {
 		t.Fatalf("case-sensitive server: %+v %v", spec, err)
 	}
 	cat.folded = true
-	spec, err = prepare(t, cat, "BACKUP DATABASE SHOP SNAPSHOT s TO repo ON (TABLE orders)")
+	spec, err = e.prepare(cat, "BACKUP DATABASE SHOP SNAPSHOT s TO repo ON (TABLE orders)")
 	if err != nil || !spec.FoldedNames || spec.LockName() != "shop" || spec.Database != "SHOP" {
 		t.Fatalf("folding server: %+v %v", spec, err)
 	}
-	if spec.RepositoryLocation != "s3://b/p" {
+	if spec.RepositoryLocation != e.repoRecord().Location || spec.RepositoryID != e.repoRecord().ID {
 		t.Errorf("repository pinned at %q", spec.RepositoryLocation)
 	}
 }
@@ -216,13 +213,14 @@ func TestPrepareRecordsFoldedNames(t *testing.T) {
 // TestPrepareGrantsParallelism: the job says what it was granted, and what
 // it asked for when that was more.
 func TestPrepareGrantsParallelism(t *testing.T) {
+	e := newEnv(t, nil)
 	cat := shopCatalog()
 	cat.maxConns = 20
-	spec, err := prepare(t, cat, `BACKUP DATABASE shop SNAPSHOT s TO repo ON (TABLE orders) PROPERTIES ("parallelism" = "500")`)
+	spec, err := e.prepare(cat, `BACKUP DATABASE shop SNAPSHOT s TO repo ON (TABLE orders) PROPERTIES ("parallelism" = "500")`)
 	if err != nil || spec.Options.Parallelism != 10 || spec.Options.RequestedParallelism != 500 {
 		t.Fatalf("granted %d of %d, %v; want 10 of 500", spec.Options.Parallelism, spec.Options.RequestedParallelism, err)
 	}
-	spec, err = prepare(t, cat, `BACKUP DATABASE shop SNAPSHOT s TO repo ON (TABLE orders) PROPERTIES ("parallelism" = "4")`)
+	spec, err = e.prepare(cat, `BACKUP DATABASE shop SNAPSHOT s TO repo ON (TABLE orders) PROPERTIES ("parallelism" = "4")`)
 	if err != nil || spec.Options.Parallelism != 4 || spec.Options.RequestedParallelism != 0 {
 		t.Fatalf("granted %d of %d, %v; want 4", spec.Options.Parallelism, spec.Options.RequestedParallelism, err)
 	}

@@ -20,7 +20,7 @@ func (p *Pipeline) SnapshotShard(ctx context.Context, st JobState) (JobState, er
 	if _, err := p.Store.Advance(ctx, spec.JobID, job.Snapshoting, p.now()); err != nil {
 		return JobState{}, err
 	}
-	repo, err := p.repoFor(ctx, spec)
+	repo, err := p.JobRepository(ctx, spec, nil)
 	if err != nil {
 		return JobState{}, err
 	}
@@ -73,7 +73,7 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 	if consistency == "" {
 		consistency = job.ConsistencyShard
 	}
-	plan := &Plan{JobID: spec.JobID, Database: spec.Database, Version: version, Time: p.now(), Consistency: consistency}
+	plan := &Plan{JobID: spec.JobID, Database: spec.Database, Version: version, Dialect: p.Source.Features().Dialect, Time: p.now(), Consistency: consistency}
 	db := spec.Database
 	objects := spec.Objects
 	if spec.ObjectCount > 0 && len(objects) == 0 {

@@ -44,18 +44,40 @@ func ExecutionName(arn string) string {
 
 // ParseStatement parses text that must hold exactly one BACKUP statement.
 func ParseStatement(text string, minTimeout time.Duration) (*sql.BackupStmt, error) {
+	return ParseOne[*sql.BackupStmt](text, minTimeout, "BACKUP")
+}
+
+// ParseOne parses an execution's text, which must hold exactly one
+// statement of type T; kind names it in the errors ("BACKUP", "RESTORE").
+func ParseOne[T sql.Statement](text string, minTimeout time.Duration, kind string) (T, error) {
+	var zero T
 	stmts, err := sql.ParseWithOptions(text, sql.Options{MinTimeout: minTimeout})
 	if err != nil {
-		return nil, analysis(err)
+		return zero, analysis(err)
 	}
+	machine := strings.ToLower(kind)
 	if len(stmts) != 1 {
-		return nil, &job.AnalysisError{Detail: fmt.Sprintf("a backup execution runs exactly one BACKUP statement, got %d statements", len(stmts))}
+		return zero, &job.AnalysisError{Detail: fmt.Sprintf("a %s execution runs exactly one %s statement, got %d statements", machine, kind, len(stmts))}
 	}
-	st, ok := stmts[0].(*sql.BackupStmt)
+	st, ok := stmts[0].(T)
 	if !ok {
-		return nil, &job.AnalysisError{Detail: fmt.Sprintf("a backup execution runs a BACKUP statement, not %s", stmts[0].Kind())}
+		return zero, &job.AnalysisError{Detail: fmt.Sprintf("a %s execution runs a %s statement, not %s", machine, kind, stmts[0].Kind())}
 	}
 	return st, nil
+}
+
+// LockedJob is the job the API prepared and locked for an execution (its
+// input names the job): the Parse states return it as it was recorded. A
+// job already final (cancelled before its execution ran) stops there.
+func (p *Pipeline) LockedJob(ctx context.Context, jobID string) (job.Spec, error) {
+	rec, err := p.Store.Get(ctx, jobID)
+	if err != nil {
+		return job.Spec{}, err
+	}
+	if rec.State.IsFinal() {
+		return job.Spec{}, job.ErrJobCancelled(rec)
+	}
+	return rec.Spec, nil
 }
 
 // Parse turns the execution input into a job spec. For a job the API has
@@ -63,14 +85,11 @@ func ParseStatement(text string, minTimeout time.Duration) (*sql.BackupStmt, err
 // validates the statement against the catalog and the repository registry.
 func (p *Pipeline) Parse(ctx context.Context, ev ParseEvent) (JobState, error) {
 	if ev.Input.JobID != "" {
-		rec, err := p.Store.Get(ctx, ev.Input.JobID)
+		spec, err := p.LockedJob(ctx, ev.Input.JobID)
 		if err != nil {
 			return JobState{}, err
 		}
-		if rec.State.IsFinal() {
-			return JobState{}, job.ErrJobCancelled(rec)
-		}
-		return JobState{Job: rec.Spec, ExecutionARN: ev.ExecutionARN}, nil
+		return JobState{Job: spec, ExecutionARN: ev.ExecutionARN}, nil
 	}
 	st, err := ParseStatement(ev.Input.SQL, p.MinTimeout)
 	if err != nil {
@@ -88,10 +107,7 @@ func (p *Pipeline) Parse(ctx context.Context, ev ParseEvent) (JobState, error) {
 		eventTime = parsed
 		break
 	}
-	spec, _, err := Prepare(ctx, p.Source, p.Store, Request{
-		Stmt: st, SQL: ev.Input.SQL, EventTime: eventTime, JobID: ExecutionName(ev.ExecutionARN),
-		MaxParallelism: p.MaxParallelism, MaxSpecObjectsBytes: p.MaxSpecObjectsBytes,
-	}, p.now())
+	spec, err := p.Prepare(ctx, Request{Stmt: st, SQL: ev.Input.SQL, EventTime: eventTime, JobID: ExecutionName(ev.ExecutionARN)})
 	if err != nil {
 		return JobState{}, err
 	}
@@ -101,48 +117,42 @@ func (p *Pipeline) Parse(ctx context.Context, ev ParseEvent) (JobState, error) {
 // Lock claims the database and the snapshot name and records the job
 // (PENDING). It is idempotent for a job that already holds its lock.
 func (p *Pipeline) Lock(ctx context.Context, st JobState) (JobState, error) {
-	if err := LockJob(ctx, p.Store, p.Open, st.Job, st.ExecutionARN, p.lease()); err != nil {
+	if err := p.lock(ctx, st.Job, st.ExecutionARN, p.lease()); err != nil {
 		return JobState{}, err
 	}
 	return st, nil
 }
 
-// LockJob is the Lock step, shared with the API, which locks synchronously
-// so the caller gets StarRocks' conflict errors at once (with a Pending
-// lease, which the Lock step extends).
-func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, spec job.Spec, executionARN string, lease jobstore.Lease) error {
-	if _, err := store.Get(ctx, spec.JobID); err == nil {
+// LockPending is the API's Lock: it locks synchronously, so the caller gets
+// StarRocks' conflict errors at once, with a short lease (Pending) until
+// the job's execution locks it again in its Lock state.
+func (p *Pipeline) LockPending(ctx context.Context, spec job.Spec, executionARN string) error {
+	lease := p.lease()
+	lease.Pending = DefaultPendingLease
+	return p.lock(ctx, spec, executionARN, lease)
+}
+
+func (p *Pipeline) lock(ctx context.Context, spec job.Spec, executionARN string, lease jobstore.Lease) error {
+	rec := job.NewRecord(spec)
+	rec.ExecutionARN = executionARN
+	if _, err := p.Store.Get(ctx, spec.JobID); err == nil {
 		// This job already holds its lock: re-lock idempotently, without the
 		// S3 check (its own files may exist by now). Only the execution
 		// recorded for the job may (jobstore.Store.Lock).
-		rec := job.NewRecord(spec)
-		rec.ExecutionARN = executionARN
-		return store.Lock(ctx, rec, lease)
+		return p.Store.Lock(ctx, rec, lease)
 	} else if _, notFound := err.(*job.NotFoundError); !notFound {
 		return transient("read job", err)
 	}
 	if spec.IsRestore() {
 		// A RESTORE takes the database lock only: it writes no snapshot.
-		rec := job.NewRecord(spec)
-		rec.ExecutionARN = executionARN
-		return store.Lock(ctx, rec, lease)
+		return p.Store.Lock(ctx, rec, lease)
 	}
 	// The deployment id exists before any BACKUP can commit, so Finalize
 	// only ever reads it (its role cannot put items).
-	if _, err := store.DeploymentID(ctx); err != nil {
+	if _, err := p.Store.DeploymentID(ctx); err != nil {
 		return transient("deployment id", err)
 	}
-	repoRec, ok, err := store.GetRepository(ctx, spec.Repository)
-	if err != nil {
-		return transient("read repository registry", err)
-	}
-	if !ok {
-		return job.ErrRepositoryNotFound(spec.Repository)
-	}
-	if err := CheckPinned(spec, repoRec); err != nil {
-		return err
-	}
-	repo, err := open(ctx, repoRec)
+	repo, err := p.JobRepository(ctx, spec, nil)
 	if err != nil {
 		return err
 	}
@@ -153,9 +163,7 @@ func LockJob(ctx context.Context, store *jobstore.Store, open OpenRepository, sp
 	if exists {
 		return job.ErrSnapshotExists(spec.Label)
 	}
-	rec := job.NewRecord(spec)
-	rec.ExecutionARN = executionARN
-	return store.Lock(ctx, rec, lease)
+	return p.Store.Lock(ctx, rec, lease)
 }
 
 // planFile is where a job's shard plan lives in the snapshot directory.
@@ -206,7 +214,7 @@ func (p *Pipeline) writePlanOnce(ctx context.Context, repo *repository.Repo, spe
 }
 
 // PinRepository records in spec the registered repository the job runs
-// against (Prepare and restore.Submit pin it; Lock writes it with the job).
+// against (Prepare and Restorer.Submit pin it; Lock writes it with the job).
 func PinRepository(spec *job.Spec, repo jobstore.Repository) {
 	spec.RepositoryID, spec.RepositoryLocation = repo.ID, repo.Location
 }
@@ -313,21 +321,6 @@ func CheckPinned(spec job.Spec, repo jobstore.Repository) error {
 	}
 	return &job.ConflictError{Message: fmt.Sprintf("repository %s was dropped and created again while %s job %s ran (id %d at %s, now id %d at %s): the job stops",
 		spec.Repository, strings.ToLower(spec.Kind()), spec.JobID, spec.RepositoryID, spec.RepositoryLocation, repo.ID, repo.Location)}
-}
-
-// repoFor opens the repository of a job, the one it was locked with.
-func (p *Pipeline) repoFor(ctx context.Context, spec job.Spec) (*repository.Repo, error) {
-	rec, ok, err := p.Store.GetRepository(ctx, spec.Repository)
-	if err != nil {
-		return nil, transient("read repository registry", err)
-	}
-	if !ok {
-		return nil, job.ErrRepositoryNotFound(spec.Repository)
-	}
-	if err := CheckPinned(spec, rec); err != nil {
-		return nil, err
-	}
-	return p.Open(ctx, rec)
 }
 
 // CauseMessage extracts the message from a Step Functions error Cause, which

@@ -52,7 +52,7 @@ func (p *Pipeline) UploadBatch(ctx context.Context, ev BatchEvent) (BatchResult,
 	if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
 		return out, p.deadline(spec, err)
 	}
-	repo, err := p.repoFor(ctx, spec)
+	repo, err := p.JobRepository(ctx, spec, nil)
 	if err != nil {
 		return out, err
 	}

@@ -232,7 +232,7 @@ func (c *Checker) RequireAdmin(ctx context.Context) error {
 //	SHOW REPOSITORIES                         nothing
 //
 // The object checks that need the statement's expansion come later: EXPORT
-// on what a BACKUP includes (RequireJob after pipeline.Prepare), on a
+// on what a BACKUP includes (RequireJob after Pipeline.Prepare), on a
 // cancelled job's objects (RequireJob), and SHOW BACKUP's row filter
 // (CanExportJob).
 func (c *Checker) Authorize(ctx context.Context, stmt sql.Statement) error {

@@ -81,3 +81,10 @@ func key(pk, sk string) map[string]types.AttributeValue {
 }
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+// Partition key patterns of the grant items (see jobstore.KeysJobs): GRANT
+// and REVOKE write these, nothing else does.
+const (
+	KeysGrants = pfxGrant + "*"
+	KeysRoles  = pfxRole + "*"
+)

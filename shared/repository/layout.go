@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// The repository layout (DESIGN.md §4):
+// The repository layout (README, "The S3 repository"):
 //
 //	<prefix>/__srbackup_repository_<repo>/
 //	  __repo_info

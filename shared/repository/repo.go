@@ -1,5 +1,5 @@
 // Package repository reads and writes srbackup's S3 repositories: the key
-// layout (DESIGN.md §4) with escaped names, the manifests (__repo_info,
+// layout (README, "The S3 repository") with escaped names, the manifests (__repo_info,
 // __meta, __info_<timestamp>), streaming uploads of data files with SHA-256
 // checksums, listing for SHOW SNAPSHOT, and cleanup of partial snapshots.
 //

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/target"
@@ -19,55 +17,16 @@ import (
 // target is put back exactly as it was (Undo), then the job is CANCELLED
 // with a StarRocks-style Status and its lock released.
 func (r *Restorer) Cleanup(ctx context.Context, ev pipeline.CleanupEvent) (pipeline.CleanupResult, error) {
-	res := pipeline.CleanupResult{Error: ev.Input.Error.Error, Cause: pipeline.CauseMessage(ev.Input.Error.Cause)}
-	jobID := ev.Input.JobID
-	if ev.Input.Job != nil {
-		jobID = ev.Input.Job.JobID
-	}
-	if jobID == "" && ev.Input.Input != nil {
-		jobID = ev.Input.Input.JobID
-	}
-	if jobID == "" {
-		jobID = pipeline.ExecutionName(ev.ExecutionARN)
-	}
-	status := statusFor(res.Error, res.Cause)
+	jobID, status, res := ev.Failed()
 	return res, r.cancel(ctx, jobID, ev.ExecutionARN, status)
-}
-
-// statusFor is job.StatusFor, plus the in-job checks, whose code travels
-// in the message.
-func statusFor(errorName, cause string) job.Status {
-	if errorName == "CheckError" {
-		if s, ok := job.ParseCheckError(cause); ok {
-			return s
-		}
-	}
-	return job.StatusFor(errorName, cause)
 }
 
 // StatusChanged handles the EventBridge event for a restore execution that
 // ended ABORTED, FAILED or TIMED_OUT (CANCEL RESTORE stops the execution,
 // and a stopped execution runs no Catch).
-func (r *Restorer) StatusChanged(ctx context.Context, ev events.CloudWatchEvent) error {
-	var d pipeline.StatusChangeDetail
-	if err := json.Unmarshal(ev.Detail, &d); err != nil {
-		return fmt.Errorf("decode status change event: %w", err)
-	}
-	var in pipeline.ExecutionInput
-	_ = json.Unmarshal([]byte(d.Input), &in)
-	jobID := in.JobID
-	if jobID == "" {
-		jobID = pipeline.ExecutionName(d.ExecutionARN)
-	}
-	var status job.Status
-	switch d.Status {
-	case "TIMED_OUT":
-		status = job.StatusTimeout()
-	case "ABORTED":
-		status = job.NewStatus(job.CodeCommonError, "execution aborted")
-	case "FAILED":
-		status = statusFor(d.Error, pipeline.CauseMessage(d.Cause))
-	default:
+func (r *Restorer) StatusChanged(ctx context.Context, d pipeline.StatusChangeDetail) error {
+	jobID, status, ok := d.Ended()
+	if !ok {
 		return nil
 	}
 	return r.cancel(ctx, jobID, d.ExecutionARN, status)
@@ -76,21 +35,9 @@ func (r *Restorer) StatusChanged(ctx context.Context, ev events.CloudWatchEvent)
 // cancel undoes job jobID, if executionARN runs it, then cancels it. The
 // lock is released only after the target is back as it was.
 func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, status job.Status) error {
-	rec, err := r.Store.Get(ctx, jobID)
-	var nf *job.NotFoundError
-	if errors.As(err, &nf) {
-		return nil // failed before Lock: nothing was claimed or created
-	}
-	if err != nil {
-		return transient("read job", err)
-	}
-	if !rec.Spec.IsRestore() {
-		r.log().Warn("restore cleanup skipped: job is a BACKUP", "jobId", jobID)
-		return nil
-	}
-	if rec.ExecutionARN != "" && executionARN != "" && rec.ExecutionARN != executionARN {
-		r.log().Info("cleanup skipped: job belongs to another execution", "jobId", jobID, "execution", executionARN, "owner", rec.ExecutionARN)
-		return nil
+	rec, ok, err := r.Pipeline.CleanupTarget(ctx, jobID, executionARN, true)
+	if !ok || err != nil {
+		return err
 	}
 	if rec.State == job.Finished {
 		return r.dropJobTables(ctx, rec.Spec) // only undo copies can be left
@@ -105,7 +52,7 @@ func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, statu
 		// StarRocks' J0 text, two spaces included.
 		status.Message = "restore job with label: " + rec.Spec.Label + "  timeout."
 	}
-	if _, err := r.Store.Cancel(ctx, jobID, status, r.now()); err != nil {
+	if _, err := r.Pipeline.Store.Cancel(ctx, jobID, status, r.now()); err != nil {
 		var c *job.ConflictError
 		if errors.As(err, &c) {
 			return nil

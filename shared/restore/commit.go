@@ -26,7 +26,7 @@ func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 	if plan == nil {
 		return State{}, fmt.Errorf("commit job %s: no plan in the state", spec.JobID)
 	}
-	rec, err := r.Store.Get(ctx, spec.JobID)
+	rec, err := r.Pipeline.Store.Get(ctx, spec.JobID)
 	if err != nil {
 		return State{}, err
 	}
@@ -41,11 +41,11 @@ func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 			return State{}, job.ErrJobTimedOut(rec.Spec)
 		}
 		if rec.State == job.Download { // no data files: nothing was loaded
-			if _, err := r.Store.Advance(ctx, spec.JobID, job.Downloading, r.now()); err != nil {
+			if _, err := r.Pipeline.Store.Advance(ctx, spec.JobID, job.Downloading, r.now()); err != nil {
 				return State{}, err
 			}
 		}
-		if _, err := r.Store.UpdateState(ctx, spec.JobID, []job.State{job.Downloading, job.Commit}, job.Commit, r.now()); err != nil {
+		if _, err := r.Pipeline.Store.UpdateState(ctx, spec.JobID, []job.State{job.Downloading, job.Commit}, job.Commit, r.now()); err != nil {
 			return State{}, err
 		}
 	}
@@ -114,7 +114,7 @@ func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 				}
 			}
 		}
-		if _, err := r.Store.UpdateState(ctx, spec.JobID, []job.State{job.Commit, job.Committing}, job.Committing, r.now()); err != nil {
+		if _, err := r.Pipeline.Store.UpdateState(ctx, spec.JobID, []job.State{job.Commit, job.Committing}, job.Committing, r.now()); err != nil {
 			return State{}, err
 		}
 		// A table written since Prepare would lose those writes at the swap:
@@ -242,7 +242,7 @@ func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 			return State{}, err
 		}
 	}
-	if _, err := r.Store.Finish(ctx, spec.JobID, r.now()); err != nil {
+	if _, err := r.Pipeline.Store.Finish(ctx, spec.JobID, r.now()); err != nil {
 		return State{}, err
 	}
 	r.log().Info("restore finished", "jobId", spec.JobID, "database", db)

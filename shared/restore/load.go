@@ -20,10 +20,10 @@ import (
 func (r *Restorer) LoadBatch(ctx context.Context, ev LoadEvent) (LoadResult, error) {
 	var res LoadResult
 	spec := ev.Job
-	if _, err := r.Store.Active(ctx, spec.JobID); err != nil {
+	if _, err := r.Pipeline.Store.Active(ctx, spec.JobID); err != nil {
 		return res, err
 	}
-	if _, err := r.Store.UpdateState(ctx, spec.JobID, []job.State{job.Download, job.Downloading}, job.Downloading, r.now()); err != nil {
+	if _, err := r.Pipeline.Store.UpdateState(ctx, spec.JobID, []job.State{job.Download, job.Downloading}, job.Downloading, r.now()); err != nil {
 		return res, err
 	}
 	repo, err := r.repo(ctx, spec)
@@ -44,7 +44,7 @@ func (r *Restorer) LoadBatch(ctx context.Context, ev LoadEvent) (LoadResult, err
 	}
 	for i, f := range ev.Batch.Files {
 		if i > 0 {
-			if _, err := r.Store.Active(ctx, spec.JobID); err != nil {
+			if _, err := r.Pipeline.Store.Active(ctx, spec.JobID); err != nil {
 				return res, err
 			}
 		}
@@ -56,7 +56,7 @@ func (r *Restorer) LoadBatch(ctx context.Context, ev LoadEvent) (LoadResult, err
 			if rows != f.Rows {
 				return res, job.NewCheckError(job.CodeBadFile, fmt.Sprintf("data file %s of snapshot %s has %d rows, the manifest says %d", f.Key, spec.Label, rows, f.Rows))
 			}
-			if err := r.Store.AddProgress(ctx, spec.JobID, 1, f.Bytes); err != nil {
+			if err := r.Pipeline.Store.AddProgress(ctx, spec.JobID, 1, f.Bytes); err != nil {
 				return res, err
 			}
 		}

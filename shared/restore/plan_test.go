@@ -56,10 +56,10 @@ func TestJobTableNames(t *testing.T) {
 
 func TestStatusForCheckError(t *testing.T) {
 	err := job.NewCheckError(job.CodeBadReplace, "Table: v has existed and it is not a View")
-	if s := statusFor("CheckError", err.Error()); s.String() != "[BAD_REPLACE, msg: Table: v has existed and it is not a View]" {
+	if s := job.StatusFor("CheckError", err.Error()); s.String() != "[BAD_REPLACE, msg: Table: v has existed and it is not a View]" {
 		t.Errorf("status %s", s)
 	}
-	if s := statusFor("Error", "boom"); s.String() != "[COMMON_ERROR, msg: boom]" {
+	if s := job.StatusFor("Error", "boom"); s.String() != "[COMMON_ERROR, msg: boom]" {
 		t.Errorf("status %s", s)
 	}
 }

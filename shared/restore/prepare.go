@@ -13,56 +13,26 @@ import (
 	driver "github.com/go-sql-driver/mysql"
 
 	"github.com/srbackup/srbackup/shared/job"
-	"github.com/srbackup/srbackup/shared/jobstore"
 	"github.com/srbackup/srbackup/shared/pipeline"
 	"github.com/srbackup/srbackup/shared/repository"
 	"github.com/srbackup/srbackup/shared/sql"
 	"github.com/srbackup/srbackup/shared/target"
 )
 
-// Restorer runs the steps of RESTORE jobs.
+// Restorer runs the steps of RESTORE jobs. A RESTORE runs on the backup
+// pipeline's job store, repository lookup, lock (its state machine's Lock
+// state is the pipeline's), clock and log; only the target is its own.
 type Restorer struct {
-	Store  *jobstore.Store
-	Target *target.DB
-	Open   pipeline.OpenRepository
-	// MinTimeout is the smallest `timeout` property accepted (default 600 s).
-	MinTimeout time.Duration
-	Now        func() time.Time
-	Log        *slog.Logger
+	Pipeline *pipeline.Pipeline
+	Target   *target.DB
 }
 
-func (r *Restorer) now() time.Time {
-	if r.Now != nil {
-		return r.Now().UTC()
-	}
-	return time.Now().UTC()
-}
-
-func (r *Restorer) log() *slog.Logger {
-	if r.Log != nil {
-		return r.Log
-	}
-	return slog.Default()
-}
+func (r *Restorer) now() time.Time    { return r.Pipeline.Time() }
+func (r *Restorer) log() *slog.Logger { return r.Pipeline.Logger() }
 
 // ParseStatement parses text that must hold exactly one RESTORE statement.
 func ParseStatement(text string, minTimeout time.Duration) (*sql.RestoreStmt, error) {
-	stmts, err := sql.ParseWithOptions(text, sql.Options{MinTimeout: minTimeout})
-	if err != nil {
-		var se *sql.Error
-		if errors.As(err, &se) {
-			return nil, &job.AnalysisError{Detail: se.Detail}
-		}
-		return nil, err
-	}
-	if len(stmts) != 1 {
-		return nil, &job.AnalysisError{Detail: fmt.Sprintf("a restore execution runs exactly one RESTORE statement, got %d statements", len(stmts))}
-	}
-	st, ok := stmts[0].(*sql.RestoreStmt)
-	if !ok {
-		return nil, &job.AnalysisError{Detail: fmt.Sprintf("a restore execution runs a RESTORE statement, not %s", stmts[0].Kind())}
-	}
-	return st, nil
+	return pipeline.ParseOne[*sql.RestoreStmt](text, minTimeout, "RESTORE")
 }
 
 // Parse turns the execution input into a job spec: the job the API has
@@ -70,20 +40,17 @@ func ParseStatement(text string, minTimeout time.Duration) (*sql.RestoreStmt, er
 // checked as the API checks it.
 func (r *Restorer) Parse(ctx context.Context, ev pipeline.ParseEvent) (State, error) {
 	if ev.Input.JobID != "" {
-		rec, err := r.Store.Get(ctx, ev.Input.JobID)
+		spec, err := r.Pipeline.LockedJob(ctx, ev.Input.JobID)
 		if err != nil {
 			return State{}, err
 		}
-		if rec.State.IsFinal() {
-			return State{}, job.ErrJobCancelled(rec)
-		}
-		return State{Job: rec.Spec, ExecutionARN: ev.ExecutionARN}, nil
+		return State{Job: spec, ExecutionARN: ev.ExecutionARN}, nil
 	}
-	st, err := ParseStatement(ev.Input.SQL, r.MinTimeout)
+	st, err := ParseStatement(ev.Input.SQL, r.Pipeline.MinTimeout)
 	if err != nil {
 		return State{}, err
 	}
-	spec, err := Submit(ctx, r.Store, r.Open, Request{Stmt: st, SQL: st.SQL(), JobID: pipeline.ExecutionName(ev.ExecutionARN)}, r.now())
+	spec, err := r.Submit(ctx, Request{Stmt: st, SQL: st.SQL(), JobID: pipeline.ExecutionName(ev.ExecutionARN)})
 	if err != nil {
 		return State{}, err
 	}
@@ -100,10 +67,10 @@ func (r *Restorer) Parse(ctx context.Context, ev pipeline.ParseEvent) (State, er
 // and recorded in its journal.
 func (r *Restorer) Prepare(ctx context.Context, st State) (State, error) {
 	spec := st.Job
-	if _, err := r.Store.Active(ctx, spec.JobID); err != nil {
+	if _, err := r.Pipeline.Store.Active(ctx, spec.JobID); err != nil {
 		return State{}, err
 	}
-	if _, err := r.Store.Advance(ctx, spec.JobID, job.Snapshoting, r.now()); err != nil {
+	if _, err := r.Pipeline.Store.Advance(ctx, spec.JobID, job.Snapshoting, r.now()); err != nil {
 		return State{}, err
 	}
 	repo, err := r.repo(ctx, spec)
@@ -162,10 +129,10 @@ func (r *Restorer) Prepare(ctx context.Context, st State) (State, error) {
 	if err := sess.Record(ctx, db, journal, "plan", "plan", &data); err != nil {
 		return State{}, classify("journal", err)
 	}
-	if err := r.Store.SetPlan(ctx, spec.JobID, plan.Files, plan.Bytes); err != nil {
+	if err := r.Pipeline.Store.SetPlan(ctx, spec.JobID, plan.Files, plan.Bytes); err != nil {
 		return State{}, err
 	}
-	if _, err := r.Store.Advance(ctx, spec.JobID, job.Download, r.now()); err != nil {
+	if _, err := r.Pipeline.Store.Advance(ctx, spec.JobID, job.Download, r.now()); err != nil {
 		return State{}, err
 	}
 	return State{Job: spec, ExecutionARN: st.ExecutionARN, Plan: plan}, nil
@@ -374,18 +341,10 @@ func partitionOf(t *target.Table, name string) *target.Partition {
 	return nil
 }
 
+// repo opens the job's repository, with StarRocks' in-job text for one
+// that is no longer registered.
 func (r *Restorer) repo(ctx context.Context, spec job.Spec) (*repository.Repo, error) {
-	rec, ok, err := r.Store.GetRepository(ctx, spec.Repository)
-	if err != nil {
-		return nil, transient("read repository registry", err)
-	}
-	if !ok {
-		return nil, job.NewCheckError(job.CodeCommonError, "failed to get repository: "+spec.Repository)
-	}
-	if err := pipeline.CheckPinned(spec, rec); err != nil {
-		return nil, err
-	}
-	return r.Open(ctx, rec)
+	return r.Pipeline.JobRepository(ctx, spec, job.NewCheckError(job.CodeCommonError, "failed to get repository: "+spec.Repository))
 }
 
 // dbErr is the server's message of a database error, without the driver's

@@ -38,16 +38,9 @@ type Request struct {
 // job spec with every object resolved against the snapshot. It reads the
 // registry and the repository and changes nothing; the target database is
 // looked at only by the job.
-func Submit(ctx context.Context, repos pipeline.RepositoryRegistry, open pipeline.OpenRepository, req Request, now time.Time) (job.Spec, error) {
+func (r *Restorer) Submit(ctx context.Context, req Request) (job.Spec, error) {
 	st := req.Stmt
-	rec, ok, err := repos.GetRepository(ctx, st.Repository)
-	if err != nil {
-		return job.Spec{}, transient("read repository registry", err)
-	}
-	if !ok {
-		return job.Spec{}, &job.SubmitError{Message: fmt.Sprintf("Repository %s does not exist", st.Repository)}
-	}
-	repo, err := open(ctx, rec)
+	repo, rec, err := r.Pipeline.Repository(ctx, st.Repository, &job.SubmitError{Message: fmt.Sprintf("Repository %s does not exist", st.Repository)})
 	if err != nil {
 		return job.Spec{}, err
 	}
@@ -95,7 +88,7 @@ func Submit(ctx context.Context, repos pipeline.RepositoryRegistry, open pipelin
 			return job.Spec{}, err
 		}
 	}
-	now = now.UTC().Truncate(time.Millisecond)
+	now := r.now().Truncate(time.Millisecond)
 	spec := job.Spec{
 		Type:       job.TypeRestore,
 		JobID:      id,

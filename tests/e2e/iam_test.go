@@ -3,6 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -125,4 +129,67 @@ func TestIAMGrants(t *testing.T) {
 			t.Errorf("plans left %v, denials %v; want the plan left behind and finalize refused s3:DeleteObject", plans, e.st.IAM.Denied())
 		}
 	})
+}
+
+// unusedGrants are the actions a role is granted that no scenario of this
+// suite uses, each with the reason it is granted anyway. checkUnusedGrants
+// fails the suite when a grant is unused and not listed here, or listed and
+// used (the reason is stale).
+var unusedGrants = map[string]map[string]string{
+	"api":   {"s3:AbortMultipartUpload": abortUploads},
+	"sweep": {"s3:AbortMultipartUpload": abortUploads},
+	"upload": {"s3:AbortMultipartUpload": "the transfer manager aborts a multipart upload that fails part-way; " +
+		"no scenario fails an upload between its first and last part"},
+	"restoreprepare": {"s3:ListBucket": notFound},
+	"restoreload":    {"s3:ListBucket": notFound},
+	"verify":         {"s3:ListBucket": notFound},
+	"schedule:sweep": {"lambda:InvokeFunction": "EventBridge Scheduler invokes the sweep on AWS; the local stack has no scheduler " +
+		"(the sweep is run directly in TestLifecycle)"},
+}
+
+const (
+	abortUploads = "DROP SNAPSHOT and the expiry sweep abort the multipart uploads an interrupted job left under the snapshot; " +
+		"no scenario leaves one behind"
+	notFound = "without s3:ListBucket, S3 answers a missing object with 403 AccessDenied instead of 404 NoSuchKey; " +
+		"with it, a damaged snapshot reads as \"File does not exist\" (no scenario deletes a file under a running job)"
+)
+
+// notEmulated are the services whose grants no local scenario can use: the
+// local stack has no endpoint for them (logs and traces are not collected,
+// the source and target are reached with a DSN, not through a secret).
+var notEmulated = map[string]string{
+	"logs":           "CloudWatch Logs",
+	"xray":           "X-Ray",
+	"secretsmanager": "Secrets Manager",
+	"kms":            "KMS",
+	"ec2":            "VPC networking",
+}
+
+func checkUnusedGrants(u *iam.Usage) error {
+	p, err := iam.Embedded()
+	if err != nil {
+		return err
+	}
+	var problems []string
+	unused := u.Unused(p)
+	for role, acts := range unused {
+		for _, act := range acts {
+			service, _, _ := strings.Cut(act, ":")
+			if notEmulated[service] == "" && unusedGrants[role][act] == "" {
+				problems = append(problems, fmt.Sprintf("%s: %s is granted but no scenario used it (remove it, add a scenario, or justify it in unusedGrants)", role, act))
+			}
+		}
+	}
+	for role, acts := range unusedGrants {
+		for act := range acts {
+			if !slices.Contains(unused[role], act) {
+				problems = append(problems, fmt.Sprintf("%s: %s is listed in unusedGrants but a scenario used it: remove the entry", role, act))
+			}
+		}
+	}
+	sort.Strings(problems)
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n  "))
+	}
+	return nil
 }
