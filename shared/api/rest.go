@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -101,7 +102,49 @@ func (s *Server) getJob(ctx context.Context, req *request, id string) events.API
 		}
 		return nil
 	})
-	return s.respond(req, http.StatusOK, NewJob(rec), err)
+	if err != nil {
+		return s.respond(req, 0, nil, err)
+	}
+	j := NewJob(rec)
+	if len(j.Objects) == 0 && rec.State == job.Finished {
+		j.Objects = s.committedObjects(ctx, rec)
+	}
+	return s.respond(req, http.StatusOK, j, nil)
+}
+
+// committedObjects reads the objects of a finished job that lists none in
+// its record from its snapshot's __info; nil, and a warning logged, if
+// that cannot be read (the snapshot may have been dropped since).
+func (s *Server) committedObjects(ctx context.Context, rec job.Record) []job.Object {
+	objects, err := func() ([]job.Object, error) {
+		repo, _, err := s.Pipeline.Repository(ctx, rec.Spec.Repository, nil)
+		if err != nil {
+			return nil, err
+		}
+		stamps, err := repo.Timestamps(ctx, rec.Spec.Label)
+		if err != nil {
+			return nil, err
+		}
+		for _, ts := range stamps {
+			info, err := repo.ReadInfo(ctx, rec.Spec.Label, ts)
+			if err != nil {
+				return nil, err
+			}
+			if info.JobID != rec.Spec.JobID {
+				continue
+			}
+			out := make([]job.Object, len(info.Objects))
+			for i, o := range info.Objects {
+				out[i] = job.Object{Kind: job.ObjectKind(o.Kind), Name: o.Name}
+			}
+			return out, nil
+		}
+		return nil, fmt.Errorf("no committed run of snapshot %s is job %s's", rec.Spec.Label, rec.Spec.JobID)
+	}()
+	if err != nil {
+		s.log().Warn("read job objects from __info", "jobId", rec.Spec.JobID, "error", err)
+	}
+	return objects
 }
 
 // cancelJob serves DELETE /v1/backups/{jobId}: CANCEL BACKUP of that job.

@@ -50,13 +50,20 @@ type Response struct {
 
 // Job is a backup job as the REST resources show it.
 type Job struct {
-	JobID                string         `json:"jobId"`
-	SnapshotName         string         `json:"snapshotName"`
-	Database             string         `json:"database"`
-	Repository           string         `json:"repository"`
-	State                job.State      `json:"state"`
-	Status               string         `json:"status"`
-	BackupObjs           string         `json:"backupObjs"`
+	JobID        string    `json:"jobId"`
+	SnapshotName string    `json:"snapshotName"`
+	Database     string    `json:"database"`
+	Repository   string    `json:"repository"`
+	State        job.State `json:"state"`
+	Status       string    `json:"status"`
+	BackupObjs   string    `json:"backupObjs"`
+	// Objects is every object of the job (BackupObjs shows the first
+	// job.MaxShownObjects), and ObjectCount how many there are. A whole
+	// database too big to list in the job (job.Spec.ObjectCount) has
+	// only its count until it is committed; GET /v1/backups/{jobId} then
+	// reads the list from the snapshot's __info.
+	Objects              []job.Object   `json:"objects,omitempty"`
+	ObjectCount          int            `json:"objectCount"`
 	CreateTime           time.Time      `json:"createTime"`
 	SnapshotFinishedTime *time.Time     `json:"snapshotFinishedTime"`
 	UploadFinishedTime   *time.Time     `json:"uploadFinishedTime"`
@@ -94,6 +101,8 @@ func NewJob(rec job.Record) *Job {
 		State:                rec.State,
 		Status:               rec.Status.String(),
 		BackupObjs:           rec.BackupObjs(),
+		Objects:              rec.Spec.Objects,
+		ObjectCount:          max(len(rec.Spec.Objects), rec.Spec.ObjectCount),
 		CreateTime:           rec.CreateTime.UTC(),
 		SnapshotFinishedTime: optTime(rec.SnapshotFinishedTime),
 		UploadFinishedTime:   optTime(rec.UploadFinishedTime),

@@ -78,9 +78,12 @@ type Config struct {
 	MinTimeout     time.Duration
 	MaxRun         time.Duration // the state machines' execution timeout; zero: pipeline.DefaultMaxRun
 	MaxParallelism int           // the deployment's cap on a job's parallelism; zero: none
-	Retention      time.Duration
-	LogLevel       slog.Level
-	SourceRequired bool
+	// MaxSpecObjectsBytes (SRBACKUP_MAX_SPEC_OBJECTS_BYTES) bounds the
+	// object list a job spec carries; zero: job.MaxSpecObjectsBytes.
+	MaxSpecObjectsBytes int
+	Retention           time.Duration
+	LogLevel            slog.Level
+	SourceRequired      bool
 	// TargetDSN and TargetSecret reach the RESTORE target: a restore-only
 	// secret when one is configured, else the source's.
 	TargetDSN      string
@@ -133,6 +136,13 @@ func LoadConfig(name string, getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("SRBACKUP_MAX_PARALLELISM=%q: want a positive number", v)
 		}
 		c.MaxParallelism = n
+	}
+	if v := getenv("SRBACKUP_MAX_SPEC_OBJECTS_BYTES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("SRBACKUP_MAX_SPEC_OBJECTS_BYTES=%q: want a positive number of bytes", v)
+		}
+		c.MaxSpecObjectsBytes = n
 	}
 	if v := getenv("SRBACKUP_JOB_HISTORY_TTL_DAYS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -280,7 +290,8 @@ func (d *Deps) Lifecycle() *lifecycle.Lifecycle {
 func (d *Deps) Pipeline() *pipeline.Pipeline {
 	return &pipeline.Pipeline{
 		Store: d.Store, Source: d.Source, Open: d.OpenRepository,
-		MinTimeout: d.Config.MinTimeout, MaxRun: d.Config.MaxRun, MaxParallelism: d.Config.MaxParallelism, PointInTime: d.Config.PointInTime, ProgressEvery: d.Config.ProgressEvery, Log: d.Log,
+		MinTimeout: d.Config.MinTimeout, MaxRun: d.Config.MaxRun, MaxParallelism: d.Config.MaxParallelism, MaxSpecObjectsBytes: d.Config.MaxSpecObjectsBytes,
+		PointInTime: d.Config.PointInTime, ProgressEvery: d.Config.ProgressEvery, Log: d.Log,
 		Metrics: d.Metrics,
 	}
 }

@@ -149,15 +149,28 @@ func (r Record) ShowBackupRow() []*string {
 	}
 }
 
-// BackupObjs formats the job's objects as SHOW BACKUP's BackupObjs column.
+// MaxShownObjects is how many objects SHOW BACKUP's BackupObjs lists; past
+// it the column ends with how many more there are (the API's JSON and the
+// snapshot's __info list them all).
+const MaxShownObjects = 100
+
+// BackupObjs formats the job's objects as SHOW BACKUP's BackupObjs column,
+// the first MaxShownObjects of them.
 func (r Record) BackupObjs() string {
-	parts := make([]string, 0, len(r.Spec.Objects))
-	for _, o := range r.Spec.Objects {
+	if len(r.Spec.Objects) == 0 && r.Spec.ObjectCount > 0 {
+		return fmt.Sprintf("[%s.*] (%d objects, listed in the snapshot's __info)", r.Spec.Database, r.Spec.ObjectCount)
+	}
+	shown := r.Spec.Objects[:min(len(r.Spec.Objects), MaxShownObjects)]
+	parts := make([]string, 0, len(shown)+1)
+	for _, o := range shown {
 		s := "[" + r.Spec.Database + "." + o.Name
 		if len(o.Partitions) > 0 {
 			s += "PARTITIONS (" + strings.Join(o.Partitions, ", ") + ")"
 		}
 		parts = append(parts, s+"]")
+	}
+	if more := len(r.Spec.Objects) - len(shown); more > 0 {
+		parts = append(parts, fmt.Sprintf("… (%d more)", more))
 	}
 	return strings.Join(parts, ", ")
 }

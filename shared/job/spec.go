@@ -1,6 +1,7 @@
 package job
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -92,6 +93,13 @@ type Spec struct {
 	// WholeDatabase is set for a BACKUP without ON: it also takes the
 	// database's procedures and events.
 	WholeDatabase bool `json:"whole_database,omitempty"`
+	// ObjectCount is set, and Objects left empty, for a whole-database
+	// BACKUP whose object list is longer than MaxSpecObjectsBytes: the
+	// spec travels in every Step Functions payload (256 KB) and lives in
+	// the job's DynamoDB item (400 KB), so SnapshotShard lists the
+	// database's objects again and the plan, in S3, holds the list (and
+	// the snapshot's __meta and __info after it).
+	ObjectCount int `json:"object_count,omitempty"`
 	// Restore is set for a RESTORE job.
 	Restore *RestoreSpec `json:"restore,omitempty"`
 	// RepositoryID and RepositoryLocation pin the registered repository the
@@ -103,6 +111,35 @@ type Spec struct {
 	// case-insensitively (lower_case_table_names 1 or 2): SHOP and shop
 	// are one database, and one lock (LockName).
 	FoldedNames bool `json:"folded_names,omitempty"`
+}
+
+// MaxSpecObjectsBytes is the most JSON a spec's object list may take by
+// default: a whole-database BACKUP with a longer one leaves it to the plan
+// (ObjectCount), and any other job is refused (DeferObjects).
+const MaxSpecObjectsBytes = 32 << 10
+
+// DeferObjects keeps the spec small enough to travel in Step Functions
+// payloads and DynamoDB items whatever the database's size: a
+// whole-database BACKUP whose object list is over limit bytes of JSON
+// (zero: MaxSpecObjectsBytes) drops it (the objects are listed again at
+// planning, see ObjectCount); any other spec with such a list is refused
+// with an AnalysisError.
+func (s *Spec) DeferObjects(limit int) error {
+	if limit <= 0 {
+		limit = MaxSpecObjectsBytes
+	}
+	b, err := json.Marshal(s.Objects)
+	if err != nil {
+		return fmt.Errorf("encode objects: %w", err)
+	}
+	if len(b) <= limit {
+		return nil
+	}
+	if !s.WholeDatabase || s.IsRestore() {
+		return &AnalysisError{Detail: fmt.Sprintf("%d objects are too many for one job (their list takes %d bytes, at most %d): back up the whole database without ON, or in several jobs", len(s.Objects), len(b), limit)}
+	}
+	s.ObjectCount, s.Objects = len(s.Objects), nil
+	return nil
 }
 
 // LockName is the name the job's database lock is taken under: the
@@ -154,7 +191,10 @@ func (s Spec) Validate() error {
 			errs = append(errs, fmt.Errorf("%s is empty", f.name))
 		}
 	}
-	if len(s.Objects) == 0 {
+	switch {
+	case s.ObjectCount > 0 && (len(s.Objects) > 0 || !s.WholeDatabase):
+		errs = append(errs, errors.New("an object count without a whole database to list"))
+	case len(s.Objects) == 0 && s.ObjectCount == 0:
 		errs = append(errs, errors.New("no objects"))
 	}
 	for i, o := range s.Objects {

@@ -114,6 +114,9 @@ func newJobItem(rec job.Record) (map[string]types.AttributeValue, error) {
 	for n, msg := range rec.TaskErrors {
 		av[taskErrAttr(n)] = str(msg)
 	}
+	if err := checkItemSize("job "+rec.Spec.JobID, av); err != nil {
+		return nil, err
+	}
 	return av, nil
 }
 

@@ -235,3 +235,55 @@ func TestKeyPartsDoNotCollide(t *testing.T) {
 		t.Error("escaping is not injective")
 	}
 }
+
+// TestJobItemBudgetAt10000Tables: the job item of a whole-database BACKUP
+// of 10,000 tables (its list left to the plan) stays far under DynamoDB's
+// 400 KB with every warning the record keeps; an item over it is refused
+// before DynamoDB sees it, with its size.
+func TestJobItemBudgetAt10000Tables(t *testing.T) {
+	spec := testSpec()
+	spec.Objects = nil
+	for i := range 10_000 {
+		spec.Objects = append(spec.Objects, job.Object{Kind: job.KindTable, Name: fmt.Sprintf("t%063d", i)})
+	}
+	spec.WholeDatabase = true
+	if err := spec.DeferObjects(0); err != nil {
+		t.Fatal(err)
+	}
+	rec := job.NewRecord(spec)
+	rec.State, rec.ExecutionARN = job.Uploading, strings.Repeat("a", 200)
+	for range 20 {
+		rec.Warnings = append(rec.Warnings, strings.Repeat("w", 300))
+	}
+	rec.TaskErrors = map[int]string{9_999: strings.Repeat("e", 1000)}
+	av, err := newJobItem(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := ItemSize(av); n > MaxItemBytes/20 {
+		t.Errorf("job item of 10,000 tables: %d bytes", n)
+	} else {
+		t.Logf("job item of 10,000 tables: %d bytes", n)
+	}
+	// The same spec with its list: over the limit, refused.
+	spec.Objects, spec.ObjectCount = make([]job.Object, 10_000), 0
+	for i := range spec.Objects {
+		spec.Objects[i] = job.Object{Kind: job.KindTable, Name: fmt.Sprintf("t%063d", i)}
+	}
+	if _, err := newJobItem(job.NewRecord(spec)); err == nil || !strings.Contains(err.Error(), "over DynamoDB's 409600") {
+		t.Errorf("an item of 10,000 listed tables: %v", err)
+	}
+}
+
+func TestItemSize(t *testing.T) {
+	item := map[string]types.AttributeValue{
+		"s": &types.AttributeValueMemberS{Value: "héllo"},                                                                        // 6 bytes
+		"n": &types.AttributeValueMemberN{Value: "12345"},                                                                        // 3
+		"b": &types.AttributeValueMemberBOOL{Value: true},                                                                        // 1
+		"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberS{Value: "ab"}}},              // 3+1+2
+		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": &types.AttributeValueMemberS{Value: "v"}}}, // 3+1+1+1
+	}
+	if got, want := ItemSize(item), 5+6+3+1+6+6; got != want {
+		t.Errorf("ItemSize = %d, want %d", got, want)
+	}
+}

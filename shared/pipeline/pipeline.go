@@ -35,6 +35,9 @@ type Pipeline struct {
 	// MaxParallelism is the deployment's cap on a job's parallelism (zero:
 	// none), see GrantParallelism.
 	MaxParallelism int
+	// MaxSpecObjectsBytes bounds the object list a job spec carries (zero:
+	// job.MaxSpecObjectsBytes), see job.Spec.DeferObjects.
+	MaxSpecObjectsBytes int
 	// PointInTime tunes "snapshot" consistency; zero fields take defaults.
 	PointInTime PointInTimeConfig
 	// ProgressEvery is how often, at most, an upload worker reports how far

@@ -419,8 +419,9 @@ func (p *Pipeline) uploadWorker(ctx context.Context, repo *repository.Repo, spec
 	// Nothing of a pending shard can have been recorded: that would have
 	// been in an earlier attempt, which could not have joined.
 	w := p.newShareWriter(ctx, repo, spec, out)
-	for _, n := range pending {
-		if w.shard(plan.Shards[n], sn) != nil {
+	gr, _ := sn.(source.GroupReader)
+	for _, g := range shareReads(plan, pending) {
+		if w.read(g, sn, gr) != nil {
 			break
 		}
 	}

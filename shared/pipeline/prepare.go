@@ -103,6 +103,9 @@ func (p *Pipeline) Prepare(ctx context.Context, req Request) (job.Spec, error) {
 		Deadline:      now.Add(opts.Timeout),
 		WholeDatabase: len(st.Objects) == 0,
 	}
+	if err := spec.DeferObjects(p.MaxSpecObjectsBytes); err != nil {
+		return job.Spec{}, err
+	}
 	PinRepository(&spec, repo)
 	spec.FoldedNames = cat.Features().FoldedNames
 	if granted := GrantParallelism(opts.Parallelism, p.MaxParallelism, cat.Features().MaxConnections); granted < opts.Parallelism {

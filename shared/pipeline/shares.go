@@ -181,14 +181,7 @@ func (w *shareWriter) readShard(ps PlanShard, src source.Reader) error {
 		}
 		estBytes -= res.EstBytes
 		estRows -= res.EstRows
-		if streamed {
-			if err = send(w.ctx, w.results, *res); err != nil {
-				w.orphan(*res)
-			}
-		} else {
-			err = send(w.ctx, w.files, f)
-		}
-		if err != nil {
+		if err := w.handOn(f, streamed); err != nil {
 			return err
 		}
 		if !pr.cut {
@@ -199,6 +192,19 @@ func (w *shareWriter) readShard(ps PlanShard, src source.Reader) error {
 		}
 		pr.next(spec.Options.ShardSize)
 	}
+}
+
+// handOn passes an encoded file to the uploaders, or the result of one
+// already streamed to S3 to the recorder.
+func (w *shareWriter) handOn(f smallFile, streamed bool) error {
+	if !streamed {
+		return send(w.ctx, w.files, f)
+	}
+	if err := send(w.ctx, w.results, f.res); err != nil {
+		w.orphan(f.res)
+		return err
+	}
+	return nil
 }
 
 // send hands v on unless the share has failed.
@@ -214,7 +220,7 @@ func send[T any](ctx context.Context, ch chan<- T, v T) error {
 // encodePiece encodes the next piece of a shard as one Parquet file: kept
 // in memory if it is small (streamed false: it still has to be uploaded),
 // else streamed to a multipart upload as it is encoded.
-func (w *shareWriter) encodePiece(ps PlanShard, piece int, rows *pieceRows) (smallFile, bool, error) {
+func (w *shareWriter) encodePiece(ps PlanShard, piece int, rows source.Rows) (smallFile, bool, error) {
 	sh := ps.Shard
 	rel, err := repository.PieceContentPath(w.spec.Database, sh.Table, sh.Partition, ps.N, piece, w.spec.JobID)
 	if err != nil {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/srbackup/srbackup/shared/job"
@@ -105,7 +106,18 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 	}
 	plan := &Plan{JobID: spec.JobID, Database: spec.Database, Version: version, Dialect: p.Source.Features().Dialect, Time: p.now(), Consistency: consistency}
 	db := spec.Database
-	for _, o := range spec.Objects {
+	objects := spec.Objects
+	if spec.ObjectCount > 0 && len(objects) == 0 {
+		// A whole database too big to carry its list in the spec: listed
+		// now, and the plan holds the list.
+		if objects, err = expandObjects(ctx, p.Source, db, nil); err != nil {
+			return nil, err
+		}
+		if len(objects) == 0 {
+			return nil, &job.AnalysisError{Detail: fmt.Sprintf("Database: %s is empty", db)}
+		}
+	}
+	for _, o := range objects {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -149,7 +161,7 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 	// A table brings its triggers; a whole-database backup also takes the
 	// procedures and events.
 	tables := map[string]bool{}
-	for _, o := range spec.Objects {
+	for _, o := range objects {
 		if o.Kind == job.KindTable && len(o.Partitions) == 0 {
 			tables[o.Name] = true
 		}

@@ -263,6 +263,18 @@ func checkPlan(spec job.Spec, plan *Plan) error {
 			tables[o.Name] = true
 		}
 	}
+	if spec.ObjectCount > 0 && len(spec.Objects) == 0 {
+		// The plan listed the whole database itself (Spec.ObjectCount):
+		// its tables are the job's.
+		if len(plan.Objects) == 0 {
+			return bad("it lists no object of the whole database")
+		}
+		for _, o := range plan.Objects {
+			if o.Kind == string(job.KindTable) {
+				tables[o.Name] = true
+			}
+		}
+	}
 	for _, s := range plan.Shards {
 		if s.Shard.Database != spec.Database || !tables[s.Shard.Table] {
 			return bad("shard %d reads %s.%s, not a table of the job", s.N, s.Shard.Database, s.Shard.Table)

@@ -147,11 +147,15 @@ func (c *Checker) CanExport(db, table string) bool {
 // ALL TABLES IN DATABASE (StarRocks wants USAGE on each function, a
 // privilege srbackup does not model; the database-wide EXPORT grant is the
 // one that already lets a caller back up the whole database).
+//
+// A whole-database job too big to list its objects in the spec
+// (job.Spec.ObjectCount) takes whatever the database holds at planning, so
+// it needs the database-wide grant.
 func (c *Checker) RequireJob(ctx context.Context, spec job.Spec) error {
 	if err := c.RequireExport(ctx, spec.Database, ExportedObjects(spec.Objects)); err != nil || c.admin {
 		return err
 	}
-	if hasFunctions(spec.Objects) && !c.grants.CanExportDatabase(spec.Database) {
+	if (hasFunctions(spec.Objects) || unlisted(spec)) && !c.grants.CanExportDatabase(spec.Database) {
 		return c.denied(sql.PrivilegeExport, objectAllTablesIn, spec.Database)
 	}
 	return nil
@@ -170,8 +174,11 @@ func (c *Checker) CanExportJob(spec job.Spec) bool {
 	if _, missing := c.grants.firstMissing(spec.Database, ExportedObjects(spec.Objects)); missing {
 		return false
 	}
-	return !hasFunctions(spec.Objects) || c.grants.CanExportDatabase(spec.Database)
+	return !(hasFunctions(spec.Objects) || unlisted(spec)) || c.grants.CanExportDatabase(spec.Database)
 }
+
+// unlisted reports whether a job's objects are listed only at planning.
+func unlisted(spec job.Spec) bool { return spec.ObjectCount > 0 && len(spec.Objects) == 0 }
 
 // RequireRestore is StarRocks' RESTORE check after REPOSITORY (reference
 // §7, Z3 and Z4): without ON, CREATE DATABASE on the catalog, even if the

@@ -147,9 +147,17 @@ func TestCheckerDecisions(t *testing.T) {
 	if !errors.As(err, &ad) || !strings.Contains(err.Error(), "the EXPORT privilege(s) on ALL TABLES IN DATABASE shop for this operation") || c.CanExportJob(withFn) {
 		t.Errorf("job with a function, table grants only: %v", err)
 	}
+	// A whole database too big to list in the spec: the database grant.
+	unlisted := job.Spec{Database: "shop", WholeDatabase: true, ObjectCount: 10_000}
+	if err := c.RequireJob(ctx, unlisted); !errors.As(err, &ad) || !strings.Contains(err.Error(), "ALL TABLES IN DATABASE shop") || c.CanExportJob(unlisted) {
+		t.Errorf("unlisted whole-database job, table grants only: %v", err)
+	}
 	g.add(sql.PrivilegeExport, sql.PrivilegeObject{Type: sql.OnAllTablesInDatabase, Database: "shop"})
 	if err := c.RequireJob(ctx, withFn); err != nil || !c.CanExportJob(withFn) {
 		t.Errorf("job with a function, database grant: %v", err)
+	}
+	if err := c.RequireJob(ctx, unlisted); err != nil || !c.CanExportJob(unlisted) {
+		t.Errorf("unlisted whole-database job, database grant: %v", err)
 	}
 
 	err = c.RequireAdmin(ctx)

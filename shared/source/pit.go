@@ -97,3 +97,29 @@ type Snapshot interface {
 	// Close ends the transaction and releases the connection.
 	Close() error
 }
+
+// ErrNotGroupable is returned by GroupReader.OpenGroup, before anything is
+// read, for a table whose partitioning does not let a reader tell from a
+// row which partition holds it (KEY, LINEAR and COLUMNS methods, say): its
+// partitions are read one statement each.
+var ErrNotGroupable = errors.New("the partitions cannot be read in one statement")
+
+// GroupReader is implemented by a Snapshot that can read many whole
+// partitions of one table in one statement, which costs the server about
+// what reading one of them does: on a table of thousands of partitions
+// every statement pays for all of them.
+type GroupReader interface {
+	// OpenGroup reads shards, each a whole partition (no key range) of
+	// the same table, in one statement of the snapshot's transaction. The
+	// Rows must be read to the end and closed before the next read.
+	OpenGroup(ctx context.Context, shards []Shard) (GroupRows, error)
+}
+
+// GroupRows are the rows of a group of partitions, partition after
+// partition: every row of one shard comes before any row of another.
+type GroupRows interface {
+	Rows
+	// Shard is the index, in the group given to OpenGroup, of the shard
+	// (the partition) that holds the current row.
+	Shard() int
+}

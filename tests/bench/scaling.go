@@ -2,19 +2,26 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"runtime/pprof"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/srbackup/srbackup/localstack/mariadb"
+	"github.com/srbackup/srbackup/shared/awsconf"
+	"github.com/srbackup/srbackup/shared/jobstore"
 )
 
 // ScalingConfig configures RunScaling.
@@ -23,10 +30,14 @@ type ScalingConfig struct {
 	// means 10,000. MariaDB allows 8,192 per table, so they are spread
 	// over tables of at most 5,000.
 	Partitions int
+	// Tables is the number of one-row tables of the whole-database run;
+	// zero means 10,000, negative leaves the run out.
+	Tables int
 	// OneRowRuns is how many 1-row backups are timed. Zero means 5.
 	OneRowRuns int
 	// Profile, when set, is where a CPU profile of this process (harness,
-	// Lambdas, emulators) during the many-partition backup is written.
+	// Lambdas, emulators) during the many-partition backup is written, and
+	// Profile+".tables" that of the many-table backup.
 	Profile string
 	Logger  *slog.Logger
 }
@@ -36,21 +47,45 @@ type Scaling struct {
 	Partitions   int
 	PlanTime     time.Duration // job created → snapshot finished (shard planning)
 	TotalTime    time.Duration // BACKUP accepted → FINISHED
+	CPU          time.Duration // this process's CPU during the backup (harness, Lambdas, emulators)
+	ServerCPU    time.Duration // the MariaDB server's CPU during the backup
 	MaxPayload   int           // largest state input/output in the execution history, bytes
 	MaxPayloadAt string        // the event that carried it
 	Events       int           // execution history events
 	OneRow       []time.Duration
+	// Tables is the whole-database run's (nil if left out).
+	Tables *TablesRun
+	// MaxItem is the largest DynamoDB item after both runs, bytes, and
+	// which item it is.
+	MaxItem   int
+	MaxItemAt string
+}
+
+// TablesRun is the whole-database backup of many one-row tables.
+type TablesRun struct {
+	Tables       int
+	PlanTime     time.Duration
+	TotalTime    time.Duration
+	CPU          time.Duration
+	ServerCPU    time.Duration
+	MaxPayload   int
+	MaxPayloadAt string
+	Events       int
 }
 
 // maxPartitionsPerTable keeps each table well under MariaDB's 8,192.
 const maxPartitionsPerTable = 5000
 
 // RunScaling measures a backup of many tiny partitions (planning time,
-// largest Step Functions payload, history size) and the end-to-end time
-// of a 1-row backup, which is orchestration overhead.
+// largest Step Functions payload, history size), a whole-database backup
+// of many tables, the largest DynamoDB item, and the end-to-end time of a
+// 1-row backup, which is orchestration overhead.
 func RunScaling(ctx context.Context, cfg ScalingConfig, w io.Writer) (*Scaling, error) {
 	if cfg.Partitions == 0 {
 		cfg.Partitions = 10_000
+	}
+	if cfg.Tables == 0 {
+		cfg.Tables = 10_000
 	}
 	if cfg.OneRowRuns == 0 {
 		cfg.OneRowRuns = 5
@@ -61,7 +96,7 @@ func RunScaling(ctx context.Context, cfg ScalingConfig, w io.Writer) (*Scaling, 
 	}
 	srv, err := mariadb.Start(ctx, mariadb.Options{
 		BufferPoolSize: 1 << 30,
-		ExtraArgs:      []string{"--open-files-limit=65535", "--table-open-cache=20000", "--innodb-open-files=20000"},
+		ExtraArgs:      []string{"--open-files-limit=65535", "--table-open-cache=20000", "--innodb-open-files=15000", "--table-definition-cache=12000"},
 		Logger:         log,
 	})
 	if err != nil {
@@ -75,7 +110,7 @@ func RunScaling(ctx context.Context, cfg ScalingConfig, w io.Writer) (*Scaling, 
 	defer db.Close()
 
 	began := time.Now()
-	stmts := []string{"CREATE DATABASE many", "CREATE DATABASE onerow",
+	stmts := []string{"CREATE DATABASE many", "CREATE DATABASE onerow", "CREATE DATABASE wide",
 		"CREATE TABLE onerow.t (id INT PRIMARY KEY, v VARCHAR(20))", "INSERT INTO onerow.t VALUES (1, 'one')"}
 	for i, left := 0, cfg.Partitions; left > 0; i++ {
 		n := min(left, maxPartitionsPerTable)
@@ -89,7 +124,12 @@ func RunScaling(ctx context.Context, cfg ScalingConfig, w io.Writer) (*Scaling, 
 			return nil, fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	log.Info("scaling databases ready", "partitions", cfg.Partitions, "took", time.Since(began))
+	if cfg.Tables > 0 {
+		if err := createTables(ctx, db, cfg.Tables); err != nil {
+			return nil, err
+		}
+	}
+	log.Info("scaling databases ready", "partitions", cfg.Partitions, "tables", cfg.Tables, "took", time.Since(began))
 
 	srb, err := startSrbackup(ctx, srv, log)
 	if err != nil {
@@ -110,17 +150,33 @@ func RunScaling(ctx context.Context, cfg ScalingConfig, w io.Writer) (*Scaling, 
 		}
 		stopProfile = pprof.StopCPUProfile
 	}
-	start := time.Now()
-	j, err := srb.runBackup(ctx, `BACKUP DATABASE many SNAPSHOT many1 TO bench PROPERTIES ("parallelism" = "4")`, time.Hour)
+	m, err := srb.measureBackup(ctx, srv, `BACKUP DATABASE many SNAPSHOT many1 TO bench PROPERTIES ("parallelism" = "4")`)
 	stopProfile()
 	if err != nil {
 		return nil, fmt.Errorf("backup of %d partitions: %w", cfg.Partitions, err)
 	}
-	res.TotalTime = time.Since(start)
-	if j.SnapshotFinishedTime != nil {
-		res.PlanTime = j.SnapshotFinishedTime.Sub(j.CreateTime)
+	res.PlanTime, res.TotalTime, res.CPU, res.ServerCPU = m.PlanTime, m.TotalTime, m.CPU, m.ServerCPU
+	res.Events, res.MaxPayload, res.MaxPayloadAt = m.Events, m.MaxPayload, m.MaxPayloadAt
+	if cfg.Tables > 0 {
+		if cfg.Profile != "" {
+			f, err := os.Create(cfg.Profile + ".tables")
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return nil, err
+			}
+		}
+		m, err := srb.measureBackup(ctx, srv, `BACKUP DATABASE wide SNAPSHOT wide1 TO bench PROPERTIES ("parallelism" = "4")`)
+		stopProfile()
+		if err != nil {
+			return nil, fmt.Errorf("backup of %d tables: %w", cfg.Tables, err)
+		}
+		m.Tables = cfg.Tables
+		res.Tables = m
 	}
-	if res.Events, res.MaxPayload, res.MaxPayloadAt, err = history(ctx, srb.sfn, j.ExecutionARN); err != nil {
+	if res.MaxItem, res.MaxItemAt, err = srb.largestItem(ctx); err != nil {
 		return nil, err
 	}
 	for i := range cfg.OneRowRuns {
@@ -134,15 +190,106 @@ func RunScaling(ctx context.Context, cfg ScalingConfig, w io.Writer) (*Scaling, 
 	return res, nil
 }
 
-// Write prints the scaling results and their summary line.
+// createTables creates n one-row tables wide.t00000 … over 4 connections,
+// in the system tablespace: a file per table would take the server past
+// this machine's limit of open files, beside the partitions' files.
+func createTables(ctx context.Context, db *sql.DB, n int) error {
+	if _, err := db.ExecContext(ctx, "SET GLOBAL innodb_file_per_table = OFF"); err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	const conns = 4
+	for c := range conns {
+		g.Go(func() error {
+			for i := c; i < n; i += conns {
+				for _, q := range []string{
+					fmt.Sprintf("CREATE TABLE wide.t%05d (id INT PRIMARY KEY, v INT)", i),
+					fmt.Sprintf("INSERT INTO wide.t%05d VALUES (%d, %d)", i, i, i),
+				} {
+					if _, err := db.ExecContext(ctx, q); err != nil {
+						return fmt.Errorf("%s: %w", q, err)
+					}
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// measureBackup runs one BACKUP and measures it: times, this process's and
+// the server's CPU, and its execution history.
+func (e *srbackupEnv) measureBackup(ctx context.Context, srv *mariadb.Server, text string) (*TablesRun, error) {
+	var before, after syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	serverBefore, _ := procCPU(srv.Pid())
+	start := time.Now()
+	j, err := e.runBackup(ctx, text, time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	m := &TablesRun{TotalTime: time.Since(start)}
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	serverAfter, _ := procCPU(srv.Pid())
+	m.CPU = time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	m.ServerCPU = serverAfter - serverBefore
+	if j.SnapshotFinishedTime != nil {
+		m.PlanTime = j.SnapshotFinishedTime.Sub(j.CreateTime)
+	}
+	if m.Events, m.MaxPayload, m.MaxPayloadAt, err = history(ctx, e.sfn, j.ExecutionARN); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// largestItem scans the job table for its largest item, as DynamoDB counts
+// item sizes.
+func (e *srbackupEnv) largestItem(ctx context.Context) (int, string, error) {
+	cfg, err := awsconf.Load(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	most, at := 0, ""
+	p := dynamodb.NewScanPaginator(dynamodb.NewFromConfig(cfg), &dynamodb.ScanInput{TableName: aws.String(e.stack.Table)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return 0, "", fmt.Errorf("scan job table: %w", err)
+		}
+		for _, it := range page.Items {
+			if n := jobstore.ItemSize(it); n > most {
+				most = n
+				pk, _ := it[jobstore.AttrPK].(*ddbtypes.AttributeValueMemberS)
+				sk, _ := it[jobstore.AttrSK].(*ddbtypes.AttributeValueMemberS)
+				if pk != nil && sk != nil {
+					at = pk.Value + " " + sk.Value
+				}
+			}
+		}
+	}
+	return most, at, nil
+}
+
+// Write prints the scaling results and their summary lines.
 func (s *Scaling) Write(w io.Writer) {
 	sorted := slices.Sorted(slices.Values(s.OneRow))
 	med := sorted[(len(sorted)-1)/2]
-	fmt.Fprintf(w, "scaling: %d one-row partitions: shard planning %.2f s (job created → snapshot finished), backup %.2f s end to end; %d history events; largest state payload %d bytes (%s)\n",
-		s.Partitions, s.PlanTime.Seconds(), s.TotalTime.Seconds(), s.Events, s.MaxPayload, s.MaxPayloadAt)
+	fmt.Fprintf(w, "scaling: %d one-row partitions: shard planning %.2f s (job created → snapshot finished), backup %.2f s end to end (CPU: this process %.1f s, MariaDB %.1f s); %d history events; largest state payload %d bytes (%s)\n",
+		s.Partitions, s.PlanTime.Seconds(), s.TotalTime.Seconds(), s.CPU.Seconds(), s.ServerCPU.Seconds(), s.Events, s.MaxPayload, s.MaxPayloadAt)
+	maxPayload := s.MaxPayload
+	tables, tablesS, tablesPlanS := 0, 0.0, 0.0
+	if t := s.Tables; t != nil {
+		fmt.Fprintf(w, "scaling: whole database of %d one-row tables: planning %.2f s, backup %.2f s end to end (CPU: this process %.1f s, MariaDB %.1f s); %d history events; largest state payload %d bytes (%s)\n",
+			t.Tables, t.PlanTime.Seconds(), t.TotalTime.Seconds(), t.CPU.Seconds(), t.ServerCPU.Seconds(), t.Events, t.MaxPayload, t.MaxPayloadAt)
+		maxPayload = max(maxPayload, t.MaxPayload)
+		tables, tablesS, tablesPlanS = t.Tables, t.TotalTime.Seconds(), t.PlanTime.Seconds()
+	}
+	fmt.Fprintf(w, "scaling: largest DynamoDB item %d bytes (%s)\n", s.MaxItem, s.MaxItemAt)
 	fmt.Fprintf(w, "scaling: 1-row backup end to end: median %.3f s over %d runs %v\n", med.Seconds(), len(s.OneRow), s.OneRow)
 	fmt.Fprintf(w, "BENCH_SCALING partitions=%d plan_s=%.3f backup_s=%.3f history_events=%d max_payload_bytes=%d one_row_s=%.3f\n",
 		s.Partitions, s.PlanTime.Seconds(), s.TotalTime.Seconds(), s.Events, s.MaxPayload, med.Seconds())
+	fmt.Fprintf(w, "SCALING partitions=%d backup_s=%.3f plan_s=%.3f max_payload_bytes=%d max_item_bytes=%d tables=%d tables_backup_s=%.3f tables_plan_s=%.3f backup_cpu_s=%.1f server_cpu_s=%.1f\n",
+		s.Partitions, s.TotalTime.Seconds(), s.PlanTime.Seconds(), maxPayload, s.MaxItem, tables, tablesS, tablesPlanS, s.CPU.Seconds(), s.ServerCPU.Seconds())
 }
 
 // history counts an execution's events and finds its largest state

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,8 @@ type env struct {
 	s3    *s3.Client
 	store *jobstore.Store
 	repo  *repository.Repo
+	// sqlPool is pool()'s, once opened.
+	sqlPool *sql.DB
 }
 
 type envOptions struct {

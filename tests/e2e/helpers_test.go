@@ -19,14 +19,20 @@ import (
 	"github.com/srbackup/srbackup/shared/repository"
 )
 
-// pool opens a connection pool to the test's MariaDB server.
+// pool is the test's connection pool to its MariaDB server, opened on
+// first use (one per test: a test that checks hundreds of partitions must
+// not open a pool per query).
 func (e *env) pool() *sql.DB {
 	e.t.Helper()
+	if e.sqlPool != nil {
+		return e.sqlPool
+	}
 	p, err := e.srv.Open("")
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { p.Close() })
+	e.sqlPool = p
 	return p
 }
 

@@ -2,36 +2,64 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 )
 
-// TestTinyPartitions backs up a table of many one-row partitions at one
+// TestTinyPartitions backs up tables of many one-row partitions at one
 // point in time (the default): more results per worker than one
-// transaction records, small files uploaded concurrently. Every partition
-// gets exactly one file holding exactly its own row, and the job's
-// progress counts every shard. The 10,000-partition run is the bench's
-// scaling mode.
+// transaction records, small files uploaded concurrently, and the tiny
+// partitions of a table read many per statement, each row given to its
+// partition. Every partition gets exactly one file holding exactly its own
+// rows (compared with the source's partition), including empty
+// partitions, NULLs and the values at RANGE bounds; a KEY-partitioned
+// table, which cannot be read in groups, is read one partition at a time.
+// The job's progress counts every shard. The 10,000-partition run is the
+// bench's scaling mode.
 func TestTinyPartitions(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	const parts = 300
 	e.exec(fmt.Sprintf("CREATE TABLE %[1]s.tiny (id INT PRIMARY KEY, v INT) PARTITION BY HASH(id) PARTITIONS %[2]d", e.db, parts),
-		fmt.Sprintf("INSERT INTO %[1]s.tiny SELECT seq, seq FROM %[1]s.seq_0_to_%[2]d", e.db, parts-1))
-	rec := e.mustFinish(fmt.Sprintf(`BACKUP DATABASE %s SNAPSHOT tiny TO repo ON (TABLE tiny) PROPERTIES ("parallelism" = "2")`, e.db))
-	if rec.ShardsDone != parts || rec.ShardsTotal != parts || rec.RowsDone != parts {
+		fmt.Sprintf("INSERT INTO %[1]s.tiny SELECT seq, seq FROM %[1]s.seq_0_to_%[2]d", e.db, parts-1),
+		fmt.Sprintf(`CREATE TABLE %s.rng (k BIGINT NULL, v VARCHAR(5)) PARTITION BY RANGE (k) (
+			PARTITION lo VALUES LESS THAN (-10), PARTITION neg VALUES LESS THAN (0), PARTITION small VALUES LESS THAN (10),
+			PARTITION empty VALUES LESS THAN (20), PARTITION top VALUES LESS THAN MAXVALUE)`, e.db),
+		fmt.Sprintf(`INSERT INTO %s.rng VALUES (NULL,'n'),(-9223372036854775808,'min'),(-11,'a'),(-10,'b'),(-1,'c'),(0,'d'),(9,NULL),(20,'e'),(9223372036854775807,'max')`, e.db),
+		fmt.Sprintf(`CREATE TABLE %s.lst (k INT NULL, v INT) PARTITION BY LIST (k) (
+			PARTITION pn VALUES IN (NULL, 1), PARTITION p23 VALUES IN (2, 3), PARTITION none VALUES IN (100), PARTITION pm VALUES IN (-5))`, e.db),
+		fmt.Sprintf(`INSERT INTO %s.lst VALUES (NULL,1),(1,2),(2,3),(3,4),(-5,5),(NULL,6)`, e.db),
+		fmt.Sprintf(`CREATE TABLE %s.hk (k INT NOT NULL, PRIMARY KEY (k)) PARTITION BY KEY (k) PARTITIONS 4`, e.db),
+		fmt.Sprintf(`INSERT INTO %[1]s.hk SELECT seq FROM %[1]s.seq_1_to_10`, e.db))
+	rec := e.mustFinish(fmt.Sprintf(`BACKUP DATABASE %s SNAPSHOT tiny TO repo ON (TABLE tiny, TABLE rng, TABLE lst, TABLE hk) PROPERTIES ("parallelism" = "2")`, e.db))
+	const total = parts + 5 + 4 + 4
+	if rec.ShardsDone != total || rec.ShardsTotal != total || rec.RowsDone != parts+9+6+10 {
 		t.Errorf("progress: %d/%d shards, %d rows", rec.ShardsDone, rec.ShardsTotal, rec.RowsDone)
 	}
 	info := e.snapshot("tiny")
-	if len(info.Objects) != 1 || len(info.Objects[0].Partitions) != parts {
-		t.Fatalf("objects %d, partitions %d", len(info.Objects), len(info.Objects[0].Partitions))
+	if len(info.Objects) != 4 {
+		t.Fatalf("objects %d", len(info.Objects))
 	}
-	for _, pd := range info.Objects[0].Partitions {
-		if len(pd.Files) != 1 || pd.Rows != 1 {
-			t.Fatalf("partition %s: %d files, %d rows", pd.Name, len(pd.Files), pd.Rows)
+	for _, o := range info.Objects {
+		if want := e.sourcePartitions(o.Name); len(o.Partitions) != len(want) {
+			t.Fatalf("%s: partitions %d, want %d", o.Name, len(o.Partitions), len(want))
 		}
-		// HASH(id) over parts partitions: partition pN holds id N.
-		rows := e.readRows("tiny", pd.Files[0])
-		if len(rows) != 1 || "p"+rows[0][0] != pd.Name {
-			t.Fatalf("partition %s holds %v", pd.Name, rows)
+		for _, pd := range o.Partitions {
+			if len(pd.Files) != 1 {
+				t.Fatalf("%s partition %s: %d files", o.Name, pd.Name, len(pd.Files))
+			}
+			var got []string
+			for _, r := range e.readRows("tiny", pd.Files[0]) {
+				got = append(got, r[0])
+			}
+			slices.Sort(got)
+			col := "id"
+			if o.Name != "tiny" {
+				col = "k"
+			}
+			want := e.queryStrings(fmt.Sprintf("SELECT COALESCE(CAST(%s AS CHAR), '') FROM %s.%s PARTITION (%s)", col, e.db, o.Name, quote(pd.Name)))
+			if !slices.Equal(got, want) || pd.Rows != int64(len(want)) {
+				t.Errorf("%s partition %s holds %q (%d rows recorded), the source %q", o.Name, pd.Name, got, pd.Rows, want)
+			}
 		}
 	}
 }

@@ -85,6 +85,27 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for JobObjectsKind.
+const (
+	JobObjectsKindFUNCTION JobObjectsKind = "FUNCTION"
+	JobObjectsKindTABLE    JobObjectsKind = "TABLE"
+	JobObjectsKindVIEW     JobObjectsKind = "VIEW"
+)
+
+// Valid indicates whether the value is a known member of the JobObjectsKind enum.
+func (e JobObjectsKind) Valid() bool {
+	switch e {
+	case JobObjectsKindFUNCTION:
+		return true
+	case JobObjectsKindTABLE:
+		return true
+	case JobObjectsKindVIEW:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for JobState.
 const (
 	JobStateCANCELLED      JobState = "CANCELLED"
@@ -273,7 +294,9 @@ type ErrorBody struct {
 
 // Job A backup job
 type Job struct {
-	// BackupObjs Example: [shop.orders], [shop.customers]
+	// BackupObjs SHOW BACKUP's BackupObjs: the first 100 objects, then how many more; a whole database too big to list in the job shows "[db.*] (N objects, listed in the snapshot's __info)"
+	//
+	// Example: [shop.orders], [shop.customers]
 	BackupObjs   string     `json:"backupObjs"`
 	CreateTime   time.Time  `json:"createTime"`
 	Database     string     `json:"database"`
@@ -281,7 +304,17 @@ type Job struct {
 	ExecutionArn *string    `json:"executionArn,omitempty"`
 	FinishedTime *time.Time `json:"finishedTime"`
 	JobId        string     `json:"jobId"`
-	Progress     struct {
+
+	// ObjectCount how many objects the job backs up (as the statement was checked)
+	ObjectCount int `json:"objectCount"`
+
+	// Objects Every object of the job. A whole database too big to list in the job has none until it is FINISHED; GET /v1/backups/{jobId} then lists them from the snapshot's __info.
+	Objects *[]struct {
+		Kind       JobObjectsKind `json:"kind"`
+		Name       string         `json:"name"`
+		Partitions *[]string      `json:"partitions,omitempty"`
+	} `json:"objects,omitempty"`
+	Progress struct {
 		// BytesDone bytes of the values read so far
 		BytesDone int64 `json:"bytesDone"`
 
@@ -312,6 +345,9 @@ type Job struct {
 	// Warnings what the job did that the user should know, e.g. a table read whole for lack of a key to split it on
 	Warnings *[]string `json:"warnings,omitempty"`
 }
+
+// JobObjectsKind defines model for Job.Objects.Kind.
+type JobObjectsKind string
 
 // JobState defines model for Job.State.
 type JobState string

@@ -41,7 +41,7 @@ func backupJob(t *testing.T) string {
 	t.Helper()
 	at := time.Date(2026, 11, 24, 3, 0, 0, 123e6, time.UTC)
 	rec := job.NewRecord(job.Spec{JobID: "0193", Database: "shop", Label: "s1", Repository: "repo", CreatedAt: at, Deadline: at.Add(time.Hour),
-		Objects: []job.Object{{Name: "orders"}}, Options: job.Options{TimeoutSeconds: 3600}})
+		Objects: []job.Object{{Kind: job.KindTable, Name: "orders"}}, Options: job.Options{TimeoutSeconds: 3600}})
 	rec.State, rec.SnapshotFinishedTime, rec.TaskErrors, rec.ExecutionARN = job.Uploading, at, map[int]string{3: "boom"}, "arn:x"
 	b, err := json.Marshal(api.NewJob(rec))
 	if err != nil {

@@ -79,16 +79,7 @@ func readAll(t testing.TB, ctx context.Context, src source.Reader, sh source.Sha
 	defer rows.Close()
 	var out [][]string
 	for rows.Next() {
-		vals := rows.Values()
-		row := make([]string, len(vals))
-		for i, v := range vals {
-			if v == nil {
-				row[i] = "\x00NULL"
-			} else {
-				row[i] = string(v)
-			}
-		}
-		out = append(out, row)
+		out = append(out, strs(rows.Values()))
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)

@@ -286,6 +286,9 @@ type snapshot struct {
 	// cols are the columns of each table read so far in the transaction,
 	// by database and table: its metadata lock is held until the end.
 	cols map[[2]string][]source.Column
+	// parts are how each grouped table's rows map to its partitions (nil:
+	// not groupable), read once the table's metadata lock is held.
+	parts map[[2]string]*partitionMap
 }
 
 // Begin starts the transaction; on MariaDB with binary logging it also

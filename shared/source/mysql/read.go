@@ -100,20 +100,12 @@ func parseServerTime(s string) (time.Time, error) {
 func (s *Source) query(ctx context.Context, conn *sql.Conn, sh source.Shard, r *shardRows, cols []source.Column) error {
 	from := fromClause(sh)
 	if cols == nil {
-		// Take the metadata lock before reading the columns.
-		if _, err := conn.ExecContext(ctx, "SELECT 1 FROM "+from+" LIMIT 0"); err != nil {
-			if isNoSuchObject(err) {
-				return fmt.Errorf("%w: %w", source.ErrNotFound, err)
-			}
-			return err
-		}
 		var err error
-		if cols, err = columns(ctx, conn, s, sh.Database, sh.Table); err != nil {
+		if cols, err = lockColumns(ctx, conn, s, sh); err != nil {
 			return err
 		}
 	}
 	r.cols = cols
-	var err error
 	var key *source.Column
 	exprs := make([]string, len(r.cols))
 	for i, c := range r.cols {
@@ -129,15 +121,32 @@ func (s *Source) query(ctx context.Context, conn *sql.Conn, sh source.Shard, r *
 	// A shard bounded by the primary key is read in its order, which is
 	// InnoDB's own, with the key's bound value as a last, hidden column.
 	order := ""
-	n := len(r.cols)
 	if key != nil && sh.KeyIndex == "" {
 		exprs = append(exprs, boundExpr(*key))
 		order = " ORDER BY " + quoteIdent(key.Name)
 		r.keyed = true
-		n++
 	}
+	return r.start(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+from+where+order, len(exprs))
+}
+
+// lockColumns takes the table's shared metadata lock in conn's transaction
+// (held until it ends), then reads its columns.
+func lockColumns(ctx context.Context, conn *sql.Conn, s *Source, sh source.Shard) ([]source.Column, error) {
+	if _, err := conn.ExecContext(ctx, "SELECT 1 FROM "+fromClause(sh)+" LIMIT 0"); err != nil {
+		if isNoSuchObject(err) {
+			return nil, fmt.Errorf("%w: %w", source.ErrNotFound, err)
+		}
+		return nil, err
+	}
+	return columns(ctx, conn, s, sh.Database, sh.Table)
+}
+
+// start runs the streaming SELECT of n values per row, the first
+// len(r.cols) of them the columns and the rest hidden.
+func (r *shardRows) start(ctx context.Context, query string, n int) error {
+	var err error
 	// No arguments: the driver uses the text protocol and streams.
-	if r.rows, err = conn.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+from+where+order); err != nil {
+	if r.rows, err = r.conn.QueryContext(ctx, query); err != nil {
 		return err
 	}
 	r.raw = make([]sql.RawBytes, n)

@@ -15,8 +15,8 @@ import (
 
 // BenchmarkTinyPartitions reads every partition of a table of one-row
 // partitions (SRBACKUP_BENCH_PARTITIONS, default 2000) in one
-// point-in-time snapshot, as a point-in-time upload worker does: the
-// server's cost per tiny shard.
+// point-in-time snapshot, as a point-in-time upload worker does, one SELECT
+// per partition and 1,000 per SELECT: the server's cost per tiny shard.
 //
 //	go test ./shared/source/mysql -run '^$' -bench TinyPartitions -benchtime 3x
 func BenchmarkTinyPartitions(b *testing.B) {
@@ -48,33 +48,56 @@ func BenchmarkTinyPartitions(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer src.Close()
-	b.ResetTimer()
-	began := time.Now()
-	for range b.N {
-		sn, err := src.OpenSnapshot(ctx)
-		if err != nil {
+	shard := func(p int) source.Shard {
+		return source.Shard{Database: name, Table: "t", Partition: fmt.Sprintf("p%d", p), Partitioned: true, Key: "id"}
+	}
+	drain := func(rows source.Rows) {
+		for rows.Next() {
+		}
+		if err := rows.Err(); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := sn.Begin(ctx); err != nil {
-			b.Fatal(err)
-		}
-		for p := range parts {
-			rows, err := sn.OpenShard(ctx, source.Shard{Database: name, Table: "t", Partition: fmt.Sprintf("p%d", p), Partitioned: true, Key: "id"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			for rows.Next() {
-			}
-			if err := rows.Err(); err != nil {
-				b.Fatal(err)
-			}
-			if err := rows.Close(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := sn.Close(); err != nil {
+		if err := rows.Close(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(time.Since(began).Microseconds())/float64(b.N*parts), "µs/shard")
+	// one: a SELECT per partition; grouped: 1,000 partitions per SELECT
+	// (source.GroupReader), as a point-in-time worker reads them.
+	for _, group := range []int{1, 1000} {
+		b.Run(map[int]string{1: "one", 1000: "grouped"}[group], func(b *testing.B) {
+			began := time.Now()
+			for range b.N {
+				sn, err := src.OpenSnapshot(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := sn.Begin(ctx); err != nil {
+					b.Fatal(err)
+				}
+				for p := 0; p < parts; p += group {
+					if group == 1 {
+						rows, err := sn.OpenShard(ctx, shard(p))
+						if err != nil {
+							b.Fatal(err)
+						}
+						drain(rows)
+						continue
+					}
+					var g []source.Shard
+					for q := p; q < min(p+group, parts); q++ {
+						g = append(g, shard(q))
+					}
+					rows, err := sn.(source.GroupReader).OpenGroup(ctx, g)
+					if err != nil {
+						b.Fatal(err)
+					}
+					drain(rows)
+				}
+				if err := sn.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(time.Since(began).Microseconds())/float64(b.N*parts), "µs/shard")
+		})
+	}
 }

@@ -28,8 +28,9 @@ func run() error {
 	size := flag.String("size", cmp.Or(os.Getenv("SIZE"), "256MB"), "fixture size: 10MB, 256MB, 1GB, 4GB (env SIZE)")
 	runs := flag.Int("runs", envInt("RUNS", 3), "runs per tool, interleaved; the median is quoted (env RUNS)")
 	report := flag.String("report", "tests/bench", "directory for REPORT.md and the chart; empty for none")
-	scaling := flag.String("scaling", "", "scaling runs: \"also\" after the main benchmark, \"only\" instead of it (10,000 tiny partitions, 1-row backup)")
+	scaling := flag.String("scaling", "", "scaling runs: \"also\" after the main benchmark, \"only\" instead of it (10,000 tiny partitions, 10,000 tables, 1-row backup)")
 	partitions := flag.Int("partitions", 10_000, "tiny partitions in the scaling run")
+	tables := flag.Int("tables", 10_000, "one-row tables of the scaling run's whole-database backup; 0 leaves it out")
 	scalingProfile := flag.String("scaling-profile", "", "write a CPU profile of the scaling run's many-partition backup to this file")
 	noRestore := flag.Bool("no-restore", false, "leave out the restore benchmark")
 	restoreProfile := flag.String("restore-profile", "", "write a CPU profile of one extra, untimed srbackup restore to this file")
@@ -60,7 +61,7 @@ func run() error {
 		}
 	}
 	if *scaling != "" {
-		if _, err := bench.RunScaling(ctx, bench.ScalingConfig{Partitions: *partitions, Profile: *scalingProfile, Logger: log}, os.Stdout); err != nil {
+		if _, err := bench.RunScaling(ctx, bench.ScalingConfig{Partitions: *partitions, Tables: cmp.Or(*tables, -1), Profile: *scalingProfile, Logger: log}, os.Stdout); err != nil {
 			return err
 		}
 	}
