@@ -169,7 +169,8 @@ func (p *Pipeline) cancel(ctx context.Context, jobID, executionARN string, statu
 	return nil
 }
 
-// removePlan deletes a finished job's shard plan, if it is still there.
+// removePlan deletes a finished job's shard plan and the Map's items file,
+// if they are still there.
 func (p *Pipeline) removePlan(ctx context.Context, spec job.Spec) {
 	repo, err := p.JobRepository(ctx, spec, nil)
 	var dir string
@@ -177,7 +178,7 @@ func (p *Pipeline) removePlan(ctx context.Context, spec job.Spec) {
 		dir, err = repo.SnapshotPrefix(spec.Label)
 	}
 	if err == nil {
-		err = repo.DeleteKeys(ctx, []string{dir + planFile(spec.JobID)})
+		err = repo.DeleteKeys(ctx, []string{dir + planFile(spec.JobID), dir + itemsFile(spec.JobID)})
 	}
 	if err != nil {
 		p.log().Warn("delete a finished job's shard plan", "jobId", spec.JobID, "error", err.Error())
