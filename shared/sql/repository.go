@@ -13,9 +13,10 @@ var RepositoryNamePattern = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]{0,63}$`)
 // bucketPattern is the S3 bucket naming rule (general purpose buckets).
 var bucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
-// credentialKeyParts mark repository properties that carry credentials;
-// srbackup refuses them (it uses the function's IAM role).
-var credentialKeyParts = []string{"access_key", "secret", "session_token", "password"}
+// credentialKey matches the repository property keys that would carry a
+// credential; srbackup refuses them (it uses its functions' IAM role). The
+// one rule: the API relies on it.
+var credentialKey = regexp.MustCompile(`(?i)secret|access[._-]?key|password|passwd|session[._-]?token|credential|private[._-]?key`)
 
 // parseCreateRepository parses CREATE [READ ONLY] REPOSITORY name WITH
 // BROKER [broker] ON LOCATION 'uri' [PROPERTIES (…)]; CREATE is consumed.
@@ -53,11 +54,8 @@ func (p *parser) parseCreateRepository(start Pos) (Statement, check) {
 			return analysisErrorf(loc.pos, "Invalid repository location '%s': srbackup supports s3://bucket[/prefix]", clip(loc.val))
 		}
 		for _, pr := range propertyMap(props) {
-			lower := strings.ToLower(pr.key)
-			for _, part := range credentialKeyParts {
-				if strings.Contains(lower, part) {
-					return analysisErrorf(pr.keyPos, "Repository property '%s' holds a credential: srbackup refuses plaintext credentials and uses its IAM role (optionally %s)", clip(pr.key), "aws.s3.iam_role_arn")
-				}
+			if credentialKey.MatchString(pr.key) {
+				return analysisErrorf(pr.keyPos, "Repository property '%s' holds a credential: srbackup refuses plaintext credentials and uses its IAM role (optionally %s)", clip(pr.key), "aws.s3.iam_role_arn")
 			}
 			if pr.key == PropSnapshotTTL {
 				t, detail := parseTTL(PropSnapshotTTL, pr.val)

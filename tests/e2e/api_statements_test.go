@@ -36,7 +36,7 @@ func TestAPI(t *testing.T) {
 		}
 		before := e.state()
 		status, out = e.sql(fmt.Sprintf("CREATE REPOSITORY k WITH BROKER ON LOCATION '%s' PROPERTIES ('aws.s3.access_key' = 'AKIAXXXX', 'aws.s3.secret_key' = 'hunter2')", loc))
-		if status != http.StatusBadRequest || !strings.Contains(out.Error.Message, "plaintext credential") || strings.Contains(out.Error.Message, "hunter2") {
+		if status != http.StatusBadRequest || !strings.Contains(out.Error.Message, "refuses plaintext credentials") || strings.Contains(out.Error.Message, "hunter2") {
 			t.Fatalf("plaintext keys: %d %+v", status, out.Error)
 		}
 		// The api role may touch only the deployment's buckets, so S3
