@@ -60,6 +60,12 @@ type Writer struct {
 	codecs []codec
 	leaves int
 	limit  int64
+	comp   compress.Codec
+
+	// Until the first rows are sampled (pw is nil), the leaves and
+	// writer options the Parquet writer will be made with.
+	leafNodes []leaf
+	options   []parquet.WriterOption
 
 	batch      []parquet.Row
 	arena      []byte
@@ -83,17 +89,12 @@ func NewWriter(w io.Writer, cols []source.Column, opts Options) (*Writer, error)
 	if err != nil {
 		return nil, fmt.Errorf("encode column specs: %w", err)
 	}
-	var root orderedGroup
-	for _, l := range leaves {
-		root = root.field(l.name, l.node)
-	}
-	pw := &Writer{specs: specs, leaves: len(leaves), limit: opts.RowGroupBytes}
+	pw := &Writer{specs: specs, leafNodes: leaves, leaves: len(leaves), limit: opts.RowGroupBytes, comp: comp}
 	if pw.limit <= 0 {
 		pw.limit = DefaultRowGroupBytes
 	}
 	pw.out.w = w
-	pw.pw = parquet.NewWriter(&pw.out,
-		parquet.NewSchema("srbackup", root),
+	pw.options = []parquet.WriterOption{
 		parquet.Compression(comp),
 		parquet.KeyValueMetadata(MetadataKey, string(meta)),
 		parquet.CreatedBy("srbackup", "1", ""),
@@ -104,12 +105,39 @@ func NewWriter(w io.Writer, cols []source.Column, opts Options) (*Writer, error)
 		parquet.DefaultEncodingFor(parquet.Int32, &parquet.DeltaBinaryPacked),
 		parquet.DefaultEncodingFor(parquet.Int64, &parquet.DeltaBinaryPacked),
 		parquet.DataPageVersion(1),
-	)
+		// Pages are compressed one by one: 4 MiB pages give zstd more
+		// context than the default 256 KiB (BenchmarkEncodeFixture:
+		// 4.7% smaller files, same CPU).
+		parquet.PageBufferSize(pageBytes),
+		parquet.DictionaryMaxBytes(maxDictionaryBytes),
+	}
 	pw.codecs = make([]codec, len(specs))
 	for i, s := range specs {
 		pw.codecs[i] = newCodec(s)
 	}
 	return pw, nil
+}
+
+// pageBytes bounds a data page before encoding and compression.
+const pageBytes = 4 << 20
+
+// start makes the Parquet writer, each column stored as the rows
+// buffered so far suggest (see chooseStorage).
+func (w *Writer) start() {
+	choices := chooseStorage(w.batch, w.leafNodes, w.comp)
+	var root orderedGroup
+	for i, l := range w.leafNodes {
+		node := l.node
+		if choices[i].dictionary {
+			node = parquet.Encoded(node, &parquet.RLEDictionary)
+		}
+		if choices[i].uncompressed {
+			node = parquet.Compressed(node, &parquet.Uncompressed)
+		}
+		root = root.field(l.name, node)
+	}
+	w.pw = parquet.NewWriter(&w.out, append(w.options, parquet.NewSchema("srbackup", root))...)
+	w.leafNodes, w.options = nil, nil
 }
 
 func compression(name string) (compress.Codec, error) {
@@ -173,6 +201,12 @@ func (w *Writer) Write(values [][]byte) error {
 		w.stats.SourceBytes += int64(len(v))
 	}
 	w.batch[n] = row
+	if w.pw == nil {
+		if len(w.batch) < sampleRows && len(w.arena) < sampleBytes && w.groupBytes < w.limit {
+			return nil
+		}
+		w.start()
+	}
 	if len(w.batch) >= batchRows || len(w.arena) >= batchBytes || w.groupBytes >= w.limit {
 		return w.flushBatch()
 	}
@@ -211,6 +245,9 @@ func (w *Writer) Close() error {
 	w.closed = true
 	if w.err != nil {
 		return w.err
+	}
+	if w.pw == nil {
+		w.start()
 	}
 	if err := w.flushBatch(); err != nil {
 		return err

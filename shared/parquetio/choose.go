@@ -1,0 +1,147 @@
+package parquetio
+
+import (
+	"math/bits"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+)
+
+// A file's storage is chosen per column from a sample of its first rows:
+// up to sampleRows rows or sampleBytes of byte-array values, buffered
+// before the Parquet writer is made. A column with fewer than minSample
+// non-NULL values in the sample keeps the defaults.
+const (
+	sampleRows  = 8192
+	sampleBytes = 2 << 20
+	minSample   = 256
+)
+
+// maxDictionaryBytes bounds a dictionary; past it parquet-go writes the
+// rest of the row group PLAIN, so a column that only looked repetitive in
+// the sample costs little.
+const maxDictionaryBytes = 1 << 20
+
+// Thresholds of the choices (BenchmarkEncodeFixture): dictionary encoding
+// when the sample's dictionary, compressed, and its indexes take less than
+// dictionaryGain of the compressed DELTA_LENGTH_BYTE_ARRAY encoding; no
+// compression when zstd leaves more than incompressible of a page.
+const (
+	dictionaryGain = 0.85
+	incompressible = 0.97
+)
+
+// choice is how one leaf is stored.
+type choice struct {
+	dictionary   bool
+	uncompressed bool
+}
+
+// chooseStorage decides, from the sampled rows, each leaf's encoding and
+// whether to compress it with codec. Every row holds one value per leaf,
+// in leaf order.
+func chooseStorage(rows []parquet.Row, leaves []leaf, codec compress.Codec) []choice {
+	out := make([]choice, len(leaves))
+	if codec == nil || codec.CompressionCodec() == parquet.Uncompressed.CompressionCodec() {
+		return out
+	}
+	var s sampler
+	for j, l := range leaves {
+		out[j] = s.choose(rows, j, l.node.Type().Kind(), codec)
+	}
+	return out
+}
+
+// sampler holds the scratch buffers of chooseStorage.
+type sampler struct {
+	data, enc, comp []byte
+	dict            []byte
+	offsets         []uint32
+	i32             []int32
+	i64             []int64
+	seen            map[string]struct{}
+}
+
+func (s *sampler) choose(rows []parquet.Row, j int, kind parquet.Kind, codec compress.Codec) choice {
+	s.data, s.offsets, s.i32, s.i64 = s.data[:0], s.offsets[:0], s.i32[:0], s.i64[:0]
+	n := 0
+	for _, r := range rows {
+		v := r[j]
+		if v.IsNull() {
+			continue
+		}
+		n++
+		switch kind {
+		case parquet.ByteArray:
+			s.offsets = append(s.offsets, uint32(len(s.data)))
+			s.data = append(s.data, v.ByteArray()...)
+		case parquet.Int32:
+			s.i32 = append(s.i32, v.Int32())
+		case parquet.Int64:
+			s.i64 = append(s.i64, v.Int64())
+		default: // PLAIN: FLOAT, DOUBLE, FIXED_LEN_BYTE_ARRAY, BOOLEAN
+			s.data = append(s.data, v.Bytes()...)
+		}
+	}
+	if n < minSample {
+		return choice{}
+	}
+	var err error
+	switch kind {
+	case parquet.ByteArray:
+		s.offsets = append(s.offsets, uint32(len(s.data)))
+		s.enc, err = (&parquet.DeltaLengthByteArray).EncodeByteArray(s.enc[:0], s.data, s.offsets)
+	case parquet.Int32:
+		s.enc, err = (&parquet.DeltaBinaryPacked).EncodeInt32(s.enc[:0], s.i32)
+	case parquet.Int64:
+		s.enc, err = (&parquet.DeltaBinaryPacked).EncodeInt64(s.enc[:0], s.i64)
+	default:
+		s.enc = append(s.enc[:0], s.data...)
+	}
+	if err != nil || len(s.enc) == 0 {
+		return choice{}
+	}
+	packed := s.compressed(codec, s.enc)
+	if kind == parquet.ByteArray {
+		if dict, ok := s.dictionaryBytes(codec, n); ok && float64(dict) < dictionaryGain*float64(packed) {
+			return choice{dictionary: true}
+		}
+	}
+	return choice{uncompressed: float64(packed) > incompressible*float64(len(s.enc))}
+}
+
+// compressed returns the size of src compressed with codec.
+func (s *sampler) compressed(codec compress.Codec, src []byte) int {
+	var err error
+	if s.comp, err = codec.Encode(s.comp[:0], src); err != nil {
+		return len(src)
+	}
+	return len(s.comp)
+}
+
+// dictionaryBytes estimates the size of the sample's n byte-array values
+// dictionary-encoded: the distinct values PLAIN and compressed, and one
+// bit-packed index per value. It reports false when the dictionary would
+// outgrow maxDictionaryBytes at this rate within a row group.
+func (s *sampler) dictionaryBytes(codec compress.Codec, n int) (int, bool) {
+	if s.seen == nil {
+		s.seen = make(map[string]struct{})
+	}
+	clear(s.seen)
+	dict := s.dict[:0]
+	for i := range n {
+		v := s.data[s.offsets[i]:s.offsets[i+1]]
+		if _, ok := s.seen[string(v)]; ok {
+			continue
+		}
+		s.seen[string(v)] = struct{}{}
+		dict = append(dict, byte(len(v)), byte(len(v)>>8), byte(len(v)>>16), byte(len(v)>>24))
+		dict = append(dict, v...)
+		if len(dict) > maxDictionaryBytes/4 {
+			return 0, false
+		}
+	}
+	s.dict = dict
+	width := bits.Len(uint(len(s.seen)))
+	return s.compressed(codec, dict) + (n*width+7)/8, true
+}
