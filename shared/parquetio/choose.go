@@ -37,17 +37,16 @@ type choice struct {
 	uncompressed bool
 }
 
-// chooseStorage decides, from the sampled rows, each leaf's encoding and
-// whether to compress it with codec. Every row holds one value per leaf,
-// in leaf order.
-func chooseStorage(rows []parquet.Row, leaves []leaf, codec compress.Codec) []choice {
+// chooseStorage decides, from the sampled values of each leaf, its
+// encoding and whether to compress it with codec.
+func chooseStorage(columns [][]parquet.Value, leaves []leaf, codec compress.Codec) []choice {
 	out := make([]choice, len(leaves))
 	if codec == nil || codec.CompressionCodec() == parquet.Uncompressed.CompressionCodec() {
 		return out
 	}
 	var s sampler
 	for j, l := range leaves {
-		out[j] = s.choose(rows, j, l.node.Type().Kind(), codec)
+		out[j] = s.choose(columns[j], l.node.Type().Kind(), codec)
 	}
 	return out
 }
@@ -62,11 +61,10 @@ type sampler struct {
 	seen            map[string]struct{}
 }
 
-func (s *sampler) choose(rows []parquet.Row, j int, kind parquet.Kind, codec compress.Codec) choice {
+func (s *sampler) choose(values []parquet.Value, kind parquet.Kind, codec compress.Codec) choice {
 	s.data, s.offsets, s.i32, s.i64 = s.data[:0], s.offsets[:0], s.i32[:0], s.i64[:0]
 	n := 0
-	for _, r := range rows {
-		v := r[j]
+	for _, v := range values {
 		if v.IsNull() {
 			continue
 		}
