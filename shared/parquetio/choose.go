@@ -17,6 +17,10 @@ const (
 	minSample   = 256
 )
 
+// trialBytes bounds the values of one column the choices are tried on:
+// each trial is a compression, paid once per file.
+const trialBytes = 1 << 20
+
 // maxDictionaryBytes bounds a dictionary; past it parquet-go writes the
 // rest of the row group PLAIN, so a column that only looked repetitive in
 // the sample costs little.
@@ -29,22 +33,24 @@ const maxDictionaryBytes = 1 << 20
 const (
 	dictionaryGain = 0.85
 	incompressible = 0.97
+	betterGain     = 0.98
 )
 
 // choice is how one leaf is stored.
 type choice struct {
 	dictionary   bool
 	uncompressed bool
+	better       bool // compressed with the stronger codec
 }
 
 // chooseStorage decides, from the sampled values of each leaf, its
 // encoding and whether to compress it with codec.
-func chooseStorage(columns [][]parquet.Value, leaves []leaf, codec compress.Codec) []choice {
+func chooseStorage(columns [][]parquet.Value, leaves []leaf, codec, better compress.Codec) []choice {
 	out := make([]choice, len(leaves))
 	if codec == nil || codec.CompressionCodec() == parquet.Uncompressed.CompressionCodec() {
 		return out
 	}
-	var s sampler
+	s := sampler{better: better}
 	for j, l := range leaves {
 		out[j] = s.choose(columns[j], l.node.Type().Kind(), codec)
 	}
@@ -55,6 +61,7 @@ func chooseStorage(columns [][]parquet.Value, leaves []leaf, codec compress.Code
 type sampler struct {
 	data, enc, comp []byte
 	dict            []byte
+	better          compress.Codec
 	offsets         []uint32
 	i32             []int32
 	i64             []int64
@@ -67,6 +74,9 @@ func (s *sampler) choose(values []parquet.Value, kind parquet.Kind, codec compre
 	for _, v := range values {
 		if v.IsNull() {
 			continue
+		}
+		if len(s.data) >= trialBytes || len(s.i32)+len(s.i64) >= trialBytes/8 {
+			break
 		}
 		n++
 		switch kind {
@@ -105,7 +115,13 @@ func (s *sampler) choose(values []parquet.Value, kind parquet.Kind, codec compre
 			return choice{dictionary: true}
 		}
 	}
-	return choice{uncompressed: float64(packed) > incompressible*float64(len(s.enc))}
+	if float64(packed) > incompressible*float64(len(s.enc)) {
+		return choice{uncompressed: true}
+	}
+	if s.better != nil && kind == parquet.ByteArray && float64(s.compressed(s.better, s.enc)) < betterGain*float64(packed) {
+		return choice{better: true}
+	}
+	return choice{}
 }
 
 // compressed returns the size of src compressed with codec.
@@ -119,8 +135,8 @@ func (s *sampler) compressed(codec compress.Codec, src []byte) int {
 
 // dictionaryBytes estimates the size of the sample's n byte-array values
 // dictionary-encoded: the distinct values PLAIN and compressed, and one
-// bit-packed index per value. It reports false when the dictionary would
-// outgrow maxDictionaryBytes at this rate within a row group.
+// bit-packed index per value. It reports false when the distinct values
+// take more than half the sample: no dictionary could pay then.
 func (s *sampler) dictionaryBytes(codec compress.Codec, n int) (int, bool) {
 	if s.seen == nil {
 		s.seen = make(map[string]struct{})
@@ -135,7 +151,7 @@ func (s *sampler) dictionaryBytes(codec compress.Codec, n int) (int, bool) {
 		s.seen[string(v)] = struct{}{}
 		dict = append(dict, byte(len(v)), byte(len(v)>>8), byte(len(v)>>16), byte(len(v)>>24))
 		dict = append(dict, v...)
-		if len(dict) > maxDictionaryBytes/4 {
+		if len(dict) > trialBytes/2 {
 			return 0, false
 		}
 	}
