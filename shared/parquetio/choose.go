@@ -1,6 +1,7 @@
 package parquetio
 
 import (
+	"math"
 	"math/bits"
 
 	"github.com/parquet-go/parquet-go"
@@ -19,7 +20,7 @@ const (
 
 // trialBytes bounds the values of one column the choices are tried on:
 // each trial is a compression, paid once per file.
-const trialBytes = 1 << 20
+const trialBytes = 256 << 10
 
 // maxDictionaryBytes bounds a dictionary; past it parquet-go writes the
 // rest of the row group PLAIN, so a column that only looked repetitive in
@@ -29,11 +30,14 @@ const maxDictionaryBytes = 1 << 20
 // Thresholds of the choices (BenchmarkEncodeFixture): dictionary encoding
 // when the sample's dictionary, compressed, and its indexes take less than
 // dictionaryGain of the compressed DELTA_LENGTH_BYTE_ARRAY encoding; no
-// compression when zstd leaves more than incompressible of a page.
+// compression when zstd leaves more than incompressible of a page; the
+// stronger level for byte arrays it leaves under compressible.
 const (
 	dictionaryGain = 0.85
 	incompressible = 0.97
-	betterGain     = 0.98
+	compressible   = 0.6
+	// incompressibleBits of order-0 entropy per byte, of 8.
+	incompressibleBits = 7.5
 )
 
 // choice is how one leaf is stored.
@@ -115,10 +119,15 @@ func (s *sampler) choose(values []parquet.Value, kind parquet.Kind, codec compre
 			return choice{dictionary: true}
 		}
 	}
-	if float64(packed) > incompressible*float64(len(s.enc)) {
+	// zstd leaves some compressible data raw in a small input (hex text
+	// at 4 bits a byte) that it compresses in a full page, so the byte
+	// entropy must say incompressible too.
+	if float64(packed) > incompressible*float64(len(s.enc)) && entropy(s.enc) > incompressibleBits {
 		return choice{uncompressed: true}
 	}
-	if s.better != nil && kind == parquet.ByteArray && float64(s.compressed(s.better, s.enc)) < betterGain*float64(packed) {
+	// Well-compressible byte arrays (text, JSON) gain from the stronger
+	// level; trying it on the sample would cost more than it tells.
+	if s.better != nil && kind == parquet.ByteArray && float64(packed) < compressible*float64(len(s.enc)) {
 		return choice{better: true}
 	}
 	return choice{}
@@ -158,4 +167,21 @@ func (s *sampler) dictionaryBytes(codec compress.Codec, n int) (int, bool) {
 	s.dict = dict
 	width := bits.Len(uint(len(s.seen)))
 	return s.compressed(codec, dict) + (n*width+7)/8, true
+}
+
+// entropy returns the order-0 entropy of b in bits per byte.
+func entropy(b []byte) float64 {
+	var counts [256]int
+	for _, c := range b {
+		counts[c]++
+	}
+	var h float64
+	n := float64(len(b))
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
 }
