@@ -20,7 +20,7 @@ const (
 
 // trialBytes bounds the values of one column the choices are tried on:
 // each trial is a compression, paid once per file.
-const trialBytes = 256 << 10
+const trialBytes = 128 << 10
 
 // maxDictionaryBytes bounds a dictionary; past it parquet-go writes the
 // rest of the row group PLAIN, so a column that only looked repetitive in
@@ -30,12 +30,10 @@ const maxDictionaryBytes = 1 << 20
 // Thresholds of the choices (BenchmarkEncodeFixture): dictionary encoding
 // when the sample's dictionary, compressed, and its indexes take less than
 // dictionaryGain of the compressed DELTA_LENGTH_BYTE_ARRAY encoding; no
-// compression when zstd leaves more than incompressible of a page; the
-// stronger level for byte arrays it leaves under compressible.
+// compression when zstd leaves more than incompressible of a page.
 const (
 	dictionaryGain = 0.85
 	incompressible = 0.97
-	compressible   = 0.6
 	// incompressibleBits of order-0 entropy per byte, of 8.
 	incompressibleBits = 7.5
 )
@@ -44,17 +42,16 @@ const (
 type choice struct {
 	dictionary   bool
 	uncompressed bool
-	better       bool // compressed with the stronger codec
 }
 
 // chooseStorage decides, from the sampled values of each leaf, its
 // encoding and whether to compress it with codec.
-func chooseStorage(columns [][]parquet.Value, leaves []leaf, codec, better compress.Codec) []choice {
+func chooseStorage(columns [][]parquet.Value, leaves []leaf, codec compress.Codec) []choice {
 	out := make([]choice, len(leaves))
 	if codec == nil || codec.CompressionCodec() == parquet.Uncompressed.CompressionCodec() {
 		return out
 	}
-	s := sampler{better: better}
+	var s sampler
 	for j, l := range leaves {
 		out[j] = s.choose(columns[j], l.node.Type().Kind(), codec)
 	}
@@ -65,7 +62,6 @@ func chooseStorage(columns [][]parquet.Value, leaves []leaf, codec, better compr
 type sampler struct {
 	data, enc, comp []byte
 	dict            []byte
-	better          compress.Codec
 	offsets         []uint32
 	i32             []int32
 	i64             []int64
@@ -124,11 +120,6 @@ func (s *sampler) choose(values []parquet.Value, kind parquet.Kind, codec compre
 	// entropy must say incompressible too.
 	if float64(packed) > incompressible*float64(len(s.enc)) && entropy(s.enc) > incompressibleBits {
 		return choice{uncompressed: true}
-	}
-	// Well-compressible byte arrays (text, JSON) gain from the stronger
-	// level; trying it on the sample would cost more than it tells.
-	if s.better != nil && kind == parquet.ByteArray && float64(packed) < compressible*float64(len(s.enc)) {
-		return choice{better: true}
 	}
 	return choice{}
 }

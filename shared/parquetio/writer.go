@@ -9,7 +9,6 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/srbackup/srbackup/shared/source"
 )
@@ -41,12 +40,6 @@ type Options struct {
 	// with it the writer's memory; zero means DefaultRowGroupBytes.
 	RowGroupBytes int64
 }
-
-// betterZstd compresses the text columns it shrinks by 2% or more in the
-// sample. Like parquet.Zstd, it is shared by every file of the process
-// because it pools its encoders, whose tables are costly to make (a fresh
-// one per file cost 10 ms in BenchmarkReadEncode); it holds no other state.
-var betterZstd = &zstd.Codec{Level: zstd.SpeedBetterCompression}
 
 // Stats counts what a Writer wrote.
 type Stats struct {
@@ -136,11 +129,7 @@ const pageBytes = 4 << 20
 // start makes the Parquet writer, each column stored as the rows
 // buffered so far suggest (see chooseStorage).
 func (w *Writer) start() {
-	var better compress.Codec
-	if w.comp == &parquet.Zstd {
-		better = betterZstd
-	}
-	choices := chooseStorage(w.columns, w.leafNodes, w.comp, better)
+	choices := chooseStorage(w.columns, w.leafNodes, w.comp)
 	var root orderedGroup
 	for i, l := range w.leafNodes {
 		node := l.node
@@ -149,9 +138,6 @@ func (w *Writer) start() {
 		}
 		if choices[i].uncompressed {
 			node = parquet.Compressed(node, &parquet.Uncompressed)
-		}
-		if choices[i].better {
-			node = parquet.Compressed(node, better)
 		}
 		root = root.field(l.name, node)
 	}
