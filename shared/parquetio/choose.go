@@ -13,14 +13,14 @@ import (
 // before the Parquet writer is made. A column with fewer than minSample
 // non-NULL values in the sample keeps the defaults.
 const (
-	sampleRows  = 8192
-	sampleBytes = 2 << 20
+	sampleRows  = 2048
+	sampleBytes = 512 << 10
 	minSample   = 256
 )
 
 // trialBytes bounds the values of one column the choices are tried on:
 // each trial is a compression, paid once per file.
-const trialBytes = 128 << 10
+const trialBytes = 32 << 10
 
 // maxDictionaryBytes bounds a dictionary; past it parquet-go writes the
 // rest of the row group PLAIN, so a column that only looked repetitive in

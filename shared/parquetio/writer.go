@@ -116,6 +116,9 @@ func NewWriter(w io.Writer, cols []source.Column, opts Options) (*Writer, error)
 		parquet.DictionaryMaxBytes(maxDictionaryBytes),
 	}
 	pw.columns = make([][]parquet.Value, len(leaves))
+	for j := range pw.columns {
+		pw.columns[j] = make([]parquet.Value, 0, batchRows)
+	}
 	pw.codecs = make([]codec, len(specs))
 	for i, s := range specs {
 		pw.codecs[i] = newCodec(s)
