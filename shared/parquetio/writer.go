@@ -25,7 +25,7 @@ const (
 const DefaultRowGroupBytes = 32 << 20
 
 // Rows are handed to parquet-go in batches of at most batchRows rows and
-// batchBytes bytes of copied byte-array values.
+// batchBytes bytes of copied byte-array values (after the sample).
 const (
 	batchRows  = 256
 	batchBytes = 1 << 20
@@ -60,8 +60,18 @@ type Writer struct {
 	codecs []codec
 	leaves int
 	limit  int64
+	comp   compress.Codec
 
-	batch      []parquet.Row
+	// Until the first rows are sampled (pw is nil), the leaves and
+	// writer options the Parquet writer will be made with.
+	leafNodes []leaf
+	options   []parquet.WriterOption
+
+	// columns holds each leaf's values of the pending rows, with their
+	// levels; row is the scratch row they are encoded into first.
+	columns    [][]parquet.Value
+	row        []parquet.Value
+	pending    int
 	arena      []byte
 	groupBytes int64 // estimated bytes in the current row group
 	stats      Stats
@@ -83,17 +93,12 @@ func NewWriter(w io.Writer, cols []source.Column, opts Options) (*Writer, error)
 	if err != nil {
 		return nil, fmt.Errorf("encode column specs: %w", err)
 	}
-	var root orderedGroup
-	for _, l := range leaves {
-		root = root.field(l.name, l.node)
-	}
-	pw := &Writer{specs: specs, leaves: len(leaves), limit: opts.RowGroupBytes}
+	pw := &Writer{specs: specs, leafNodes: leaves, leaves: len(leaves), limit: opts.RowGroupBytes, comp: comp}
 	if pw.limit <= 0 {
 		pw.limit = DefaultRowGroupBytes
 	}
 	pw.out.w = w
-	pw.pw = parquet.NewWriter(&pw.out,
-		parquet.NewSchema("srbackup", root),
+	pw.options = []parquet.WriterOption{
 		parquet.Compression(comp),
 		parquet.KeyValueMetadata(MetadataKey, string(meta)),
 		parquet.CreatedBy("srbackup", "1", ""),
@@ -104,12 +109,43 @@ func NewWriter(w io.Writer, cols []source.Column, opts Options) (*Writer, error)
 		parquet.DefaultEncodingFor(parquet.Int32, &parquet.DeltaBinaryPacked),
 		parquet.DefaultEncodingFor(parquet.Int64, &parquet.DeltaBinaryPacked),
 		parquet.DataPageVersion(1),
-	)
+		// Pages are compressed one by one: 4 MiB pages give zstd more
+		// context than the default 256 KiB (BenchmarkEncodeFixture:
+		// 4.7% smaller files, same CPU).
+		parquet.PageBufferSize(pageBytes),
+		parquet.DictionaryMaxBytes(maxDictionaryBytes),
+	}
+	pw.columns = make([][]parquet.Value, len(leaves))
+	for j := range pw.columns {
+		pw.columns[j] = make([]parquet.Value, 0, batchRows)
+	}
 	pw.codecs = make([]codec, len(specs))
 	for i, s := range specs {
 		pw.codecs[i] = newCodec(s)
 	}
 	return pw, nil
+}
+
+// pageBytes bounds a data page before encoding and compression.
+const pageBytes = 4 << 20
+
+// start makes the Parquet writer, each column stored as the rows
+// buffered so far suggest (see chooseStorage).
+func (w *Writer) start() {
+	choices := chooseStorage(w.columns, w.leafNodes, w.comp)
+	var root orderedGroup
+	for i, l := range w.leafNodes {
+		node := l.node
+		if choices[i].dictionary {
+			node = parquet.Encoded(node, &parquet.RLEDictionary)
+		}
+		if choices[i].uncompressed {
+			node = parquet.Compressed(node, &parquet.Uncompressed)
+		}
+		root = root.field(l.name, node)
+	}
+	w.pw = parquet.NewWriter(&w.out, append(w.options, parquet.NewSchema("srbackup", root))...)
+	w.leafNodes, w.options = nil, nil
 }
 
 func compression(name string) (compress.Codec, error) {
@@ -147,48 +183,51 @@ func (w *Writer) Write(values [][]byte) error {
 	if len(values) != len(w.codecs) {
 		return fmt.Errorf("row has %d values for %d columns", len(values), len(w.codecs))
 	}
-	n := len(w.batch)
-	if n < cap(w.batch) {
-		w.batch = w.batch[:n+1]
-	} else {
-		w.batch = append(w.batch, make(parquet.Row, 0, w.leaves))
-	}
-	row := w.batch[n][:0]
+	row := w.row[:0]
 	var err error
 	for i, v := range values {
 		c := &w.codecs[i]
-		start := len(row)
 		if row, w.arena, err = c.encode(row, v, w.arena); err != nil {
-			w.batch = w.batch[:n]
-			return fmt.Errorf("row %d, column %q (%s): %w", w.stats.Rows+int64(len(w.batch))+1, c.spec.Name, c.spec.SourceType, err)
-		}
-		for j := start; j < len(row); j++ {
-			def := 1
-			if row[j].IsNull() {
-				def = 0
-			}
-			row[j] = row[j].Level(0, def, j)
-			w.groupBytes += int64(valueBytes(row[j]))
+			return fmt.Errorf("row %d, column %q (%s): %w", w.stats.Rows+int64(w.pending)+1, c.spec.Name, c.spec.SourceType, err)
 		}
 		w.stats.SourceBytes += int64(len(v))
 	}
-	w.batch[n] = row
-	if len(w.batch) >= batchRows || len(w.arena) >= batchBytes || w.groupBytes >= w.limit {
+	w.row = row
+	for j, v := range row {
+		def := 1
+		if v.IsNull() {
+			def = 0
+		}
+		w.columns[j] = append(w.columns[j], v.Level(0, def, j))
+		w.groupBytes += int64(valueBytes(v))
+	}
+	w.pending++
+	if w.pw == nil {
+		if w.pending < sampleRows && len(w.arena) < sampleBytes && w.groupBytes < w.limit {
+			return nil
+		}
+		w.start()
+	}
+	if w.pending >= batchRows || len(w.arena) >= batchBytes || w.groupBytes >= w.limit {
 		return w.flushBatch()
 	}
 	return nil
 }
 
-// flushBatch hands the batched rows to parquet-go, and ends the row group
-// when it is full.
+// flushBatch hands the batched values to parquet-go's column writers, and
+// ends the row group when it is full. Writing column by column skips
+// parquet-go's splitting of rows into columns.
 func (w *Writer) flushBatch() error {
-	if len(w.batch) > 0 {
-		if _, err := w.pw.WriteRows(w.batch); err != nil {
-			w.err = fmt.Errorf("write parquet rows: %w", err)
-			return w.err
+	if w.pending > 0 {
+		for j, cw := range w.pw.ColumnWriters() {
+			if _, err := cw.WriteRowValues(w.columns[j]); err != nil {
+				w.err = fmt.Errorf("write parquet column %d: %w", j, err)
+				return w.err
+			}
+			w.columns[j] = w.columns[j][:0]
 		}
-		w.stats.Rows += int64(len(w.batch))
-		w.batch = w.batch[:0]
+		w.stats.Rows += int64(w.pending)
+		w.pending = 0
 		w.arena = w.arena[:0]
 	}
 	if w.groupBytes >= w.limit {
@@ -211,6 +250,9 @@ func (w *Writer) Close() error {
 	w.closed = true
 	if w.err != nil {
 		return w.err
+	}
+	if w.pw == nil {
+		w.start()
 	}
 	if err := w.flushBatch(); err != nil {
 		return err

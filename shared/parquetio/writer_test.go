@@ -7,12 +7,16 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/srbackup/srbackup/shared/source"
 )
@@ -358,5 +362,64 @@ func TestFloatWidening(t *testing.T) {
 		if got := math.Float32bits(buf[0][0].Float()); got != bits {
 			t.Errorf("float %08x stored as %08x", bits, got)
 		}
+	}
+}
+
+// TestStorageChosenFromSample checks the per-column choices made from the
+// first rows: dictionary encoding for a repetitive string, no compression
+// for random bytes, the defaults otherwise; and that every value reads
+// back exactly, including after the dictionary outgrows its bound.
+func TestStorageChosenFromSample(t *testing.T) {
+	cols := []source.Column{
+		{Name: "id", Kind: source.KindInt, Bits: 64},
+		{Name: "status", Kind: source.KindString, Nullable: true},
+		{Name: "token", Kind: source.KindBytes},
+		{Name: "note", Kind: source.KindString},
+		{Name: "late", Kind: source.KindString}, // repetitive in the sample, unique after it
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	statuses := []string{"pending", "paid", "shipped", "delivered"}
+	rows := make([][]string, 3*sampleRows)
+	for i := range rows {
+		token := make([]byte, 16)
+		for j := range token {
+			token[j] = byte(r.Uint32())
+		}
+		status := statuses[r.IntN(len(statuses))]
+		if i%7 == 0 {
+			status = "\x00NULL"
+		}
+		late := fmt.Sprintf("%016x", uint64(r.IntN(50))*0x9e3779b97f4a7c15)
+		if i >= sampleRows {
+			late = strings.Repeat(strconv.Itoa(i), 20)
+		}
+		rows[i] = []string{strconv.Itoa(i), status, string(token), fmt.Sprintf("note %d for %x", r.Uint64(), r.Uint64()), late}
+	}
+	data, _ := writeFile(t, cols, rows, Options{})
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		dictionary   bool
+		uncompressed bool
+	}{"status": {true, false}, "token": {false, true}, "note": {false, false}, "late": {true, false}}
+	for _, c := range f.Metadata().RowGroups[0].Columns {
+		name := c.MetaData.PathInSchema[0]
+		if name == "late" && !slices.Contains(c.MetaData.Encoding, format.Plain) {
+			t.Errorf("column late: encodings %v, want PLAIN after the dictionary outgrew its bound", c.MetaData.Encoding)
+		}
+		if _, ok := want[name]; !ok {
+			continue
+		}
+		dict := slices.Contains(c.MetaData.Encoding, format.RLEDictionary)
+		unc := c.MetaData.Codec == format.Uncompressed
+		if w := want[name]; dict != w.dictionary || unc != w.uncompressed {
+			t.Errorf("column %s: dictionary %v, uncompressed %v; want %v, %v (encodings %v)", name, dict, unc, w.dictionary, w.uncompressed, c.MetaData.Encoding)
+		}
+	}
+	got := readFile(t, data)
+	if !reflect.DeepEqual(got, rows) {
+		t.Fatalf("rows differ after the round trip (%d rows read, %d written)", len(got), len(rows))
 	}
 }

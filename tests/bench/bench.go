@@ -82,6 +82,8 @@ type Sample struct {
 	CPU     time.Duration
 	// ServerCPU is the MariaDB server's CPU time during the run (restores only).
 	ServerCPU time.Duration
+	// Requests counts an srbackup job's billed requests (srbackup only).
+	Requests Requests
 }
 
 // Result is every run of one tool (or one srbackup parallelism).
@@ -260,7 +262,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Summary, error) {
 			return nil, fmt.Errorf("write report: %w", err)
 		}
 	}
-	if _, err := fmt.Fprintln(w, sum.Line()); err != nil {
+	if _, err := fmt.Fprintf(w, "%s\n%s\n", sum.Line(), sum.CostLine()); err != nil {
 		return nil, err
 	}
 	if len(sum.Restore) > 0 {
@@ -327,11 +329,40 @@ func (s *Summary) Line() string {
 		}
 		return fmt.Sprintf("%.3f", a/b)
 	}
-	return fmt.Sprintf("BENCH size_mb=%.0f srbackup_s=%s mydumper_s=%s dump_zstd_s=%s scan_s=%s time_ratio_vs_mydumper=%s size_ratio_vs_mydumper=%s scan_fraction=%s",
+	// CPU-seconds per GB (2^30 bytes) of source data_length.
+	perGB := func(x Sample, ok bool) string {
+		if !ok || s.SourceBytes == 0 {
+			return "NA"
+		}
+		return fmt.Sprintf("%.2f", x.CPU.Seconds()/(float64(s.SourceBytes)/(1<<30)))
+	}
+	return fmt.Sprintf("BENCH size_mb=%.0f srbackup_s=%s mydumper_s=%s dump_zstd_s=%s scan_s=%s time_ratio_vs_mydumper=%s size_ratio_vs_mydumper=%s scan_fraction=%s"+
+		" time_ratio_vs_dump_zstd=%s size_ratio_vs_dump_zstd=%s cpu_s_per_gb=%s scan_cpu_s_per_gb=%s",
 		MB(s.SourceBytes), secs(srb, okS), secs(myd, okM), secs(dz, okD), secs(sc, okC),
 		ratio(srb.Wall.Seconds(), myd.Wall.Seconds(), okS && okM),
 		ratio(float64(srb.OutBytes), float64(myd.OutBytes), okS && okM),
-		ratio(sc.Wall.Seconds(), srb.Wall.Seconds(), okS && okC))
+		ratio(sc.Wall.Seconds(), srb.Wall.Seconds(), okS && okC),
+		ratio(srb.Wall.Seconds(), dz.Wall.Seconds(), okS && okD),
+		ratio(float64(srb.OutBytes), float64(dz.OutBytes), okS && okD),
+		perGB(srb, okS), perGB(sc, okC))
+}
+
+// CostLine is what srbackup's median backup and restore (each at its
+// fastest parallelism) asked of the billed AWS services, per GB (2^30
+// bytes) of source data_length: the counts the README's cost table uses.
+func (s *Summary) CostLine() string {
+	gb := float64(s.SourceBytes) / (1 << 30)
+	field := func(prefix string, x Sample, ok bool) string {
+		if !ok || gb == 0 {
+			return fmt.Sprintf(" %s_invocations_per_gb=NA %s_transitions_per_gb=NA %s_s3_class1_per_gb=NA %s_s3_class2_per_gb=NA", prefix, prefix, prefix, prefix)
+		}
+		r := x.Requests
+		return fmt.Sprintf(" %s_invocations_per_gb=%.0f %s_transitions_per_gb=%.0f %s_s3_class1_per_gb=%.0f %s_s3_class2_per_gb=%.0f",
+			prefix, float64(r.Invocations)/gb, prefix, float64(r.Transitions)/gb, prefix, float64(r.S3Class1)/gb, prefix, float64(r.S3Class2)/gb)
+	}
+	srb, okS := s.median("srbackup")
+	res, okR := s.restoreMedian("srbackup")
+	return "COST" + field("backup", srb, okS) + field("restore", res, okR)
 }
 
 // dirSize is the total size of the regular files under dir.

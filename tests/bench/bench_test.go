@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -34,7 +35,9 @@ func requireDeps(tb testing.TB) {
 	tb.Skip(msg)
 }
 
-var benchLine = regexp.MustCompile(`(?m)^BENCH size_mb=\d+ srbackup_s=[0-9.]+ mydumper_s=([0-9.]+|NA) dump_zstd_s=[0-9.]+ scan_s=[0-9.]+ time_ratio_vs_mydumper=([0-9.]+|NA) size_ratio_vs_mydumper=([0-9.]+|NA) scan_fraction=[0-9.]+\n` +
+var benchLine = regexp.MustCompile(`(?m)^BENCH size_mb=\d+ srbackup_s=[0-9.]+ mydumper_s=([0-9.]+|NA) dump_zstd_s=[0-9.]+ scan_s=[0-9.]+ time_ratio_vs_mydumper=([0-9.]+|NA) size_ratio_vs_mydumper=([0-9.]+|NA) scan_fraction=[0-9.]+` +
+	` time_ratio_vs_dump_zstd=[0-9.]+ size_ratio_vs_dump_zstd=[0-9.]+ cpu_s_per_gb=[0-9.]+ scan_cpu_s_per_gb=[0-9.]+\n` +
+	`COST( (backup|restore)_(invocations|transitions|s3_class1|s3_class2)_per_gb=[0-9]+){8}\n` +
 	`RESTORE_SRBACKUP( p\d+_s=[0-9.]+( p1_rss_delta_mb=-?\d+)?)+ files=\d+ data_mb=[0-9.]+ largest_file_mb=[0-9.]+\n` +
 	`RESTORE size_mb=\d+ srbackup_s=[0-9.]+ myloader_s=([0-9.]+|NA) mariadb_s=[0-9.]+ time_ratio_vs_myloader=([0-9.]+|NA) time_ratio_vs_mariadb=[0-9.]+\n\z`)
 
@@ -69,6 +72,15 @@ func BenchmarkHarnessSmoke(b *testing.B) {
 		for _, f := range []string{"REPORT.md", ChartFile} {
 			if st, err := os.Stat(dir + "/" + f); err != nil || st.Size() == 0 {
 				b.Fatalf("%s not written: %v", f, err)
+			}
+		}
+		// The cost inputs were counted: every backup and restore invoked
+		// functions, entered states and read and wrote S3.
+		for _, r := range append(slices.Clone(sum.Results), sum.Restore...) {
+			for _, s := range r.Samples {
+				if q := s.Requests; r.Tool == "srbackup" && (q.Invocations == 0 || q.Transitions == 0 || q.S3Class1 == 0 || q.S3Class2 == 0) {
+					b.Fatalf("%s: requests not counted: %+v", r.Label, q)
+				}
 			}
 		}
 		if m, ok := sum.median("srbackup"); ok {

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +43,7 @@ type srbackupEnv struct {
 	sfn   *sfn.Client
 	repo  *repository.Repo
 	http  *http.Client
+	count requestCounter
 }
 
 // startSrbackup starts the stack against srv and creates the repository
@@ -48,11 +51,21 @@ type srbackupEnv struct {
 func startSrbackup(ctx context.Context, srv *mariadb.Server, log *slog.Logger) (_ *srbackupEnv, err error) {
 	fnLog := log.With("component", "srbackup")
 	// The harness's principal is the deployment's admin: it measures backups, not privileges.
-	st, err := localstack.Start(ctx, sandbox.StackOptions(map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN(""), "SRBACKUP_ADMINS": benchPrincipal}, fnLog))
+	e := &srbackupEnv{http: &http.Client{Timeout: time.Minute}}
+	opts := sandbox.StackOptions(map[string]string{"SRBACKUP_SOURCE_DSN": srv.DSN(""), "SRBACKUP_ADMINS": benchPrincipal}, fnLog)
+	// Count what each job asks of the billed services (Requests).
+	opts.S3Middleware = e.count.s3
+	handlers := opts.Handlers
+	opts.Handlers = func(ctx context.Context, envOf func(string) func(string) string) (map[string]any, error) {
+		h, err := handlers(ctx, envOf)
+		e.count.setFunctions(slices.Collect(maps.Keys(h)))
+		return h, err
+	}
+	st, err := localstack.Start(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("start local stack: %w", err)
 	}
-	e := &srbackupEnv{stack: st, http: &http.Client{Timeout: time.Minute}}
+	e.stack = st
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -169,13 +182,20 @@ func (e *srbackupEnv) runBackup(ctx context.Context, sqlText string, timeout tim
 // it, then deletes the snapshot so the in-memory S3 emulator does not grow.
 func (e *srbackupEnv) backup(ctx context.Context, database, label string, parallelism int) (Sample, error) {
 	q := fmt.Sprintf("BACKUP DATABASE %s SNAPSHOT %s TO bench PROPERTIES (\"parallelism\" = \"%d\")", quoteIdent(database), label, parallelism)
+	before := e.count.snapshot(e)
+	var arn string
 	s, err := measureInProcess(func() (int64, error) {
-		if _, err := e.runBackup(ctx, q, time.Hour); err != nil {
+		j, err := e.runBackup(ctx, q, time.Hour)
+		if err != nil {
 			return 0, err
 		}
+		arn = j.ExecutionARN
 		return 0, nil
 	})
 	if err != nil {
+		return Sample{}, err
+	}
+	if s.Requests, err = e.requests(ctx, before, arn); err != nil {
 		return Sample{}, err
 	}
 	prefix, err := e.repo.SnapshotPrefix(label)
@@ -278,13 +298,32 @@ func (e *srbackupEnv) runRestore(ctx context.Context, sqlText string, timeout ti
 func (e *srbackupEnv) restore(ctx context.Context, label, ts, database, into string, parallelism int) (Sample, error) {
 	q := fmt.Sprintf(`RESTORE SNAPSHOT %s FROM bench DATABASE %s AS %s PROPERTIES ("backup_timestamp" = "%s", "parallelism" = "%d")`,
 		label, quoteIdent(database), quoteIdent(into), ts, parallelism)
-	return measureInProcess(func() (int64, error) {
+	before := e.count.snapshot(e)
+	var arn string
+	s, err := measureInProcess(func() (int64, error) {
 		j, err := e.runRestore(ctx, q, time.Hour)
 		if err != nil {
 			return 0, err
 		}
+		arn = j.ExecutionARN
 		return j.Progress.BytesDone, nil
 	})
+	if err != nil {
+		return Sample{}, err
+	}
+	s.Requests, err = e.requests(ctx, before, arn)
+	return s, err
+}
+
+// requests is what the job of execution arn asked of the billed services
+// since the counts were before.
+func (e *srbackupEnv) requests(ctx context.Context, before Requests, arn string) (Requests, error) {
+	r := e.count.snapshot(e).sub(before)
+	var err error
+	if r.Transitions, err = transitions(ctx, e.sfn, arn); err != nil {
+		return Requests{}, fmt.Errorf("execution %s: %w", arn, err)
+	}
+	return r, nil
 }
 
 // snapshotFiles lists the data files of a snapshot: their count, total

@@ -72,6 +72,7 @@ const (
 func OpenConfig(ctx context.Context, cfg *driver.Config) (*Source, error) {
 	cfg = cfg.Clone()
 	setTimeouts(cfg)
+	bufferedDial(cfg)
 	cfg.InterpolateParams = false
 	cfg.ParseTime = false
 	cfg.MultiStatements = false
