@@ -59,6 +59,21 @@ type Options struct {
 	RequestedParallelism int `json:"requested_parallelism,omitempty"`
 }
 
+// Grant lowers Parallelism to granted when that is less, keeping the
+// parallelism first asked for in RequestedParallelism (a job may be lowered
+// more than once: at submission, then by the target's connection limit).
+// It reports whether it lowered.
+func (o *Options) Grant(granted int) bool {
+	if granted >= o.Parallelism {
+		return false
+	}
+	if o.RequestedParallelism == 0 {
+		o.RequestedParallelism = o.Parallelism
+	}
+	o.Parallelism = granted
+	return true
+}
+
 // Consistency modes (the values of the "consistency" property).
 const (
 	ConsistencySnapshot = "snapshot"

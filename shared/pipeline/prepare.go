@@ -108,9 +108,7 @@ func (p *Pipeline) Prepare(ctx context.Context, req Request) (job.Spec, error) {
 	}
 	PinRepository(&spec, repo)
 	spec.FoldedNames = cat.Features().FoldedNames
-	if granted := GrantParallelism(opts.Parallelism, p.MaxParallelism, cat.Features().MaxConnections); granted < opts.Parallelism {
-		spec.Options.Parallelism, spec.Options.RequestedParallelism = granted, opts.Parallelism
-	}
+	spec.Options.Grant(GrantParallelism(opts.Parallelism, p.MaxParallelism, cat.Features().MaxConnections))
 	return spec, spec.Validate()
 }
 

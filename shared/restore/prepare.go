@@ -396,13 +396,8 @@ func classify(what string, err error) error {
 // the target), and says so in a warning.
 func grantTargetParallelism(spec *job.Spec, maxConnections int) string {
 	had := spec.Options.Parallelism
-	granted := pipeline.GrantParallelism(had, 0, maxConnections)
-	if granted >= had {
+	if !spec.Options.Grant(pipeline.GrantParallelism(had, 0, maxConnections)) {
 		return ""
 	}
-	if spec.Options.RequestedParallelism == 0 {
-		spec.Options.RequestedParallelism = had
-	}
-	spec.Options.Parallelism = granted
-	return fmt.Sprintf("parallelism %d lowered to %d: half the target's max_connections (%d)", had, granted, maxConnections)
+	return fmt.Sprintf("parallelism %d lowered to %d: half the target's max_connections (%d)", had, spec.Options.Parallelism, maxConnections)
 }

@@ -74,13 +74,10 @@ func (r *Restorer) Submit(ctx context.Context, req Request) (job.Spec, error) {
 		return job.Spec{}, &job.SubmitError{Message: fmt.Sprintf("Nothing to restore from snapshot %s", st.Snapshot)}
 	}
 	timeout, _ := strconv.ParseInt(st.Properties[sql.PropTimeout], 10, 64)
-	requested := sql.DefaultParallelism
+	parallelism := sql.DefaultParallelism
 	if v := st.Properties[sql.PropParallelism]; v != "" {
-		requested, _ = strconv.Atoi(v)
+		parallelism, _ = strconv.Atoi(v)
 	}
-	// The deployment's cap here; the target's connection limit in Prepare,
-	// the first step that connects to it.
-	parallelism := pipeline.GrantParallelism(requested, r.Pipeline.MaxParallelism, 0)
 	replication := 3
 	if v := st.Properties[sql.PropReplicationNum]; v != "" {
 		replication, _ = strconv.Atoi(v)
@@ -112,9 +109,9 @@ func (r *Restorer) Submit(ctx context.Context, req Request) (job.Spec, error) {
 			ReplicationNum:   replication,
 		},
 	}
-	if parallelism < requested {
-		spec.Options.RequestedParallelism = requested
-	}
+	// The deployment's cap here; the target's connection limit in Prepare,
+	// the first step that connects to it.
+	spec.Options.Grant(pipeline.GrantParallelism(parallelism, r.Pipeline.MaxParallelism, 0))
 	pipeline.PinRepository(&spec, rec)
 	return spec, spec.Validate()
 }
