@@ -44,14 +44,31 @@ type pieceRows struct {
 	// shard and piece name it.
 	progress     *readProgress
 	shard, piece int
+	// estBytes and estRows are what the shard's estimate leaves for the
+	// pieces still to read (see settle).
+	estBytes, estRows int64
 }
 
 func newPieceRows(rows source.Rows, sh source.Shard, limit int64, progress *readProgress, shard int) *pieceRows {
-	r := &pieceRows{Rows: rows, limit: limit, progress: progress, shard: shard}
+	r := &pieceRows{Rows: rows, limit: limit, progress: progress, shard: shard, estBytes: sh.EstBytes, estRows: sh.EstRows}
 	if kr, ok := rows.(source.KeyedRows); ok && sh.Key != "" {
 		r.keyed = kr
 	}
 	return r
+}
+
+// settle completes the result of the piece just read: a piece cut at a key
+// change says where the next one starts and takes at most what it read of
+// the shard's estimate, the last piece takes what is left.
+func (r *pieceRows) settle(res *job.ShardResult) {
+	if r.cut {
+		res.More, res.Next = true, string(r.pendingKey)
+		res.EstBytes, res.EstRows = min(r.estBytes, res.SourceBytes), min(r.estRows, res.Rows)
+	} else {
+		res.EstBytes, res.EstRows = r.estBytes, r.estRows
+	}
+	r.estBytes -= res.EstBytes
+	r.estRows -= res.EstRows
 }
 
 func (r *pieceRows) Next() bool {

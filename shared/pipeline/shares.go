@@ -154,7 +154,6 @@ func (w *shareWriter) shard(ps PlanShard, src source.Reader) error {
 
 func (w *shareWriter) readShard(ps PlanShard, src source.Reader) error {
 	ctx, spec, sh := w.ctx, w.spec, ps.Shard
-	estBytes, estRows := sh.EstBytes, sh.EstRows
 	limit := max(sh.EstBytes, spec.Options.ShardSize) * splitNum / splitDen
 	rows, err := src.OpenShard(ctx, sh)
 	if err != nil {
@@ -172,15 +171,7 @@ func (w *shareWriter) readShard(ps PlanShard, src source.Reader) error {
 		if err != nil {
 			return err
 		}
-		res := &f.res
-		if pr.cut {
-			res.More, res.Next = true, string(pr.pendingKey)
-			res.EstBytes, res.EstRows = min(estBytes, res.SourceBytes), min(estRows, res.Rows)
-		} else {
-			res.EstBytes, res.EstRows = estBytes, estRows
-		}
-		estBytes -= res.EstBytes
-		estRows -= res.EstRows
+		pr.settle(&f.res)
 		if err := w.handOn(f, streamed); err != nil {
 			return err
 		}

@@ -124,15 +124,10 @@ func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec 
 	var out shardRead
 	sh := ps.Shard
 	piece := 0
-	estBytes, estRows := sh.EstBytes, sh.EstRows
 	limit := max(sh.EstBytes, spec.Options.ShardSize) * splitNum / splitDen
 	if n := len(done); n > 0 {
 		next := done[n-1].Next
 		sh.Lo, piece, limit = &next, done[n-1].Piece+1, spec.Options.ShardSize
-		for _, d := range done {
-			estBytes -= d.EstBytes
-			estRows -= d.EstRows
-		}
 	}
 	rows, err := src.OpenShard(ctx, sh)
 	if err != nil {
@@ -141,6 +136,10 @@ func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec 
 	defer rows.Close()
 	pr := newPieceRows(rows, sh, limit, prog, ps.N)
 	pr.piece = piece
+	for _, d := range done { // the pieces recorded took their share of the estimate
+		pr.estBytes -= d.EstBytes
+		pr.estRows -= d.EstRows
+	}
 	for ; ; piece++ {
 		if piece > 0 {
 			if _, err := p.Store.Active(ctx, spec.JobID); err != nil {
@@ -151,14 +150,7 @@ func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec 
 		if err != nil {
 			return out, err
 		}
-		if pr.cut {
-			res.More, res.Next = true, string(pr.pendingKey)
-			res.EstBytes, res.EstRows = min(estBytes, res.SourceBytes), min(estRows, res.Rows)
-		} else {
-			res.EstBytes, res.EstRows = estBytes, estRows
-		}
-		estBytes -= res.EstBytes
-		estRows -= res.EstRows
+		pr.settle(&res)
 		if err := p.recordShard(ctx, repo, spec, res, prog.slot()); err != nil {
 			return out, err
 		}
