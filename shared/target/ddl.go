@@ -213,23 +213,12 @@ var reDefiner = regexp.MustCompile("DEFINER=(?:`(?:[^`]|``)*`|'[^']*'|[^ @]+)@(?
 // restores it; SQL SECURITY is kept), with the snapshot database's
 // qualifiers (fromDB) pointing at db.
 func CreateViewAs(ddl, fromDB, db, name string) (string, error) {
-	kw, _, ne, err := headerName(ddl, "VIEW")
-	if err != nil {
-		return "", err
-	}
-	head := reDefiner.ReplaceAllString(ddl[:kw], "")
-	head = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(head), "CREATE"))
-	head = strings.TrimSpace(strings.TrimPrefix(head, "OR REPLACE"))
-	out := "CREATE OR REPLACE "
-	if head != "" {
-		out += head + " "
-	}
-	return out + "VIEW " + Qualified(db, name) + RequalifyDatabase(ddl[ne:], fromDB, db), nil
+	return CreateRoutineAs(ddl, "VIEW", fromDB, db, name)
 }
 
-// CreateRoutineAs rewrites a saved SHOW CREATE FUNCTION (or PROCEDURE)
-// statement as CREATE OR REPLACE of db.name, without its DEFINER, with the
-// snapshot database's qualifiers pointing at db.
+// CreateRoutineAs rewrites a saved SHOW CREATE FUNCTION (or PROCEDURE, or
+// VIEW) statement as CREATE OR REPLACE of db.name, without its DEFINER,
+// with the snapshot database's qualifiers pointing at db.
 func CreateRoutineAs(ddl, kind, fromDB, db, name string) (string, error) {
 	kw, _, ne, err := headerName(ddl, kind)
 	if err != nil {
