@@ -203,6 +203,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		"AWS_REQUEST_CHECKSUM_CALCULATION": "when_required", // gofakes3 stores aws-chunked bodies verbatim
 		"AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required", // and returns whole-object checksums on ranged GETs
 		"SRBACKUP_TABLE":                   s.Table,
+		"SRBACKUP_WORK_BUCKET":             s.Bucket, // the deployment's own bucket, as infra/stack sets it
 	}
 	if arn, ok := s.StateMachineARNs["backup"]; ok {
 		s.env["SRBACKUP_STATE_MACHINE_ARN"] = arn

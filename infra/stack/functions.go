@@ -25,6 +25,7 @@ import (
 
 	"github.com/srbackup/srbackup/shared/jobstore"
 	"github.com/srbackup/srbackup/shared/privilege"
+	"github.com/srbackup/srbackup/shared/workarea"
 )
 
 // Function names: one Lambda per functions/<name> directory, bundled as <name>.zip.
@@ -66,6 +67,10 @@ const (
 	EnvJobHistoryTTLDays      = "SRBACKUP_JOB_HISTORY_TTL_DAYS"
 	EnvBackupAgeDatabases     = "SRBACKUP_BACKUP_AGE_DATABASES"
 	EnvVerifyFunction         = "SRBACKUP_VERIFY_FUNCTION"
+	// EnvWorkBucket is the bucket of the deployment's work area
+	// (workarea.Prefix in the stack's own bucket), on the functions that
+	// write or delete work files.
+	EnvWorkBucket = "SRBACKUP_WORK_BUCKET"
 	// EnvExecutionTimeout tells the functions that lock jobs a configured
 	// execution timeout, which bounds a lock's lease (unset: the
 	// definitions' 7 days).
@@ -104,6 +109,9 @@ type functionSpec struct {
 	objectActions []string
 	// keyActions apply to one kind of repository object only.
 	keyActions []keyGrant
+	// workActions apply to the RESTORE load Map's items files in the
+	// deployment's work area (workarea.RestoreItemsPattern) only.
+	workActions []string
 }
 
 // keyGrant allows actions on the repository objects whose keys match keys
@@ -214,8 +222,10 @@ func functionSpecs(cfg Config) []functionSpec {
 		// GetObject: whether a __meta or __info is the failed job's own.
 		objectActions: []string{"s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"},
 	},
-		// RESTORE keeps no files in S3: its functions read the repository and
-		// never write or delete there. Each one's table access mirrors its
+		// RESTORE never writes or deletes in a repository (it may be read-only,
+		// or in a bucket the deployment may only read): its one file, the load
+		// Map's items, is in the deployment's work area, which Prepare writes
+		// and Commit and Cleanup delete. Each one's table access mirrors its
 		// backup counterpart's. DynamoDB has no TransactWriteItems permission:
 		// a transaction needs the actions of its parts (a lock release is a
 		// conditional Delete, a job update an Update).
@@ -239,6 +249,7 @@ func functionSpecs(cfg Config) []functionSpec {
 			tableActions:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},
 			bucketActions:  []string{"s3:ListBucket"},
 			objectActions:  []string{"s3:GetObject"},
+			workActions:    []string{"s3:PutObject"},
 		}, {
 			name:           FnRestoreLoad,
 			worker:         true,
@@ -258,6 +269,7 @@ func functionSpecs(cfg Config) []functionSpec {
 			connectsTarget: true,
 			writeKeys:      []string{jobstore.KeysJobs, jobstore.KeysLocks},
 			tableActions:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+			workActions:    []string{"s3:DeleteObject"},
 		}, {
 			name:           FnRestoreCleanup,
 			description:    "srbackup RESTORE Cleanup step: cancels a failed, timed-out or cancelled restore, drops staging tables, releases the lock",
@@ -266,6 +278,7 @@ func functionSpecs(cfg Config) []functionSpec {
 			connectsTarget: true,
 			writeKeys:      []string{jobstore.KeysJobs, jobstore.KeysLocks},
 			tableActions:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+			workActions:    []string{"s3:DeleteObject"},
 		}, {
 			name:        FnSweep,
 			description: "srbackup expiry sweep: drops this deployment's snapshots past their ExpireTime, finishes interrupted DROP SNAPSHOTs",
@@ -293,8 +306,10 @@ func functionSpecs(cfg Config) []functionSpec {
 
 // environment is what the functions share.
 type environment struct {
-	table         awsdynamodb.Table
-	buckets       []awss3.IBucket
+	table   awsdynamodb.Table
+	buckets []awss3.IBucket
+	// work is the bucket of the deployment's work area: the stack's own.
+	work          awss3.IBucket
 	key           awskms.IKey
 	source        secretRef // the source database's secret
 	target        secretRef // the secret RESTORE connects to the target with
@@ -389,6 +404,11 @@ func newFunction(scope constructs.Construct, cfg Config, spec functionSpec, env 
 		}
 		role.AddToPolicy(policy(g.actions, resources...))
 		objectActions = append(objectActions, g.actions...)
+	}
+	if len(spec.workActions) > 0 {
+		role.AddToPolicy(policy(spec.workActions, env.work.ArnForObjects(jsii.String(workarea.RestoreItemsPattern))))
+		objectActions = append(objectActions, spec.workActions...)
+		vars[EnvWorkBucket] = env.work.BucketName()
 	}
 	if env.key != nil && len(objectActions) > 0 {
 		// What S3 asks of KMS on the caller's behalf: GenerateDataKey for

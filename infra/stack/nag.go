@@ -49,6 +49,10 @@ const (
 	reasonMapRuns = "A Distributed Map's child executions and Map Runs are named <machine>/<label>:<id>, the id chosen by " +
 		"Step Functions at run time: granted on this machine's children only. Its items are read from the repository's " +
 		"__ss_<label>/__items_<job>.json files only (batch numbers, never a plan or data), in every snapshot since labels are the user's."
+	reasonWorkItems = "A RESTORE's load Map items live in the deployment's work area, one file per job at " +
+		"__srbackup_work/restore/<job id>/items.json of the stack's own bucket; the job id is chosen at run time, so it is " +
+		"the wildcard. Prepare may only put, Commit and Cleanup only delete, the restore state machine only read such files: " +
+		"no other object of the bucket, and no repository."
 	reasonAccessLogsOff = "Server access logging was turned off with srbackup:bucketAccessLogs=false, the operator's choice " +
 		"(e.g. CloudTrail S3 data events instead)."
 )
@@ -60,6 +64,7 @@ var (
 	itemKeysFinding        = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.+\/\*__srbackup_repository_\*\/__ss_\*\/__items_\*$/`)}
 	childExecutionsFinding = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:(execution|mapRun):.+\/\*$/`)}
 	executionsFinding      = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.+:\*$/`)}
+	workItemsFinding       = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.+\/__srbackup_work\/restore\/\*\/items\.json$/`)}
 	apiRouteFinding        = &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<HttpApi[0-9A-F]{8}>\/\$default\/(GET|POST|DELETE)\/v1\/[a-z]+\/\*(\/[a-z]+)?$/`)}
 )
 
@@ -83,6 +88,9 @@ func suppressFindings(st awscdk.Stack, cfg Config, res suppressible) {
 		if len(spec.objectActions) > 0 || len(spec.keyActions) > 0 {
 			suppress(st, policy, iam5(reasonRepositoryKeys, repositoryKeysFinding))
 		}
+		if len(spec.workActions) > 0 {
+			suppress(st, policy, iam5(reasonWorkItems, workItemsFinding))
+		}
 		if spec.name == FnAPI {
 			suppress(st, policy, iam5(reasonExecutions, executionsFinding))
 		}
@@ -104,6 +112,9 @@ func suppressFindings(st awscdk.Stack, cfg Config, res suppressible) {
 			mapRuns = append(mapRuns, itemKeysFinding)
 		}
 		suppress(st, m.id+"StateMachineMapRuns/Resource", iam5(reasonMapRuns, mapRuns...))
+		if m.readsWorkItems {
+			suppress(st, m.id+"StateMachineMapRuns/Resource", iam5(reasonWorkItems, workItemsFinding))
+		}
 	}
 	suppress(st, "ApiInvokePolicy/Resource", iam5(reasonAPIPathParameters, apiRouteFinding))
 	if res.createdSecret {

@@ -195,7 +195,7 @@ func TestVPCWithKMSKey(t *testing.T) {
 		t.Errorf("object lock %v %s, want governance mode for 35 days", props(repo)["ObjectLockEnabled"], lock)
 	}
 	sgID, _ := s.resource(t, "AWS::EC2::SecurityGroup", "SourceAccess")
-	writes := regexp.MustCompile(`^(api|snapshot|upload|finalize)$`)
+	writes := regexp.MustCompile(`^(api|snapshot|upload|finalize|restoreprepare)$`)
 	for _, name := range stack.FunctionNames {
 		_, p, roleID := s.function(t, name)
 		stmts, _ := s.rolePolicies(roleID)

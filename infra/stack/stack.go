@@ -91,6 +91,7 @@ func New(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*Sta
 	env := environment{
 		table:         table,
 		buckets:       buckets,
+		work:          bucket,
 		key:           key,
 		source:        source,
 		target:        target,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/srbackup/srbackup/infra/stack"
 	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/workarea"
 )
 
 // defaults is the stack as `cdk deploy` with no srbackup context builds it.
@@ -134,9 +135,10 @@ var expectedFunctions = map[string]functionExpectation{
 	},
 	stack.FnRestorePrepare: {
 		memory: 512, timeout: 900,
-		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvTargetSecretArn},
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvTargetSecretArn, stack.EnvWorkBucket},
+		// PutObject: the load Map's items, in the work area only (workFunctions).
 		allowed: []string{"dynamodb:GetItem", "dynamodb:UpdateItem",
-			"s3:GetObject", "s3:ListBucket", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+			"s3:GetObject", "s3:ListBucket", "s3:PutObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
 		forbidden: append([]string{"dynamodb:DeleteItem", "dynamodb:PutItem"}, restoreForbidden...),
 	},
 	stack.FnRestoreLoad: {
@@ -149,16 +151,16 @@ var expectedFunctions = map[string]functionExpectation{
 	},
 	stack.FnRestoreCommit: {
 		memory: 512, timeout: 900,
-		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvTargetSecretArn},
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvTargetSecretArn, stack.EnvWorkBucket},
 		allowed: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
-			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
+			"s3:DeleteObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
 		forbidden: append([]string{"s3:GetObject", "s3:ListBucket"}, restoreForbidden...),
 	},
 	stack.FnRestoreCleanup: {
 		memory: 256, timeout: 900,
-		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvTargetSecretArn},
+		env: []string{stack.EnvTable, stack.EnvJobHistoryTTLDays, stack.EnvTargetSecretArn, stack.EnvWorkBucket},
 		allowed: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
-			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "states:DescribeExecution", "states:ListExecutions", "states:ListMapRuns"},
+			"s3:DeleteObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "states:DescribeExecution", "states:ListExecutions", "states:ListMapRuns"},
 		forbidden: append([]string{"s3:GetObject", "states:StartExecution"}, restoreForbidden...),
 	},
 	// The sweep deletes snapshot objects only; it writes nothing in S3 and no job.
@@ -190,8 +192,23 @@ var snapshotOnly = map[string]bool{stack.FnAPI: true, stack.FnSweep: true, stack
 var restoreFunctions = []string{stack.FnRestorePrepare, stack.FnRestoreLoad, stack.FnRestoreCommit, stack.FnRestoreCleanup}
 
 // restoreForbidden: the restore job keeps no files in S3 and starts nothing.
-var restoreForbidden = []string{"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload",
+// restoreForbidden: a restore function never writes or deletes in a
+// repository; the work area's grants (workFunctions) are checked by
+// resource, not listed here.
+var restoreForbidden = []string{"s3:DeleteObjectVersion", "s3:AbortMultipartUpload",
 	"states:StopExecution", "lambda:InvokeFunction"}
+
+// workFunctions are the functions with access to the work area, and the one
+// action each has there, on the RESTORE items files only.
+var workFunctions = map[string]string{
+	stack.FnRestorePrepare: "s3:PutObject",
+	stack.FnRestoreCommit:  "s3:DeleteObject",
+	stack.FnRestoreCleanup: "s3:DeleteObject",
+}
+
+// workItems is the resource of the work area's grants in bucket (an ARN or
+// a rendered reference to one).
+func workItems(bucketArn string) string { return bucketArn + "/" + workarea.RestoreItemsPattern }
 
 func constructID(name string) string { return strings.ToUpper(name[:1]) + name[1:] }
 
@@ -333,6 +350,12 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 				}
 				if snapshotOnly[name] {
 					continue // snapshot objects only, below
+				}
+				if workFunctions[name] == a {
+					if got := resourcesFor(stmts, a); !slices.Equal(got, []string{workItems("${" + bucketID + ".Arn}")}) {
+						t.Errorf("%s on %v, want the work area's RESTORE items files only", a, got)
+					}
+					continue
 				}
 				checkResources(a, objects)
 			}
@@ -519,8 +542,9 @@ func checkStateMachine(t *testing.T, s *synthesized, m machineExpectation) {
 	if m.kind == "backup" && (len(items) != 1 || !strings.HasSuffix(items[0], stack.RepositoryKeyPattern+stack.ItemKeys)) {
 		t.Errorf("backup state machine may read %v, want the items files only", items)
 	}
-	if m.kind != "backup" && len(items) != 0 {
-		t.Errorf("%s state machine may read %v, want nothing in S3", m.kind, items)
+	bucketID, _ := s.resource(t, "AWS::S3::Bucket", "Repository")
+	if m.kind == "restore" && !slices.Equal(items, []string{workItems("${" + bucketID + ".Arn}")}) {
+		t.Errorf("restore state machine may read %v, want the work area's items files only", items)
 	}
 	apiID, _, _ := s.function(t, stack.FnAPI)
 	for _, st := range stmts {
@@ -612,6 +636,7 @@ func TestRepositoryBucket(t *testing.T) {
 			},
 			"LifecycleConfiguration": map[string]any{"Rules": []any{
 				map[string]any{"AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 1}, "Status": "Enabled"},
+				map[string]any{"ExpirationInDays": stack.WorkFileDays, "Prefix": workarea.Prefix, "Status": "Enabled"},
 				map[string]any{"NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": stack.DefaultNoncurrentVersionDays}, "Status": "Enabled"},
 			}},
 		})
@@ -792,8 +817,13 @@ func TestRestoreFunctions(t *testing.T) {
 			t.Errorf("%s has %s: restore functions connect to the target", name, stack.EnvSourceSecretArn)
 		}
 		for _, a := range actions(stmts) {
-			if strings.HasPrefix(a, "s3:") && a != "s3:GetObject" && a != "s3:ListBucket" {
-				t.Errorf("%s may %s: the restore job only reads S3", name, a)
+			if !strings.HasPrefix(a, "s3:") || a == "s3:GetObject" || a == "s3:ListBucket" {
+				continue
+			}
+			if a != workFunctions[name] {
+				t.Errorf("%s may %s: the restore job only reads repositories, and writes only its work files", name, a)
+			} else if got := resourcesFor(stmts, a); len(got) != 1 || !strings.HasSuffix(got[0], "/"+workarea.RestoreItemsPattern) {
+				t.Errorf("%s may %s on %v: want the work area's RESTORE items files only", name, a, got)
 			}
 		}
 	}
@@ -899,7 +929,11 @@ func TestFullConfiguration(t *testing.T) {
 					}
 				}
 			}
-			if got := resourcesFor(stmts, "s3:PutObject"); len(got) > 0 && len(got) != 2 {
+			if got := resourcesFor(stmts, "s3:PutObject"); workFunctions[name] == "s3:PutObject" {
+				if !slices.Equal(got, []string{workItems("arn:${AWS::Partition}:s3:::corp-backups")}) {
+					t.Errorf("s3:PutObject on %v, want the work area of the stack's bucket only", got)
+				}
+			} else if len(got) > 0 && len(got) != 2 {
 				t.Errorf("s3:PutObject on %v, want both repository buckets", got)
 			}
 			kms := resourcesFor(stmts, "kms:Decrypt")

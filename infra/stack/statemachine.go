@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/srbackup/srbackup/shared/workarea"
 )
 
 // DefinitionSubstitutions maps each ${…} variable of the backup ASL to the
@@ -62,8 +64,9 @@ type machine struct {
 	// alarmPrefix starts the ids of the execution alarms.
 	alarmPrefix string
 	// readsItems machines' Distributed Maps read their items from the
-	// repository (ItemKeys); the others' from the state input.
-	readsItems bool
+	// repository (ItemKeys), readsWorkItems machines' from the deployment's
+	// work area (workarea.RestoreItemsPattern).
+	readsItems, readsWorkItems bool
 }
 
 var (
@@ -80,13 +83,14 @@ var (
 	}
 	restoreMachine = machine{
 		id: "Restore", kind: "restore",
-		comment:     "srbackup RESTORE job: Parse, Lock, Prepare, LoadBatch (Map), Commit; Cleanup on failure",
-		file:        RestoreStateMachineFile,
-		path:        func(c Config) string { return c.RestoreStateMachineDefinition },
-		subs:        RestoreDefinitionSubstitutions,
-		cleanup:     FnRestoreCleanup,
-		ruleID:      "RestoreExecutionEndedRule",
-		alarmPrefix: "Restore",
+		comment:        "srbackup RESTORE job: Parse, Lock, Prepare, LoadBatch (Map), Commit; Cleanup on failure",
+		file:           RestoreStateMachineFile,
+		path:           func(c Config) string { return c.RestoreStateMachineDefinition },
+		subs:           RestoreDefinitionSubstitutions,
+		cleanup:        FnRestoreCleanup,
+		ruleID:         "RestoreExecutionEndedRule",
+		alarmPrefix:    "Restore",
+		readsWorkItems: true,
 	}
 	machines = []machine{backupMachine, restoreMachine}
 )
@@ -261,11 +265,16 @@ func grantDistributedMap(scope awscdk.Stack, m machine, sm awsstepfunctions.Stat
 		policy([]string{"states:StartExecution"}, sm.StateMachineArn()),
 		policy([]string{"states:DescribeExecution", "states:StopExecution"}, childExecutionsOf(scope, sm)),
 	}
+	var items []*string
 	if m.readsItems {
-		var items []*string
 		for _, b := range env.buckets {
 			items = append(items, b.ArnForObjects(jsii.String(RepositoryKeyPattern+ItemKeys)))
 		}
+	}
+	if m.readsWorkItems {
+		items = append(items, env.work.ArnForObjects(jsii.String(workarea.RestoreItemsPattern)))
+	}
+	if len(items) > 0 {
 		stmts = append(stmts, policy([]string{"s3:GetObject"}, items...))
 		if env.key != nil {
 			stmts = append(stmts, policy([]string{"kms:Decrypt"}, env.key.KeyArn()))

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/srbackup/srbackup/shared/jobstore"
+	"github.com/srbackup/srbackup/shared/workarea"
 )
 
 // RepositoryKeyPattern matches every S3 key srbackup writes: repositories
@@ -23,6 +24,12 @@ const RepositoryKeyPattern = "*__srbackup_repository_*"
 // never a repository's __repo_info: what DROP SNAPSHOT and the expiry sweep
 // may delete.
 const SnapshotKeyPattern = RepositoryKeyPattern + SnapshotKeys
+
+// WorkFileDays is when the bucket's lifecycle rule expires a work file
+// (workarea.Prefix) that its job did not delete. A RESTORE's Map reads its
+// items once, when it starts right after Prepare wrote them, so a file a day
+// old is already a straggler whatever the execution timeout.
+const WorkFileDays = 2
 
 // newTable declares the job table from jobstore.CreateTableInput, so the code
 // and the stack cannot disagree on keys or indexes.
@@ -115,6 +122,13 @@ func newRepositoryBucket(scope constructs.Construct, cfg Config, key awskms.IKey
 			{
 				Id:                                  jsii.String("abort-incomplete-multipart-uploads"),
 				AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+			},
+			{
+				// The work area's files are deleted by the job that wrote them
+				// when it ends; one a crash left behind expires (WorkFileDays).
+				Id:         jsii.String("expire-work-files"),
+				Prefix:     jsii.String(workarea.Prefix),
+				Expiration: awscdk.Duration_Days(jsii.Number(WorkFileDays)),
 			},
 			{
 				// Deleted or overwritten objects stay recoverable for a while, then stop costing.

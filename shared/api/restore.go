@@ -27,6 +27,13 @@ type RestoreJob struct {
 	State                job.State         `json:"state"`
 	Status               string            `json:"status"`
 	RestoreObjs          string            `json:"restoreObjs"`
+	// Objects is every snapshot object the job restores (RestoreObjs shows
+	// the first job.MaxShownObjects), and ObjectCount how many there are.
+	// A job with too many to keep in its spec (job.Spec.ObjectCount) has
+	// them listed by GET /v1/restores/{jobId} only, from the snapshot's
+	// __info.
+	Objects     []job.Object `json:"objects,omitempty"`
+	ObjectCount int          `json:"objectCount"`
 	CreateTime           time.Time         `json:"createTime"`
 	MetaPreparedTime     *time.Time        `json:"metaPreparedTime"`
 	SnapshotFinishedTime *time.Time        `json:"snapshotFinishedTime"`
@@ -57,6 +64,7 @@ func NewRestoreJob(rec job.Record) *RestoreJob {
 		JobID: rec.Spec.JobID, SnapshotName: rec.Spec.Label, Timestamp: rs.Timestamp,
 		Database: rec.Spec.Database, SnapshotDatabase: rs.SnapshotDatabase, Repository: rec.Spec.Repository,
 		State: rec.State, Status: rec.Status.String(), RestoreObjs: rec.RestoreObjs(),
+		Objects: rec.Spec.Objects, ObjectCount: max(len(rec.Spec.Objects), rec.Spec.ObjectCount),
 		CreateTime:           rec.CreateTime.UTC(),
 		MetaPreparedTime:     optTime(rec.MetaPreparedTime),
 		SnapshotFinishedTime: optTime(rec.SnapshotFinishedTime),
@@ -276,7 +284,16 @@ func (s *Server) getRestore(ctx context.Context, req *request, id string) events
 		return s.respond(req, 0, nil, err)
 	}
 	err = s.guard(ctx, req, &sql.ShowRestoreStmt{Database: rec.Spec.Database}, func() error { return nil })
-	return s.respond(req, http.StatusOK, NewRestoreJob(rec), err)
+	j := NewRestoreJob(rec)
+	if err == nil && rec.Spec.Unlisted() {
+		// Too many to keep in the job: resolved against the snapshot again.
+		objs, oerr := (&restore.Restorer{Pipeline: s.Pipeline}).Objects(ctx, rec.Spec)
+		if oerr != nil {
+			s.Pipeline.Logger().Warn("restore job: its objects could not be listed from the snapshot", "jobId", id, "error", oerr.Error())
+		}
+		j.Objects = objs
+	}
+	return s.respond(req, http.StatusOK, j, err)
 }
 
 // cancelRestoreByID serves DELETE /v1/restores/{jobId}.

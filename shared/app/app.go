@@ -57,6 +57,7 @@ import (
 	"github.com/srbackup/srbackup/shared/source"
 	"github.com/srbackup/srbackup/shared/source/mysql"
 	"github.com/srbackup/srbackup/shared/target"
+	"github.com/srbackup/srbackup/shared/workarea"
 )
 
 // Functions are the names of the pipeline functions Handler builds.
@@ -69,6 +70,10 @@ var needsSource = map[string]bool{"api": true, "parse": true, "snapshot": true, 
 
 // needsTarget says which functions write into the RESTORE target database.
 var needsTarget = map[string]bool{"restoreprepare": true, "restoreload": true, "restorecommit": true, "restorecleanup": true}
+
+// needsWork says which functions write or delete files in the deployment's
+// work area (the RESTORE load Map's items).
+var needsWork = map[string]bool{"restoreprepare": true, "restorecommit": true, "restorecleanup": true}
 
 // Config is what the environment says.
 type Config struct {
@@ -93,6 +98,9 @@ type Config struct {
 	// ProgressEvery (SRBACKUP_PROGRESS_SECONDS) is how often, at most, an
 	// upload worker reports how far it has read a shard; zero: the default.
 	ProgressEvery time.Duration
+	// WorkBucket (SRBACKUP_WORK_BUCKET) holds the deployment's work area
+	// (package workarea): the stack's own bucket.
+	WorkBucket string
 	// BackupAgeDatabases (SRBACKUP_BACKUP_AGE_DATABASES, comma-separated)
 	// are the databases with a backup schedule: the sweep reports the age
 	// of each one's last FINISHED backup.
@@ -104,6 +112,7 @@ func LoadConfig(name string, getenv func(string) string) (Config, error) {
 	c := Config{
 		Table:              getenv("SRBACKUP_TABLE"),
 		BackupAgeDatabases: getenv("SRBACKUP_BACKUP_AGE_DATABASES"),
+		WorkBucket:         getenv("SRBACKUP_WORK_BUCKET"),
 		SourceDSN:          getenv("SRBACKUP_SOURCE_DSN"),
 		SourceSecret:       getenv("SRBACKUP_SOURCE_SECRET_ARN"),
 		MinTimeout:         600 * time.Second,
@@ -182,6 +191,9 @@ func LoadConfig(name string, getenv func(string) string) (Config, error) {
 	}
 	if c.SourceRequired && c.SourceDSN == "" && c.SourceSecret == "" {
 		return c, fmt.Errorf("function %s needs SRBACKUP_SOURCE_SECRET_ARN (or SRBACKUP_SOURCE_DSN locally)", name)
+	}
+	if needsWork[name] && c.WorkBucket == "" {
+		return c, fmt.Errorf("function %s needs SRBACKUP_WORK_BUCKET (the bucket of the deployment's work area)", name)
 	}
 	if c.TargetRequired && c.TargetDSN == "" && c.TargetSecret == "" {
 		return c, fmt.Errorf("function %s needs SRBACKUP_TARGET_SECRET_ARN or SRBACKUP_SOURCE_SECRET_ARN (or a DSN locally)", name)
@@ -262,7 +274,11 @@ func connect[T any](ctx context.Context, awsCfg aws.Config, dsn, secret string, 
 
 // Restorer returns the RESTORE steps over the function's clients.
 func (d *Deps) Restorer() *restore.Restorer {
-	return &restore.Restorer{Pipeline: d.Pipeline(), Target: d.Target}
+	var work *workarea.Area
+	if d.Config.WorkBucket != "" {
+		work = &workarea.Area{S3: d.S3, Bucket: d.Config.WorkBucket}
+	}
+	return &restore.Restorer{Pipeline: d.Pipeline(), Target: d.Target, Work: work}
 }
 
 // OpenRepository opens a registered repository with the function's S3 client.

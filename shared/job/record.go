@@ -157,7 +157,7 @@ const MaxShownObjects = 100
 // BackupObjs formats the job's objects as SHOW BACKUP's BackupObjs column,
 // the first MaxShownObjects of them.
 func (r Record) BackupObjs() string {
-	if len(r.Spec.Objects) == 0 && r.Spec.ObjectCount > 0 {
+	if r.Spec.Unlisted() {
 		return fmt.Sprintf("[%s.*] (%d objects, listed in the snapshot's __info)", r.Spec.Database, r.Spec.ObjectCount)
 	}
 	shown := r.Spec.Objects[:min(len(r.Spec.Objects), MaxShownObjects)]

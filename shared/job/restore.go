@@ -90,15 +90,27 @@ func (r Record) ShowRestoreRow() []*string {
 	}
 }
 
-// RestoreObjs formats a RESTORE job's objects as SHOW RESTORE's RestoreObjs.
+// RestoreObjs formats a RESTORE job's objects as SHOW RESTORE's
+// RestoreObjs, the first MaxShownObjects of them, then how many more; a job
+// too big to list them in its spec (Spec.ObjectCount) shows their count.
 func (r Record) RestoreObjs() string {
-	parts := make([]string, 0, len(r.Spec.Objects))
-	for _, o := range r.Spec.Objects {
+	if r.Spec.Unlisted() {
+		if r.Spec.Restore != nil && r.Spec.Restore.WholeSnapshot {
+			return fmt.Sprintf("* (all %d objects of the snapshot, listed in its __info)", r.Spec.ObjectCount)
+		}
+		return fmt.Sprintf("(%d objects: the statement's ON list, resolved against the snapshot's __info)", r.Spec.ObjectCount)
+	}
+	shown := r.Spec.Objects[:min(len(r.Spec.Objects), MaxShownObjects)]
+	parts := make([]string, 0, len(shown)+1)
+	for _, o := range shown {
 		s := o.Name
 		if len(o.Partitions) > 0 {
 			s += " PARTITIONS [" + strings.Join(o.Partitions, ", ") + "]"
 		}
 		parts = append(parts, s)
+	}
+	if more := len(r.Spec.Objects) - len(shown); more > 0 {
+		parts = append(parts, fmt.Sprintf("… (%d more)", more))
 	}
 	return strings.Join(parts, ", ")
 }

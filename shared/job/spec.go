@@ -109,11 +109,13 @@ type Spec struct {
 	// database's procedures and events.
 	WholeDatabase bool `json:"whole_database,omitempty"`
 	// ObjectCount is set, and Objects left empty, for a whole-database
-	// BACKUP whose object list is longer than MaxSpecObjectsBytes: the
-	// spec travels in every Step Functions payload (256 KB) and lives in
-	// the job's DynamoDB item (400 KB), so SnapshotShard lists the
-	// database's objects again and the plan, in S3, holds the list (and
-	// the snapshot's __meta and __info after it).
+	// BACKUP or a RESTORE whose object list is longer than
+	// MaxSpecObjectsBytes: the spec travels in every Step Functions payload
+	// (256 KB) and lives in the job's DynamoDB item (400 KB). A BACKUP's
+	// SnapshotShard lists the database's objects again and the plan, in
+	// S3, holds the list (and the snapshot's __meta and __info after it); a
+	// RESTORE's Prepare resolves the statement against the snapshot's
+	// __info again (its objects are a function of the two).
 	ObjectCount int `json:"object_count,omitempty"`
 	// Restore is set for a RESTORE job.
 	Restore *RestoreSpec `json:"restore,omitempty"`
@@ -135,10 +137,12 @@ const MaxSpecObjectsBytes = 32 << 10
 
 // DeferObjects keeps the spec small enough to travel in Step Functions
 // payloads and DynamoDB items whatever the database's size: a
-// whole-database BACKUP whose object list is over limit bytes of JSON
-// (zero: MaxSpecObjectsBytes) drops it (the objects are listed again at
-// planning, see ObjectCount); any other spec with such a list is refused
-// with an AnalysisError.
+// whole-database BACKUP, or a RESTORE, whose object list is over limit
+// bytes of JSON (zero: MaxSpecObjectsBytes) drops it (the objects are
+// listed again when the job plans, see ObjectCount). A BACKUP naming that
+// many objects in ON is refused with an AnalysisError, and a RESTORE whose
+// statement (the spec keeps it) or renames are that long with a
+// SubmitError.
 func (s *Spec) DeferObjects(limit int) error {
 	if limit <= 0 {
 		limit = MaxSpecObjectsBytes
@@ -150,12 +154,27 @@ func (s *Spec) DeferObjects(limit int) error {
 	if len(b) <= limit {
 		return nil
 	}
-	if !s.WholeDatabase || s.IsRestore() {
+	if s.IsRestore() {
+		var renames []byte
+		if s.Restore != nil {
+			if renames, err = json.Marshal(s.Restore.Renames); err != nil {
+				return fmt.Errorf("encode renames: %w", err)
+			}
+		}
+		if len(s.SQL)+len(renames) > limit {
+			return &SubmitError{Message: fmt.Sprintf("%d objects are too many for one job: the statement names them in %d bytes, at most %d; "+
+				"restore the whole snapshot, or ON (ALL TABLES), or in several jobs", len(s.Objects), len(s.SQL)+len(renames), limit)}
+		}
+	} else if !s.WholeDatabase {
 		return &AnalysisError{Detail: fmt.Sprintf("%d objects are too many for one job (their list takes %d bytes, at most %d): back up the whole database without ON, or in several jobs", len(s.Objects), len(b), limit)}
 	}
 	s.ObjectCount, s.Objects = len(s.Objects), nil
 	return nil
 }
+
+// Unlisted reports whether the spec carries only the count of its objects
+// (ObjectCount), not their list.
+func (s Spec) Unlisted() bool { return s.ObjectCount > 0 && len(s.Objects) == 0 }
 
 // LockName is the name the job's database lock is taken under: the
 // database, lower-cased where the server folds names.
@@ -207,7 +226,7 @@ func (s Spec) Validate() error {
 		}
 	}
 	switch {
-	case s.ObjectCount > 0 && (len(s.Objects) > 0 || !s.WholeDatabase):
+	case s.ObjectCount > 0 && (len(s.Objects) > 0 || !s.WholeDatabase && !s.IsRestore()):
 		errs = append(errs, errors.New("an object count without a whole database to list"))
 	case len(s.Objects) == 0 && s.ObjectCount == 0:
 		errs = append(errs, errors.New("no objects"))

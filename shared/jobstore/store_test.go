@@ -287,3 +287,37 @@ func TestItemSize(t *testing.T) {
 		t.Errorf("ItemSize = %d, want %d", got, want)
 	}
 }
+
+// TestRestoreJobItemBudgetAt10000Tables: a RESTORE of a snapshot of
+// 10,000 tables keeps only their count in its spec, so its job item, with
+// every warning and a long statement, stays far under DynamoDB's 400 KB.
+func TestRestoreJobItemBudgetAt10000Tables(t *testing.T) {
+	spec := testSpec()
+	spec.Type = job.TypeRestore
+	spec.SQL = `RESTORE SNAPSHOT s FROM repo DATABASE big AS big2 PROPERTIES ("backup_timestamp" = "2026-12-01-09-20-38-945")`
+	spec.Restore = &job.RestoreSpec{SnapshotDatabase: "big", Timestamp: "2026-12-01-09-20-38-945", WholeSnapshot: true, ReplicationNum: 3}
+	spec.Objects = nil
+	for i := range 10_000 {
+		spec.Objects = append(spec.Objects, job.Object{Kind: job.KindTable, Name: fmt.Sprintf("t%063d", i)})
+	}
+	if err := spec.DeferObjects(0); err != nil {
+		t.Fatal(err)
+	}
+	if !spec.Unlisted() || spec.ObjectCount != 10_000 {
+		t.Fatalf("spec: %d objects listed, count %d", len(spec.Objects), spec.ObjectCount)
+	}
+	rec := job.NewRecord(spec)
+	rec.State, rec.ExecutionARN = job.Downloading, strings.Repeat("a", 200)
+	for range 20 {
+		rec.Warnings = append(rec.Warnings, strings.Repeat("w", 300))
+	}
+	av, err := newJobItem(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := ItemSize(av); n > MaxItemBytes/20 {
+		t.Errorf("restore job item of 10,000 tables: %d bytes", n)
+	} else {
+		t.Logf("restore job item of 10,000 tables: %d bytes", n)
+	}
+}

@@ -146,6 +146,10 @@ func perChild(batches, parallelism int, pointInTime bool) int {
 	return min(max(1, batches/rounds), maxPerChild)
 }
 
+// PerChild is perChild for a Map of batches that need not all run at
+// once: RESTORE's load Map groups its batches per child by the same rule.
+func PerChild(batches, parallelism int) int { return perChild(batches, parallelism, false) }
+
 // batchesPerWorker is how many batches each of the Map's parallel workers
 // gets, at least, when there are enough shards: more batches than workers
 // balance shards of uneven size.

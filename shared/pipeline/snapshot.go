@@ -107,7 +107,7 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 	plan := &Plan{JobID: spec.JobID, Database: spec.Database, Version: version, Dialect: p.Source.Features().Dialect, Time: p.now(), Consistency: consistency}
 	db := spec.Database
 	objects := spec.Objects
-	if spec.ObjectCount > 0 && len(objects) == 0 {
+	if spec.Unlisted() {
 		// A whole database too big to carry its list in the spec: listed
 		// now, and the plan holds the list.
 		if objects, err = expandObjects(ctx, p.Source, db, nil); err != nil {

@@ -263,7 +263,7 @@ func checkPlan(spec job.Spec, plan *Plan) error {
 			tables[o.Name] = true
 		}
 	}
-	if spec.ObjectCount > 0 && len(spec.Objects) == 0 {
+	if spec.Unlisted() {
 		// The plan listed the whole database itself (Spec.ObjectCount):
 		// its tables are the job's.
 		if len(plan.Objects) == 0 {

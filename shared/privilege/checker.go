@@ -155,7 +155,7 @@ func (c *Checker) RequireJob(ctx context.Context, spec job.Spec) error {
 	if err := c.RequireExport(ctx, spec.Database, ExportedObjects(spec.Objects)); err != nil || c.admin {
 		return err
 	}
-	if (hasFunctions(spec.Objects) || unlisted(spec)) && !c.grants.CanExportDatabase(spec.Database) {
+	if (hasFunctions(spec.Objects) || spec.Unlisted()) && !c.grants.CanExportDatabase(spec.Database) {
 		return c.denied(sql.PrivilegeExport, objectAllTablesIn, spec.Database)
 	}
 	return nil
@@ -174,11 +174,11 @@ func (c *Checker) CanExportJob(spec job.Spec) bool {
 	if _, missing := c.grants.firstMissing(spec.Database, ExportedObjects(spec.Objects)); missing {
 		return false
 	}
-	return !(hasFunctions(spec.Objects) || unlisted(spec)) || c.grants.CanExportDatabase(spec.Database)
+	return !(hasFunctions(spec.Objects) || spec.Unlisted()) || c.grants.CanExportDatabase(spec.Database)
 }
 
 // unlisted reports whether a job's objects are listed only at planning.
-func unlisted(spec job.Spec) bool { return spec.ObjectCount > 0 && len(spec.Objects) == 0 }
+func unlisted(spec job.Spec) bool { return spec.Unlisted() }
 
 // RequireRestore is StarRocks' RESTORE check after REPOSITORY (reference
 // §7, Z3 and Z4): without ON, CREATE DATABASE on the catalog, even if the

@@ -2,7 +2,6 @@ package restore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -40,7 +39,11 @@ func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, statu
 		return err
 	}
 	if rec.State == job.Finished {
-		return r.dropJobTables(ctx, rec.Spec) // only undo copies can be left
+		// Only undo copies and the items file can be left.
+		if err := r.dropJobTables(ctx, rec.Spec); err != nil {
+			return err
+		}
+		return r.removeItems(ctx, jobID)
 	}
 	if err := r.Undo(ctx, rec.Spec); err != nil {
 		return err
@@ -52,12 +55,21 @@ func (r *Restorer) cancel(ctx context.Context, jobID, executionARN string, statu
 		// StarRocks' J0 text, two spaces included.
 		status.Message = "restore job with label: " + rec.Spec.Label + "  timeout."
 	}
-	if _, err := r.Pipeline.Store.Cancel(ctx, jobID, status, r.now()); err != nil {
-		var c *job.ConflictError
-		if errors.As(err, &c) {
-			return nil
-		}
+	_, cerr := r.Pipeline.Store.Cancel(ctx, jobID, status, r.now())
+	var conflict *job.ConflictError
+	if cerr != nil && !errors.As(cerr, &conflict) {
+		return cerr
+	}
+	// The load Map's items after the job is CANCELLED: a Prepare still
+	// running late writes them before this (and they are deleted here) or
+	// finds the job CANCELLED after writing them and deletes them itself.
+	// A cleanup retried after this failed finds the job CANCELLED (a
+	// conflict) and deletes them then.
+	if err := r.removeItems(ctx, jobID); err != nil {
 		return err
+	}
+	if cerr != nil {
+		return nil // cancelled before, or finished meanwhile
 	}
 	r.log().Info("restore cancelled", "jobId", jobID, "status", status.String())
 	return nil
@@ -94,20 +106,11 @@ func (r *Restorer) Undo(ctx context.Context, spec job.Spec) error {
 			return transient("read the journal", err)
 		}
 	}
-	var plan Plan
-	createdDB := false
-	for _, e := range entries {
-		switch e.Kind {
-		case "plan":
-			if e.Data != nil {
-				if err := json.Unmarshal([]byte(*e.Data), &plan); err != nil {
-					return fmt.Errorf("undo job %s: decode the journal's plan: %w", spec.JobID, err)
-				}
-			}
-		case "database":
-			createdDB = true
-		}
+	plan, _, err := journalPlan(entries)
+	if err != nil {
+		return fmt.Errorf("undo job %s: %w", spec.JobID, err)
 	}
+	createdDB := slices.ContainsFunc(entries, func(e target.JournalEntry) bool { return e.Kind == "database" })
 	sess, err := r.Target.Session(ctx)
 	if err != nil {
 		return transient("connect to the target database", err)
@@ -160,7 +163,7 @@ func (r *Restorer) Undo(ctx context.Context, spec job.Spec) error {
 				if err := sess.Begin(ctx); err != nil {
 					return err
 				}
-				for _, t := range tablesIn(&plan, ModeInPlace) {
+				for _, t := range tablesIn(plan, ModeInPlace) {
 					cols := quoteAll(t.Columns)
 					if err := sess.Exec(ctx, "DELETE FROM "+target.Qualified(db, t.Target),
 						"INSERT INTO "+target.Qualified(db, t.Target)+" ("+cols+") SELECT "+cols+" FROM "+target.Qualified(db, t.Old)); err != nil {

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -20,19 +21,22 @@ import (
 // then foreign keys, AUTO_INCREMENT, views and functions. Each change is
 // journaled so Cleanup can reverse it. The job is FINISHED, and its lock
 // released, before the undo copies are dropped.
+//
+// The plan is read from the journal, never from the payload or S3; the
+// load Map's items are deleted first (the Map is done), so a retried Commit
+// finds them gone and still finishes, and no FINISHED job keeps a file.
 func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 	spec := st.Job
-	plan := st.Plan
-	if plan == nil {
-		return State{}, fmt.Errorf("commit job %s: no plan in the state", spec.JobID)
-	}
 	rec, err := r.Pipeline.Store.Get(ctx, spec.JobID)
 	if err != nil {
 		return State{}, err
 	}
+	if err := r.removeItems(ctx, spec.JobID); err != nil {
+		return State{}, err
+	}
 	switch rec.State {
 	case job.Finished:
-		return State{Job: spec}, r.dropUndo(ctx, spec, plan)
+		return State{Job: spec}, r.dropJobTables(ctx, spec)
 	case job.Cancelled:
 		return State{}, job.ErrJobCancelled(rec)
 	case job.Committing:
@@ -70,6 +74,13 @@ func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 	done, err := r.Target.Journal(ctx, db, journal)
 	if err != nil {
 		return State{}, transient("read the journal", err)
+	}
+	plan, ok, err := journalPlan(done)
+	if err != nil {
+		return State{}, fmt.Errorf("commit job %s: %w", spec.JobID, err)
+	}
+	if !ok {
+		return State{}, fmt.Errorf("commit job %s: the journal %s holds no plan", spec.JobID, journal)
 	}
 	has := func(kind, name string) bool {
 		return slices.ContainsFunc(done, func(e target.JournalEntry) bool { return e.Kind == kind && e.Name == name })
@@ -246,7 +257,7 @@ func (r *Restorer) Commit(ctx context.Context, st State) (State, error) {
 		return State{}, err
 	}
 	r.log().Info("restore finished", "jobId", spec.JobID, "database", db)
-	return State{Job: spec}, r.dropUndo(ctx, spec, plan)
+	return State{Job: spec}, r.dropJobTables(ctx, spec)
 }
 
 // replaceAll creates views or functions, journaling each one's current
@@ -299,12 +310,9 @@ func (r *Restorer) create(ctx context.Context, sess *target.Session, o RoutinePl
 	return sess.ExecWithSQLMode(ctx, o.SQLMode, o.DDL)
 }
 
-// dropUndo drops the job's own tables once it is FINISHED: the replaced
-// tables, the shadows holding exchanged-out partitions, and the journal.
-func (r *Restorer) dropUndo(ctx context.Context, spec job.Spec, _ *Plan) error {
-	return r.dropJobTables(ctx, spec)
-}
-
+// dropJobTables drops the job's own tables: once it is FINISHED the
+// replaced tables, the shadows holding exchanged-out partitions, and the
+// journal; in Undo whatever is left of them.
 func (r *Restorer) dropJobTables(ctx context.Context, spec job.Spec) error {
 	db := spec.Database
 	var names []string
@@ -326,6 +334,21 @@ func (r *Restorer) dropJobTables(ctx context.Context, spec job.Spec) error {
 		return classify("drop the job's tables", err)
 	}
 	return nil
+}
+
+// journalPlan is the plan Prepare journaled (ok false: none yet).
+func journalPlan(entries []target.JournalEntry) (plan *Plan, ok bool, err error) {
+	for _, e := range entries {
+		if e.Kind != "plan" || e.Data == nil {
+			continue
+		}
+		plan = &Plan{}
+		if err := json.Unmarshal([]byte(*e.Data), plan); err != nil {
+			return nil, false, fmt.Errorf("decode the journal's plan: %w", err)
+		}
+		return plan, true, nil
+	}
+	return &Plan{}, false, nil
 }
 
 func tablesIn(plan *Plan, mode string) []TablePlan {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/parquetio"
@@ -43,6 +44,11 @@ func (r *Restorer) LoadBatch(ctx context.Context, ev LoadEvent) (LoadResult, err
 		r.log().Warn("the target server has local_infile off: loading rows with INSERT statements, which is slower than LOAD DATA LOCAL INFILE", "job", spec.JobID)
 	}
 	for i, f := range ev.Batch.Files {
+		// The batch comes from the work area: it may load only into the
+		// job's own shadow tables, never into a live one.
+		if !strings.HasPrefix(f.Into, shadowPrefix(spec.JobID)) {
+			return res, &job.ConflictError{Message: fmt.Sprintf("load batch of job %s loads %s into %s, not a shadow table of the job", spec.JobID, f.Key, f.Into)}
+		}
 		if i > 0 {
 			if _, err := r.Pipeline.Store.Active(ctx, spec.JobID); err != nil {
 				return res, err

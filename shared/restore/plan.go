@@ -1,10 +1,13 @@
 package restore
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/pipeline"
 )
 
 // Table modes: how Commit puts a restored table in place.
@@ -25,8 +28,10 @@ const (
 	ModeInPlace = "inplace"
 )
 
-// Plan is what Prepare decided; it travels to Commit in the state payload
-// and is kept in the job's journal for Cleanup.
+// Plan is what Prepare decided. It is kept in the job's journal (a row of
+// the target database, written by Prepare), where Commit and Cleanup read
+// it; its batches go to the work area as the load Map's items. Only a
+// PlanRef travels in the state payload, whatever the job's size.
 type Plan struct {
 	Tables     []TablePlan   `json:"tables,omitempty"`
 	Views      []RoutinePlan `json:"views,omitempty"`
@@ -37,7 +42,21 @@ type Plan struct {
 	// Files and Bytes are the totals of the data files to load.
 	Files   int64   `json:"files"`
 	Bytes   int64   `json:"bytes"`
-	Batches []Batch `json:"batches"` // never null: the Map reads it
+	Batches []Batch `json:"batches,omitempty"` // the Map's items; not journaled
+}
+
+// PlanRef is what travels of the plan in the state payload: where the load
+// Map's items are and how they are grouped, and the totals. Its size does
+// not grow with the job.
+type PlanRef struct {
+	// Items is the work area's JSON array of Batch (ItemReader), PerChild
+	// how many batches each child execution loads, one after another
+	// (ItemBatcher).
+	Items    pipeline.MapItems `json:"items"`
+	Batches  int               `json:"batches"`
+	PerChild int               `json:"perChild"`
+	Files    int64             `json:"files"`
+	Bytes    int64             `json:"bytes"`
 }
 
 // TablePlan is one restored table.
@@ -119,7 +138,7 @@ func committedName(jobID string) string { return shadowPrefix(jobID) + "c" }
 type State struct {
 	Job          job.Spec `json:"job"`
 	ExecutionARN string   `json:"executionArn"`
-	Plan         *Plan    `json:"plan,omitempty"`
+	Plan         *PlanRef `json:"plan,omitempty"`
 }
 
 // LoadEvent is one LoadBatch Map item.
@@ -136,16 +155,52 @@ type LoadResult struct {
 	} `json:"batch"`
 }
 
-// maxBatches bounds the Map's items; beyond it files share batches.
-const maxBatches = 1000
+// Batching bounds. The batches are the load Map's items, read from S3, so
+// their number is bound by neither the state payload nor one execution's
+// history; what bounds them is a child execution's input (256 KB: its
+// batches and the job spec) and the per-invocation overhead.
+const (
+	// spreadBatches: up to this many files, each is a batch of its own, so
+	// the Map's concurrency decides how many load at once; past it files
+	// share batches, round robin.
+	spreadBatches = 1000
+	// maxBatchFiles bounds one batch's list: a FileTask is at most about
+	// 1.3 KB of JSON (a key of S3's 1,024 bytes), so a batch stays under
+	// about 85 KB. Past spreadBatches × maxBatchFiles files, batches grow in
+	// number instead.
+	maxBatchFiles = 64
+	// maxChildItemsBytes bounds the batches one child execution gets
+	// (perChild × the largest batch), leaving the rest of the 256 KB
+	// payload to the spec and the child's own states.
+	maxChildItemsBytes = 128 << 10
+)
 
-// batches spreads files over batches: one file each up to maxBatches, so
-// the Map's MaxConcurrency decides how many load at once.
+// batches spreads files over batches, round robin: one file each up to
+// spreadBatches, then at most maxBatchFiles each.
 func batches(files []FileTask) []Batch {
-	n := min(len(files), maxBatches)
+	n := max(min(len(files), spreadBatches), (len(files)+maxBatchFiles-1)/maxBatchFiles)
 	out := make([]Batch, n) // empty, not nil, without files
 	for i, f := range files {
 		out[i%n].Files = append(out[i%n].Files, f)
 	}
 	return out
+}
+
+// perChild is how many batches each load Map child runs: the backup's rule
+// (pipeline.PerChild), bounded so a child's batches take at most
+// maxChildItemsBytes of its input.
+func perChild(bs []Batch, parallelism int) (int, error) {
+	largest := 0
+	for _, b := range bs {
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return 0, fmt.Errorf("encode load batch: %w", err)
+		}
+		largest = max(largest, len(raw))
+	}
+	n := pipeline.PerChild(len(bs), parallelism)
+	if largest > 0 {
+		n = min(n, max(1, maxChildItemsBytes/largest))
+	}
+	return n, nil
 }

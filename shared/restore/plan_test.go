@@ -13,29 +13,37 @@ func TestBatches(t *testing.T) {
 	if b := batches(nil); b == nil || len(b) != 0 {
 		t.Errorf("no files: %#v, want an empty list", b)
 	}
-	raw, _ := json.Marshal(Plan{Batches: batches(nil)})
-	if !strings.Contains(string(raw), `"batches":[]`) {
-		t.Errorf("a plan without files marshals as %s: the Map needs a list", raw)
+	raw, _ := json.Marshal(batches(nil))
+	if string(raw) != "[]" {
+		t.Errorf("a plan without files has items %s: the Map needs a list", raw)
 	}
-	var files []FileTask
-	for i := range 2500 {
-		files = append(files, FileTask{Key: fmt.Sprint(i)})
-	}
-	b := batches(files)
-	if len(b) != maxBatches {
-		t.Fatalf("%d batches for %d files", len(b), len(files))
-	}
-	seen := map[string]bool{}
-	for _, x := range b {
-		for _, f := range x.Files {
-			if seen[f.Key] {
-				t.Fatalf("file %s twice", f.Key)
-			}
-			seen[f.Key] = true
+	for _, tc := range []struct{ files, batches, most int }{
+		{3, 3, 1},
+		{2500, spreadBatches, 3},
+		{200_000, 3125, maxBatchFiles},
+	} {
+		var files []FileTask
+		for i := range tc.files {
+			files = append(files, FileTask{Key: fmt.Sprint(i)})
 		}
-	}
-	if len(seen) != len(files) {
-		t.Errorf("%d of %d files planned", len(seen), len(files))
+		b := batches(files)
+		if len(b) != tc.batches {
+			t.Fatalf("%d batches for %d files, want %d", len(b), len(files), tc.batches)
+		}
+		seen := map[string]bool{}
+		most := 0
+		for _, x := range b {
+			most = max(most, len(x.Files))
+			for _, f := range x.Files {
+				if seen[f.Key] {
+					t.Fatalf("file %s twice", f.Key)
+				}
+				seen[f.Key] = true
+			}
+		}
+		if len(seen) != len(files) || most != tc.most {
+			t.Errorf("%d files: %d planned, at most %d per batch; want all, %d", tc.files, len(seen), most, tc.most)
+		}
 	}
 }
 

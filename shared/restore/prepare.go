@@ -17,6 +17,7 @@ import (
 	"github.com/srbackup/srbackup/shared/repository"
 	"github.com/srbackup/srbackup/shared/sql"
 	"github.com/srbackup/srbackup/shared/target"
+	"github.com/srbackup/srbackup/shared/workarea"
 )
 
 // Restorer runs the steps of RESTORE jobs. A RESTORE runs on the backup
@@ -25,6 +26,10 @@ import (
 type Restorer struct {
 	Pipeline *pipeline.Pipeline
 	Target   *target.DB
+	// Work is the deployment's work area, where Prepare writes the load
+	// Map's items and Commit and Cleanup delete them (nil in the API,
+	// which only submits).
+	Work *workarea.Area
 }
 
 func (r *Restorer) now() time.Time    { return r.Pipeline.Time() }
@@ -126,7 +131,11 @@ func (r *Restorer) Prepare(ctx context.Context, st State) (State, error) {
 	if err := sess.Use(ctx, db); err != nil {
 		return State{}, classify("use the target database", err)
 	}
-	plan, err := r.plan(ctx, sess, spec, info, meta)
+	objects, err := r.objects(spec, info)
+	if err != nil {
+		return State{}, err
+	}
+	plan, err := r.plan(ctx, sess, spec, objects, info, meta)
 	if err != nil {
 		return State{}, err
 	}
@@ -143,16 +152,69 @@ func (r *Restorer) Prepare(ctx context.Context, st State) (State, error) {
 	if err := r.Pipeline.Store.SetPlan(ctx, spec.JobID, plan.Files, plan.Bytes, warnings); err != nil {
 		return State{}, err
 	}
+	ref, err := r.writeItems(ctx, spec, plan)
+	if err != nil {
+		return State{}, err
+	}
+	// A job cancelled while this ran may have been cleaned up before the
+	// items were written: delete them again (Cleanup deletes them after
+	// marking the job CANCELLED, so one of the two always does).
+	if _, err := r.Pipeline.Store.Active(ctx, spec.JobID); err != nil {
+		if rerr := r.removeItems(context.WithoutCancel(ctx), spec.JobID); rerr != nil {
+			r.log().Warn("restore prepare: the load items of a job that ended meanwhile are left to the work area's expiry", "jobId", spec.JobID, "error", rerr.Error())
+		}
+		return State{}, err
+	}
 	if !rec.State.Reached(job.Download) {
 		if _, err := r.Pipeline.Store.Advance(ctx, spec.JobID, job.Download, r.now()); err != nil {
 			return State{}, err
 		}
 	}
-	return State{Job: spec, ExecutionARN: st.ExecutionARN, Plan: plan}, nil
+	return State{Job: spec, ExecutionARN: st.ExecutionARN, Plan: ref}, nil
+}
+
+// writeItems writes the plan's batches, the load Map's items, to the work
+// area (a retried Prepare writes the same file again) and returns the
+// reference that travels in the payload.
+func (r *Restorer) writeItems(ctx context.Context, spec job.Spec, plan *Plan) (*PlanRef, error) {
+	key, err := workarea.RestoreItemsKey(spec.JobID)
+	if err != nil {
+		return nil, err
+	}
+	per, err := perChild(plan.Batches, spec.Options.Parallelism)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Work.PutJSON(ctx, key, plan.Batches); err != nil {
+		if errors.Is(err, workarea.ErrNotConfigured) {
+			return nil, err
+		}
+		return nil, transient("write the load items", err)
+	}
+	return &PlanRef{
+		Items:   pipeline.MapItems{Bucket: r.Work.Bucket, Key: key},
+		Batches: len(plan.Batches), PerChild: per, Files: plan.Files, Bytes: plan.Bytes,
+	}, nil
+}
+
+// removeItems deletes the job's load Map items from the work area; a file
+// already gone (a retried Commit, a second Cleanup) is no error.
+func (r *Restorer) removeItems(ctx context.Context, jobID string) error {
+	key, err := workarea.RestoreItemsKey(jobID)
+	if err != nil {
+		return err
+	}
+	if err := r.Work.Delete(ctx, key); err != nil {
+		if errors.Is(err, workarea.ErrNotConfigured) {
+			return err
+		}
+		return transient("delete the load items", err)
+	}
+	return nil
 }
 
 // plan creates the shadows and decides each object's fate.
-func (r *Restorer) plan(ctx context.Context, sess *target.Session, spec job.Spec, info repository.Info, meta repository.Meta) (*Plan, error) {
+func (r *Restorer) plan(ctx context.Context, sess *target.Session, spec job.Spec, objects []job.Object, info repository.Info, meta repository.Meta) (*Plan, error) {
 	db, snapDB := spec.Database, spec.Restore.SnapshotDatabase
 	metas := map[string]repository.ObjectMeta{}
 	for _, o := range meta.Objects {
@@ -168,7 +230,7 @@ func (r *Restorer) plan(ctx context.Context, sess *target.Session, spec job.Spec
 	}
 	plan := &Plan{}
 	var files []FileTask
-	for n, obj := range spec.Objects {
+	for n, obj := range objects {
 		name, tname := obj.Name, spec.Restore.TargetName(obj.Name)
 		existing, err := r.Target.Describe(ctx, db, tname)
 		if err != nil {

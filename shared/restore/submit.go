@@ -113,7 +113,49 @@ func (r *Restorer) Submit(ctx context.Context, req Request) (job.Spec, error) {
 	// the first step that connects to it.
 	spec.Options.Grant(pipeline.GrantParallelism(parallelism, r.Pipeline.MaxParallelism, 0))
 	pipeline.PinRepository(&spec, rec)
+	// Thousands of objects: the spec keeps their count (Prepare resolves
+	// them again, Objects).
+	if err := spec.DeferObjects(r.Pipeline.MaxSpecObjectsBytes); err != nil {
+		return job.Spec{}, err
+	}
 	return spec, spec.Validate()
+}
+
+// Objects returns the objects job spec restores: the spec's list, or, for a
+// job with too many to list (job.Spec.Unlisted), its statement resolved
+// against the snapshot's __info again, as Submit resolved it (the info file
+// is checksummed and never changes, so the list is the same).
+func (r *Restorer) Objects(ctx context.Context, spec job.Spec) ([]job.Object, error) {
+	if !spec.Unlisted() {
+		return spec.Objects, nil
+	}
+	repo, err := r.repo(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	info, err := repo.ReadInfo(ctx, spec.Label, spec.Restore.Timestamp)
+	if err != nil {
+		return nil, transient("read snapshot info", err)
+	}
+	return r.objects(spec, info)
+}
+
+func (r *Restorer) objects(spec job.Spec, info repository.Info) ([]job.Object, error) {
+	if !spec.Unlisted() {
+		return spec.Objects, nil
+	}
+	st, err := ParseStatement(spec.SQL, r.Pipeline.MinTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("job %s: its statement: %w", spec.JobID, err)
+	}
+	objects, _, err := resolveObjects(info, st)
+	if err != nil {
+		return nil, err
+	}
+	if len(objects) != spec.ObjectCount {
+		return nil, &job.ConflictError{Message: fmt.Sprintf("job %s: its statement names %d objects of snapshot %s now, %d when it was submitted", spec.JobID, len(objects), spec.Label, spec.ObjectCount)}
+	}
+	return objects, nil
 }
 
 // infoPath is the path StarRocks' S2 texts name.

@@ -142,6 +142,27 @@ func (e JobState) Valid() bool {
 	}
 }
 
+// Defines values for RestoreJobObjectsKind.
+const (
+	RestoreJobObjectsKindFUNCTION RestoreJobObjectsKind = "FUNCTION"
+	RestoreJobObjectsKindTABLE    RestoreJobObjectsKind = "TABLE"
+	RestoreJobObjectsKindVIEW     RestoreJobObjectsKind = "VIEW"
+)
+
+// Valid indicates whether the value is a known member of the RestoreJobObjectsKind enum.
+func (e RestoreJobObjectsKind) Valid() bool {
+	switch e {
+	case RestoreJobObjectsKindFUNCTION:
+		return true
+	case RestoreJobObjectsKindTABLE:
+		return true
+	case RestoreJobObjectsKindVIEW:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RestoreJobState.
 const (
 	RestoreJobStateCANCELLED   RestoreJobState = "CANCELLED"
@@ -369,7 +390,17 @@ type RestoreJob struct {
 	FinishedTime         *time.Time `json:"finishedTime"`
 	JobId                string     `json:"jobId"`
 	MetaPreparedTime     *time.Time `json:"metaPreparedTime"`
-	Progress             struct {
+
+	// ObjectCount how many snapshot objects the job restores
+	ObjectCount int `json:"objectCount"`
+
+	// Objects Every snapshot object the job restores. A job with too many to keep in the job has them listed by GET /v1/restores/{jobId} only, resolved against the snapshot's __info.
+	Objects *[]struct {
+		Kind       RestoreJobObjectsKind `json:"kind"`
+		Name       string                `json:"name"`
+		Partitions *[]string             `json:"partitions,omitempty"`
+	} `json:"objects,omitempty"`
+	Progress struct {
 		BytesDone  int64 `json:"bytesDone"`
 		BytesTotal int64 `json:"bytesTotal"`
 		FilesDone  int64 `json:"filesDone"`
@@ -377,7 +408,9 @@ type RestoreJob struct {
 	} `json:"progress"`
 	Repository string `json:"repository"`
 
-	// RestoreObjs Example: customers, orders
+	// RestoreObjs SHOW RESTORE's RestoreObjs: the first 100 objects, then how many more; a job with too many objects to keep in the job shows their count ("* (all N objects of the snapshot, listed in its __info)")
+	//
+	// Example: customers, orders
 	RestoreObjs string `json:"restoreObjs"`
 
 	// SnapshotDatabase the database the snapshot was taken of
@@ -398,6 +431,9 @@ type RestoreJob struct {
 	// Example: 2026-11-24-03-00-00-000
 	Timestamp string `json:"timestamp"`
 }
+
+// RestoreJobObjectsKind defines model for RestoreJob.Objects.Kind.
+type RestoreJobObjectsKind string
 
 // RestoreJobState defines model for RestoreJob.State.
 type RestoreJobState string

@@ -51,7 +51,7 @@ func backupJob(t *testing.T) string {
 }
 
 const restoreJob = `{"jobId":"r1","snapshotName":"s1","timestamp":"2026-11-24-03-00-00-000","database":"shop2","snapshotDatabase":"shop",` +
-	`"repository":"repo","state":"DOWNLOADING","status":"[OK]","restoreObjs":"[shop.orders]","createTime":"2026-11-24T03:00:00Z",` +
+	`"repository":"repo","state":"DOWNLOADING","status":"[OK]","restoreObjs":"[shop.orders]","objectCount":1,"createTime":"2026-11-24T03:00:00Z",` +
 	`"metaPreparedTime":"2026-11-24T03:00:01Z","snapshotFinishedTime":null,"downloadFinishedTime":null,"finishedTime":null,` +
 	`"deadline":"2026-11-25T03:00:00Z","timeoutSeconds":86400,"progress":{"filesDone":1,"filesTotal":4,"bytesDone":10,"bytesTotal":40}}`
 
