@@ -60,3 +60,52 @@ func TestDeferObjects(t *testing.T) {
 		t.Errorf("BackupObjs of %d objects: %d shown, ends %q", len(listed.Objects), n, got[len(got)-30:])
 	}
 }
+
+// TestDeferRestoreObjects: a RESTORE of 10,000 objects keeps their count
+// (whole snapshot or ON (ALL TABLES)), SHOW RESTORE's RestoreObjs shows the
+// count, or the first MaxShownObjects of a listed job; a statement that
+// itself names thousands of objects is refused with a SubmitError.
+func TestDeferRestoreObjects(t *testing.T) {
+	spec := sampleRecord().Spec
+	spec.Type, spec.SQL = TypeRestore, `RESTORE SNAPSHOT s FROM repo PROPERTIES ("backup_timestamp" = "2026-12-01-09-20-38-945")`
+	spec.Restore = &RestoreSpec{SnapshotDatabase: "shop", Timestamp: "2026-12-01-09-20-38-945", WholeSnapshot: true}
+	spec.Objects = nil
+	for i := range 10_000 {
+		spec.Objects = append(spec.Objects, Object{Kind: KindTable, Name: fmt.Sprintf("t%063d", i)})
+	}
+	listed := spec
+	if err := spec.DeferObjects(0); err != nil {
+		t.Fatal(err)
+	}
+	if !spec.Unlisted() || spec.ObjectCount != 10_000 {
+		t.Fatalf("deferred: %d listed, count %d", len(spec.Objects), spec.ObjectCount)
+	}
+	if err := spec.Validate(); err != nil {
+		t.Errorf("deferred restore spec: %v", err)
+	}
+	if got := NewRecord(spec).RestoreObjs(); got != "* (all 10000 objects of the snapshot, listed in its __info)" {
+		t.Errorf("RestoreObjs of a deferred restore: %q", got)
+	}
+	onList := spec
+	onList.Restore = &RestoreSpec{Timestamp: "x"}
+	if got := NewRecord(onList).RestoreObjs(); !strings.HasPrefix(got, "(10000 objects: the statement's ON list") {
+		t.Errorf("RestoreObjs of a deferred ON list: %q", got)
+	}
+
+	long := listed
+	var names []string
+	for _, o := range listed.Objects[:3000] {
+		names = append(names, "TABLE "+o.Name)
+	}
+	long.SQL = "RESTORE SNAPSHOT s FROM repo ON (" + strings.Join(names, ", ") + `) PROPERTIES ("backup_timestamp" = "x")`
+	var se *SubmitError
+	if err := long.DeferObjects(0); !errors.As(err, &se) || !strings.Contains(err.Error(), "10000 objects are too many for one job") {
+		t.Errorf("a RESTORE naming 3,000 tables: %v", err)
+	}
+
+	listed.Objects = listed.Objects[:MaxShownObjects+7]
+	got := NewRecord(listed).RestoreObjs()
+	if n := strings.Count(got, ", t0"); n != MaxShownObjects-1 || !strings.HasSuffix(got, ", … (7 more)") {
+		t.Errorf("RestoreObjs of %d objects: %d shown, ends %q", len(listed.Objects), n+1, got[len(got)-30:])
+	}
+}

@@ -53,8 +53,10 @@ type Scaling struct {
 	MaxPayloadAt string        // the event that carried it
 	Events       int           // execution history events
 	OneRow       []time.Duration
-	// Tables is the whole-database run's (nil if left out).
-	Tables *TablesRun
+	// Tables is the whole-database run's (nil if left out), and
+	// TablesRestore the RESTORE of its snapshot into a new database.
+	Tables        *TablesRun
+	TablesRestore *RestoreRun
 	// MaxItem is the largest DynamoDB item after both runs, bytes, and
 	// which item it is.
 	MaxItem   int
@@ -71,6 +73,23 @@ type TablesRun struct {
 	MaxPayload   int
 	MaxPayloadAt string
 	Events       int
+}
+
+// RestoreRun is the RESTORE of the many-table snapshot into a new database.
+type RestoreRun struct {
+	Tables    int
+	TotalTime time.Duration // RESTORE accepted → FINISHED and its execution ended
+	// PrepareTime is job created → DOWNLOAD (shadow tables created, the
+	// load planned); CommitTime is the last file loaded → FINISHED.
+	PrepareTime, CommitTime time.Duration
+	CPU, ServerCPU          time.Duration
+	// MaxPayload is the largest state input or output of the execution and
+	// of every child execution of its load Map.
+	MaxPayload   int
+	MaxPayloadAt string
+	Children     int
+	// MaxItem is the restore job's DynamoDB item, bytes.
+	MaxItem int
 }
 
 // maxPartitionsPerTable keeps each table well under MariaDB's 8,192.
@@ -175,8 +194,12 @@ func RunScaling(ctx context.Context, cfg ScalingConfig, w io.Writer) (*Scaling, 
 		}
 		m.Tables = cfg.Tables
 		res.Tables = m
+		if res.TablesRestore, err = srb.measureRestore(ctx, srv, "wide1", "wide", "wide_r"); err != nil {
+			return nil, fmt.Errorf("restore of %d tables: %w", cfg.Tables, err)
+		}
+		res.TablesRestore.Tables = cfg.Tables
 	}
-	if res.MaxItem, res.MaxItemAt, err = srb.largestItem(ctx); err != nil {
+	if res.MaxItem, res.MaxItemAt, err = srb.largestItem(ctx, ""); err != nil {
 		return nil, err
 	}
 	for i := range cfg.OneRowRuns {
@@ -242,9 +265,73 @@ func (e *srbackupEnv) measureBackup(ctx context.Context, srv *mariadb.Server, te
 	return m, nil
 }
 
+// measureRestore restores snapshot label of database into a new database
+// into at parallelism 4 and measures it: times, CPU, the largest payload of
+// the execution and of its Map's children, and the job's item.
+func (e *srbackupEnv) measureRestore(ctx context.Context, srv *mariadb.Server, label, database, into string) (*RestoreRun, error) {
+	ts, err := e.snapshotTimestamp(ctx, label)
+	if err != nil {
+		return nil, err
+	}
+	q := fmt.Sprintf(`RESTORE SNAPSHOT %s FROM bench DATABASE %s AS %s PROPERTIES ("backup_timestamp" = "%s", "parallelism" = "4")`, label, database, into, ts)
+	var before, after syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	serverBefore, _ := procCPU(srv.Pid())
+	start := time.Now()
+	j, err := e.runRestoreEvery(ctx, q, 2*time.Hour, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	m := &RestoreRun{TotalTime: time.Since(start)}
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	serverAfter, _ := procCPU(srv.Pid())
+	m.CPU = time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	m.ServerCPU = serverAfter - serverBefore
+	if j.SnapshotFinishedTime != nil {
+		m.PrepareTime = j.SnapshotFinishedTime.Sub(j.CreateTime)
+	}
+	if j.DownloadFinishedTime != nil && j.FinishedTime != nil {
+		m.CommitTime = j.FinishedTime.Sub(*j.DownloadFinishedTime)
+	}
+	arns := []string{j.ExecutionARN}
+	runs := sfn.NewListMapRunsPaginator(e.sfn, &sfn.ListMapRunsInput{ExecutionArn: aws.String(j.ExecutionARN)})
+	for runs.HasMorePages() {
+		page, err := runs.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("map runs: %w", err)
+		}
+		for _, r := range page.MapRuns {
+			children := sfn.NewListExecutionsPaginator(e.sfn, &sfn.ListExecutionsInput{MapRunArn: r.MapRunArn})
+			for children.HasMorePages() {
+				cp, err := children.NextPage(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("map run children: %w", err)
+				}
+				for _, c := range cp.Executions {
+					arns = append(arns, aws.ToString(c.ExecutionArn))
+				}
+			}
+		}
+	}
+	m.Children = len(arns) - 1
+	for _, arn := range arns {
+		_, n, at, err := history(ctx, e.sfn, arn)
+		if err != nil {
+			return nil, err
+		}
+		if n > m.MaxPayload {
+			m.MaxPayload, m.MaxPayloadAt = n, at
+		}
+	}
+	if m.MaxItem, _, err = e.largestItem(ctx, "JOB#"+j.JobID); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // largestItem scans the job table for its largest item, as DynamoDB counts
 // item sizes.
-func (e *srbackupEnv) largestItem(ctx context.Context) (int, string, error) {
+func (e *srbackupEnv) largestItem(ctx context.Context, pk string) (int, string, error) {
 	cfg, err := awsconf.Load(ctx)
 	if err != nil {
 		return 0, "", err
@@ -257,6 +344,9 @@ func (e *srbackupEnv) largestItem(ctx context.Context) (int, string, error) {
 			return 0, "", fmt.Errorf("scan job table: %w", err)
 		}
 		for _, it := range page.Items {
+			if p, _ := it[jobstore.AttrPK].(*ddbtypes.AttributeValueMemberS); pk != "" && (p == nil || p.Value != pk) {
+				continue
+			}
 			if n := jobstore.ItemSize(it); n > most {
 				most = n
 				pk, _ := it[jobstore.AttrPK].(*ddbtypes.AttributeValueMemberS)
@@ -284,12 +374,18 @@ func (s *Scaling) Write(w io.Writer) {
 		maxPayload = max(maxPayload, t.MaxPayload)
 		tables, tablesS, tablesPlanS = t.Tables, t.TotalTime.Seconds(), t.PlanTime.Seconds()
 	}
+	restoreS, restorePayload, restoreItem := 0.0, 0, 0
+	if r := s.TablesRestore; r != nil {
+		fmt.Fprintf(w, "scaling: RESTORE of the %d-table snapshot into a new database: prepare %.2f s (job created → DOWNLOAD), commit %.2f s, %.2f s end to end (CPU: this process %.1f s, MariaDB %.1f s); %d child executions; largest state payload %d bytes (%s); job item %d bytes\n",
+			r.Tables, r.PrepareTime.Seconds(), r.CommitTime.Seconds(), r.TotalTime.Seconds(), r.CPU.Seconds(), r.ServerCPU.Seconds(), r.Children, r.MaxPayload, r.MaxPayloadAt, r.MaxItem)
+		restoreS, restorePayload, restoreItem = r.TotalTime.Seconds(), r.MaxPayload, r.MaxItem
+	}
 	fmt.Fprintf(w, "scaling: largest DynamoDB item %d bytes (%s)\n", s.MaxItem, s.MaxItemAt)
 	fmt.Fprintf(w, "scaling: 1-row backup end to end: median %.3f s over %d runs %v\n", med.Seconds(), len(s.OneRow), s.OneRow)
 	fmt.Fprintf(w, "BENCH_SCALING partitions=%d plan_s=%.3f backup_s=%.3f history_events=%d max_payload_bytes=%d one_row_s=%.3f\n",
 		s.Partitions, s.PlanTime.Seconds(), s.TotalTime.Seconds(), s.Events, s.MaxPayload, med.Seconds())
-	fmt.Fprintf(w, "SCALING partitions=%d backup_s=%.3f plan_s=%.3f max_payload_bytes=%d max_item_bytes=%d tables=%d tables_backup_s=%.3f tables_plan_s=%.3f backup_cpu_s=%.1f server_cpu_s=%.1f\n",
-		s.Partitions, s.TotalTime.Seconds(), s.PlanTime.Seconds(), maxPayload, s.MaxItem, tables, tablesS, tablesPlanS, s.CPU.Seconds(), s.ServerCPU.Seconds())
+	fmt.Fprintf(w, "SCALING partitions=%d backup_s=%.3f plan_s=%.3f max_payload_bytes=%d max_item_bytes=%d tables=%d tables_backup_s=%.3f tables_plan_s=%.3f backup_cpu_s=%.1f server_cpu_s=%.1f tables_restore_s=%.3f restore_max_payload_bytes=%d restore_max_item_bytes=%d\n",
+		s.Partitions, s.TotalTime.Seconds(), s.PlanTime.Seconds(), maxPayload, s.MaxItem, tables, tablesS, tablesPlanS, s.CPU.Seconds(), s.ServerCPU.Seconds(), restoreS, restorePayload, restoreItem)
 }
 
 // history counts an execution's events and finds its largest state

@@ -253,9 +253,16 @@ func (e *srbackupEnv) snapshotTimestamp(ctx context.Context, label string) (stri
 }
 
 // runRestore submits a RESTORE through the API and polls GET
-// /v1/restores/{id} until the job is FINISHED and its execution has ended
-// (the job drops its own tables after FINISHED); it returns the job.
+// /v1/restores/{id} every 20 ms until the job is FINISHED and its execution
+// has ended (the job drops its own tables after FINISHED); it returns the job.
 func (e *srbackupEnv) runRestore(ctx context.Context, sqlText string, timeout time.Duration) (*api.RestoreJob, error) {
+	return e.runRestoreEvery(ctx, sqlText, timeout, 20*time.Millisecond)
+}
+
+// runRestoreEvery is runRestore polling every poll (GET of a job too big to
+// list its objects resolves them from __info, which a long job should not
+// pay every 20 ms).
+func (e *srbackupEnv) runRestoreEvery(ctx context.Context, sqlText string, timeout, poll time.Duration) (*api.RestoreJob, error) {
 	res, err := e.sql(ctx, sqlText)
 	if err != nil {
 		return nil, err
@@ -289,7 +296,7 @@ func (e *srbackupEnv) runRestore(ctx context.Context, sqlText string, timeout ti
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("restore job %s still %s after %s", id, j.State, timeout)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(poll)
 	}
 }
 

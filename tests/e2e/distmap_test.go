@@ -3,15 +3,20 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/srbackup/srbackup/localstack"
 	"github.com/srbackup/srbackup/localstack/iam"
 	"github.com/srbackup/srbackup/shared/job"
+	"github.com/srbackup/srbackup/shared/pipeline"
+	"github.com/srbackup/srbackup/shared/restore"
 )
 
 // TestDistributedMapBackup: the upload fan-out is the backup ASL's
@@ -155,4 +160,131 @@ func (e *env) mapChildren(arn string) []sfntypes.ExecutionListItem {
 		out = append(out, c.Executions...)
 	}
 	return out
+}
+
+// startRestore starts a console execution of the restore state machine
+// restoring snapshot label of the env's database into target, and returns
+// its ARN (the job id is the execution's name).
+func (e *env) startRestore(label, target, props string) string {
+	e.t.Helper()
+	ts, err := e.repo.Timestamps(context.Background(), label)
+	if err != nil || len(ts) != 1 {
+		e.t.Fatalf("timestamps of %s: %v %v", label, ts, err)
+	}
+	e.t.Cleanup(func() { _ = e.srv.DropDatabase(context.Background(), target) })
+	in, _ := json.Marshal(map[string]string{"sql": fmt.Sprintf(`RESTORE SNAPSHOT %s FROM repo DATABASE %s AS %s PROPERTIES ("backup_timestamp" = "%s"%s)`,
+		label, e.db, target, ts[0], props)})
+	out, err := e.sfn.StartExecution(context.Background(), &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(e.st.StateMachineARNs["restore"]), Input: aws.String(string(in)),
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return aws.ToString(out.ExecutionArn)
+}
+
+// TestDistributedMapRestore: RESTORE's load fan-out is the restore ASL's
+// Distributed Map on the local stack, its items the plan's batches read
+// from the work area in S3 (each child gets {Items: [batches], BatchInput:
+// {job}}), and a child whose LoadBatch fails once with a TransientError
+// retries it and the job finishes with every row once. Commit deleted the
+// items file.
+func TestDistributedMapRestore(t *testing.T) {
+	var failed atomic.Int64
+	e := newEnv(t, envOptions{wrap: func(st *localstack.Stack) {
+		real := st.Lambda.Handler("restoreload")
+		st.Lambda.RegisterHandler("restoreload", handlerFunc(func(ctx context.Context, payload []byte) ([]byte, error) {
+			out, err := real.Invoke(ctx, payload)
+			if err == nil && failed.Add(1) == 1 {
+				return nil, &TransientError{Message: "connection reset after the load"}
+			}
+			return out, err
+		}))
+	}})
+	ctx := context.Background()
+	e.mustFinish("BACKUP DATABASE " + e.db + ` SNAPSHOT rfan TO repo`)
+	target := e.db + "_fan"
+	arn := e.startRestore("rfan", target, `, "parallelism" = "2"`)
+	if d := e.wait(arn); d.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("restore: %s %s: %s", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
+	}
+	rec, err := e.store.Get(ctx, pipeline.ExecutionName(arn))
+	if err != nil || rec.State != job.Finished {
+		t.Fatalf("restore job %v %v", rec.State, err)
+	}
+	children := e.mapChildren(arn)
+	if len(children) == 0 {
+		t.Fatal("no child executions")
+	}
+	files, batches := 0, 0
+	for _, c := range children {
+		if c.Status != sfntypes.ExecutionStatusSucceeded {
+			t.Errorf("child %s %s", aws.ToString(c.ExecutionArn), c.Status)
+		}
+		d, err := e.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: c.ExecutionArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in struct {
+			Items      []restore.Batch `json:"Items"`
+			BatchInput struct {
+				Job job.Spec `json:"job"`
+			} `json:"BatchInput"`
+		}
+		if err := json.Unmarshal([]byte(aws.ToString(d.Input)), &in); err != nil || len(in.Items) == 0 || in.BatchInput.Job.JobID != rec.Spec.JobID {
+			t.Errorf("child input %s (%v): want {Items: [batches], BatchInput: {job}}", aws.ToString(d.Input), err)
+		}
+		batches += len(in.Items)
+		for _, b := range in.Items {
+			files += len(b.Files)
+		}
+	}
+	if int64(files) != rec.ShardsTotal || files < 2 {
+		t.Errorf("the children loaded %d files in %d batches, the job planned %d", files, batches, rec.ShardsTotal)
+	}
+	if failed.Load() <= int64(batches) {
+		t.Errorf("restoreload ran %d times for %d batches: the failed one was not retried", failed.Load(), batches)
+	}
+	if left := workFiles(t, e.s3, e.st.Bucket, rec.Spec.JobID); len(left) != 0 {
+		t.Errorf("work files left after FINISHED: %v", left)
+	}
+	re := &restoreEnv{apiEnv: &apiEnv{t: t}, pool: e.pool()}
+	sameMap(t, "checksum", re.checksums(e.db), re.checksums(target))
+	t.Logf("%d files in %d batches over %d child executions", files, batches, len(children))
+}
+
+// TestDistributedMapRestoreNeedsItsGrant: without s3:GetObject on the work
+// area's items files the restore state machine's role cannot read its
+// Map's items: the job is CANCELLED with the reader's error, the database
+// it created is gone, its lock released and its items file deleted.
+func TestDistributedMapRestoreNeedsItsGrant(t *testing.T) {
+	p, err := iam.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = p.Clone()
+	if !p.Remove(iam.StateMachineRole("restore"), "s3:GetObject") {
+		t.Fatal("the restore state machine's role has no s3:GetObject to take away")
+	}
+	e := newEnv(t, envOptions{policies: p})
+	e.mustFinish("BACKUP DATABASE " + e.db + ` SNAPSHOT runread TO repo`)
+	target := e.db + "_unread"
+	arn := e.startRestore("runread", target, "")
+	d := e.wait(arn)
+	if d.Status != sfntypes.ExecutionStatusFailed || aws.ToString(d.Error) != "States.ItemReaderFailed" || !strings.Contains(aws.ToString(d.Cause), "AccessDenied") {
+		t.Errorf("execution %s error %q cause %q, want States.ItemReaderFailed (AccessDenied)", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
+	}
+	jobID := pipeline.ExecutionName(arn)
+	if rec, err := e.store.Get(context.Background(), jobID); err != nil || rec.State != job.Cancelled {
+		t.Errorf("job %v %v, want CANCELLED", rec.State, err)
+	}
+	if left := settledWorkFiles(t, e.s3, e.st.Bucket, jobID); len(left) != 0 {
+		t.Errorf("work files left after CANCELLED: %v", left)
+	}
+	if n := e.queryStrings("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", target); len(n) != 0 {
+		t.Errorf("the database the cancelled restore created is still there")
+	}
+	if holder := e.lockHolder(target); holder != "" {
+		t.Errorf("lock still held by %s", holder)
+	}
 }

@@ -75,8 +75,8 @@ var matrixSteps = []matrixStep{
 	{machine: "restore", state: "Lock", function: "lock", na: map[fault]string{fSource: noSource, fS3: "a RESTORE's Lock makes no S3 request (it writes no snapshot)"}},
 	{machine: "restore", state: "Prepare", function: "restoreprepare"},
 	{machine: "restore", state: "LoadBatch", function: "restoreload"},
-	{machine: "restore", state: "Commit", function: "restorecommit", na: map[fault]string{fS3: noS3}},
-	{machine: "restore", state: "Cleanup", function: "restorecleanup", na: map[fault]string{fS3: noS3}},
+	{machine: "restore", state: "Commit", function: "restorecommit"},
+	{machine: "restore", state: "Cleanup", function: "restorecleanup"},
 }
 
 // expected is a cell's outcome: FINISHED after retries, or CANCELLED. A
@@ -353,7 +353,7 @@ func (c *mcell) run() {
 		if len(want) == 1 && d.Status != sfntypes.ExecutionStatusSucceeded && c.fault != fFailed {
 			t.Errorf("execution %s, want SUCCEEDED after retries", d.Status)
 		}
-		c.checkFinished(machine)
+		c.checkFinished(machine, name)
 		return
 	}
 	if d.Status == sfntypes.ExecutionStatusSucceeded {
@@ -365,10 +365,10 @@ func (c *mcell) run() {
 	if !ok && c.step.state != "Parse" && c.step.state != "Lock" {
 		t.Errorf("no job record after a failure in %s", c.step.state)
 	}
-	c.checkClean(machine, before)
+	c.checkClean(machine, before, name)
 	// The label is free again: the same statement now runs to the end.
 	c.mustRun(machine, c.tok+"-b", sqlText)
-	c.checkFinished(machine)
+	c.checkFinished(machine, c.tok+"-b")
 }
 
 // settle waits up to 30 s for the job of execution name to be final and
@@ -396,7 +396,7 @@ func (c *mcell) settle(name, before string) (job.Record, bool) {
 		if c.step.machine == "backup" && (len(snapshotFilesOf(c.t, c.repo, c.label())) > 0 || len(c.openUploads()) > 0) {
 			continue
 		}
-		if c.step.machine == "restore" && c.tables(c.tok+"r") != before {
+		if c.step.machine == "restore" && (c.tables(c.tok+"r") != before || len(c.workFiles(name)) > 0) {
 			continue
 		}
 		break
@@ -438,10 +438,13 @@ func (c *mcell) tables(db string) string {
 	return b.String()
 }
 
-// checkClean checks what a cancelled job must leave: for a BACKUP no
-// snapshot, objects or uploads; for a RESTORE the target as it was; for
-// both the lock free.
-func (c *mcell) checkClean(machine, before string) {
+// workFiles is what job jobID left in the deployment's work area.
+func (c *mcell) workFiles(jobID string) []string { return workFiles(c.t, c.e.s3, c.e.st.Bucket, jobID) }
+
+// checkClean checks what cancelled job jobID must leave: for a BACKUP no
+// snapshot, objects or uploads; for a RESTORE the target as it was and no
+// work files; for both the lock free.
+func (c *mcell) checkClean(machine, before, jobID string) {
 	t := c.t
 	if h := c.lockHolder(); h != "" {
 		t.Errorf("database still locked by %s", h)
@@ -461,11 +464,15 @@ func (c *mcell) checkClean(machine, before string) {
 	if after := c.tables(c.tok + "r"); after != before {
 		t.Errorf("target changed:\n--- before\n%s--- after\n%s", before, after)
 	}
+	if files := c.workFiles(jobID); len(files) != 0 {
+		t.Errorf("work files left: %v", files)
+	}
 }
 
-// checkFinished checks a finished job's result: the snapshot verifies and
-// holds exactly its files; the restored tables equal the source's.
-func (c *mcell) checkFinished(machine string) {
+// checkFinished checks finished job jobID's result: the snapshot verifies
+// and holds exactly its files; the restored tables equal the source's and
+// no work file is left.
+func (c *mcell) checkFinished(machine, jobID string) {
 	t := c.t
 	if h := c.lockHolder(); h != "" {
 		t.Errorf("database still locked by %s", h)
@@ -493,6 +500,9 @@ func (c *mcell) checkFinished(machine string) {
 	if src != dst {
 		t.Errorf("restored tables differ from the source:\n--- source\n%s--- restored\n%s", src, dst)
 	}
+	if files := c.workFiles(jobID); len(files) != 0 {
+		t.Errorf("work files left: %v", files)
+	}
 }
 
 // TestFinalizeCutAfterCommit: a Finalize that commits but does not get to
@@ -518,5 +528,5 @@ func TestFinalizeCutAfterCommit(t *testing.T) {
 	if d.Status != sfntypes.ExecutionStatusFailed || rec.State != job.Finished {
 		t.Fatalf("execution %s, job %s %s; want FAILED and FINISHED", d.Status, rec.State, rec.Status)
 	}
-	c.checkFinished("backup") // exactly the manifest's files, __meta and __info
+	c.checkFinished("backup", name) // exactly the manifest's files, __meta and __info
 }

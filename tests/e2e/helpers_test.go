@@ -17,6 +17,7 @@ import (
 	"github.com/srbackup/srbackup/localstack/fixture"
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/repository"
+	"github.com/srbackup/srbackup/shared/workarea"
 )
 
 // pool is the test's connection pool to its MariaDB server, opened on
@@ -234,4 +235,42 @@ func (e *env) run(sql string) failedRun {
 	e.t.Helper()
 	d, rec := e.backup(sql)
 	return failedRun{status: d.Status, errName: aws.ToString(d.Error), cause: aws.ToString(d.Cause), rec: rec}
+}
+
+// workFiles lists what is left in the deployment's work area of the
+// stack's bucket (RESTORE's load Map items): a FINISHED or CANCELLED job
+// leaves nothing there. jobID narrows it to one job ("" lists all).
+func workFiles(t testing.TB, c *s3.Client, bucket, jobID string) []string {
+	t.Helper()
+	prefix := workarea.Prefix
+	if jobID != "" {
+		key, err := workarea.RestoreItemsKey(jobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix = strings.TrimSuffix(key, "items.json")
+	}
+	var out []string
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			out = append(out, aws.ToString(o.Key))
+		}
+	}
+	return out
+}
+
+// settledWorkFiles is workFiles once the job's cleanup (which runs after
+// its execution ended, for a stopped one) had up to 30 s to finish.
+func settledWorkFiles(t testing.TB, c *s3.Client, bucket, jobID string) []string {
+	t.Helper()
+	files := workFiles(t, c, bucket, jobID)
+	for deadline := time.Now().Add(30 * time.Second); len(files) != 0 && time.Now().Before(deadline); files = workFiles(t, c, bucket, jobID) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return files
 }

@@ -134,6 +134,10 @@ func (e *restoreEnv) waitRestoreT(t *testing.T, db string, want ...string) api.R
 					for time.Now().Before(deadline) && len(e.leftovers(db)) > 0 {
 						time.Sleep(50 * time.Millisecond)
 					}
+					// Commit deleted the load Map's items before it finished.
+					if files := workFiles(t, e.s3, e.stack.Bucket, cell(t, last, 0, "JobId")); len(files) != 0 {
+						t.Errorf("a FINISHED restore left work files: %v", files)
+					}
 				}
 				return last
 			}
@@ -279,6 +283,9 @@ func (e *restoreEnv) cancelled(t *testing.T, db, want, before string) {
 	}
 	if h := e.lockHolder(db); h != "" {
 		t.Errorf("lock of %s still held by %s", db, h)
+	}
+	if files := settledWorkFiles(t, e.s3, e.stack.Bucket, cell(t, row, 0, "JobId")); len(files) != 0 {
+		t.Errorf("a CANCELLED restore left work files: %v", files)
 	}
 }
 

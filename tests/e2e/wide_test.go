@@ -15,6 +15,7 @@ import (
 
 	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/app"
+	"github.com/srbackup/srbackup/shared/pipeline"
 )
 
 // TestWholeDatabaseListedAtPlanning backs up a whole database whose object
@@ -85,6 +86,32 @@ func TestWholeDatabaseListedAtPlanning(t *testing.T) {
 	}
 	if d := e.wait(aws.ToString(out.ExecutionArn)); d.Status != sfntypes.ExecutionStatusSucceeded {
 		t.Fatalf("restore: %s %s: %s", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
+	}
+	// The RESTORE's spec too keeps only the count (Prepare resolved the
+	// statement against __info again); SHOW RESTORE summarises, and the
+	// API's job lists every object, resolved the same way.
+	rrec, err := e.store.Get(context.Background(), pipeline.ExecutionName(aws.ToString(out.ExecutionArn)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rrec.Spec.Unlisted() || rrec.Spec.ObjectCount != len(want) {
+		t.Errorf("restore spec: %d objects listed, count %d, want the count %d only", len(rrec.Spec.Objects), rrec.Spec.ObjectCount, len(want))
+	}
+	if got, wantObjs := rrec.RestoreObjs(), fmt.Sprintf("* (all %d objects of the snapshot, listed in its __info)", len(want)); got != wantObjs {
+		t.Errorf("RestoreObjs = %q, want %q", got, wantObjs)
+	}
+	resp = (&apiEnv{t: t, stack: e.st, h: h}).call("GET", "/v1/restores/"+rrec.Spec.JobID, "", "", "")
+	var rj api.RestoreJob
+	if err := json.Unmarshal([]byte(resp.Body), &rj); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET restore job: %d %s %v", resp.StatusCode, resp.Body, err)
+	}
+	got = got[:0]
+	for _, o := range rj.Objects {
+		got = append(got, o.Name)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) || rj.ObjectCount != len(want) {
+		t.Errorf("API restore job lists %q (count %d), want %q", got, rj.ObjectCount, want)
 	}
 	re := &restoreEnv{apiEnv: &apiEnv{t: t}, pool: e.pool()}
 	sameMap(t, "checksum", re.checksums(e.db), re.checksums(target))
