@@ -18,22 +18,22 @@ import (
 
 // RestoreJob is a RESTORE job as the REST resources show it.
 type RestoreJob struct {
-	JobID                string            `json:"jobId"`
-	SnapshotName         string            `json:"snapshotName"`
-	Timestamp            string            `json:"timestamp"`
-	Database             string            `json:"database"`
-	SnapshotDatabase     string            `json:"snapshotDatabase"`
-	Repository           string            `json:"repository"`
-	State                job.State         `json:"state"`
-	Status               string            `json:"status"`
-	RestoreObjs          string            `json:"restoreObjs"`
+	JobID            string    `json:"jobId"`
+	SnapshotName     string    `json:"snapshotName"`
+	Timestamp        string    `json:"timestamp"`
+	Database         string    `json:"database"`
+	SnapshotDatabase string    `json:"snapshotDatabase"`
+	Repository       string    `json:"repository"`
+	State            job.State `json:"state"`
+	Status           string    `json:"status"`
+	RestoreObjs      string    `json:"restoreObjs"`
 	// Objects is every snapshot object the job restores (RestoreObjs shows
 	// the first job.MaxShownObjects), and ObjectCount how many there are.
 	// A job with too many to keep in its spec (job.Spec.ObjectCount) has
 	// them listed by GET /v1/restores/{jobId} only, from the snapshot's
 	// __info.
-	Objects     []job.Object `json:"objects,omitempty"`
-	ObjectCount int          `json:"objectCount"`
+	Objects              []job.Object      `json:"objects,omitempty"`
+	ObjectCount          int               `json:"objectCount"`
 	CreateTime           time.Time         `json:"createTime"`
 	MetaPreparedTime     *time.Time        `json:"metaPreparedTime"`
 	SnapshotFinishedTime *time.Time        `json:"snapshotFinishedTime"`

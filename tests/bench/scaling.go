@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/srbackup/srbackup/localstack/mariadb"
+	"github.com/srbackup/srbackup/shared/api"
 	"github.com/srbackup/srbackup/shared/awsconf"
 	"github.com/srbackup/srbackup/shared/jobstore"
 )
@@ -243,19 +244,15 @@ func createTables(ctx context.Context, db *sql.DB, n int) error {
 // measureBackup runs one BACKUP and measures it: times, this process's and
 // the server's CPU, and its execution history.
 func (e *srbackupEnv) measureBackup(ctx context.Context, srv *mariadb.Server, text string) (*TablesRun, error) {
-	var before, after syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
-	serverBefore, _ := procCPU(srv.Pid())
-	start := time.Now()
-	j, err := e.runBackup(ctx, text, time.Hour)
+	var j *api.Job
+	m := &TablesRun{}
+	err := measureCPU(srv, &m.TotalTime, &m.CPU, &m.ServerCPU, func() (err error) {
+		j, err = e.runBackup(ctx, text, time.Hour)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	m := &TablesRun{TotalTime: time.Since(start)}
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
-	serverAfter, _ := procCPU(srv.Pid())
-	m.CPU = time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
-	m.ServerCPU = serverAfter - serverBefore
 	if j.SnapshotFinishedTime != nil {
 		m.PlanTime = j.SnapshotFinishedTime.Sub(j.CreateTime)
 	}
@@ -263,6 +260,24 @@ func (e *srbackupEnv) measureBackup(ctx context.Context, srv *mariadb.Server, te
 		return nil, err
 	}
 	return m, nil
+}
+
+// measureCPU runs fn and sets how long it took, this process's CPU (user
+// and system) and the MariaDB server's CPU meanwhile.
+func measureCPU(srv *mariadb.Server, elapsed, cpu, serverCPU *time.Duration, fn func() error) error {
+	var before, after syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	serverBefore, _ := procCPU(srv.Pid())
+	start := time.Now()
+	if err := fn(); err != nil {
+		return err
+	}
+	*elapsed = time.Since(start)
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	serverAfter, _ := procCPU(srv.Pid())
+	*cpu = time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	*serverCPU = serverAfter - serverBefore
+	return nil
 }
 
 // measureRestore restores snapshot label of database into a new database
@@ -274,19 +289,15 @@ func (e *srbackupEnv) measureRestore(ctx context.Context, srv *mariadb.Server, l
 		return nil, err
 	}
 	q := fmt.Sprintf(`RESTORE SNAPSHOT %s FROM bench DATABASE %s AS %s PROPERTIES ("backup_timestamp" = "%s", "parallelism" = "4")`, label, database, into, ts)
-	var before, after syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
-	serverBefore, _ := procCPU(srv.Pid())
-	start := time.Now()
-	j, err := e.runRestoreEvery(ctx, q, 2*time.Hour, time.Second)
+	var j *api.RestoreJob
+	m := &RestoreRun{}
+	err = measureCPU(srv, &m.TotalTime, &m.CPU, &m.ServerCPU, func() (err error) {
+		j, err = e.runRestoreEvery(ctx, q, 2*time.Hour, time.Second)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	m := &RestoreRun{TotalTime: time.Since(start)}
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
-	serverAfter, _ := procCPU(srv.Pid())
-	m.CPU = time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
-	m.ServerCPU = serverAfter - serverBefore
 	if j.SnapshotFinishedTime != nil {
 		m.PrepareTime = j.SnapshotFinishedTime.Sub(j.CreateTime)
 	}

@@ -122,15 +122,7 @@ func TestDistributedMapPointInTime(t *testing.T) {
 // enforces the role's policy, as AWS does): the job is cancelled with the
 // reader's error, its lock released.
 func TestDistributedMapNeedsItsGrants(t *testing.T) {
-	p, err := iam.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p = p.Clone()
-	if !p.Remove(iam.StateMachineRole("backup"), "s3:GetObject") {
-		t.Fatal("the backup state machine's role has no s3:GetObject to take away")
-	}
-	e := newEnv(t, envOptions{policies: p})
+	e := newEnv(t, envOptions{policies: without(t, iam.StateMachineRole("backup"), "s3:GetObject")})
 	r := e.run("BACKUP DATABASE " + e.db + ` SNAPSHOT unread TO repo PROPERTIES ("consistency" = "shard")`)
 	if r.status != sfntypes.ExecutionStatusFailed || r.errName != "States.ItemReaderFailed" || !strings.Contains(r.cause, "AccessDenied") {
 		t.Errorf("execution %s error %q cause %q, want States.ItemReaderFailed (AccessDenied)", r.status, r.errName, r.cause)
@@ -258,15 +250,7 @@ func TestDistributedMapRestore(t *testing.T) {
 // Map's items: the job is CANCELLED with the reader's error, the database
 // it created is gone, its lock released and its items file deleted.
 func TestDistributedMapRestoreNeedsItsGrant(t *testing.T) {
-	p, err := iam.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p = p.Clone()
-	if !p.Remove(iam.StateMachineRole("restore"), "s3:GetObject") {
-		t.Fatal("the restore state machine's role has no s3:GetObject to take away")
-	}
-	e := newEnv(t, envOptions{policies: p})
+	e := newEnv(t, envOptions{policies: without(t, iam.StateMachineRole("restore"), "s3:GetObject")})
 	e.mustFinish("BACKUP DATABASE " + e.db + ` SNAPSHOT runread TO repo`)
 	target := e.db + "_unread"
 	arn := e.startRestore("runread", target, "")
