@@ -54,8 +54,8 @@ func (t *DB) Describe(ctx context.Context, db, name string) (*Table, error) {
 	tab := &Table{Name: name}
 	var engine, updated sql.NullString
 	err := t.db.QueryRowContext(ctx,
-		"SELECT TABLE_TYPE, ENGINE, CAST(UPDATE_TIME AS CHAR) FROM information_schema.TABLES WHERE BINARY TABLE_SCHEMA = ? AND BINARY TABLE_NAME = ?",
-		db, name).Scan(&tab.Type, &engine, &updated)
+		"SELECT TABLE_TYPE, ENGINE, CAST(UPDATE_TIME AS CHAR) FROM information_schema.TABLES WHERE "+exact("TABLE_SCHEMA", "TABLE_NAME"),
+		twice(db, name)...).Scan(&tab.Type, &engine, &updated)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
@@ -68,7 +68,7 @@ func (t *DB) Describe(ctx context.Context, db, name string) (*Table, error) {
 	}
 	rows, err := t.db.QueryContext(ctx, `SELECT COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, IS_NULLABLE,
 		COLUMN_DEFAULT, EXTRA, GENERATION_EXPRESSION, COLUMN_COMMENT
-		FROM information_schema.COLUMNS WHERE BINARY TABLE_SCHEMA = ? AND BINARY TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, db, name)
+		FROM information_schema.COLUMNS WHERE `+exact("TABLE_SCHEMA", "TABLE_NAME")+` ORDER BY ORDINAL_POSITION`, twice(db, name)...)
 	if err != nil {
 		return nil, wrap("columns", err)
 	}
@@ -91,15 +91,15 @@ func (t *DB) Describe(ctx context.Context, db, name string) (*Table, error) {
 	if tab.IsView() {
 		return tab, nil
 	}
-	if err := t.strings(ctx, &tab.Indexes, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE BINARY TABLE_SCHEMA = ? AND BINARY TABLE_NAME = ? ORDER BY INDEX_NAME", db, name); err != nil {
+	if err := t.strings(ctx, &tab.Indexes, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE "+exact("TABLE_SCHEMA", "TABLE_NAME")+" ORDER BY INDEX_NAME", twice(db, name)...); err != nil {
 		return nil, wrap("indexes", err)
 	}
-	if err := t.strings(ctx, &tab.PrimaryKey, "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE BINARY TABLE_SCHEMA = ? AND BINARY TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX", db, name); err != nil {
+	if err := t.strings(ctx, &tab.PrimaryKey, "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE "+exact("TABLE_SCHEMA", "TABLE_NAME")+" AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX", twice(db, name)...); err != nil {
 		return nil, wrap("primary key", err)
 	}
 	prows, err := t.db.QueryContext(ctx, `SELECT PARTITION_NAME, PARTITION_METHOD, PARTITION_EXPRESSION, SUBPARTITION_METHOD, PARTITION_DESCRIPTION
-		FROM information_schema.PARTITIONS WHERE BINARY TABLE_SCHEMA = ? AND BINARY TABLE_NAME = ? AND PARTITION_NAME IS NOT NULL
-		ORDER BY PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION`, db, name)
+		FROM information_schema.PARTITIONS WHERE `+exact("TABLE_SCHEMA", "TABLE_NAME")+` AND PARTITION_NAME IS NOT NULL
+		ORDER BY PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION`, twice(db, name)...)
 	if err != nil {
 		return nil, wrap("partitions", err)
 	}
@@ -118,16 +118,38 @@ func (t *DB) Describe(ctx context.Context, db, name string) (*Table, error) {
 	if err := prows.Err(); err != nil {
 		return nil, wrap("partitions", err)
 	}
-	if err := t.strings(ctx, &tab.Triggers, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE BINARY EVENT_OBJECT_SCHEMA = ? AND BINARY EVENT_OBJECT_TABLE = ? ORDER BY TRIGGER_NAME", db, name); err != nil {
+	if err := t.strings(ctx, &tab.Triggers, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE "+exact("EVENT_OBJECT_SCHEMA", "EVENT_OBJECT_TABLE")+" ORDER BY TRIGGER_NAME", twice(db, name)...); err != nil {
 		return nil, wrap("triggers", err)
 	}
-	if err := t.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE BINARY CONSTRAINT_SCHEMA = ? AND BINARY TABLE_NAME = ?", db, name).Scan(&tab.ForeignKeys); err != nil {
+	if err := t.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE "+exact("CONSTRAINT_SCHEMA", "TABLE_NAME"), twice(db, name)...).Scan(&tab.ForeignKeys); err != nil {
 		return nil, wrap("foreign keys", err)
 	}
 	if err := t.strings(ctx, &tab.ReferencedBy, "SELECT DISTINCT TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE BINARY UNIQUE_CONSTRAINT_SCHEMA = ? AND BINARY REFERENCED_TABLE_NAME = ? AND BINARY TABLE_NAME <> ? ORDER BY TABLE_NAME", db, name, name); err != nil {
 		return nil, wrap("referencing foreign keys", err)
 	}
 	return tab, nil
+}
+
+// exact is a condition matching each column to a value exactly (BINARY,
+// whatever the column's collation) that INFORMATION_SCHEMA can still look
+// up by value: with the BINARY comparison alone MariaDB reads every table
+// of the server (35 ms a query beside 20,000 tables, against 0.3 ms with
+// the plain equality too). Its arguments are twice(values…).
+func exact(cols ...string) string {
+	conds := make([]string, len(cols))
+	for i, c := range cols {
+		conds[i] = c + " = ? AND BINARY " + c + " = ?"
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// twice repeats each argument, for exact.
+func twice(args ...any) []any {
+	out := make([]any, 0, 2*len(args))
+	for _, a := range args {
+		out = append(out, a, a)
+	}
+	return out
 }
 
 func (t *DB) strings(ctx context.Context, dst *[]string, q string, args ...any) error {

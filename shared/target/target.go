@@ -178,8 +178,8 @@ func (t *DB) DatabaseExists(ctx context.Context, db string) (bool, error) {
 // prefix.
 func (t *DB) Tables(ctx context.Context, db, prefix string) ([]string, error) {
 	rows, err := t.db.QueryContext(ctx,
-		"SELECT TABLE_NAME FROM information_schema.TABLES WHERE BINARY TABLE_SCHEMA = ? AND BINARY LEFT(TABLE_NAME, ?) = ? ORDER BY TABLE_NAME",
-		db, len([]rune(prefix)), prefix)
+		"SELECT TABLE_NAME FROM information_schema.TABLES WHERE "+exact("TABLE_SCHEMA")+" AND BINARY LEFT(TABLE_NAME, ?) = ? ORDER BY TABLE_NAME",
+		db, db, len([]rune(prefix)), prefix)
 	if err != nil {
 		return nil, fmt.Errorf("restore target: list tables of %s: %w", db, err)
 	}

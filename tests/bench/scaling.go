@@ -326,7 +326,15 @@ func (e *srbackupEnv) measureRestore(ctx context.Context, srv *mariadb.Server, l
 	}
 	m.Children = len(arns) - 1
 	for _, arn := range arns {
-		_, n, at, err := history(ctx, e.sfn, arn)
+		// A read of a history may meet a connection the local server just
+		// closed (its keep-alive timeout): read it again.
+		var n int
+		var at string
+		for try := 0; ; try++ {
+			if _, n, at, err = history(ctx, e.sfn, arn); err == nil || try == 2 {
+				break
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
