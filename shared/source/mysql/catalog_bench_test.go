@@ -16,7 +16,8 @@ import (
 // BenchmarkPlanTables plans every table of a database of one-row tables
 // (SRBACKUP_BENCH_TABLES, default 1000) as a BACKUP's SnapshotShard does —
 // DDL, columns, partitions, shards — with the catalog read per table, and
-// read at once for the database (source.CatalogReader).
+// read at once for the database (source.CatalogReader); and reads them all
+// in one point-in-time snapshot, as upload workers do.
 //
 //	go test ./shared/source/mysql -run '^$' -bench PlanTables -benchtime 3x
 func BenchmarkPlanTables(b *testing.B) {
@@ -70,6 +71,36 @@ func BenchmarkPlanTables(b *testing.B) {
 			}
 		}
 	}
+	// read: every table read in one point-in-time snapshot, as a
+	// point-in-time upload worker reads a share of them.
+	b.Run("read", func(b *testing.B) {
+		began := time.Now()
+		for range b.N {
+			sn, err := src.OpenSnapshot(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := sn.Begin(ctx); err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				table := "t" + strconv.Itoa(i)
+				rows, err := sn.OpenShard(ctx, source.Shard{Database: name, Table: table, Partition: table, Key: "id"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for rows.Next() {
+				}
+				if err := rows.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := sn.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(time.Since(began).Microseconds())/float64(b.N*n), "µs/table")
+	})
 	for _, mode := range []string{"per-table", "at-once"} {
 		b.Run(mode, func(b *testing.B) {
 			began := time.Now()
