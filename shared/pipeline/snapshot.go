@@ -7,6 +7,7 @@ import (
 
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/repository"
+	"github.com/srbackup/srbackup/shared/source"
 )
 
 // SnapshotShard freezes the object list: it reads every object's DDL,
@@ -94,6 +95,21 @@ func (p *Pipeline) writeItems(ctx context.Context, repo *repository.Repo, spec j
 	return MapItems{Bucket: repo.Bucket(), Key: key}, nil
 }
 
+// catalogAtOnce is the number of tables from which a plan reads the
+// database's catalog at once (source.CatalogReader): below it, reading a
+// big database's whole catalog for a few tables costs more than it saves.
+const catalogAtOnce = 16
+
+func countTables(objects []job.Object) int {
+	n := 0
+	for _, o := range objects {
+		if o.Kind == job.KindTable {
+			n++
+		}
+	}
+	return n
+}
+
 // plan reads the catalog for every object of the job and splits its data.
 func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 	version, err := p.Source.Version(ctx)
@@ -117,6 +133,14 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 			return nil, &job.AnalysisError{Detail: fmt.Sprintf("Database: %s is empty", db)}
 		}
 	}
+	// Many tables: their catalog is read in a few statements for the
+	// database rather than several per table.
+	src := p.Source
+	if cr, ok := src.(source.CatalogReader); ok && countTables(objects) >= catalogAtOnce {
+		if src, err = cr.WithCatalog(ctx, db); err != nil {
+			return nil, sourceError(err)
+		}
+	}
 	for _, o := range objects {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -132,13 +156,13 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 				return nil, sourceError(err)
 			}
 		case job.KindTable:
-			if po.DDL, err = p.Source.TableDDL(ctx, db, o.Name); err != nil {
+			if po.DDL, err = src.TableDDL(ctx, db, o.Name); err != nil {
 				return nil, sourceError(err)
 			}
-			if po.Columns, err = p.Source.Columns(ctx, db, o.Name); err != nil {
+			if po.Columns, err = src.Columns(ctx, db, o.Name); err != nil {
 				return nil, sourceError(err)
 			}
-			parts, err := p.Source.Partitions(ctx, db, o.Name)
+			parts, err := src.Partitions(ctx, db, o.Name)
 			if err != nil {
 				return nil, sourceError(err)
 			}
@@ -147,7 +171,7 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 					continue
 				}
 				po.Partitions = append(po.Partitions, part)
-				shards, err := p.Source.PlanPartition(ctx, db, o.Name, part, spec.Options.ShardSize)
+				shards, err := src.PlanPartition(ctx, db, o.Name, part, spec.Options.ShardSize)
 				if err != nil {
 					return nil, sourceError(err)
 				}

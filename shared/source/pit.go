@@ -100,7 +100,7 @@ type Snapshot interface {
 
 // ErrNotGroupable is returned by GroupReader.OpenGroup, before anything is
 // read, for a table whose partitioning does not let a reader tell from a
-// row which partition holds it (KEY, LINEAR and COLUMNS methods, say): its
+// row which partition holds it (KEY methods, or COLUMNS on text, say): its
 // partitions are read one statement each.
 var ErrNotGroupable = errors.New("the partitions cannot be read in one statement")
 

@@ -92,6 +92,15 @@ type Planner interface {
 	PlanPartition(ctx context.Context, db, table string, p Partition, targetBytes int64) ([]Shard, error)
 }
 
+// CatalogReader is implemented by a Source that can read a whole
+// database's catalog at once. WithCatalog returns a Source that answers
+// Columns, Partitions and the Planner's calls for db's tables from one
+// read of db's catalog made now, instead of several statements per table:
+// for planning a job of many tables. Its other calls go to the Source.
+type CatalogReader interface {
+	WithCatalog(ctx context.Context, db string) (Source, error)
+}
+
 // Reader streams the rows of a shard.
 type Reader interface {
 	// OpenShard starts one consistent read of the shard. The caller must

@@ -12,7 +12,8 @@ import (
 // partitions of a table read many per statement, each row given to its
 // partition. Every partition gets exactly one file holding exactly its own
 // rows (compared with the source's partition), including empty
-// partitions, NULLs and the values at RANGE bounds; a KEY-partitioned
+// partitions, NULLs, the values at RANGE bounds and a RANGE COLUMNS table of
+// dates with a bound written loosely; a KEY-partitioned
 // table, which cannot be read in groups, is read one partition at a time.
 // The job's progress counts every shard. The 10,000-partition run is the
 // bench's scaling mode.
@@ -29,14 +30,17 @@ func TestTinyPartitions(t *testing.T) {
 			PARTITION pn VALUES IN (NULL, 1), PARTITION p23 VALUES IN (2, 3), PARTITION none VALUES IN (100), PARTITION pm VALUES IN (-5))`, e.db),
 		fmt.Sprintf(`INSERT INTO %s.lst VALUES (NULL,1),(1,2),(2,3),(3,4),(-5,5),(NULL,6)`, e.db),
 		fmt.Sprintf(`CREATE TABLE %s.hk (k INT NOT NULL, PRIMARY KEY (k)) PARTITION BY KEY (k) PARTITIONS 4`, e.db),
-		fmt.Sprintf(`INSERT INTO %[1]s.hk SELECT seq FROM %[1]s.seq_1_to_10`, e.db))
-	rec := e.mustFinish(fmt.Sprintf(`BACKUP DATABASE %s SNAPSHOT tiny TO repo ON (TABLE tiny, TABLE rng, TABLE lst, TABLE hk) PROPERTIES ("parallelism" = "2")`, e.db))
-	const total = parts + 5 + 4 + 4
-	if rec.ShardsDone != total || rec.ShardsTotal != total || rec.RowsDone != parts+9+6+10 {
+		fmt.Sprintf(`INSERT INTO %[1]s.hk SELECT seq FROM %[1]s.seq_1_to_10`, e.db),
+		fmt.Sprintf(`CREATE TABLE %s.days (k DATE NULL, v INT) PARTITION BY RANGE COLUMNS (k) (
+			PARTITION d1 VALUES LESS THAN ('2024-01-02'), PARTITION d2 VALUES LESS THAN ('2024-1-3'), PARTITION dmax VALUES LESS THAN (MAXVALUE))`, e.db),
+		fmt.Sprintf(`INSERT INTO %s.days VALUES (NULL,1),('2024-01-01',2),('2024-01-02',3),('2024-01-03',4),('2030-01-01',5)`, e.db))
+	rec := e.mustFinish(fmt.Sprintf(`BACKUP DATABASE %s SNAPSHOT tiny TO repo ON (TABLE tiny, TABLE rng, TABLE lst, TABLE hk, TABLE days) PROPERTIES ("parallelism" = "2")`, e.db))
+	const total = parts + 5 + 4 + 4 + 3
+	if rec.ShardsDone != total || rec.ShardsTotal != total || rec.RowsDone != parts+9+6+10+5 {
 		t.Errorf("progress: %d/%d shards, %d rows", rec.ShardsDone, rec.ShardsTotal, rec.RowsDone)
 	}
 	info := e.snapshot("tiny")
-	if len(info.Objects) != 4 {
+	if len(info.Objects) != 5 {
 		t.Fatalf("objects %d", len(info.Objects))
 	}
 	for _, o := range info.Objects {

@@ -62,28 +62,66 @@ func partitions(ctx context.Context, q querier, s *Source, db, table string) ([]
 	if err := checkTable(db, table); err != nil {
 		return nil, err
 	}
-	name := quoteIdent(db) + "." + quoteIdent(table)
-	rows, err := q.QueryContext(ctx, `SELECT PARTITION_NAME, SUBPARTITION_NAME,
+	byTable, err := partitionsOf(ctx, q, s, db, table)
+	if err != nil {
+		return nil, err
+	}
+	return only(byTable, db, table)
+}
+
+// only is the one table's entry of a lookup of one table's catalog, or
+// ErrNotFound. The server may spell the name otherwise (folded names).
+func only[T any](byTable map[string][]T, db, table string) ([]T, error) {
+	for _, v := range byTable {
+		return v, nil
+	}
+	return nil, fmt.Errorf("table %s.%s: %w", quoteIdent(db), quoteIdent(table), source.ErrNotFound)
+}
+
+// catalogWhere selects the information_schema rows of db's table, or of
+// all its tables when table is "".
+func (s *Source) catalogWhere(schemaColumn, db, table string) (string, []any) {
+	if table == "" {
+		return " WHERE " + schemaColumn + " = ?" + s.exact(schemaColumn), s.exactArgs(db)
+	}
+	return " WHERE " + schemaColumn + " = ? AND TABLE_NAME = ?" + s.exact(schemaColumn, "TABLE_NAME"), s.exactArgs(db, table)
+}
+
+// catalogName names what a catalog lookup reads, for errors.
+func catalogName(db, table string) string {
+	if table == "" {
+		return quoteIdent(db)
+	}
+	return quoteIdent(db) + "." + quoteIdent(table)
+}
+
+// partitionsOf lists the partitions of db's table, or of all its tables
+// when table is "", by table.
+func partitionsOf(ctx context.Context, q querier, s *Source, db, table string) (map[string][]source.Partition, error) {
+	name := catalogName(db, table)
+	where, args := s.catalogWhere("TABLE_SCHEMA", db, table)
+	rows, err := q.QueryContext(ctx, `SELECT TABLE_NAME, PARTITION_NAME, SUBPARTITION_NAME,
 		COALESCE(PARTITION_METHOD, ''), COALESCE(SUBPARTITION_METHOD, ''),
 		COALESCE(PARTITION_EXPRESSION, ''), COALESCE(PARTITION_DESCRIPTION, ''),
 		COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0)
-		FROM information_schema.PARTITIONS
-		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`+s.exact("TABLE_SCHEMA", "TABLE_NAME")+`
-		ORDER BY PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION`, s.exactArgs(db, table)...)
+		FROM information_schema.PARTITIONS`+where+`
+		ORDER BY TABLE_NAME, PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list partitions of %s: %w", name, err)
 	}
 	defer rows.Close()
-	var parts []source.Partition
+	out := map[string][]source.Partition{}
 	for rows.Next() {
+		var tname string
 		var pname, sub sql.NullString
 		var p source.Partition
-		if err := rows.Scan(&pname, &sub, &p.Method, &p.SubpartitionMethod, &p.Expression, &p.Description, &p.Rows, &p.DataBytes); err != nil {
+		if err := rows.Scan(&tname, &pname, &sub, &p.Method, &p.SubpartitionMethod, &p.Expression, &p.Description, &p.Rows, &p.DataBytes); err != nil {
 			return nil, fmt.Errorf("list partitions of %s: %w", name, err)
 		}
+		parts := out[tname]
 		if !pname.Valid {
-			p.Name, p.Method = table, "NONE"
-			parts = append(parts, p)
+			p.Name, p.Method = tname, "NONE"
+			out[tname] = append(parts, p)
 			continue
 		}
 		p.Name = pname.String
@@ -97,15 +135,12 @@ func partitions(ctx context.Context, q querier, s *Source, db, table string) ([]
 		if sub.Valid {
 			p.Subpartitions = []string{sub.String}
 		}
-		parts = append(parts, p)
+		out[tname] = append(parts, p)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list partitions of %s: %w", name, err)
 	}
-	if len(parts) == 0 {
-		return nil, fmt.Errorf("table %s: %w", name, source.ErrNotFound)
-	}
-	return parts, nil
+	return out, nil
 }
 
 // Columns lists a table's columns in definition order.
@@ -117,69 +152,77 @@ func columns(ctx context.Context, q querier, s *Source, db, table string) ([]sou
 	if err := checkTable(db, table); err != nil {
 		return nil, err
 	}
-	name := quoteIdent(db) + "." + quoteIdent(table)
+	byTable, err := columnsOf(ctx, q, s, db, table)
+	if err != nil {
+		return nil, err
+	}
+	return only(byTable, db, table)
+}
+
+// columnsOf lists the columns of db's table, or of all its tables when
+// table is "", by table, each in definition order.
+func columnsOf(ctx context.Context, q querier, s *Source, db, table string) (map[string][]source.Column, error) {
+	name := catalogName(db, table)
 	jsonChecks, err := s.jsonChecks(ctx, q, db, table)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE,
+	where, args := s.catalogWhere("TABLE_SCHEMA", db, table)
+	rows, err := q.QueryContext(ctx, `SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE,
 		COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, ''),
 		COALESCE(NUMERIC_PRECISION, 0), COALESCE(NUMERIC_SCALE, 0), COALESCE(DATETIME_PRECISION, 0),
 		COALESCE(EXTRA, '')
-		FROM information_schema.COLUMNS
-		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`+s.exact("TABLE_SCHEMA", "TABLE_NAME")+`
-		ORDER BY ORDINAL_POSITION`, s.exactArgs(db, table)...)
+		FROM information_schema.COLUMNS`+where+`
+		ORDER BY TABLE_NAME, ORDINAL_POSITION`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list columns of %s: %w", name, err)
 	}
 	defer rows.Close()
-	var cols []source.Column
+	out := map[string][]source.Column{}
 	for rows.Next() {
+		var tname string
 		var ci columnInfo
 		var nullable string
-		if err := rows.Scan(&ci.name, &ci.dataType, &ci.columnType, &nullable, &ci.charset, &ci.collation,
+		if err := rows.Scan(&tname, &ci.name, &ci.dataType, &ci.columnType, &nullable, &ci.charset, &ci.collation,
 			&ci.precision, &ci.scale, &ci.datetimeScale, &ci.extra); err != nil {
 			return nil, fmt.Errorf("list columns of %s: %w", name, err)
 		}
 		ci.nullable = nullable == "YES"
-		ci.json = jsonChecks[ci.name]
+		ci.json = jsonChecks[[2]string{tname, ci.name}]
 		c, err := ci.column()
 		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", name, err)
+			return nil, fmt.Errorf("table %s.%s: %w", quoteIdent(db), quoteIdent(tname), err)
 		}
-		cols = append(cols, c)
+		out[tname] = append(out[tname], c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list columns of %s: %w", name, err)
 	}
-	if len(cols) == 0 {
-		return nil, fmt.Errorf("table %s: %w", name, source.ErrNotFound)
-	}
-	return cols, nil
+	return out, nil
 }
 
-// jsonChecks finds MariaDB's JSON columns: MariaDB's JSON is LONGTEXT with
+// jsonChecks finds MariaDB's JSON columns (table, column) of db's table,
+// or of all its tables when table is "": MariaDB's JSON is LONGTEXT with
 // the column check json_valid(`col`). MySQL has a real JSON type instead.
-func (s *Source) jsonChecks(ctx context.Context, q querier, db, table string) (map[string]bool, error) {
+func (s *Source) jsonChecks(ctx context.Context, q querier, db, table string) (map[[2]string]bool, error) {
 	if !s.mariadb {
 		return nil, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT CONSTRAINT_NAME, CHECK_CLAUSE
-		FROM information_schema.CHECK_CONSTRAINTS
-		WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?`+s.exact("CONSTRAINT_SCHEMA", "TABLE_NAME"),
-		s.exactArgs(db, table)...)
+	where, args := s.catalogWhere("CONSTRAINT_SCHEMA", db, table)
+	rows, err := q.QueryContext(ctx, `SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE
+		FROM information_schema.CHECK_CONSTRAINTS`+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list checks of %s.%s: %w", quoteIdent(db), quoteIdent(table), err)
+		return nil, fmt.Errorf("list checks of %s: %w", catalogName(db, table), err)
 	}
 	defer rows.Close()
-	json := map[string]bool{}
+	json := map[[2]string]bool{}
 	for rows.Next() {
-		var name, clause string
-		if err := rows.Scan(&name, &clause); err != nil {
-			return nil, fmt.Errorf("list checks of %s.%s: %w", quoteIdent(db), quoteIdent(table), err)
+		var tname, name, clause string
+		if err := rows.Scan(&tname, &name, &clause); err != nil {
+			return nil, fmt.Errorf("list checks of %s: %w", catalogName(db, table), err)
 		}
 		if clause == "json_valid("+quoteIdent(name)+")" {
-			json[name] = true
+			json[[2]string{tname, name}] = true
 		}
 	}
 	return json, rows.Err()

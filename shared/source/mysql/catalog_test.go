@@ -196,3 +196,77 @@ func TestCatalogNotFound(t *testing.T) {
 func second[T any](_ T, err error) error { return err }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestWithCatalog reads a database's catalog at once and checks that it
+// answers exactly as the per-table lookups do: columns (JSON checks,
+// generated, invisible), partitions (subpartitions, odd names), split keys
+// (primary, a unique NOT NULL key, a prefix key, none) and the planned
+// shards; a table created after the read, and one in another database,
+// are looked up as before, and a missing one is not found.
+func TestWithCatalog(t *testing.T) {
+	e := newEnv(t)
+	createCatalog(t, e)
+	e.exec(t,
+		"CREATE TABLE t_json (id INT PRIMARY KEY, j JSON, k LONGTEXT CHECK (json_valid(k)))",
+		"CREATE TABLE t_unique (a INT NULL, b INT NOT NULL, c INT NOT NULL, UNIQUE KEY ab (a, b), UNIQUE KEY bc (b, c), UNIQUE KEY c1 (c))",
+		"CREATE TABLE t_prefix (s VARCHAR(50) NOT NULL, UNIQUE KEY sp (s(10)))",
+		"CREATE TABLE t_nokey (x INT)",
+		"INSERT INTO t_plain VALUES (1,'a'),(2,'b')",
+	)
+	ctx := e.ctx
+	got, err := e.src.WithCatalog(ctx, e.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.exec(t, "CREATE TABLE t_later (id INT PRIMARY KEY)")
+	tables, err := e.src.Tables(ctx, e.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables {
+		if tb.Kind != source.KindTable {
+			continue
+		}
+		wantCols, err := e.src.Columns(ctx, e.name, tb.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotCols, err := got.Columns(ctx, e.name, tb.Name)
+		if err != nil || !reflect.DeepEqual(gotCols, wantCols) {
+			t.Errorf("%s: columns %+v, %v; want %+v", tb.Name, gotCols, err, wantCols)
+		}
+		wantParts, err := e.src.Partitions(ctx, e.name, tb.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotParts, err := got.Partitions(ctx, e.name, tb.Name)
+		if err != nil || !reflect.DeepEqual(gotParts, wantParts) {
+			t.Errorf("%s: partitions %+v, %v; want %+v", tb.Name, gotParts, err, wantParts)
+		}
+		for _, p := range wantParts {
+			want, err := e.src.PlanPartition(ctx, e.name, tb.Name, p, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			shards, err := got.PlanPartition(ctx, e.name, tb.Name, p, 1)
+			if err != nil || !reflect.DeepEqual(shards, want) {
+				t.Errorf("%s partition %s: shards %+v, %v; want %+v", tb.Name, p.Name, shards, err, want)
+			}
+		}
+	}
+	for name, key := range map[string]string{"t_plain": "id", "t_unique": "c", "t_prefix": "", "t_nokey": "", "t_later": "id"} {
+		shards, err := got.PlanShards(ctx, e.name, name, name, 1<<20)
+		if err != nil || len(shards) != 1 || shards[0].Key != key {
+			t.Errorf("%s: planned %+v, %v; want one shard keyed by %q", name, shards, err, key)
+		}
+	}
+	if _, err := got.Columns(ctx, e.name, "no_such_table"); !errors.Is(err, source.ErrNotFound) {
+		t.Errorf("a missing table: %v", err)
+	}
+	if err := got.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.src.Version(ctx); err != nil {
+		t.Errorf("closing the catalog closed the source: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -28,9 +29,14 @@ import (
 //     (MAXVALUE above all); NULL goes to the first partition.
 //   - LIST: the partition whose list holds v; NULL to the one listing NULL.
 //
-// KEY and LINEAR methods hash with the server's internal functions, and
-// COLUMNS methods compare with collations, so those are not grouped
-// (ErrNotGroupable): their partitions are read one statement each.
+//   - LINEAR HASH: v & m, with m one less than the smallest power of two
+//     not below n, and if that is n or more, v & (m >> 1).
+//   - RANGE COLUMNS and LIST COLUMNS: see groupcols.go.
+//
+// KEY and LINEAR KEY methods hash with the server's internal functions,
+// and COLUMNS methods on text columns compare with collations, so those
+// are not grouped (ErrNotGroupable): their partitions are read one
+// statement each.
 //
 // A wrong assignment must never misfile a row silently, so every row is
 // checked: its partition must be one of the group, and the rows must come
@@ -49,8 +55,17 @@ type partitionMap struct {
 	bounds []bound      // RANGE: each partition's VALUES LESS THAN
 	list   map[pint]int // LIST: value → partition
 	null   int          // LIST: the partition listing NULL, or -1
+	mask   uint64       // LINEAR HASH
 	// typed says the expression's signedness was applied to the bounds.
 	typed bool
+	// exprs are the hidden values each row is read with: the expression,
+	// or for COLUMNS methods the columns.
+	exprs []string
+	// COLUMNS methods (groupcols.go).
+	cols        []partCol
+	tuples      [][]cval       // RANGE COLUMNS: each partition's bound
+	tupleList   map[string]int // LIST COLUMNS: value → partition
+	pendingList []listEntry
 }
 
 // setUnsigned applies an UNSIGNED expression to the RANGE bounds:
@@ -115,15 +130,31 @@ type bound struct {
 }
 
 // newPartitionMap reads how a table's partitions (as partitions listed
-// them, in definition order) assign rows; ErrNotGroupable if they cannot be
-// told apart from a row.
-func newPartitionMap(parts []source.Partition) (*partitionMap, error) {
+// them, in definition order) of columns cols assign rows; ErrNotGroupable
+// if they cannot be told apart from a row. A COLUMNS method's map needs
+// normalize before use.
+func newPartitionMap(parts []source.Partition, cols []source.Column) (*partitionMap, error) {
 	if len(parts) == 0 || parts[0].Expression == "" {
 		return nil, source.ErrNotGroupable
 	}
 	m := &partitionMap{method: parts[0].Method, expr: parts[0].Expression, n: len(parts), index: map[string]int{}, null: -1}
+	m.exprs = []string{"(" + m.expr + ")"}
+	for i, p := range parts {
+		m.index[strings.ToLower(p.Name)] = i
+	}
 	switch m.method {
 	case "HASH", "RANGE", "LIST":
+	case "LINEAR HASH":
+		for m.mask = 1; m.mask < uint64(m.n); m.mask <<= 1 {
+		}
+		m.mask--
+		return m, nil
+	case "RANGE COLUMNS", "LIST COLUMNS":
+		m.typed = true // the bounds are the columns' own values
+		if err := m.columnsMap(parts, cols); err != nil {
+			return nil, err
+		}
+		return m, nil
 	default:
 		return nil, source.ErrNotGroupable
 	}
@@ -131,7 +162,6 @@ func newPartitionMap(parts []source.Partition) (*partitionMap, error) {
 		m.list = map[pint]int{}
 	}
 	for i, p := range parts {
-		m.index[strings.ToLower(p.Name)] = i
 		switch m.method {
 		case "RANGE":
 			b := bound{max: p.Description == "MAXVALUE"}
@@ -182,16 +212,26 @@ func (m *partitionMap) assign(v []byte) (int, error) {
 			h = -h
 		}
 		return int(h), nil
+	case "LINEAR HASH":
+		h := int64(math.MinInt64) // NULL
+		if v != nil {
+			h = x.int64()
+		}
+		p := uint64(h) & m.mask
+		if p >= uint64(m.n) {
+			p = uint64(h) & (m.mask >> 1)
+		}
+		return int(p), nil
 	case "RANGE":
 		if v == nil {
 			return 0, nil
 		}
-		for i, b := range m.bounds {
-			if b.max || x.less(b.v) {
-				return i, nil
-			}
+		// Bounds increase (the server refuses others): the first above v.
+		i := sort.Search(len(m.bounds), func(i int) bool { return m.bounds[i].max || x.less(m.bounds[i].v) })
+		if i == len(m.bounds) {
+			return 0, fmt.Errorf("partitioning value %s is above every RANGE bound", v)
 		}
-		return 0, fmt.Errorf("partitioning value %s is above every RANGE bound", v)
+		return i, nil
 	default: // LIST
 		i, ok := m.null, v == nil
 		if !ok {
@@ -269,9 +309,15 @@ func (sn *snapshot) OpenGroup(ctx context.Context, shards []source.Shard) (_ sou
 		if err != nil {
 			return nil, err
 		}
-		pm, err = newPartitionMap(parts)
+		pm, err = newPartitionMap(parts, cols)
+		if err == nil && pm.cols != nil {
+			err = pm.normalize(ctx, sn.conn)
+		}
 		if err != nil && !errors.Is(err, source.ErrNotGroupable) {
 			return nil, err
+		}
+		if err != nil {
+			pm = nil
 		}
 		if sn.parts == nil {
 			sn.parts = map[[2]string]*partitionMap{}
@@ -295,13 +341,13 @@ func (sn *snapshot) OpenGroup(ctx context.Context, shards []source.Shard) (_ sou
 		names[i] = quoteIdent(sh.Partition)
 	}
 	r.cols = cols
-	exprs := make([]string, len(cols), len(cols)+1)
+	exprs := make([]string, len(cols), len(cols)+len(pm.exprs))
 	for i, c := range cols {
 		exprs[i] = selectExpr(c)
 	}
 	// The expression is the server's own text of the table's definition;
 	// the server allows only deterministic functions of the row in it.
-	exprs = append(exprs, "("+pm.expr+")")
+	exprs = append(exprs, pm.exprs...)
 	// USE INDEX () makes it a table scan, partition after partition: an
 	// index scan (which the optimizer picks when an index covers every
 	// column) merges the partitions in key order.
@@ -330,6 +376,8 @@ type groupRows struct {
 	shard map[int]int // partition (definition order) → index in the group
 	last  int         // partition of the row before, -1 at the start
 	cur   int         // index in the group of the current row's shard
+	// hidden are a COLUMNS method's partitioning values of the row.
+	hidden [][]byte
 }
 
 var _ source.GroupRows = (*groupRows)(nil)
@@ -338,13 +386,26 @@ func (r *groupRows) Next() bool {
 	if !r.shardRows.Next() {
 		return false
 	}
-	v := r.raw[len(r.raw)-1]
-	part, err := r.pm.assign(v)
+	var part int
+	var err error
+	value := func() string { return orNull(r.raw[len(r.raw)-1]) } // for errors
+	if r.pm.cols != nil {
+		if r.hidden == nil {
+			r.hidden = make([][]byte, len(r.pm.cols))
+		}
+		for i, h := range r.raw[len(r.cols):] {
+			r.hidden[i] = h
+		}
+		part, err = r.pm.assignColumns(r.hidden)
+		value = func() string { return fmt.Sprintf("%q", r.hidden) }
+	} else {
+		part, err = r.pm.assign(r.raw[len(r.raw)-1])
+	}
 	if err == nil {
 		i, ok := r.shard[part]
 		switch {
 		case !ok:
-			err = fmt.Errorf("a row's partitioning value %s falls in partition %d, which was not read: the rows cannot be told apart by partition", orNull(v), part)
+			err = fmt.Errorf("a row's partitioning value %s falls in partition %d, which was not read: the rows cannot be told apart by partition", value(), part)
 		case part < r.last:
 			err = fmt.Errorf("rows arrived out of partition order (partition %d after %d): the rows cannot be told apart by partition", part, r.last)
 		}

@@ -12,9 +12,11 @@ import (
 // TestOpenGroup reads groups of partitions in one statement and checks each
 // row went to the partition a one-partition read finds it in, for every
 // method that is grouped, with NULLs, both signs, bounds, UNSIGNED values
-// above 2^63-1, expressions, subpartitions and empty partitions; KEY and
-// COLUMNS methods are refused before anything is read, and the snapshot
-// reads on.
+// above 2^63-1, expressions, subpartitions, empty partitions, LINEAR HASH,
+// and COLUMNS methods on integers, dates (bounds written loosely, zero
+// dates) and datetimes (fractions at the bound), one and two columns; KEY
+// methods and COLUMNS methods on text are refused before anything is read,
+// and the snapshot reads on.
 func TestOpenGroup(t *testing.T) {
 	e := newEnv(t)
 	e.exec(t,
@@ -42,6 +44,32 @@ func TestOpenGroup(t *testing.T) {
 		`CREATE TABLE rc (a INT, b VARCHAR(5)) PARTITION BY RANGE COLUMNS (a, b) (
 			PARTITION x VALUES LESS THAN (5, 'm'), PARTITION z VALUES LESS THAN (MAXVALUE, MAXVALUE))`,
 		`INSERT INTO rc VALUES (1,'a'),(9,'z')`,
+		`CREATE TABLE lk (a INT) PARTITION BY LINEAR KEY (a) PARTITIONS 3`,
+		`INSERT INTO lk VALUES (1),(2),(3),(NULL)`,
+		`CREATE TABLE lh (k BIGINT NULL, v INT) PARTITION BY LINEAR HASH (k) PARTITIONS 6`,
+		`INSERT INTO lh VALUES (NULL,1),(0,2),(1,3),(5,4),(6,5),(7,6),(13,7),(-1,8),(-6,9),(-7,10),
+			(-9223372036854775808,11),(9223372036854775807,12),(255,13)`,
+		`CREATE TABLE lhu (k BIGINT UNSIGNED NOT NULL) PARTITION BY LINEAR HASH (k) PARTITIONS 3`,
+		`INSERT INTO lhu VALUES (0),(1),(2),(3),(9223372036854775808),(18446744073709551615)`,
+		`CREATE TABLE rcd (id INT, d DATE NULL) PARTITION BY RANGE COLUMNS (d) (
+			PARTITION d0 VALUES LESS THAN ('2024-01-02'), PARTITION d1 VALUES LESS THAN ('2024-1-3'),
+			PARTITION d2 VALUES LESS THAN ('2024-02-01'), PARTITION dmax VALUES LESS THAN (MAXVALUE))`,
+		`INSERT INTO rcd VALUES (1,NULL),(2,'0000-00-00'),(3,'2024-01-01'),(4,'2024-01-02'),(5,'2024-01-03'),
+			(6,'2024-01-31'),(7,'2024-02-01'),(8,'9999-12-31'),(9,'2024-02-00')`,
+		`CREATE TABLE rct (a INT UNSIGNED NOT NULL, t DATETIME(3) NULL) PARTITION BY RANGE COLUMNS (a, t) (
+			PARTITION t0 VALUES LESS THAN (1, '2024-01-02'), PARTITION t1 VALUES LESS THAN (1, '2024-01-03 10:00:00.5'),
+			PARTITION t2 VALUES LESS THAN (5, MAXVALUE), PARTITION t3 VALUES LESS THAN (4294967295, '2000-01-01'),
+			PARTITION t4 VALUES LESS THAN (MAXVALUE, MAXVALUE))`,
+		`INSERT INTO rct VALUES (0,NULL),(0,'2030-01-01'),(1,NULL),(1,'2024-01-01 23:59:59.999'),(1,'2024-01-02'),
+			(1,'2024-01-03 10:00:00.499'),(1,'2024-01-03 10:00:00.5'),(1,'2024-01-03 10:00:00.501'),(5,NULL),
+			(5,'1999-12-31 23:59:59'),(4294967295,'1999-01-01'),(4294967295,'2000-01-01'),(4294967295,NULL)`,
+		`CREATE TABLE lcd (id INT, d DATE NULL) PARTITION BY LIST COLUMNS (d) (
+			PARTITION a VALUES IN ('2024-01-01', '2024-1-2'), PARTITION b VALUES IN (NULL, '2024-01-03'),
+			PARTITION c VALUES IN ('2025-06-30'))`,
+		`INSERT INTO lcd VALUES (1,'2024-01-01'),(2,'2024-01-02'),(3,NULL),(4,'2024-01-03'),(5,'2025-06-30')`,
+		`CREATE TABLE lc2 (a BIGINT NULL, d DATE NULL) PARTITION BY LIST COLUMNS (a, d) (
+			PARTITION x VALUES IN ((1,'2024-01-01'),(-2,'2024-01-02')), PARTITION y VALUES IN ((NULL,NULL),(3,'2024-01-03'),(1,NULL)))`,
+		`INSERT INTO lc2 VALUES (1,'2024-01-01'),(-2,'2024-01-02'),(NULL,NULL),(3,'2024-01-03'),(1,NULL)`,
 	)
 	sn, err := e.src.OpenSnapshot(e.ctx)
 	if err != nil {
@@ -63,7 +91,7 @@ func TestOpenGroup(t *testing.T) {
 		}
 		return out
 	}
-	for _, table := range []string{"h", "hu", "r", "ru", "l", "y"} {
+	for _, table := range []string{"h", "hu", "r", "ru", "l", "y", "lh", "lhu", "rcd", "rct", "lcd", "lc2"} {
 		all := shardsOf(table)
 		var odd, evens []source.Shard // a subset, and one listed backwards
 		for i, sh := range all {
@@ -93,7 +121,7 @@ func TestOpenGroup(t *testing.T) {
 			t.Errorf("%s: %d rows over the partitions, %d in the table", table, total, n)
 		}
 	}
-	for _, table := range []string{"k", "rc"} {
+	for _, table := range []string{"k", "rc", "lk"} {
 		if _, err := gr.OpenGroup(e.ctx, shardsOf(table)); !errors.Is(err, source.ErrNotGroupable) {
 			t.Errorf("%s: OpenGroup = %v, want ErrNotGroupable", table, err)
 		}
@@ -102,7 +130,7 @@ func TestOpenGroup(t *testing.T) {
 			_, rows := readAll(t, e.ctx, sn, sh)
 			n += len(rows)
 		}
-		if want := map[string]int{"k": 3, "rc": 2}[table]; n != want {
+		if want := map[string]int{"k": 3, "rc": 2, "lk": 4}[table]; n != want {
 			t.Errorf("%s: the snapshot read %d rows after a refused group", table, n)
 		}
 	}

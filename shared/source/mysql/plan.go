@@ -47,6 +47,12 @@ func (s *Source) PlanShards(ctx context.Context, db, table, partition string, ta
 // The server's statistics (p.Rows, p.DataBytes) are checked before they
 // are trusted; see plan.
 func (s *Source) PlanPartition(ctx context.Context, db, table string, p source.Partition, targetBytes int64) ([]source.Shard, error) {
+	return s.planPartition(ctx, db, table, p, targetBytes, s.loadKey)
+}
+
+// planPartition is PlanPartition with the table's columns and split key
+// loaded by load when they are not cached.
+func (s *Source) planPartition(ctx context.Context, db, table string, p source.Partition, targetBytes int64, load keyLoader) ([]source.Shard, error) {
 	if targetBytes <= 0 {
 		return nil, fmt.Errorf("plan shards: target size must be positive, got %d", targetBytes)
 	}
@@ -54,7 +60,7 @@ func (s *Source) PlanPartition(ctx context.Context, db, table string, p source.P
 		Database: db, Table: table, Partition: p.Name, Partitioned: p.Method != "NONE",
 		EstBytes: p.DataBytes, EstRows: p.Rows,
 	}
-	cols, key, err := s.tableKey(ctx, db, table)
+	cols, key, err := s.tableKey(ctx, db, table, load)
 	if err != nil {
 		return nil, err
 	}
@@ -123,20 +129,32 @@ func (s *Source) PlanPartition(ctx context.Context, db, table string, p source.P
 // changed since.
 const keyCacheTTL = 10 * time.Second
 
+// keyLoader reads a table's columns and split key.
+type keyLoader func(ctx context.Context, db, table string) ([]source.Column, *splitKeyInfo, error)
+
+// loadKey reads a table's columns and split key from the server.
+func (s *Source) loadKey(ctx context.Context, db, table string) ([]source.Column, *splitKeyInfo, error) {
+	cols, err := s.Columns(ctx, db, table)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := s.splitKey(ctx, db, table, cols)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cols, key, nil
+}
+
 // tableKey returns a table's columns and split key, reusing those of the
-// table planned last if it is the same one and recent.
-func (s *Source) tableKey(ctx context.Context, db, table string) ([]source.Column, *splitKeyInfo, error) {
+// table planned last if it is the same one and recent, else from load.
+func (s *Source) tableKey(ctx context.Context, db, table string, load keyLoader) ([]source.Column, *splitKeyInfo, error) {
 	s.keyMu.Lock()
 	c := s.keyCache
 	s.keyMu.Unlock()
 	if c != nil && c.db == db && c.table == table && time.Since(c.at) < keyCacheTTL {
 		return c.cols, c.key, nil
 	}
-	cols, err := s.Columns(ctx, db, table)
-	if err != nil {
-		return nil, nil, err
-	}
-	key, err := s.splitKey(ctx, db, table, cols)
+	cols, key, err := load(ctx, db, table)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -339,20 +357,59 @@ func (k *splitKeyInfo) uniqueIndex() string {
 	return k.index
 }
 
-// splitKey returns the leading column of the primary key when shards can
-// be bounded by it; else, for a table without a usable primary key, that
-// of a unique key whose columns are all NOT NULL (the one with fewest
+// keyPart is one column of a unique index, as information_schema lists it.
+type keyPart struct {
+	index, column string
+	prefix        bool // a prefix part (SUB_PART)
+	nullable      bool
+}
+
+// keyPartsOf lists the unique indexes' columns of db's table, or of all
+// its tables when table is "", by table: the primary key first, then by
+// index name, each index's columns in order.
+func (s *Source) keyPartsOf(ctx context.Context, db, table string) (map[string][]keyPart, error) {
+	where, args := s.catalogWhere("TABLE_SCHEMA", db, table)
+	rows, err := s.db.QueryContext(ctx, `SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, SUB_PART, NULLABLE FROM information_schema.STATISTICS`+where+`
+		AND NON_UNIQUE = 0 ORDER BY TABLE_NAME, INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find keys of %s: %w", catalogName(db, table), err)
+	}
+	defer rows.Close()
+	out := map[string][]keyPart{}
+	for rows.Next() {
+		var tname, nullable string
+		var kp keyPart
+		var subPart sql.NullInt64
+		if err := rows.Scan(&tname, &kp.index, &kp.column, &subPart, &nullable); err != nil {
+			return nil, fmt.Errorf("find keys of %s: %w", catalogName(db, table), err)
+		}
+		kp.prefix, kp.nullable = subPart.Valid, nullable == "YES"
+		out[tname] = append(out[tname], kp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find keys of %s: %w", catalogName(db, table), err)
+	}
+	return out, nil
+}
+
+// splitKey returns the split key of a table with columns cols (see
+// chooseSplitKey).
+func (s *Source) splitKey(ctx context.Context, db, table string, cols []source.Column) (*splitKeyInfo, error) {
+	byTable, err := s.keyPartsOf(ctx, db, table)
+	if err != nil {
+		return nil, err
+	}
+	parts, _ := only(byTable, db, table) // no unique index: no key
+	return chooseSplitKey(parts, cols), nil
+}
+
+// chooseSplitKey returns the leading column of the primary key when shards
+// can be bounded by it; else, for a table without a usable primary key,
+// that of a unique key whose columns are all NOT NULL (the one with fewest
 // columns), which identifies a row as well; or nil. A key is not usable
 // with a prefix part (ORDER BY could not use it) or a leading column of a
 // kind without an exact order-preserving literal.
-func (s *Source) splitKey(ctx context.Context, db, table string, cols []source.Column) (*splitKeyInfo, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT INDEX_NAME, COLUMN_NAME, SUB_PART, NULLABLE FROM information_schema.STATISTICS
-		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`+s.exact("TABLE_SCHEMA", "TABLE_NAME")+`
-		AND NON_UNIQUE = 0 ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`, s.exactArgs(db, table)...)
-	if err != nil {
-		return nil, fmt.Errorf("find keys of %s.%s: %w", quoteIdent(db), quoteIdent(table), err)
-	}
-	defer rows.Close()
+func chooseSplitKey(parts []keyPart, cols []source.Column) *splitKeyInfo {
 	type index struct {
 		name   string
 		lead   string
@@ -361,25 +418,17 @@ func (s *Source) splitKey(ctx context.Context, db, table string, cols []source.C
 	}
 	var order []*index
 	byName := map[string]*index{}
-	for rows.Next() {
-		var name, col, nullable string
-		var subPart sql.NullInt64
-		if err := rows.Scan(&name, &col, &subPart, &nullable); err != nil {
-			return nil, fmt.Errorf("find keys of %s.%s: %w", quoteIdent(db), quoteIdent(table), err)
-		}
-		ix := byName[name]
+	for _, kp := range parts {
+		ix := byName[kp.index]
 		if ix == nil {
-			ix = &index{name: name, lead: col, usable: true}
-			byName[name] = ix
+			ix = &index{name: kp.index, lead: kp.column, usable: true}
+			byName[kp.index] = ix
 			order = append(order, ix)
 		}
 		ix.parts++
-		if subPart.Valid || nullable == "YES" {
+		if kp.prefix || kp.nullable {
 			ix.usable = false
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find keys of %s.%s: %w", quoteIdent(db), quoteIdent(table), err)
 	}
 	var best *splitKeyInfo
 	bestParts := 0
@@ -392,14 +441,14 @@ func (s *Source) splitKey(ctx context.Context, db, table string, cols []source.C
 				continue
 			}
 			if ix.name == "PRIMARY" {
-				return &splitKeyInfo{col: c, index: ix.name}, nil
+				return &splitKeyInfo{col: c, index: ix.name}
 			}
 			if best == nil || ix.parts < bestParts {
 				best, bestParts = &splitKeyInfo{col: c, index: ix.name}, ix.parts
 			}
 		}
 	}
-	return best, nil
+	return best
 }
 
 // walkKey returns the shard bounds: each the key value step rows past the

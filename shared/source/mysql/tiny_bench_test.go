@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 // partitions (SRBACKUP_BENCH_PARTITIONS, default 2000) in one
 // point-in-time snapshot, as a point-in-time upload worker does, one SELECT
 // per partition and 1,000 per SELECT: the server's cost per tiny shard.
+// SRBACKUP_BENCH_PARTITIONING=days makes it RANGE COLUMNS on a DATE, a
+// partition a day, instead of HASH.
 //
 //	go test ./shared/source/mysql -run '^$' -bench TinyPartitions -benchtime 3x
 func BenchmarkTinyPartitions(b *testing.B) {
@@ -35,12 +38,26 @@ func BenchmarkTinyPartitions(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range []string{
+	stmts := []string{
 		fmt.Sprintf("CREATE TABLE t (id INT PRIMARY KEY, v INT) PARTITION BY HASH(id) PARTITIONS %d", parts),
 		fmt.Sprintf("INSERT INTO t SELECT seq, seq FROM seq_1_to_%d", parts),
-	} {
+	}
+	if os.Getenv("SRBACKUP_BENCH_PARTITIONING") == "days" {
+		// RANGE COLUMNS on a DATE, a partition a day: the common layout.
+		var defs []string
+		for p := range parts {
+			day := time.Date(2000, 1, 2+p, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+			defs = append(defs, fmt.Sprintf("PARTITION p%d VALUES LESS THAN ('%s')", p, day))
+		}
+		defs[parts-1] = fmt.Sprintf("PARTITION p%d VALUES LESS THAN (MAXVALUE)", parts-1)
+		stmts = []string{
+			"CREATE TABLE t (id INT, d DATE NOT NULL, v INT, PRIMARY KEY (id, d)) PARTITION BY RANGE COLUMNS (d) (" + strings.Join(defs, ", ") + ")",
+			fmt.Sprintf("INSERT INTO t SELECT seq, '2000-01-01' + INTERVAL seq DAY, seq FROM seq_0_to_%d", parts-1),
+		}
+	}
+	for _, q := range stmts {
 		if _, err := db.ExecContext(ctx, q); err != nil {
-			b.Fatalf("%s: %v", q, err)
+			b.Fatalf("%.200s: %v", q, err)
 		}
 	}
 	src, err := mysql.Open(ctx, srv.DSN(""))

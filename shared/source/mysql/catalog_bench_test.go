@@ -1,0 +1,119 @@
+package mysql_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/srbackup/srbackup/localstack/mariadb/mariadbtest"
+	"github.com/srbackup/srbackup/shared/source"
+	"github.com/srbackup/srbackup/shared/source/mysql"
+)
+
+// BenchmarkPlanTables plans every table of a database of one-row tables
+// (SRBACKUP_BENCH_TABLES, default 1000) as a BACKUP's SnapshotShard does —
+// DDL, columns, partitions, shards — with the catalog read per table, and
+// read at once for the database (source.CatalogReader); and reads them all
+// in one point-in-time snapshot, as upload workers do.
+//
+//	go test ./shared/source/mysql -run '^$' -bench PlanTables -benchtime 3x
+func BenchmarkPlanTables(b *testing.B) {
+	n := 1000
+	if s := os.Getenv("SRBACKUP_BENCH_TABLES"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	srv := server.Server(b)
+	ctx := context.Background()
+	name := mariadbtest.NewDatabase(b, srv)
+	db, err := srv.Open(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	for i := range n {
+		for _, q := range []string{
+			fmt.Sprintf("CREATE TABLE t%d (id INT PRIMARY KEY, v VARCHAR(20), j JSON)", i),
+			fmt.Sprintf("INSERT INTO t%d VALUES (1, 'a', '{}')", i),
+		} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				b.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	src, err := mysql.Open(ctx, srv.DSN(""))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	plan := func(b *testing.B, s source.Source) {
+		for i := range n {
+			table := "t" + strconv.Itoa(i)
+			if _, err := s.TableDDL(ctx, name, table); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.Columns(ctx, name, table); err != nil {
+				b.Fatal(err)
+			}
+			parts, err := s.Partitions(ctx, name, table)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, p := range parts {
+				if _, err := s.PlanPartition(ctx, name, table, p, 64<<20); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	// read: every table read in one point-in-time snapshot, as a
+	// point-in-time upload worker reads a share of them.
+	b.Run("read", func(b *testing.B) {
+		began := time.Now()
+		for range b.N {
+			sn, err := src.OpenSnapshot(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := sn.Begin(ctx); err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				table := "t" + strconv.Itoa(i)
+				rows, err := sn.OpenShard(ctx, source.Shard{Database: name, Table: table, Partition: table, Key: "id"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for rows.Next() {
+				}
+				if err := rows.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := sn.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(time.Since(began).Microseconds())/float64(b.N*n), "µs/table")
+	})
+	for _, mode := range []string{"per-table", "at-once"} {
+		b.Run(mode, func(b *testing.B) {
+			began := time.Now()
+			for range b.N {
+				var s source.Source = src
+				if mode == "at-once" {
+					if s, err = src.WithCatalog(ctx, name); err != nil {
+						b.Fatal(err)
+					}
+				}
+				plan(b, s)
+			}
+			b.ReportMetric(float64(time.Since(began).Microseconds())/float64(b.N*n), "µs/table")
+		})
+	}
+}
