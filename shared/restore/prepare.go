@@ -228,6 +228,27 @@ func (r *Restorer) plan(ctx context.Context, sess *target.Session, spec job.Spec
 	for _, f := range meta.Functions {
 		functions[f.Name] = f
 	}
+	// A retried Prepare meets the shadows of the attempt before: only those
+	// are dropped first (a DROP TABLE IF EXISTS is DDL, journaled and synced
+	// by the server, whether or not the table exists: milliseconds a table).
+	leftover, err := r.Target.Tables(ctx, db, shadowPrefix(spec.JobID))
+	if err != nil {
+		return nil, transient("list the job's tables", err)
+	}
+	// createShadow runs a shadow's CREATE statements, dropping it first if it
+	// was left over; one that appeared since the listing (an attempt of this
+	// Prepare still running) is dropped and created again.
+	createShadow := func(name string, stmts ...string) error {
+		drop := "DROP TABLE IF EXISTS " + target.Qualified(db, name)
+		if !slices.Contains(leftover, name) {
+			err := sess.Exec(ctx, stmts...)
+			var me *driver.MySQLError
+			if !errors.As(err, &me) || me.Number != 1050 { // ER_TABLE_EXISTS_ERROR
+				return err
+			}
+		}
+		return sess.Exec(ctx, append([]string{drop}, stmts...)...)
+	}
 	plan := &Plan{}
 	var files []FileTask
 	for n, obj := range objects {
@@ -276,7 +297,7 @@ func (r *Restorer) plan(ctx context.Context, sess *target.Session, spec job.Spec
 		if err != nil {
 			return nil, job.NewCheckError(job.CodeCommonError, "table "+name+": "+err.Error())
 		}
-		if err := sess.Exec(ctx, "DROP TABLE IF EXISTS "+target.Qualified(db, tp.Shadow), ddl); err != nil {
+		if err := createShadow(tp.Shadow, ddl); err != nil {
 			return nil, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("Failed to create table %s from the snapshot: %v", name, dbErr(err)))
 		}
 		od := data[name]
@@ -316,7 +337,7 @@ func (r *Restorer) plan(ctx context.Context, sess *target.Session, spec job.Spec
 						return nil, job.NewCheckError(job.CodeCommonError, fmt.Sprintf("Partition %s in table %s has different range with partition in repository", p.Name, tname))
 					}
 					ps := tp.Shadow + "_" + fmt.Sprint(len(tp.Partitions))
-					if err := sess.Exec(ctx, "DROP TABLE IF EXISTS "+target.Qualified(db, ps),
+					if err := createShadow(ps,
 						"CREATE TABLE "+target.Qualified(db, ps)+" LIKE "+target.Qualified(db, tname),
 						"ALTER TABLE "+target.Qualified(db, ps)+" REMOVE PARTITIONING"); err != nil {
 						return nil, classify("create the shadow of partition "+p.Name, err)
