@@ -143,8 +143,11 @@ func (w *Writer) start() {
 		if choices[i].dictionary {
 			node = parquet.Encoded(node, &parquet.RLEDictionary)
 		}
-		if choices[i].uncompressed {
+		switch {
+		case choices[i].uncompressed:
 			node = parquet.Compressed(node, &parquet.Uncompressed)
+		case choices[i].codec != nil:
+			node = parquet.Compressed(node, choices[i].codec)
 		}
 		root = root.field(l.name, node)
 	}
