@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -115,37 +116,52 @@ func (g *orderRows) next() int {
 }
 
 // BenchmarkEncode measures the encoder alone: MB/s of canonical source
-// text, and the Parquet/source size ratio.
+// text, and the Parquet/source size ratio. zstd, snappy and none write one
+// file; zstd-files cuts a new file every filesBytes of source text, as an
+// upload worker writes one per partition (the bench fixture's orders: 27
+// files of about 4 MiB), so each file's own costs (the sample, buffers
+// that grow, the Parquet writer) count.
 func BenchmarkEncode(b *testing.B) {
-	for _, comp := range []string{parquetio.CompressionZstd, parquetio.CompressionSnappy, parquetio.CompressionNone} {
-		b.Run(comp, func(b *testing.B) {
-			// Rows are generated first, so that only the encoder is timed.
-			const rows = 200_000
-			g := newOrderRows()
-			pool := make([][][]byte, rows)
-			var srcBytes int64
-			for i := range pool {
-				srcBytes += int64(g.next())
-				pool[i] = make([][]byte, len(g.vals))
-				for j, v := range g.vals {
-					pool[i][j] = bytes.Clone(v)
-				}
+	const filesBytes = 4 << 20
+	// Rows are generated first, so that only the encoder is timed.
+	const rows = 200_000
+	g := newOrderRows()
+	pool := make([][][]byte, rows)
+	var srcBytes int64
+	for i := range pool {
+		srcBytes += int64(g.next())
+		pool[i] = make([][]byte, len(g.vals))
+		for j, v := range g.vals {
+			pool[i][j] = bytes.Clone(v)
+		}
+	}
+	for _, mode := range []string{parquetio.CompressionZstd, parquetio.CompressionSnappy, parquetio.CompressionNone, "zstd-files"} {
+		b.Run(mode, func(b *testing.B) {
+			comp, limit := mode, int64(math.MaxInt64)
+			if mode == "zstd-files" {
+				comp, limit = parquetio.CompressionZstd, filesBytes
 			}
 			var out counter
 			cpu := parquettest.CPUTime()
 			for b.Loop() {
 				out.n = 0
-				w, err := parquetio.NewWriter(&out, orderColumns, parquetio.Options{Compression: comp})
-				if err != nil {
-					b.Fatal(err)
-				}
-				for _, row := range pool {
+				var w *parquetio.Writer
+				for i, row := range pool {
+					if w == nil {
+						var err error
+						if w, err = parquetio.NewWriter(&out, orderColumns, parquetio.Options{Compression: comp}); err != nil {
+							b.Fatal(err)
+						}
+					}
 					if err := w.Write(row); err != nil {
 						b.Fatal(err)
 					}
-				}
-				if err := w.Close(); err != nil {
-					b.Fatal(err)
+					if w.Stats().SourceBytes >= limit || i == len(pool)-1 {
+						if err := w.Close(); err != nil {
+							b.Fatal(err)
+						}
+						w = nil
+					}
 				}
 			}
 			b.SetBytes(srcBytes)

@@ -50,16 +50,23 @@ func newCodec(s ColumnSpec) codec {
 	return c
 }
 
-// encode appends the Parquet values of text value v (nil for NULL) to row,
-// without levels. Byte-array values are copied into arena, which it
-// returns grown, so they outlive the driver's buffer.
-func (c *codec) encode(row []parquet.Value, v []byte, arena []byte) ([]parquet.Value, []byte, error) {
+// encode appends the Parquet values of text value v (nil for NULL) to the
+// columns of its leaves, cols[0] and, with a companion, cols[1], each value
+// with its levels (leaf is the first leaf's index). Byte-array values are
+// copied into arena, which it returns grown, so they outlive the driver's
+// buffer. size estimates the memory the values take in column buffers. On
+// an error nothing is appended to cols.
+func (c *codec) encode(cols [][]parquet.Value, leaf int, v []byte, arena []byte) (_ []byte, size int, err error) {
 	if v == nil {
-		for range c.leaves {
-			row = append(row, parquet.Value{})
+		for k := range c.leaves {
+			cols[k] = append(cols[k], parquet.Value{}.Level(0, 0, leaf+k))
 		}
-		return row, arena, nil
+		return arena, 8 * c.leaves, nil
 	}
+	one := func(val parquet.Value) {
+		cols[0] = append(cols[0], val.Level(0, 1, leaf))
+	}
+	// bytesValue copies b into the arena and returns it as a value.
 	bytesValue := func(b []byte) parquet.Value {
 		start := len(arena)
 		arena = append(arena, b...)
@@ -70,131 +77,154 @@ func (c *codec) encode(row []parquet.Value, v []byte, arena []byte) ([]parquet.V
 	case source.KindInt:
 		n, err := parseInt(v)
 		if err != nil {
-			return row, arena, err
+			return arena, 0, err
 		}
 		if s.Bits < 64 && (n < -1<<(s.Bits-1) || n >= 1<<(s.Bits-1)) {
-			return row, arena, errRange
+			return arena, 0, errRange
 		}
 		if s.Bits == 64 {
-			return append(row, parquet.Int64Value(n)), arena, nil
+			one(parquet.Int64Value(n))
+		} else {
+			one(parquet.Int32Value(int32(n)))
 		}
-		return append(row, parquet.Int32Value(int32(n))), arena, nil
+		return arena, 8, nil
 	case source.KindUint:
 		n, err := parseUint(v)
 		if err != nil {
-			return row, arena, err
+			return arena, 0, err
 		}
 		if s.Bits < 64 && n >= 1<<s.Bits {
-			return row, arena, errRange
+			return arena, 0, errRange
 		}
 		if s.Bits == 64 {
-			return append(row, parquet.Int64Value(int64(n))), arena, nil
+			one(parquet.Int64Value(int64(n)))
+		} else {
+			one(parquet.Int32Value(int32(uint32(n))))
 		}
-		return append(row, parquet.Int32Value(int32(uint32(n)))), arena, nil
+		return arena, 8, nil
 	case source.KindDecimal:
 		switch c.mode {
 		case decimal32, decimal64:
 			n, err := parseDecimal64(v, s.Precision, s.Scale)
 			if err != nil {
-				return row, arena, err
+				return arena, 0, err
 			}
 			if c.mode == decimal32 {
-				return append(row, parquet.Int32Value(int32(n))), arena, nil
+				one(parquet.Int32Value(int32(n)))
+			} else {
+				one(parquet.Int64Value(n))
 			}
-			return append(row, parquet.Int64Value(n)), arena, nil
+			return arena, 8, nil
 		case decimalFixed:
 			n, err := parseDecimal(v, s.Precision, s.Scale)
 			if err != nil {
-				return row, arena, err
+				return arena, 0, err
 			}
 			start := len(arena)
 			arena = append(arena, make([]byte, c.flba)...)
 			b := arena[start:len(arena):len(arena)]
 			if err := putTwosComplement(b, n); err != nil {
-				return row, arena, err
+				return arena[:start], 0, err
 			}
-			return append(row, parquet.FixedLenByteArrayValue(b)), arena, nil
+			one(parquet.FixedLenByteArrayValue(b))
+			return arena, c.flba + 4, nil
 		default:
 			start := len(arena)
 			var err error
 			if arena, err = canonicalDecimal(arena, v, s.Precision, s.Scale); err != nil {
-				return row, arena[:start], err
+				return arena[:start], 0, err
 			}
-			return append(row, parquet.ByteArrayValue(arena[start:len(arena):len(arena)])), arena, nil
+			one(parquet.ByteArrayValue(arena[start:len(arena):len(arena)]))
+			return arena, len(arena) - start + 4, nil
 		}
 	case source.KindFloat:
 		f, err := strconv.ParseFloat(string(v), 64)
 		if err != nil {
-			return row, arena, errSyntax
+			return arena, 0, errSyntax
 		}
 		f32 := float32(f)
 		if float64(f32) != f && !math.IsNaN(f) {
-			return row, arena, fmt.Errorf("%w: not a single-precision value", errRange)
+			return arena, 0, fmt.Errorf("%w: not a single-precision value", errRange)
 		}
-		return append(row, parquet.FloatValue(f32)), arena, nil
+		one(parquet.FloatValue(f32))
+		return arena, 8, nil
 	case source.KindDouble:
 		f, err := strconv.ParseFloat(string(v), 64)
 		if err != nil {
-			return row, arena, errSyntax
+			return arena, 0, errSyntax
 		}
-		return append(row, parquet.DoubleValue(f)), arena, nil
+		one(parquet.DoubleValue(f))
+		return arena, 8, nil
 	case source.KindBit:
 		if len(v) > 8 || len(v) != (s.Bits+7)/8 {
-			return row, arena, fmt.Errorf("%w: %d bytes for BIT(%d)", errSyntax, len(v), s.Bits)
+			return arena, 0, fmt.Errorf("%w: %d bytes for BIT(%d)", errSyntax, len(v), s.Bits)
 		}
 		var n uint64
 		for _, b := range v {
 			n = n<<8 | uint64(b)
 		}
-		return append(row, parquet.Int64Value(int64(n))), arena, nil
-	case source.KindDate:
-		days, ok, err := parseDate(v)
+		one(parquet.Int64Value(int64(n)))
+		return arena, 8, nil
+	case source.KindDate, source.KindDateTime, source.KindTimestamp:
+		var n int64
+		var ok bool
+		var err error
+		if s.Kind == source.KindDate {
+			n, ok, err = parseDate(v)
+		} else {
+			n, ok, err = parseDateTime(v, s.Scale)
+		}
 		if err != nil {
-			return row, arena, err
+			return arena, 0, err
 		}
 		if !ok {
-			return append(row, parquet.Value{}, bytesValue(v)), arena, nil
+			cols[0] = append(cols[0], parquet.Value{}.Level(0, 0, leaf))
+			cols[1] = append(cols[1], bytesValue(v).Level(0, 1, leaf+1))
+			return arena, 8 + len(v) + 4, nil
 		}
-		return append(row, parquet.Int32Value(int32(days)), parquet.Value{}), arena, nil
-	case source.KindDateTime, source.KindTimestamp:
-		us, ok, err := parseDateTime(v, s.Scale)
-		if err != nil {
-			return row, arena, err
+		if s.Kind == source.KindDate {
+			one(parquet.Int32Value(int32(n)))
+		} else {
+			one(parquet.Int64Value(n))
 		}
-		if !ok {
-			return append(row, parquet.Value{}, bytesValue(v)), arena, nil
-		}
-		return append(row, parquet.Int64Value(us), parquet.Value{}), arena, nil
+		cols[1] = append(cols[1], parquet.Value{}.Level(0, 0, leaf+1))
+		return arena, 16, nil
 	case source.KindTime:
 		us, err := parseTime(v, s.Scale)
 		if err != nil {
-			return row, arena, err
+			return arena, 0, err
 		}
-		return append(row, parquet.Int64Value(us)), arena, nil
+		one(parquet.Int64Value(us))
+		return arena, 8, nil
 	case source.KindYear:
 		n, err := parseUint(v)
 		if err != nil {
-			return row, arena, err
+			return arena, 0, err
 		}
 		if n > 9999 {
-			return row, arena, errRange
+			return arena, 0, errRange
 		}
-		return append(row, parquet.Int32Value(int32(n))), arena, nil
+		one(parquet.Int32Value(int32(n)))
+		return arena, 8, nil
 	case source.KindString, source.KindJSON:
 		if !utf8.Valid(v) {
-			return row, arena, fmt.Errorf("%w: not UTF-8", errSyntax)
+			return arena, 0, fmt.Errorf("%w: not UTF-8", errSyntax)
 		}
-		return append(row, bytesValue(v)), arena, nil
+		one(bytesValue(v))
+		return arena, len(v) + 4, nil
 	case source.KindBytes:
-		return append(row, bytesValue(v)), arena, nil
+		one(bytesValue(v))
+		return arena, len(v) + 4, nil
 	case source.KindGeometry:
 		if len(v) < 4 {
-			return row, arena, fmt.Errorf("%w: geometry shorter than its SRID", errSyntax)
+			return arena, 0, fmt.Errorf("%w: geometry shorter than its SRID", errSyntax)
 		}
 		srid := binary.LittleEndian.Uint32(v)
-		return append(row, bytesValue(v[4:]), parquet.Int32Value(int32(srid))), arena, nil
+		one(bytesValue(v[4:]))
+		cols[1] = append(cols[1], parquet.Int32Value(int32(srid)).Level(0, 1, leaf+1))
+		return arena, len(v) + 8, nil
 	}
-	return row, arena, fmt.Errorf("unsupported kind %q", s.Kind)
+	return arena, 0, fmt.Errorf("unsupported kind %q", s.Kind)
 }
 
 // decode appends to dst the canonical text of the value stored in vals
@@ -254,12 +284,4 @@ func (c *codec) decode(dst []byte, vals []parquet.Value) ([]byte, bool, error) {
 		return append(dst, v.ByteArray()...), true, nil
 	}
 	return dst, false, fmt.Errorf("unsupported kind %q", s.Kind)
-}
-
-// valueBytes estimates the memory a value takes in a column buffer.
-func valueBytes(v parquet.Value) int {
-	if v.Kind() == parquet.ByteArray || v.Kind() == parquet.FixedLenByteArray {
-		return len(v.ByteArray()) + 4
-	}
-	return 8
 }

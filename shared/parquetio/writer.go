@@ -68,9 +68,9 @@ type Writer struct {
 	options   []parquet.WriterOption
 
 	// columns holds each leaf's values of the pending rows, with their
-	// levels; row is the scratch row they are encoded into first.
+	// levels; leafOf is each column's first leaf.
 	columns    [][]parquet.Value
-	row        []parquet.Value
+	leafOf     []int
 	pending    int
 	arena      []byte
 	groupBytes int64 // estimated bytes in the current row group
@@ -120,8 +120,12 @@ func NewWriter(w io.Writer, cols []source.Column, opts Options) (*Writer, error)
 		pw.columns[j] = make([]parquet.Value, 0, batchRows)
 	}
 	pw.codecs = make([]codec, len(specs))
+	pw.leafOf = make([]int, len(specs))
+	leaf := 0
 	for i, s := range specs {
 		pw.codecs[i] = newCodec(s)
+		pw.leafOf[i] = leaf
+		leaf += pw.codecs[i].leaves
 	}
 	return pw, nil
 }
@@ -139,8 +143,11 @@ func (w *Writer) start() {
 		if choices[i].dictionary {
 			node = parquet.Encoded(node, &parquet.RLEDictionary)
 		}
-		if choices[i].uncompressed {
+		switch {
+		case choices[i].uncompressed:
 			node = parquet.Compressed(node, &parquet.Uncompressed)
+		case choices[i].codec != nil:
+			node = parquet.Compressed(node, choices[i].codec)
 		}
 		root = root.field(l.name, node)
 	}
@@ -183,23 +190,23 @@ func (w *Writer) Write(values [][]byte) error {
 	if len(values) != len(w.codecs) {
 		return fmt.Errorf("row has %d values for %d columns", len(values), len(w.codecs))
 	}
-	row := w.row[:0]
-	var err error
+	start := len(w.arena)
 	for i, v := range values {
 		c := &w.codecs[i]
-		if row, w.arena, err = c.encode(row, v, w.arena); err != nil {
+		leaf := w.leafOf[i]
+		var size int
+		var err error
+		if w.arena, size, err = c.encode(w.columns[leaf:leaf+c.leaves], leaf, v, w.arena); err != nil {
+			// Drop the row's values written so far: each leaf holds one
+			// value per pending row.
+			for j := range w.columns[:leaf] {
+				w.columns[j] = w.columns[j][:w.pending]
+			}
+			w.arena = w.arena[:start]
 			return fmt.Errorf("row %d, column %q (%s): %w", w.stats.Rows+int64(w.pending)+1, c.spec.Name, c.spec.SourceType, err)
 		}
+		w.groupBytes += int64(size)
 		w.stats.SourceBytes += int64(len(v))
-	}
-	w.row = row
-	for j, v := range row {
-		def := 1
-		if v.IsNull() {
-			def = 0
-		}
-		w.columns[j] = append(w.columns[j], v.Level(0, def, j))
-		w.groupBytes += int64(valueBytes(v))
 	}
 	w.pending++
 	if w.pw == nil {

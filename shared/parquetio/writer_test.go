@@ -423,3 +423,27 @@ func TestStorageChosenFromSample(t *testing.T) {
 		t.Fatalf("rows differ after the round trip (%d rows read, %d written)", len(got), len(rows))
 	}
 }
+
+// TestZstdLevelFromSample: a column whose sample the fastest zstd level
+// compresses as well as the default gets it (addresses); hex text, which
+// only the default's entropy coding shrinks, keeps the default; a writer
+// with another codec keeps it.
+func TestZstdLevelFromSample(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	streets := []string{"Main Street", "Rue de Rivoli", "Hauptstraße", "Calle Mayor", "Via Roma", "High Street"}
+	var repeats, hex []parquet.Value
+	for range sampleRows {
+		repeats = append(repeats, parquet.ByteArrayValue(fmt.Appendf(nil, "%d %s, %05d City %d", 1+r.IntN(999), streets[r.IntN(len(streets))], r.IntN(100000), r.IntN(5000))))
+		hex = append(hex, parquet.ByteArrayValue(fmt.Appendf(nil, "%016x%016x", r.Uint64(), r.Uint64())))
+	}
+	var s sampler
+	if c := s.choose(repeats, parquet.ByteArray, &parquet.Zstd); c.codec != zstdFastest {
+		t.Errorf("repetitive text: %+v, want the fastest zstd level", c)
+	}
+	if c := s.choose(hex, parquet.ByteArray, &parquet.Zstd); c.codec != nil || c.uncompressed || c.dictionary {
+		t.Errorf("hex text: %+v, want the default zstd level", c)
+	}
+	if c := s.choose(repeats, parquet.ByteArray, &parquet.Snappy); c.codec != nil {
+		t.Errorf("repetitive text with snappy: codec %v, want the writer's", c.codec)
+	}
+}

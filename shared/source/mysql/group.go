@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -356,11 +357,11 @@ func (sn *snapshot) OpenGroup(ctx context.Context, shards []source.Shard) (_ sou
 		return nil, err
 	}
 	if !pm.typed {
-		types, err := r.rows.ColumnTypes()
-		if err != nil {
-			return nil, err
+		types, ok := r.rows.(sqldriver.RowsColumnTypeDatabaseTypeName)
+		if !ok {
+			return nil, fmt.Errorf("the driver's rows (%T) have no column types", r.rows)
 		}
-		if strings.HasPrefix(types[len(types)-1].DatabaseTypeName(), "UNSIGNED") {
+		if strings.HasPrefix(types.ColumnTypeDatabaseTypeName(len(r.dest)-1), "UNSIGNED") {
 			pm.setUnsigned()
 		}
 		pm.typed = true
