@@ -227,11 +227,10 @@ func (r *shardRows) Next() bool {
 }
 
 // text is the canonical text of the driver's value v of column i, nil for
-// NULL. The driver parses the text protocol's integers (YEAR too) and
-// doubles (a FLOAT is read as a DOUBLE, see selectExpr); they are
-// formatted back exactly as database/sql formatted them for sql.RawBytes
-// before, the same values (a double's exponent may be spelt 1e+100 where
-// the server wrote 1e100).
+// NULL. The driver parses integers and doubles of the text protocol; they
+// are formatted back as database/sql formats them for sql.RawBytes, which
+// is the server's text for every value the types read.go selects can hold
+// (a FLOAT is read as a DOUBLE, see selectExpr).
 func (r *shardRows) text(i int, v sqldriver.Value) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
