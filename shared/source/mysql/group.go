@@ -2,7 +2,6 @@ package mysql
 
 import (
 	"context"
-	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -357,11 +356,11 @@ func (sn *snapshot) OpenGroup(ctx context.Context, shards []source.Shard) (_ sou
 		return nil, err
 	}
 	if !pm.typed {
-		types, ok := r.rows.(sqldriver.RowsColumnTypeDatabaseTypeName)
-		if !ok {
-			return nil, fmt.Errorf("the driver's rows (%T) have no column types", r.rows)
+		types, err := r.rows.ColumnTypes()
+		if err != nil {
+			return nil, err
 		}
-		if strings.HasPrefix(types.ColumnTypeDatabaseTypeName(len(r.dest)-1), "UNSIGNED") {
+		if strings.HasPrefix(types[len(types)-1].DatabaseTypeName(), "UNSIGNED") {
 			pm.setUnsigned()
 		}
 		pm.typed = true

@@ -3,10 +3,8 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	sqldriver "database/sql/driver"
+	"database/sql/driver"
 	"fmt"
-	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -145,34 +143,18 @@ func lockColumns(ctx context.Context, conn *sql.Conn, s *Source, sh source.Shard
 
 // start runs the streaming SELECT of n values per row, the first
 // len(r.cols) of them the columns and the rest hidden.
-//
-// The rows are read from the driver's own rows, not database/sql's:
-// database/sql's Scan into sql.RawBytes took a fifth of a read's CPU
-// (BenchmarkReadEncode/read-only) to hand over what the driver already
-// has. The driver connection is used past Raw's callback, which Raw's
-// documentation forbids so that database/sql cannot use it at the same
-// time; here nothing else can: the sql.Conn holds it until Close, and
-// nothing runs on the sql.Conn while the rows are open (a snapshot's
-// busy flag keeps its next read out).
 func (r *shardRows) start(ctx context.Context, query string, n int) error {
-	err := r.conn.Raw(func(dc any) error {
-		q, ok := dc.(sqldriver.QueryerContext)
-		if !ok {
-			return fmt.Errorf("the driver's connection (%T) cannot query", dc)
-		}
-		// No arguments: the driver uses the text protocol and streams.
-		var err error
-		r.rows, err = q.QueryContext(ctx, query, nil)
-		return err
-	})
-	if err != nil {
-		r.rows = nil
+	var err error
+	// No arguments: the driver uses the text protocol and streams.
+	if r.rows, err = r.conn.QueryContext(ctx, query); err != nil {
 		return err
 	}
-	r.dest = make([]sqldriver.Value, n)
-	r.raw = make([][]byte, n)
-	r.num = make([][]byte, n)
-	r.vals = r.raw[:len(r.cols)]
+	r.raw = make([]sql.RawBytes, n)
+	r.dest = make([]any, n)
+	r.vals = make([][]byte, len(r.cols))
+	for i := range r.raw {
+		r.dest[i] = &r.raw[i]
+	}
 	return nil
 }
 
@@ -187,19 +169,16 @@ type shardRows struct {
 	// ends the transaction itself.
 	owned    bool
 	snap     *snapshot // the snapshot of a not-owned read
-	rows     sqldriver.Rows
+	rows     *sql.Rows
 	cols     []source.Column
 	snapshot time.Time
-	dest     []sqldriver.Value
-	// raw is the current row's values as text, the first len(cols) of
-	// them vals; num holds the text of each number the driver parsed.
-	raw    [][]byte
-	num    [][]byte
-	vals   [][]byte
-	keyed  bool // the last raw value is the key's bound, rows in key order
-	done   bool // Next returned false
-	closed bool
-	err    error
+	raw      []sql.RawBytes
+	dest     []any
+	vals     [][]byte
+	keyed    bool // the last raw value is the key's bound, rows in key order
+	done     bool // Next returned false
+	closed   bool
+	err      error
 }
 
 func (r *shardRows) Columns() []source.Column { return r.cols }
@@ -210,45 +189,21 @@ func (r *shardRows) Next() bool {
 	if r.done || r.closed {
 		return false
 	}
-	if err := r.rows.Next(r.dest); err != nil {
+	if !r.rows.Next() {
 		r.done = true
-		if err != io.EOF {
+		if err := r.rows.Err(); err != nil {
 			r.err = err
 		}
 		return false
 	}
-	for i, v := range r.dest {
-		if r.raw[i], r.err = r.text(i, v); r.err != nil {
-			r.done = true
-			return false
-		}
+	if err := r.rows.Scan(r.dest...); err != nil {
+		r.err, r.done = err, true
+		return false
+	}
+	for i := range r.vals {
+		r.vals[i] = r.raw[i]
 	}
 	return true
-}
-
-// text is the canonical text of the driver's value v of column i, nil for
-// NULL. The driver parses integers and doubles of the text protocol; they
-// are formatted back as database/sql formats them for sql.RawBytes, which
-// is the server's text for every value the types read.go selects can hold
-// (a FLOAT is read as a DOUBLE, see selectExpr).
-func (r *shardRows) text(i int, v sqldriver.Value) ([]byte, error) {
-	switch v := v.(type) {
-	case nil:
-		return nil, nil
-	case []byte:
-		return v, nil
-	case int64:
-		r.num[i] = strconv.AppendInt(r.num[i][:0], v, 10)
-	case uint64:
-		r.num[i] = strconv.AppendUint(r.num[i][:0], v, 10)
-	case float64:
-		r.num[i] = strconv.AppendFloat(r.num[i][:0], v, 'g', -1, 64)
-	case float32:
-		r.num[i] = strconv.AppendFloat(r.num[i][:0], float64(v), 'g', -1, 32)
-	default:
-		return nil, fmt.Errorf("value %d: unexpected %T from the driver", i+1, v)
-	}
-	return r.num[i], nil
 }
 
 // KeyBound is the current row's key value in the bound encoding, or nil
@@ -316,6 +271,6 @@ func (r *shardRows) abort() {
 
 // discard closes the connection and keeps it out of the pool.
 func (r *shardRows) discard() {
-	_ = r.conn.Raw(func(any) error { return sqldriver.ErrBadConn })
+	_ = r.conn.Raw(func(any) error { return driver.ErrBadConn })
 	_ = r.conn.Close() // ErrConnDone once Raw has discarded it
 }
