@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -38,12 +39,13 @@ type timeline struct {
 	polls              int
 	wall, cpu          time.Duration // the run, this process's CPU
 	nodeCPU, serverCPU time.Duration // Step Functions server, MariaDB server
-	boxCPU             time.Duration // every process on the machine (/proc/stat)
+	boxCPU, ioWait     time.Duration // every process on the machine, idle waiting for I/O (/proc/stat)
 	execs              []execSpan    // the execution, then its children by start
 	invocations        []localstack.Invocation
 	pieces             []pieceRec
 	cpuBy              map[string]time.Duration // by part of the stack (cpuPart)
 	cpuOf              map[string]time.Duration // by invocation id
+	profile            string                   // where the CPU profile was kept, "" if not
 }
 
 // execSpan is one execution and its states.
@@ -164,7 +166,7 @@ func (e *srbackupEnv) traced(ctx context.Context, kind string, parallelism, serv
 	runtime.GC()
 	nodeBefore, _ := procCPU(e.stack.StepFunctionsPID())
 	serverBefore, _ := procCPU(serverPID)
-	boxBefore := boxCPU()
+	boxBefore, waitBefore := boxCPU()
 	var prof bytes.Buffer
 	if err := pprof.StartCPUProfile(&prof); err != nil {
 		return nil, err
@@ -187,10 +189,16 @@ func (e *srbackupEnv) traced(ctx context.Context, kind string, parallelism, serv
 	}
 	nodeAfter, _ := procCPU(e.stack.StepFunctionsPID())
 	serverAfter, _ := procCPU(serverPID)
-	tl.boxCPU = boxCPU() - boxBefore
+	boxAfter, waitAfter := boxCPU()
+	tl.boxCPU, tl.ioWait = boxAfter-boxBefore, waitAfter-waitBefore
 	tl.wall, tl.cpu, tl.nodeCPU, tl.serverCPU = s.Wall, s.CPU, nodeAfter-nodeBefore, serverAfter-serverBefore
 	if tl.execs, err = e.executionTree(ctx, arn); err != nil {
 		return nil, err
+	}
+	// Kept for `go tool pprof -tagfocus function=upload …`.
+	f := filepath.Join(os.TempDir(), fmt.Sprintf("srbench-timeline-%s-p%d.pprof", kind, parallelism))
+	if os.WriteFile(f, prof.Bytes(), 0o644) == nil {
+		tl.profile = f
 	}
 	if tl.cpuBy, tl.cpuOf, err = cpuByPart(&prof); err != nil {
 		return nil, fmt.Errorf("read the CPU profile: %w", err)
@@ -316,15 +324,15 @@ func (tl *timeline) String() string {
 	cores := runtime.NumCPU()
 	all := tl.cpu + tl.nodeCPU + tl.serverCPU
 	avail := float64(cores) * tl.wall.Seconds()
-	fmt.Fprintf(&b, "TIMELINE %s p=%d: wall %.3f s; CPU %.2f s = this process %.2f + Step Functions server (node) %.2f + MariaDB server %.2f; other processes %.2f; idle %.2f (%d cores × %.3f s = %.2f core-s)\n",
+	fmt.Fprintf(&b, "TIMELINE %s p=%d: wall %.3f s; CPU %.2f s = this process %.2f + Step Functions server (node) %.2f + MariaDB server %.2f; other processes %.2f; idle %.2f, of which waiting for I/O %.2f (%d cores × %.3f s = %.2f core-s)\n",
 		tl.kind, tl.parallelism, tl.wall.Seconds(), all.Seconds(), tl.cpu.Seconds(), tl.nodeCPU.Seconds(), tl.serverCPU.Seconds(),
-		max(tl.boxCPU-all, 0).Seconds(), max(avail-tl.boxCPU.Seconds(), 0), cores, tl.wall.Seconds(), avail)
+		max(tl.boxCPU-all, 0).Seconds(), max(avail-tl.boxCPU.Seconds(), 0), tl.ioWait.Seconds(), cores, tl.wall.Seconds(), avail)
 	parts := slices.SortedFunc(maps.Keys(tl.cpuBy), func(a, c string) int { return cmp.Compare(tl.cpuBy[c], tl.cpuBy[a]) })
 	var pb []string
 	for _, k := range parts {
 		pb = append(pb, fmt.Sprintf("%s %.2f", k, tl.cpuBy[k].Seconds()))
 	}
-	fmt.Fprintf(&b, "  this process by part (CPU profile): %s\n", strings.Join(pb, ", "))
+	fmt.Fprintf(&b, "  this process by part (CPU profile %s): %s\n", tl.profile, strings.Join(pb, ", "))
 	fmt.Fprintf(&b, "     from      to    took  what\n")
 	line(tl.t0, tl.accepted, "", "POST /v1/sql answered (the API parses, prepares, locks and starts the execution)")
 	inv := slices.Clone(tl.invocations)
@@ -425,24 +433,31 @@ func (e *srbackupEnv) traceRestore(ctx context.Context, label, ts, database, int
 }
 
 // boxCPU is the CPU time every process on the machine has used since boot
-// (/proc/stat: all but idle and iowait), 0 where it cannot be read.
-func boxCPU() time.Duration {
+// and the time CPUs sat idle waiting for I/O (/proc/stat), zero where it
+// cannot be read.
+func boxCPU() (busy, iowait time.Duration) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
 	}
-	var ticks int64
-	for i, v := range f[1:] {
+	var ticks, wait int64
+	// user nice system idle iowait irq softirq steal: the hypervisor's steal counts as
+	// other processes' (guest time is already in user).
+	for i, v := range f[1:9] {
 		n, _ := strconv.ParseInt(v, 10, 64)
-		if i != 3 && i != 4 && i < 8 { // not idle, iowait, nor guest time (already in user)
+		switch i {
+		case 3:
+		case 4:
+			wait = n
+		default:
 			ticks += n
 		}
 	}
 	const ticksPerSecond = 100 // USER_HZ
-	return time.Duration(ticks) * time.Second / ticksPerSecond
+	return time.Duration(ticks) * time.Second / ticksPerSecond, time.Duration(wait) * time.Second / ticksPerSecond
 }
