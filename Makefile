@@ -87,7 +87,8 @@ test: tools check-mariadb lint validate-asl build
 	$(GO) test -count=1 -run '^$$' -bench BenchmarkHarnessSmoke -benchtime 1x ./tests/bench
 
 # srbackup against mydumper, mariadb-dump | zstd and a raw scan (SIZE=256MB|1GB|4GB, RUNS=3);
-# writes tests/bench/REPORT.md and bench.png. BENCHFLAGS='-scaling also' adds the scaling runs.
+# writes tests/bench/REPORT.md and bench.png. BENCHFLAGS='-scaling also' adds the scaling runs,
+# BENCHFLAGS=-timeline a traced backup and restore per parallelism (where the wall time and CPU go).
 bench: tools check-mariadb
 	$(GO) run ./tests/bench/cmd/srbench -size "$(or $(SIZE),256MB)" -runs "$(or $(RUNS),3)" -report tests/bench $(BENCHFLAGS)
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,30 @@ type LambdaServer struct {
 	mu      sync.Mutex
 	funcs   map[string]*function
 	running map[string][]byte // request id -> payload of each handler running
+	observe func(Invocation)
+}
+
+// Labels on the goroutines of each invocation (runtime/pprof), so a CPU
+// profile of the process can be split by function and by invocation.
+const (
+	FunctionLabel   = "function"
+	InvocationLabel = "invocation"
+)
+
+// Invocation is one finished invocation, as Observe reports it.
+type Invocation struct {
+	Function, RequestID string
+	Payload             []byte
+	Start, End          time.Time
+	ErrorType           string // empty when it succeeded
+}
+
+// Observe calls f after every invocation ends (nil stops it): a benchmark
+// builds its timeline from them. f must not block.
+func (s *LambdaServer) Observe(f func(Invocation)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observe = f
 }
 
 type function struct {
@@ -195,7 +220,15 @@ func (s *LambdaServer) invoke(ctx context.Context, name string, fn *function, id
 		if ferr != nil {
 			fn.stats.Errors++
 		}
+		observe := s.observe
 		s.mu.Unlock()
+		if observe != nil {
+			inv := Invocation{Function: name, RequestID: id, Payload: payload, Start: start, End: time.Now()}
+			if ferr != nil {
+				inv.ErrorType = ferr.Type
+			}
+			observe(inv)
+		}
 		attrs := []any{"function", name, "requestId", id, "ms", time.Since(start).Milliseconds()}
 		if ferr != nil {
 			attrs = append(attrs, "errorType", ferr.Type, "error", ferr.Message)
@@ -205,7 +238,11 @@ func (s *LambdaServer) invoke(ctx context.Context, name string, fn *function, id
 	ctx, cancel := context.WithTimeout(ctx, fn.timeout)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: id, InvokedFunctionArn: s.ARN(name)})
-	b, err := fn.handler.Invoke(ctx, payload)
+	var b []byte
+	var err error
+	pprof.Do(ctx, pprof.Labels(FunctionLabel, name, InvocationLabel, id), func(ctx context.Context) {
+		b, err = fn.handler.Invoke(ctx, payload)
+	})
 	if err != nil {
 		if e, ok := err.(messages.InvokeResponse_Error); ok {
 			return nil, &e

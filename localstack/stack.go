@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -176,13 +177,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.S3Middleware != nil {
 		s3h = opts.S3Middleware(s3h)
 	}
-	if s.S3URL, err = s.serve(guard(s3h, describeS3, denyS3)); err != nil {
+	if s.S3URL, err = s.serve("s3", guard(s3h, describeS3, denyS3)); err != nil {
 		return nil, err
 	}
-	if s.DynamoDBURL, err = s.serve(guard(faultDynamoDB(s.Faults, newDynamoDB(Region, Account)), describeDynamoDB, denyDynamoDB)); err != nil {
+	if s.DynamoDBURL, err = s.serve("dynamodb", guard(faultDynamoDB(s.Faults, newDynamoDB(Region, Account)), describeDynamoDB, denyDynamoDB)); err != nil {
 		return nil, err
 	}
-	if s.LambdaURL, err = s.serve(guard(s.Lambda, describeLambda, denyLambda)); err != nil {
+	if s.LambdaURL, err = s.serve("lambda", guard(s.Lambda, describeLambda, denyLambda)); err != nil {
 		return nil, err
 	}
 	for name := range opts.StateMachines {
@@ -237,7 +238,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		if s.IAM != nil {
 			// What a state machine does outside any service's API, starting
 			// a Distributed Map's child executions, is checked here.
-			iamURL, err := s.serve(iamCheck(s.IAM))
+			iamURL, err := s.serve("iam", iamCheck(s.IAM))
 			if err != nil {
 				return nil, err
 			}
@@ -253,7 +254,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			if err != nil {
 				return nil, err
 			}
-			if s.StepFunctionsURL, err = s.serve(guard(httputil.NewSingleHostReverseProxy(target), describeStepFunctions, denyStepFunctions)); err != nil {
+			if s.StepFunctionsURL, err = s.serve("sfn-proxy", guard(httputil.NewSingleHostReverseProxy(target), describeStepFunctions, denyStepFunctions)); err != nil {
 				return nil, err
 			}
 		}
@@ -275,6 +276,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	return s, nil
 }
+
+// ServiceLabel is the pprof label on the goroutines of each emulator the
+// stack serves in-process ("s3", "dynamodb", "lambda", "iam",
+// "sfn-proxy"); a Lambda invocation's goroutines carry FunctionLabel and
+// InvocationLabel instead.
+const ServiceLabel = "service"
 
 // StateMachineARN is the local ARN of the state machine name.
 func StateMachineARN(name string) string { return iam.StateMachineARN(name) }
@@ -346,14 +353,19 @@ func (s *Stack) Close() {
 	s.saved = nil
 }
 
-func (s *Stack) serve(h http.Handler) (string, error) {
+func (s *Stack) serve(service string, h http.Handler) (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("listen on loopback: %w", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
-	go func() { _ = srv.Serve(l) }()
+	// Every goroutine the server starts inherits the label, so a CPU
+	// profile of the process tells the emulators' share from the functions'
+	// (ServiceLabel).
+	pprof.Do(context.Background(), pprof.Labels(ServiceLabel, service), func(context.Context) {
+		go func() { _ = srv.Serve(l) }()
+	})
 	return "http://" + l.Addr().String(), nil
 }
 

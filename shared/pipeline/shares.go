@@ -53,9 +53,10 @@ func (e *shardError) Unwrap() error { return e.err }
 
 // smallFile is an encoded file waiting for its upload.
 type smallFile struct {
-	key  string // the full S3 key
-	data []byte
-	res  job.ShardResult
+	key   string // the full S3 key
+	data  []byte
+	res   job.ShardResult
+	began time.Time // when its encoding began
 }
 
 // shareWriter uploads and records the files of one worker's share.
@@ -188,6 +189,7 @@ func (w *shareWriter) readShard(ps PlanShard, src source.Reader) error {
 // handOn passes an encoded file to the uploaders, or the result of one
 // already streamed to S3 to the recorder.
 func (w *shareWriter) handOn(f smallFile, streamed bool) error {
+	w.p.pieceWritten(w.ctx, w.spec.JobID, w.out.Batch, f.res, f.began)
 	if !streamed {
 		return send(w.ctx, w.files, f)
 	}
@@ -221,6 +223,7 @@ func (w *shareWriter) encodePiece(ps PlanShard, piece int, rows source.Rows) (sm
 	if err != nil {
 		return smallFile{}, false, err
 	}
+	began := time.Now()
 	sw := &spillWriter{ctx: w.ctx, repo: w.repo, key: key, limit: smallFileBytes}
 	_, stats, encErr := parquetio.Copy(w.ctx, sw, rows, parquetio.Options{Compression: w.spec.Options.Compression})
 	streamed, size, sum, err := sw.finish(encErr)
@@ -230,7 +233,7 @@ func (w *shareWriter) encodePiece(ps PlanShard, piece int, rows source.Rows) (sm
 	if err != nil {
 		return smallFile{}, false, fmt.Errorf("upload shard %d: %w", ps.N, err)
 	}
-	f := smallFile{key: key, res: job.ShardResult{
+	f := smallFile{key: key, began: began, res: job.ShardResult{
 		Shard: ps.N, Piece: piece, Object: sh.Table, Partition: sh.Partition, Key: rel,
 		Rows: stats.Rows, Bytes: size, SHA256: sum, SourceBytes: stats.SourceBytes,
 	}}

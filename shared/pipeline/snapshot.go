@@ -98,6 +98,10 @@ func (p *Pipeline) writeItems(ctx context.Context, repo *repository.Repo, spec j
 // catalogAtOnce is the number of tables from which a plan reads the
 // database's catalog at once (source.CatalogReader): below it, reading a
 // big database's whole catalog for a few tables costs more than it saves.
+// A whole-database job reads it at once whatever its size, since its
+// tables are all the catalog holds: planning the bench's 10 tables and 52
+// partitions took 93-116 ms table by table, 30-46 ms at once (medians of
+// 40, interleaved, load average 10-13).
 const catalogAtOnce = 16
 
 func countTables(objects []job.Object) int {
@@ -136,7 +140,7 @@ func (p *Pipeline) plan(ctx context.Context, spec job.Spec) (*Plan, error) {
 	// Many tables: their catalog is read in a few statements for the
 	// database rather than several per table.
 	src := p.Source
-	if cr, ok := src.(source.CatalogReader); ok && countTables(objects) >= catalogAtOnce {
+	if cr, ok := src.(source.CatalogReader); ok && (spec.WholeDatabase || countTables(objects) >= catalogAtOnce) {
 		if src, err = cr.WithCatalog(ctx, db); err != nil {
 			return nil, sourceError(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/srbackup/srbackup/shared/job"
 	"github.com/srbackup/srbackup/shared/parquetio"
@@ -146,11 +147,13 @@ func (p *Pipeline) uploadShard(ctx context.Context, repo *repository.Repo, spec 
 				return out, p.deadline(spec, err)
 			}
 		}
+		began := time.Now()
 		res, err := p.uploadPiece(ctx, repo, spec, ps, piece, pr)
 		if err != nil {
 			return out, err
 		}
 		pr.settle(&res)
+		p.pieceWritten(ctx, spec.JobID, -1, res, began)
 		if err := p.recordShard(ctx, repo, spec, res, prog.slot()); err != nil {
 			return out, err
 		}
@@ -231,3 +234,17 @@ func (p *Pipeline) deadline(spec job.Spec, err error) error {
 	}
 	return err
 }
+
+// pieceWritten logs, at Debug, one file a worker wrote (batch -1: not a
+// point-in-time worker): what it holds against its estimate and how long
+// it took from the first row read to the file handed on (stored when it
+// streamed, else waiting for its upload). `make bench BENCHFLAGS=-timeline`
+// builds its per-shard timeline from these records.
+func (p *Pipeline) pieceWritten(ctx context.Context, jobID string, batch int, r job.ShardResult, began time.Time) {
+	p.log().DebugContext(ctx, PieceWritten, "jobId", jobID, "batch", batch, "shard", r.Shard, "piece", r.Piece,
+		"table", r.Object, "partition", r.Partition, "rows", r.Rows, "sourceBytes", r.SourceBytes, "estBytes", r.EstBytes,
+		"fileBytes", r.Bytes, "began", began, "ms", time.Since(began).Milliseconds())
+}
+
+// PieceWritten is the message of pieceWritten's log record.
+const PieceWritten = "piece written"

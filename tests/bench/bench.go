@@ -46,6 +46,10 @@ type Config struct {
 	// RestoreProfile, when set, is where a CPU profile of one extra,
 	// untimed srbackup restore (at its fastest parallelism) is written.
 	RestoreProfile string
+	// Timeline adds, after the measured runs, one traced, untimed srbackup
+	// backup and restore at each parallelism, and prints where their wall
+	// time and CPU went (TIMELINE lines, before the results table).
+	Timeline bool
 	// Logger receives progress. Nil discards it.
 	Logger *slog.Logger
 }
@@ -124,6 +128,8 @@ type Summary struct {
 	// Restore is every restore tool's runs; empty with Config.SkipRestore.
 	Restore      []*Result
 	RestoreFacts RestoreFacts
+	// Timelines are the traced jobs of Config.Timeline, rendered.
+	Timelines []string
 }
 
 // tool is one measurable thing.
@@ -248,12 +254,26 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Summary, error) {
 		sum.Results = append(sum.Results, t.res)
 	}
 	sum.BestSrb = sum.best("srbackup")
+	if cfg.Timeline {
+		for _, p := range cfg.Parallelisms {
+			tl, err := srb.traceBackup(ctx, database, p, srv.Pid())
+			if err != nil {
+				return nil, fmt.Errorf("timeline of a backup at p=%d: %w", p, err)
+			}
+			sum.Timelines = append(sum.Timelines, tl.String())
+		}
+	}
 	if !cfg.SkipRestore {
 		if err := runRestores(ctx, cfg, sum, srv, srb, database, mydumper, log); err != nil {
 			return nil, fmt.Errorf("restore: %w", err)
 		}
 	}
 
+	for _, tl := range sum.Timelines {
+		if _, err := fmt.Fprintln(w, tl); err != nil {
+			return nil, err
+		}
+	}
 	if err := sum.WriteTable(w); err != nil {
 		return nil, err
 	}

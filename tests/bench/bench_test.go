@@ -49,7 +49,7 @@ func BenchmarkHarnessSmoke(b *testing.B) {
 		var out bytes.Buffer
 		dir := b.TempDir()
 		// Restores at one parallelism only, to keep the smoke run short.
-		sum, err := Run(context.Background(), Config{SizeBytes: 10 << 20, Runs: 1, ReportDir: dir, RestoreParallelisms: []int{4},
+		sum, err := Run(context.Background(), Config{SizeBytes: 10 << 20, Runs: 1, ReportDir: dir, RestoreParallelisms: []int{4}, Timeline: true,
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}, &out)
 		if errors.Is(err, mariadb.ErrNotInstalled) {
 			if os.Getenv("CI") == "true" {
@@ -61,6 +61,11 @@ func BenchmarkHarnessSmoke(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Log("\n" + out.String())
+		for _, kind := range []string{"TIMELINE backup p=", "TIMELINE restore p=4", "worker 0 shard 0.0"} {
+			if !strings.Contains(out.String(), kind) {
+				b.Fatalf("no %q in the timelines:\n%s", kind, out.String())
+			}
+		}
 		if !benchLine.Match(out.Bytes()) {
 			b.Fatalf("output does not end with the summary line:\n%s", out.String())
 		}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -78,9 +79,55 @@ func (c *requestCounter) snapshot(e *srbackupEnv) Requests {
 	return r
 }
 
-// transitions counts the states an execution entered, which is what Step
-// Functions (Standard) bills.
+// transitions counts the states an execution and its Distributed Maps'
+// child executions entered, which is what Step Functions (Standard) bills:
+// each child is a Standard execution of its own.
 func transitions(ctx context.Context, c *sfn.Client, arn string) (int64, error) {
+	n, err := entered(ctx, c, arn)
+	if err != nil {
+		return 0, err
+	}
+	kids, err := children(ctx, c, arn)
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range kids {
+		m, err := entered(ctx, c, k)
+		if err != nil {
+			return 0, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// children lists the child executions of an execution's Map Runs.
+func children(ctx context.Context, c *sfn.Client, arn string) ([]string, error) {
+	var out []string
+	runs := sfn.NewListMapRunsPaginator(c, &sfn.ListMapRunsInput{ExecutionArn: aws.String(arn)})
+	for runs.HasMorePages() {
+		page, err := runs.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list map runs: %w", err)
+		}
+		for _, r := range page.MapRuns {
+			ex := sfn.NewListExecutionsPaginator(c, &sfn.ListExecutionsInput{MapRunArn: r.MapRunArn})
+			for ex.HasMorePages() {
+				page, err := ex.NextPage(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("list children: %w", err)
+				}
+				for _, e := range page.Executions {
+					out = append(out, aws.ToString(e.ExecutionArn))
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// entered counts the states one execution entered.
+func entered(ctx context.Context, c *sfn.Client, arn string) (int64, error) {
 	var n int64
 	p := sfn.NewGetExecutionHistoryPaginator(c, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
 	for p.HasMorePages() {

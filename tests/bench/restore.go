@@ -144,6 +144,21 @@ func runRestores(ctx context.Context, cfg Config, sum *Summary, srv *mariadb.Ser
 	for _, t := range tools {
 		sum.Restore = append(sum.Restore, t.res)
 	}
+	if cfg.Timeline {
+		for _, p := range cfg.RestoreParallelisms {
+			tl, err := srb.traceRestore(ctx, restoreLabel, in.ts, database, restoredDB, p, pid)
+			if err != nil {
+				return fmt.Errorf("timeline of a restore at p=%d: %w", p, err)
+			}
+			if differ, err := checkRestored(ctx, srv, restoredDB, in); err != nil || len(differ) > 0 {
+				return fmt.Errorf("traced restore: restored data differs from the source: %v %v", differ, err)
+			}
+			if err := srv.DropDatabase(ctx, restoredDB); err != nil {
+				return err
+			}
+			sum.Timelines = append(sum.Timelines, tl.String())
+		}
+	}
 	if cfg.RestoreProfile != "" {
 		if err := profileRestore(ctx, cfg, sum, srv, srb, in, database); err != nil {
 			return fmt.Errorf("profile restore: %w", err)

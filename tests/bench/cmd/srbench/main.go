@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/srbackup/srbackup/tests/bench"
@@ -34,6 +35,8 @@ func run() error {
 	scalingProfile := flag.String("scaling-profile", "", "write a CPU profile of the scaling run's many-partition backup to this file")
 	noRestore := flag.Bool("no-restore", false, "leave out the restore benchmark")
 	restoreProfile := flag.String("restore-profile", "", "write a CPU profile of one extra, untimed srbackup restore to this file")
+	timeline := flag.Bool("timeline", false, "after the measured runs, trace one extra srbackup backup and restore at each parallelism and print where the wall time and CPU went")
+	parallelism := flag.String("parallelism", "", "srbackup parallelisms to measure, comma-separated (default 1,2,4)")
 	verbose := flag.Bool("v", false, "log progress")
 	flag.Parse()
 
@@ -55,8 +58,12 @@ func run() error {
 		return fmt.Errorf("-scaling %q: want also or only", *scaling)
 	}
 	if *scaling != "only" {
-		if _, err := bench.Run(ctx, bench.Config{SizeBytes: bytes, Runs: *runs, ReportDir: *report, InstallMissing: true,
-			SkipRestore: *noRestore, RestoreProfile: *restoreProfile, Logger: log}, os.Stdout); err != nil {
+		ps, err := parseInts(*parallelism)
+		if err != nil {
+			return fmt.Errorf("-parallelism: %w", err)
+		}
+		if _, err := bench.Run(ctx, bench.Config{SizeBytes: bytes, Runs: *runs, ReportDir: *report, InstallMissing: true, Parallelisms: ps,
+			SkipRestore: *noRestore, RestoreProfile: *restoreProfile, Timeline: *timeline, Logger: log}, os.Stdout); err != nil {
 			return err
 		}
 	}
@@ -73,4 +80,20 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// parseInts parses "2,4"; empty is nil.
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
