@@ -2,6 +2,7 @@ package mysql_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"strconv"
@@ -21,21 +22,8 @@ import (
 //
 //	go test ./shared/source/mysql -run '^$' -bench PlanTables -benchtime 3x
 func BenchmarkPlanTables(b *testing.B) {
-	n := 1000
-	if s := os.Getenv("SRBACKUP_BENCH_TABLES"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			b.Fatal(err)
-		}
-	}
-	srv := server.Server(b)
+	name, db, src, n := benchDatabase(b, "SRBACKUP_BENCH_TABLES", 1000)
 	ctx := context.Background()
-	name := mariadbtest.NewDatabase(b, srv)
-	db, err := srv.Open(name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
 	for i := range n {
 		for _, q := range []string{
 			fmt.Sprintf("CREATE TABLE t%d (id INT PRIMARY KEY, v VARCHAR(20), j JSON)", i),
@@ -46,11 +34,6 @@ func BenchmarkPlanTables(b *testing.B) {
 			}
 		}
 	}
-	src, err := mysql.Open(ctx, srv.DSN(""))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer src.Close()
 	plan := func(b *testing.B, s source.Source) {
 		for i := range n {
 			table := "t" + strconv.Itoa(i)
@@ -107,6 +90,7 @@ func BenchmarkPlanTables(b *testing.B) {
 			for range b.N {
 				var s source.Source = src
 				if mode == "at-once" {
+					var err error
 					if s, err = src.WithCatalog(ctx, name); err != nil {
 						b.Fatal(err)
 					}
@@ -116,4 +100,30 @@ func BenchmarkPlanTables(b *testing.B) {
 			b.ReportMetric(float64(time.Since(began).Microseconds())/float64(b.N*n), "µs/table")
 		})
 	}
+}
+
+// benchDatabase is a benchmark's own database on the shared server, a
+// pool on it, the source under test, and the size it runs at: env's
+// value, or n.
+func benchDatabase(b *testing.B, env string, n int) (name string, db *sql.DB, src *mysql.Source, size int) {
+	b.Helper()
+	size = n
+	if s := os.Getenv(env); s != "" {
+		var err error
+		if size, err = strconv.Atoi(s); err != nil {
+			b.Fatalf("%s: %v", env, err)
+		}
+	}
+	srv := server.Server(b)
+	name = mariadbtest.NewDatabase(b, srv)
+	db, err := srv.Open(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if src, err = mysql.Open(context.Background(), srv.DSN("")); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { src.Close() })
+	return name, db, src, size
 }

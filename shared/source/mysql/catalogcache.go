@@ -2,7 +2,6 @@ package mysql
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/srbackup/srbackup/shared/source"
@@ -60,18 +59,7 @@ func (c *catalogSource) Partitions(ctx context.Context, db, table string) ([]sou
 }
 
 func (c *catalogSource) PlanShards(ctx context.Context, db, table, partition string, targetBytes int64) ([]source.Shard, error) {
-	if targetBytes <= 0 {
-		return nil, fmt.Errorf("plan shards: target size must be positive, got %d", targetBytes)
-	}
-	parts, err := c.Partitions(ctx, db, table)
-	if err != nil {
-		return nil, err
-	}
-	p, err := findPartition(parts, partition)
-	if err != nil {
-		return nil, fmt.Errorf("table %s.%s: %w", quoteIdent(db), quoteIdent(table), err)
-	}
-	return c.PlanPartition(ctx, db, table, p, targetBytes)
+	return planShards(ctx, c, db, table, partition, targetBytes)
 }
 
 func (c *catalogSource) PlanPartition(ctx context.Context, db, table string, p source.Partition, targetBytes int64) ([]source.Shard, error) {

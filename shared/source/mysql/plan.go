@@ -26,18 +26,30 @@ const maxShardsPerPartition = 100_000
 // found by walking the key in steps of about targetBytes worth of rows,
 // one indexed query per bound, so planning reads the key once.
 func (s *Source) PlanShards(ctx context.Context, db, table, partition string, targetBytes int64) ([]source.Shard, error) {
+	return planShards(ctx, s, db, table, partition, targetBytes)
+}
+
+// partitionPlanner lists and plans partitions: a Source, or one with its
+// catalog read at once.
+type partitionPlanner interface {
+	Partitions(ctx context.Context, db, table string) ([]source.Partition, error)
+	PlanPartition(ctx context.Context, db, table string, p source.Partition, targetBytes int64) ([]source.Shard, error)
+}
+
+// planShards is PlanShards over p's own Partitions and PlanPartition.
+func planShards(ctx context.Context, p partitionPlanner, db, table, partition string, targetBytes int64) ([]source.Shard, error) {
 	if targetBytes <= 0 {
 		return nil, fmt.Errorf("plan shards: target size must be positive, got %d", targetBytes)
 	}
-	parts, err := s.Partitions(ctx, db, table)
+	parts, err := p.Partitions(ctx, db, table)
 	if err != nil {
 		return nil, err
 	}
-	p, err := findPartition(parts, partition)
+	part, err := findPartition(parts, partition)
 	if err != nil {
 		return nil, fmt.Errorf("table %s.%s: %w", quoteIdent(db), quoteIdent(table), err)
 	}
-	return s.PlanPartition(ctx, db, table, p, targetBytes)
+	return p.PlanPartition(ctx, db, table, part, targetBytes)
 }
 
 // PlanPartition is PlanShards for a partition the caller has already listed

@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/srbackup/srbackup/localstack/mariadb/mariadbtest"
 	"github.com/srbackup/srbackup/shared/source"
-	"github.com/srbackup/srbackup/shared/source/mysql"
 )
 
 // BenchmarkTinyPartitions reads every partition of a table of one-row
@@ -23,21 +20,8 @@ import (
 //
 //	go test ./shared/source/mysql -run '^$' -bench TinyPartitions -benchtime 3x
 func BenchmarkTinyPartitions(b *testing.B) {
-	parts := 2000
-	if s := os.Getenv("SRBACKUP_BENCH_PARTITIONS"); s != "" {
-		var err error
-		if parts, err = strconv.Atoi(s); err != nil {
-			b.Fatal(err)
-		}
-	}
-	srv := server.Server(b)
+	name, db, src, parts := benchDatabase(b, "SRBACKUP_BENCH_PARTITIONS", 2000)
 	ctx := context.Background()
-	name := mariadbtest.NewDatabase(b, srv)
-	db, err := srv.Open(name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
 	stmts := []string{
 		fmt.Sprintf("CREATE TABLE t (id INT PRIMARY KEY, v INT) PARTITION BY HASH(id) PARTITIONS %d", parts),
 		fmt.Sprintf("INSERT INTO t SELECT seq, seq FROM seq_1_to_%d", parts),
@@ -60,11 +44,6 @@ func BenchmarkTinyPartitions(b *testing.B) {
 			b.Fatalf("%.200s: %v", q, err)
 		}
 	}
-	src, err := mysql.Open(ctx, srv.DSN(""))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer src.Close()
 	shard := func(p int) source.Shard {
 		return source.Shard{Database: name, Table: "t", Partition: fmt.Sprintf("p%d", p), Partitioned: true, Key: "id"}
 	}
