@@ -419,6 +419,14 @@ func (p *Pipeline) uploadWorker(ctx context.Context, repo *repository.Repo, spec
 	// Nothing of a pending shard can have been recorded: that would have
 	// been in an earlier attempt, which could not have joined.
 	w := p.newShareWriter(ctx, repo, spec, out)
+	if h, ok := sn.(source.ColumnsHinter); ok {
+		// A table still as planned is read without looking up its columns.
+		for _, o := range plan.Objects {
+			if o.Kind == string(job.KindTable) && o.DDL.Statement != "" && len(o.Columns) > 0 {
+				h.HintColumns(plan.Database, o.Name, o.DDL.Statement, o.Columns)
+			}
+		}
+	}
 	gr, _ := sn.(source.GroupReader)
 	for _, g := range shareReads(plan, pending) {
 		if w.read(g, sn, gr) != nil {

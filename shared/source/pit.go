@@ -123,3 +123,12 @@ type GroupRows interface {
 	// (the partition) that holds the current row.
 	Shard() int
 }
+
+// ColumnsHinter is implemented by a Snapshot that can take a table's
+// columns from its plan: HintColumns gives the table's definition (its
+// DDL statement as planned) and columns, used when the table's
+// definition, checked under its metadata lock, is still that one, so its
+// columns need not be read again.
+type ColumnsHinter interface {
+	HintColumns(db, table, ddl string, cols []Column)
+}

@@ -347,8 +347,13 @@ func (s *Source) FunctionDDL(ctx context.Context, db, function string) (source.D
 
 // showCreate runs SHOW CREATE <kind> and returns its one row by column name.
 func (s *Source) showCreate(ctx context.Context, kind, db, name string) (map[string]sql.NullString, error) {
+	return showCreate(ctx, s.db, kind, db, name)
+}
+
+// showCreate is SHOW CREATE on q: a pool, or a transaction's connection.
+func showCreate(ctx context.Context, q querier, kind, db, name string) (map[string]sql.NullString, error) {
 	obj := quoteIdent(db) + "." + quoteIdent(name)
-	rows, err := s.db.QueryContext(ctx, "SHOW CREATE "+kind+" "+obj)
+	rows, err := q.QueryContext(ctx, "SHOW CREATE "+kind+" "+obj)
 	if err != nil {
 		if isNoSuchObject(err) {
 			return nil, fmt.Errorf("%s %s: %w", strings.ToLower(kind), obj, source.ErrNotFound)

@@ -55,35 +55,31 @@ func BenchmarkPlanTables(b *testing.B) {
 		}
 	}
 	// read: every table read in one point-in-time snapshot, as a
-	// point-in-time upload worker reads a share of them.
-	b.Run("read", func(b *testing.B) {
-		began := time.Now()
-		for range b.N {
-			sn, err := src.OpenSnapshot(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := sn.Begin(ctx); err != nil {
-				b.Fatal(err)
-			}
-			for i := range n {
-				table := "t" + strconv.Itoa(i)
-				rows, err := sn.OpenShard(ctx, source.Shard{Database: name, Table: table, Partition: table, Key: "id"})
-				if err != nil {
-					b.Fatal(err)
-				}
-				for rows.Next() {
-				}
-				if err := rows.Close(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if err := sn.Close(); err != nil {
-				b.Fatal(err)
-			}
+	// point-in-time upload worker reads a share of them; read-hinted with
+	// each table's planned definition and columns (source.ColumnsHinter),
+	// as the worker gives them.
+	type planned struct {
+		ddl  string
+		cols []source.Column
+	}
+	plans := make([]planned, n)
+	for i := range plans {
+		table := "t" + strconv.Itoa(i)
+		ddl, err := src.TableDDL(ctx, name, table)
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.ReportMetric(float64(time.Since(began).Microseconds())/float64(b.N*n), "µs/table")
-	})
+		cols, err := src.Columns(ctx, name, table)
+		if err != nil {
+			b.Fatal(err)
+		}
+		plans[i] = planned{ddl.Statement, cols}
+	}
+	for _, mode := range []string{"read", "read-hinted"} {
+		b.Run(mode, func(b *testing.B) {
+			readTables(b, ctx, src, name, n, mode == "read-hinted", func(i int) (string, []source.Column) { return plans[i].ddl, plans[i].cols })
+		})
+	}
 	for _, mode := range []string{"per-table", "at-once"} {
 		b.Run(mode, func(b *testing.B) {
 			began := time.Now()
@@ -126,4 +122,41 @@ func benchDatabase(b *testing.B, env string, n int) (name string, db *sql.DB, sr
 	}
 	b.Cleanup(func() { src.Close() })
 	return name, db, src, size
+}
+
+// readTables reads tables t0…tn-1 of database name in one snapshot, hinted
+// with each one's planned definition and columns when hinted.
+func readTables(b *testing.B, ctx context.Context, src *mysql.Source, name string, n int, hinted bool, plan func(int) (string, []source.Column)) {
+	began := time.Now()
+	for range b.N {
+		sn, err := src.OpenSnapshot(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sn.Begin(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if hinted {
+			for i := range n {
+				ddl, cols := plan(i)
+				sn.(source.ColumnsHinter).HintColumns(name, "t"+strconv.Itoa(i), ddl, cols)
+			}
+		}
+		for i := range n {
+			table := "t" + strconv.Itoa(i)
+			rows, err := sn.OpenShard(ctx, source.Shard{Database: name, Table: table, Partition: table, Key: "id"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rows.Next() {
+			}
+			if err := rows.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := sn.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(began).Microseconds())/float64(b.N*n), "µs/table")
 }

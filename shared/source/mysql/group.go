@@ -292,15 +292,9 @@ func (sn *snapshot) OpenGroup(ctx context.Context, shards []source.Shard) (_ sou
 		}
 	}()
 	tbl := [2]string{first.Database, first.Table}
-	cols := sn.cols[tbl]
-	if cols == nil {
-		if cols, err = lockColumns(ctx, sn.conn, sn.s, first); err != nil {
-			return nil, err
-		}
-		if sn.cols == nil {
-			sn.cols = map[[2]string][]source.Column{}
-		}
-		sn.cols[tbl] = cols
+	cols, err := sn.tableColumns(ctx, first)
+	if err != nil {
+		return nil, err
 	}
 	// The partitioning cannot change while the metadata lock is held.
 	pm, ok := sn.parts[tbl]

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -289,6 +291,66 @@ type snapshot struct {
 	// parts are how each grouped table's rows map to its partitions (nil:
 	// not groupable), read once the table's metadata lock is held.
 	parts map[[2]string]*partitionMap
+	// hints are tables' definitions and columns as planned (HintColumns).
+	hints map[[2]string]columnsHint
+}
+
+// columnsHint is a table's SHOW CREATE TABLE and columns as planned.
+type columnsHint struct {
+	ddl  string
+	cols []source.Column
+}
+
+var _ source.ColumnsHinter = (*snapshot)(nil)
+
+// HintColumns gives the definition and columns the plan read for a table:
+// its first read in the snapshot uses the columns when SHOW CREATE TABLE,
+// under the table's metadata lock, is still that definition. Two
+// information_schema lookups of the columns cost MariaDB milliseconds a
+// table; SHOW CREATE TABLE a tenth of one.
+func (sn *snapshot) HintColumns(db, table, ddl string, cols []source.Column) {
+	if sn.hints == nil {
+		sn.hints = map[[2]string]columnsHint{}
+	}
+	sn.hints[[2]string{db, table}] = columnsHint{ddl: ddl, cols: cols}
+}
+
+// reAutoIncrement is the table option that SHOW CREATE TABLE prints with
+// the next AUTO_INCREMENT value, which rows inserted since planning move.
+var reAutoIncrement = regexp.MustCompile(` AUTO_INCREMENT=[0-9]+`)
+
+// tableColumns returns the columns of sh's table in the transaction: read
+// once, after its metadata lock is taken, from the hint when the table is
+// still as planned.
+func (sn *snapshot) tableColumns(ctx context.Context, sh source.Shard) ([]source.Column, error) {
+	tbl := [2]string{sh.Database, sh.Table}
+	if cols := sn.cols[tbl]; cols != nil {
+		return cols, nil
+	}
+	if err := lockTable(ctx, sn.conn, sh); err != nil {
+		return nil, err
+	}
+	var cols []source.Column
+	if h, ok := sn.hints[tbl]; ok {
+		res, err := showCreate(ctx, sn.conn, "TABLE", sh.Database, sh.Table)
+		if err != nil {
+			return nil, err
+		}
+		if reAutoIncrement.ReplaceAllString(res["Create Table"].String, "") == reAutoIncrement.ReplaceAllString(h.ddl, "") {
+			cols = slices.Clone(h.cols)
+		}
+	}
+	if cols == nil {
+		var err error
+		if cols, err = columns(ctx, sn.conn, sn.s, sh.Database, sh.Table); err != nil {
+			return nil, err
+		}
+	}
+	if sn.cols == nil {
+		sn.cols = map[[2]string][]source.Column{}
+	}
+	sn.cols[tbl] = cols
+	return cols, nil
 }
 
 // Begin starts the transaction; on MariaDB with binary logging it also
@@ -362,14 +424,13 @@ func (sn *snapshot) OpenShard(ctx context.Context, sh source.Shard) (rows source
 			err = fmt.Errorf("read shard %d of %s: %w", sh.Index, from, err)
 		}
 	}()
-	tbl := [2]string{sh.Database, sh.Table}
-	if err := sn.s.query(ctx, sn.conn, sh, r, sn.cols[tbl]); err != nil {
+	cols, err := sn.tableColumns(ctx, sh)
+	if err != nil {
 		return nil, err
 	}
-	if sn.cols == nil {
-		sn.cols = map[[2]string][]source.Column{}
+	if err := sn.s.query(ctx, sn.conn, sh, r, cols); err != nil {
+		return nil, err
 	}
-	sn.cols[tbl] = r.cols
 	return r, nil
 }
 

@@ -132,13 +132,22 @@ func (s *Source) query(ctx context.Context, conn *sql.Conn, sh source.Shard, r *
 // lockColumns takes the table's shared metadata lock in conn's transaction
 // (held until it ends), then reads its columns.
 func lockColumns(ctx context.Context, conn *sql.Conn, s *Source, sh source.Shard) ([]source.Column, error) {
-	if _, err := conn.ExecContext(ctx, "SELECT 1 FROM "+fromClause(sh)+" LIMIT 0"); err != nil {
-		if isNoSuchObject(err) {
-			return nil, fmt.Errorf("%w: %w", source.ErrNotFound, err)
-		}
+	if err := lockTable(ctx, conn, sh); err != nil {
 		return nil, err
 	}
 	return columns(ctx, conn, s, sh.Database, sh.Table)
+}
+
+// lockTable takes the table's shared metadata lock in conn's transaction,
+// held until it ends: the table's definition cannot change meanwhile.
+func lockTable(ctx context.Context, conn *sql.Conn, sh source.Shard) error {
+	if _, err := conn.ExecContext(ctx, "SELECT 1 FROM "+fromClause(sh)+" LIMIT 0"); err != nil {
+		if isNoSuchObject(err) {
+			return fmt.Errorf("%w: %w", source.ErrNotFound, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // start runs the streaming SELECT of n values per row, the first
