@@ -176,6 +176,14 @@ func (s *Store) Shard(ctx context.Context, jobID string, n int) (r job.ShardResu
 	return s.piece(ctx, jobID, n, 0)
 }
 
+// Recorded reports whether r (its shard and piece) is recorded with r's
+// file: a record whose write failed ambiguously (its context cut off after
+// the request went out) may have been committed after all.
+func (s *Store) Recorded(ctx context.Context, jobID string, r job.ShardResult) (bool, error) {
+	got, ok, err := s.piece(ctx, jobID, r.Shard, r.Piece)
+	return ok && got.Key == r.Key, err
+}
+
 func (s *Store) piece(ctx context.Context, jobID string, n, piece int) (r job.ShardResult, ok bool, err error) {
 	av, err := s.getItem(ctx, key(jobPK(jobID), pieceSK(n, piece)))
 	if err != nil || av == nil {

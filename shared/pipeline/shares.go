@@ -303,9 +303,19 @@ func (w *shareWriter) recorder() {
 }
 
 // record records a batch of results. If that fails (the job was cancelled
-// meanwhile, say) their files are orphans: the job cannot finish.
+// meanwhile, say) their files are orphans: the job cannot finish. A write
+// cut off by the worker's context may still have committed (the batch is
+// one transaction, so its first record answers for all): then the files
+// are recorded and kept, or Finalize would find them missing.
 func (w *shareWriter) record(batch []job.ShardResult) error {
 	err := w.p.Store.RecordWorkerShards(w.ctx, w.spec.JobID, w.progress.slot(), batch)
+	if err != nil && w.ctx.Err() != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), recordCheckTimeout)
+		if ok, cerr := w.p.Store.Recorded(ctx, w.spec.JobID, batch[0]); cerr == nil && ok {
+			err = nil
+		}
+		cancel()
+	}
 	if err == nil {
 		w.mu.Lock()
 		for _, r := range batch {
@@ -339,6 +349,9 @@ func (w *shareWriter) close() (BatchResult, error) {
 	}
 	return w.out, w.err
 }
+
+// recordCheckTimeout bounds the look at whether a cut-off record committed.
+const recordCheckTimeout = 10 * time.Second
 
 // errUploadEnded is what the encoder sees when the upload it streams to
 // stopped first; the upload's own error says why.

@@ -469,8 +469,11 @@ func TestPointInTimeWorkerLost(t *testing.T) {
 					if pit, ok, _ := e.store.GetPIT(context.Background(), ev.Job.JobID); ok {
 						if _, joined := pit.WorkerPositions[1]; joined {
 							// Let the worker hear its join answered and start
-							// reading: it is lost mid-share, not while joining.
-							time.Sleep(50 * time.Millisecond)
+							// reading: it is lost mid-share, not while joining
+							// (and before its share is read and recorded:
+							// tables as planned are read in a fraction of a
+							// millisecond each).
+							time.Sleep(5 * time.Millisecond)
 							return
 						}
 					}
