@@ -304,26 +304,11 @@ func (e *srbackupEnv) measureRestore(ctx context.Context, srv *mariadb.Server, l
 	if j.DownloadFinishedTime != nil && j.FinishedTime != nil {
 		m.CommitTime = j.FinishedTime.Sub(*j.DownloadFinishedTime)
 	}
-	arns := []string{j.ExecutionARN}
-	runs := sfn.NewListMapRunsPaginator(e.sfn, &sfn.ListMapRunsInput{ExecutionArn: aws.String(j.ExecutionARN)})
-	for runs.HasMorePages() {
-		page, err := runs.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("map runs: %w", err)
-		}
-		for _, r := range page.MapRuns {
-			children := sfn.NewListExecutionsPaginator(e.sfn, &sfn.ListExecutionsInput{MapRunArn: r.MapRunArn})
-			for children.HasMorePages() {
-				cp, err := children.NextPage(ctx)
-				if err != nil {
-					return nil, fmt.Errorf("map run children: %w", err)
-				}
-				for _, c := range cp.Executions {
-					arns = append(arns, aws.ToString(c.ExecutionArn))
-				}
-			}
-		}
+	kids, err := children(ctx, e.sfn, j.ExecutionARN)
+	if err != nil {
+		return nil, err
 	}
+	arns := append([]string{j.ExecutionARN}, kids...)
 	m.Children = len(arns) - 1
 	for _, arn := range arns {
 		// A read of a history may meet a connection the local server just

@@ -382,16 +382,12 @@ func (r *groupRows) Next() bool {
 	}
 	var part int
 	var err error
-	value := func() string { return orNull(r.raw[len(r.raw)-1]) } // for errors
 	if r.pm.cols != nil {
-		if r.hidden == nil {
-			r.hidden = make([][]byte, len(r.pm.cols))
-		}
-		for i, h := range r.raw[len(r.cols):] {
-			r.hidden[i] = h
+		r.hidden = r.hidden[:0]
+		for _, h := range r.raw[len(r.cols):] {
+			r.hidden = append(r.hidden, h)
 		}
 		part, err = r.pm.assignColumns(r.hidden)
-		value = func() string { return fmt.Sprintf("%q", r.hidden) }
 	} else {
 		part, err = r.pm.assign(r.raw[len(r.raw)-1])
 	}
@@ -399,7 +395,7 @@ func (r *groupRows) Next() bool {
 		i, ok := r.shard[part]
 		switch {
 		case !ok:
-			err = fmt.Errorf("a row's partitioning value %s falls in partition %d, which was not read: the rows cannot be told apart by partition", value(), part)
+			err = fmt.Errorf("a row's partitioning value %s falls in partition %d, which was not read: the rows cannot be told apart by partition", r.partitioningValue(), part)
 		case part < r.last:
 			err = fmt.Errorf("rows arrived out of partition order (partition %d after %d): the rows cannot be told apart by partition", part, r.last)
 		}
@@ -413,3 +409,11 @@ func (r *groupRows) Next() bool {
 }
 
 func (r *groupRows) Shard() int { return r.cur }
+
+// partitioningValue is the current row's partitioning value, for errors.
+func (r *groupRows) partitioningValue() string {
+	if r.pm.cols != nil {
+		return fmt.Sprintf("%q", r.hidden)
+	}
+	return orNull(r.raw[len(r.raw)-1])
+}

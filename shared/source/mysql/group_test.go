@@ -71,14 +71,7 @@ func TestOpenGroup(t *testing.T) {
 			PARTITION x VALUES IN ((1,'2024-01-01'),(-2,'2024-01-02')), PARTITION y VALUES IN ((NULL,NULL),(3,'2024-01-03'),(1,NULL)))`,
 		`INSERT INTO lc2 VALUES (1,'2024-01-01'),(-2,'2024-01-02'),(NULL,NULL),(3,'2024-01-03'),(1,NULL)`,
 	)
-	sn, err := e.src.OpenSnapshot(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sn.Close()
-	if _, err := sn.Begin(e.ctx); err != nil {
-		t.Fatal(err)
-	}
+	sn := beginSnapshot(t, e)
 	gr := sn.(source.GroupReader)
 	shardsOf := func(table string) []source.Shard {
 		parts, err := e.src.Partitions(e.ctx, e.name, table)

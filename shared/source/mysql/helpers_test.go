@@ -102,3 +102,18 @@ func (e *env) count(t testing.TB, from string) int64 {
 
 // q quotes an identifier.
 func q(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
+
+// beginSnapshot opens and begins a point-in-time snapshot on e's source,
+// closed when the test ends.
+func beginSnapshot(t testing.TB, e *env) source.Snapshot {
+	t.Helper()
+	sn, err := e.src.OpenSnapshot(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sn.Close() })
+	if _, err := sn.Begin(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	return sn
+}

@@ -152,14 +152,7 @@ func TestHintColumns(t *testing.T) {
 		hint[table] = ddl.Statement
 	}
 	e.exec(t, "INSERT INTO same (v) VALUES ('a'), ('b')", "ALTER TABLE altered ADD COLUMN w INT DEFAULT 7", "INSERT INTO altered VALUES (1, 'x', 8)")
-	sn, err := e.src.OpenSnapshot(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sn.Close()
-	if _, err := sn.Begin(e.ctx); err != nil {
-		t.Fatal(err)
-	}
+	sn := beginSnapshot(t, e)
 	// The hinted columns are marked, so the test sees which were used.
 	marked := []source.Column{{Name: "id", Kind: source.KindInt, Bits: 32, SourceType: "int(11)"}, {Name: "v", Kind: source.KindString, SourceType: "varchar(5)", Nullable: true, Charset: "utf8mb4", Collation: "hinted"}}
 	h := sn.(source.ColumnsHinter)
